@@ -1,0 +1,1 @@
+"""The ``fika`` command: the outermost shell. It may import every layer; nothing imports it."""

@@ -1,0 +1,108 @@
+"""The one small interface every outbound channel implements.
+
+A channel (the outbox folder, email, CalDAV, Slack, Teams, Graph, Google) gets its settings passed
+in when it is built and receives plain, frozen data: it never reads the Flask app, the database or
+the clock of the service. The dispatcher in ``jobs`` turns outbox rows into :class:`Message` values,
+hands a batch to ``channel.send`` and records, per message, either success or the
+:class:`DeliveryError` the channel returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+Method = Literal["REQUEST", "CANCEL"]
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One member of a group as channels need them: who, where to reach them, their zone."""
+
+    name: str
+    email: str
+    timezone: str = "UTC"
+    department: str = ""
+    site: str | None = None  # office on the day of the break, None when remote
+
+
+@dataclass(frozen=True)
+class Invite:
+    """Everything a channel needs to tell people about one group's coffee break.
+
+    ``uid`` is stable for the group across updates; ``sequence`` rises with every change
+    (RFC 5545); ``method`` is the iTIP method of the calendar object (RFC 5546).
+    ``start`` and ``end`` are timezone-aware UTC instants.
+    """
+
+    uid: str
+    sequence: int
+    method: Method
+    start: datetime
+    end: datetime
+    summary: str
+    organizer_name: str
+    organizer_email: str
+    attendees: tuple[Attendee, ...]
+    video_url: str
+    mode: Literal["in_person", "virtual"] = "virtual"
+    site: str | None = None
+    reasons: tuple[str, ...] = ()
+    starter: str = ""
+    programme: str = "Fika"
+    # When this version of the invite was made (the change's time, not the send time). It becomes
+    # DTSTAMP, so a resend of the same version is byte-identical; None falls back to ``start``.
+    stamp: datetime | None = None
+    # For METHOD:CANCEL only: "event" when the whole break is off; "attendees" when only the
+    # attendees of this invite are uninvited and the rest still meet (they get a REQUEST with the
+    # new member list). Group-level channels (CalDAV, Graph, Google) cancel the shared event only
+    # for "event"; per-person channels (email) treat both the same way.
+    cancel_scope: Literal["event", "attendees"] = "event"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One delivery: an invite to one recipient (or to the whole group for group channels).
+
+    ``key`` is the delivery's stable idempotency key: a resend after a crash carries the same key,
+    so email uses it for the Message-ID and chat channels for their message key.
+    """
+
+    key: str
+    invite: Invite
+    recipient: Attendee | None = None  # None: the message is for the whole group
+    unsubscribe_url: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # action name -> signed URL
+
+
+class DeliveryError(Exception):
+    """A channel could not deliver a message.
+
+    ``transient`` failures (SMTP 4xx, HTTP 429/5xx, timeouts, connection errors) are retried with
+    back-off; permanent ones go straight to dead letters with ``reason``.
+    """
+
+    def __init__(self, reason: str, *, transient: bool, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+class ConfigError(ValueError):
+    """A channel's settings are unusable; the message names the setting and why."""
+
+
+class Channel(Protocol):
+    """An outbound channel: ``send`` delivers a batch and returns one outcome per message.
+
+    The outcome at index i is ``None`` when message i was delivered, or the
+    :class:`DeliveryError` that explains why not. ``send`` itself never raises for a
+    per-message failure, so one bad recipient never stops the batch.
+    """
+
+    name: str
+
+    def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]: ...

@@ -1,0 +1,124 @@
+"""The ``fika`` command end to end: demo, round, plan, status, and one-line errors with exit 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fika.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fika(database_url, tmp_path, monkeypatch):
+    """Invoke ``fika`` in-process against a fresh database, as an operator would."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("FIKA_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("FIKA_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("FIKA_ENV", "test")
+
+    def run(*args: str, input: str | None = None):
+        return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+def test_demo_end_to_end_twice_makes_one_round_and_no_duplicates(fika, tmp_path):
+    first = fika("demo", "--people", "12")
+    assert first.exit_code == 0, first.output
+    assert "demo organisation: 12 people (12 new)" in first.output
+    assert "6 groups, 0 unmatched" in first.output
+    assert "deliveries: sent 12, retrying 0, dead 0" in first.output
+    assert first.output.count("why: ") == 6
+    assert len(list((tmp_path / "outbox").glob("*.ics"))) == 6
+    second = fika("demo", "--people", "12")
+    assert second.exit_code == 0, second.output
+    assert "(0 new)" in second.output and "already ran" in second.output
+    status = fika("status")
+    assert "Daily digital coffee break [on]" in status.output
+    assert "6 groups" in status.output and "sent 12" in status.output
+
+
+def test_round_dry_run_then_real_then_noop(fika):
+    fika("demo", "--people", "6")  # people + today's round
+    preview = fika("round", "--date", "2030-01-07", "--dry-run")
+    assert preview.exit_code == 0 and "preview: 3 groups for 6 people" in preview.output
+    real = fika("round", "--date", "2030-01-07")
+    assert real.exit_code == 0 and "3 groups, 0 unmatched" in real.output
+    again = fika("round", "--date", "2030-01-07")
+    assert again.exit_code == 0 and "already ran, nothing to do" in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("round", "--date", "2030-13-01"), "--date: '2030-13-01' is not a date (YYYY-MM-DD)"),
+        (("round", "--programme", "Nope"), "--programme: no programme named 'Nope'"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(fika, args, message):
+    fika("db", "upgrade")
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"fika: {message}")
+
+
+def run_fika(*args, input=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "fika", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_plan_reads_stdin_and_prints_json():
+    request = {
+        "date": "2026-11-30",
+        "participants": [
+            {"id": "a", "department": "Sales"},
+            {"id": "b", "department": "Research"},
+            {"id": "c", "department": "Legal"},
+        ],
+    }
+    result = run_fika("plan", input=json.dumps(request))
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert [sorted(g["members"]) for g in plan["groups"]] == [["a", "b", "c"]]
+    assert plan["unmatched"] == []
+
+
+@pytest.mark.parametrize(
+    ("stdin", "needle"),
+    [
+        ("{not json", "stdin: not valid JSON"),
+        ('{"date": "2026-02-30", "participants": []}', "date"),
+        (
+            '{"date": "2026-11-30", "participants": [{"id": "a", "department": "x", '
+            '"timezone": "Europe/Stokholm"}]}',
+            "participants[0].timezone",
+        ),
+    ],
+)
+def test_plan_bad_input_exits_2_with_one_line(stdin, needle):
+    result = run_fika("plan", input=stdin)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and lines[0].startswith("fika: ")
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_production_start_without_secret_refuses_naming_it(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "FIKA_INSTANCE_PATH": str(tmp_path), "HOME": str(tmp_path)}
+    result = run_fika("status", env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("fika: FIKA_SECRET_KEY is not set")
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,136 @@
+"""Shared fixtures: an app on a fresh database (SQLite and PostgreSQL), its client and CLI runner.
+
+Every test that uses ``app`` runs twice, once per database. PostgreSQL comes from
+FIKA_TEST_DATABASE_URL (default: the local server at 127.0.0.1:5432, database ``test``); each test
+gets a schema of its own, dropped afterwards, so runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+pytest_plugins = ["tests.servers"]
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pg_base_url() -> str:
+    """The PostgreSQL server the suite uses, normalised for psycopg 3."""
+    from web.config import normalise_database_url
+
+    return normalise_database_url(os.environ.get("FIKA_TEST_DATABASE_URL") or DEFAULT_PG)
+
+
+@pytest.fixture(scope="session")
+def pg_available() -> bool:
+    """Whether PostgreSQL answers; in CI a missing server fails the run instead of skipping."""
+    engine = sa.create_engine(pg_base_url())
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {pg_base_url()} is required in CI: {exc}")
+        return False
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Tests see only the settings they set themselves, never the developer's shell."""
+    for key in list(os.environ):
+        if key.startswith("FIKA_") and key != "FIKA_TEST_DATABASE_URL" or key == "DATABASE_URL":
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, pg_available):
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fika.sqlite3'}"
+        return
+    if not pg_available:
+        pytest.skip(f"PostgreSQL not reachable at {pg_base_url()} (set FIKA_TEST_DATABASE_URL)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_base_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.engine.make_url(pg_base_url()).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """Settings for a test app; tests may change them before asking for ``app``."""
+    return {
+        "FIKA_ENV": "test",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "FIKA_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "FIKA_BASE_URL": "https://fika.example.org",
+        "FIKA_TIMEZONE": "Europe/Stockholm",
+        "WTF_CSRF_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    """The app with its tables created and the default programme in place."""
+    from web import create_app
+    from web.extensions import db
+    from web.programmes import ensure_default_programme
+
+    application = create_app(app_config)
+    with application.app_context():
+        db.create_all()
+        ensure_default_programme()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(app_config):
+    """Build extra apps on the same database with changed settings; engines closed afterwards."""
+    from web import create_app
+    from web.extensions import db
+
+    made = []
+
+    def build(**overrides):
+        application = create_app(dict(app_config, **overrides))
+        made.append(application)
+        return application
+
+    yield build
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the ``fika`` command bound to the app's settings."""
+    return app.test_cli_runner()

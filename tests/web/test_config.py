@@ -1,0 +1,83 @@
+"""The app factory and settings: defaults, overrides, and refusal to start without a secret."""
+
+import pytest
+
+from web import create_app
+from web.config import SettingsError, load_settings, normalise_database_url
+
+
+def test_defaults_come_from_environment(tmp_path):
+    settings = load_settings({}, instance_path=str(tmp_path))
+    assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'fika.sqlite3'}"
+    assert settings["FIKA_OUTBOX_DIR"] == str(tmp_path / "outbox")
+    assert settings["FIKA_SMTP_URL"] is None
+    assert "{room}" in settings["FIKA_VIDEO_URL_TEMPLATE"]
+    assert settings["FIKA_VIDEO_URL_TEMPLATE"].startswith("https://meet.jit.si/")
+
+
+def test_every_documented_variable_is_read(tmp_path):
+    env = {
+        "DATABASE_URL": "postgres://u:p@db:5432/fika",
+        "FIKA_SECRET_KEY": "s3cret",
+        "FIKA_BASE_URL": "https://fika.example.org/",
+        "FIKA_TIMEZONE": "America/New_York",
+        "FIKA_OUTBOX_DIR": "/var/fika/outbox",
+        "FIKA_SMTP_URL": "smtp://mail:25",
+        "FIKA_MAIL_FROM": "Coffee <coffee@example.org>",
+        "FIKA_VIDEO_URL_TEMPLATE": "https://video.example.org/{room}",
+    }
+    settings = load_settings(env, instance_path=str(tmp_path))
+    assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db:5432/fika"
+    assert settings["SECRET_KEY"] == "s3cret"
+    assert settings["FIKA_BASE_URL"] == "https://fika.example.org"
+    assert settings["FIKA_TIMEZONE"] == "America/New_York"
+    assert settings["FIKA_OUTBOX_DIR"] == "/var/fika/outbox"
+    assert settings["FIKA_SMTP_URL"] == "smtp://mail:25"
+    assert settings["FIKA_MAIL_FROM"] == "Coffee <coffee@example.org>"
+    assert settings["FIKA_VIDEO_URL_TEMPLATE"] == "https://video.example.org/{room}"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://a@h/d", "postgresql+psycopg://a@h/d"),
+        ("postgresql://a@h/d", "postgresql+psycopg://a@h/d"),
+        ("postgresql+psycopg://a@h/d", "postgresql+psycopg://a@h/d"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_url_normalised(given, expected):
+    assert normalise_database_url(given) == expected
+
+
+def test_production_without_secret_key_refuses_and_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIKA_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(SettingsError, match="FIKA_SECRET_KEY"):
+        create_app()
+
+
+def test_demo_mode_generates_a_stable_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIKA_INSTANCE_PATH", str(tmp_path))
+    first = create_app({"FIKA_ENV": "demo"})
+    second = create_app({"FIKA_ENV": "demo"})
+    assert first.config["SECRET_KEY"] and first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"FIKA_TIMEZONE": "Europe/Stokholm"}, "FIKA_TIMEZONE"),
+        ({"FIKA_VIDEO_URL_TEMPLATE": "https://meet.example.org/fixed"}, "FIKA_VIDEO_URL_TEMPLATE"),
+        ({"FIKA_ENV": "staging"}, "FIKA_ENV"),
+    ],
+)
+def test_bad_settings_name_the_variable(tmp_path, override, named):
+    config = {"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), **override}
+    with pytest.raises(SettingsError, match=named):
+        create_app(config)
+
+
+def test_test_config_overrides_environment(app):
+    assert app.testing
+    assert app.config["FIKA_BASE_URL"] == "https://fika.example.org"

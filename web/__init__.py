@@ -1,0 +1,60 @@
+"""The Flask application: ``create_app`` builds it from settings and registers the blueprints."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from web.config import finalise, load_settings
+from web.extensions import csrf, db, migrate
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: settings from the environment, then ``config`` overrides (tests, CLI).
+
+    Refuses to start (``SettingsError``) when a setting is unusable, naming the variable.
+    """
+    settings = load_settings()
+    if config:
+        settings.update(config)
+    instance_path = settings["INSTANCE_PATH"]
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=False)
+    app.config.update(settings)
+    finalise(app.config, instance_path)
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app.config))
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    app.config["DEBUG"] = bool(app.config.get("FIKA_DEBUG"))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+
+    from web import errors, optin, signing, unsubscribe
+
+    app.register_blueprint(optin.bp)
+    app.register_blueprint(unsubscribe.bp)
+    errors.register(app)
+    signing.init_app(app)
+    _configure_logging(app)
+    return app
+
+
+def _engine_options(config) -> dict:
+    """SQLite waits for a busy writer instead of failing; PostgreSQL checks pooled connections."""
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _configure_logging(app: Flask) -> None:
+    """One line per event, with a stable prefix, so logs can be grepped and shipped."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )

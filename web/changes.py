@@ -1,0 +1,97 @@
+"""Changes to a person's taking part after a round: leave, pause, can't make it, erase.
+
+Every change that touches an upcoming break writes its calendar consequences into the outbox in
+the same transaction: the person who drops out gets a CANCEL; when the rest can still meet they
+get an update (same UID, SEQUENCE + 1, the new member list); when too few are left, the whole
+break is cancelled for everyone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from web.channels import PER_GROUP, configured_channels
+from web.extensions import db
+from web.invites import build_invite, deliveries_for
+from web.models import Group, GroupMember, Person
+
+
+def upcoming_groups(person: Person, now: datetime, before: date | None = None) -> list[Group]:
+    """The scheduled groups ``person`` is in whose break has not started (before ``before``)."""
+    query = (
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(
+            GroupMember.person_id == person.id,
+            Group.status == "scheduled",
+            Group.start_at > now,
+        )
+        .order_by(Group.start_at)
+    )
+    groups = list(db.session.scalars(query))
+    if before is not None:
+        groups = [g for g in groups if g.round.date < before]
+    return groups
+
+
+def withdraw(person: Person, group: Group, now: datetime, *, keep_person_row: bool = True) -> None:
+    """Take ``person`` out of ``group``: update the others, or cancel the break for all."""
+    channels = sorted(configured_channels(current_app.config))
+    per_person = [c for c in channels if c not in PER_GROUP]
+    programme = group.round.programme.name
+    members = [m.person for m in group.members]
+    others = [p for p in members if p.id != person.id]
+    group.sequence += 1
+    if len(others) >= 2:
+        for seat in list(group.members):
+            if seat.person_id == person.id:
+                group.members.remove(seat)
+        db.session.flush()
+        update = build_invite(group, others, "REQUEST", programme, now)
+        db.session.add_all(deliveries_for(update, group, others, channels))
+        cancel = build_invite(group, [person], "CANCEL", programme, now)
+        cancel = _with_scope(cancel, "attendees")
+        rows = deliveries_for(cancel, group, [person], per_person)
+    else:
+        group.status = "cancelled"
+        cancel = build_invite(group, members, "CANCEL", programme, now)
+        rows = deliveries_for(cancel, group, members, channels)
+    if not keep_person_row:
+        # The person is being erased: the cancellation still has to reach them, so the row
+        # must not be tied to (and deleted with) their person row.
+        for row in rows:
+            if row.person_id == person.id:
+                row.person_id = None
+    db.session.add_all(rows)
+
+
+def _with_scope(invite, scope: str):
+    from dataclasses import replace
+
+    return replace(invite, cancel_scope=scope)
+
+
+def leave(person: Person, now: datetime | None = None) -> int:
+    """Stop taking part; upcoming breaks are updated or cancelled. Returns how many were touched."""
+    now = now or datetime.now(UTC)
+    if person.preference is not None:
+        person.preference.active = False
+    groups = upcoming_groups(person, now)
+    for group in groups:
+        withdraw(person, group, now)
+    db.session.commit()
+    return len(groups)
+
+
+def pause(person: Person, until: date, now: datetime | None = None) -> int:
+    """Pause until ``until`` (taking part again that day); breaks before it are given up."""
+    now = now or datetime.now(UTC)
+    person.preference.paused_until = until
+    groups = upcoming_groups(person, now, before=until)
+    for group in groups:
+        withdraw(person, group, now)
+    db.session.commit()
+    return len(groups)

@@ -1,0 +1,109 @@
+"""Every setting Fika reads, in one place, from environment variables.
+
+The README lists each one with its default. Nothing else in the code base reads ``os.environ``
+for configuration: other layers get the values they need passed in.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: Modes in which Fika may start without FIKA_SECRET_KEY (a key is generated and kept in the
+#: instance folder so sessions survive a restart).
+RELAXED_MODES = frozenset({"demo", "development", "test"})
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or unusable; the message names the variable and why."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://`` spelling Heroku-style platforms hand out.
+
+    SQLAlchemy only knows ``postgresql://``; we also pin the psycopg 3 driver, the one we install.
+    """
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(environ: dict[str, str] | None = None, instance_path: str | None = None) -> dict:
+    """Read the FIKA_* and DATABASE_URL variables into a Flask config mapping.
+
+    ``environ`` defaults to ``os.environ``; tests pass their own. Validation that needs the
+    final mode (the secret key) happens in :func:`finalise`, after test or CLI overrides.
+    """
+    env = dict(os.environ if environ is None else environ)
+    instance = Path(instance_path or env.get("FIKA_INSTANCE_PATH") or Path.cwd() / "instance")
+    default_db = f"sqlite:///{instance / 'fika.sqlite3'}"
+    settings: dict[str, Any] = {
+        "FIKA_ENV": env.get("FIKA_ENV", "production").strip().lower(),
+        "FIKA_DEBUG": _flag(env.get("FIKA_DEBUG")),
+        "SECRET_KEY": env.get("FIKA_SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or default_db),
+        "FIKA_BASE_URL": (env.get("FIKA_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "FIKA_TIMEZONE": env.get("FIKA_TIMEZONE") or "Europe/Stockholm",
+        "FIKA_OUTBOX_DIR": env.get("FIKA_OUTBOX_DIR") or str(instance / "outbox"),
+        "FIKA_SMTP_URL": env.get("FIKA_SMTP_URL") or None,
+        "FIKA_MAIL_FROM": env.get("FIKA_MAIL_FROM") or "Fika <fika@localhost>",
+        "FIKA_VIDEO_URL_TEMPLATE": env.get("FIKA_VIDEO_URL_TEMPLATE")
+        or "https://meet.jit.si/fika-{room}",
+        "FIKA_ORG_NAME": env.get("FIKA_ORG_NAME") or "your organisation",
+    }
+    # Channel settings are handed to integrations/ untouched; only their presence is checked here.
+    for key, value in env.items():
+        if key.startswith(
+            ("FIKA_SLACK_", "FIKA_TEAMS_", "FIKA_GRAPH_", "FIKA_GOOGLE_", "FIKA_CALDAV_")
+        ):
+            settings[key] = value or None
+    settings["INSTANCE_PATH"] = str(instance)
+    return settings
+
+
+def finalise(config: dict, instance_path: str) -> None:
+    """Check settings that depend on the final mode, in place; raise SettingsError if unusable."""
+    mode = config.get("FIKA_ENV", "production")
+    if mode not in {"production", *RELAXED_MODES}:
+        raise SettingsError(
+            f"FIKA_ENV: unknown mode {mode!r} (use production, development, demo or test)"
+        )
+    try:
+        ZoneInfo(config["FIKA_TIMEZONE"])
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(
+            f"FIKA_TIMEZONE: unknown time zone {config['FIKA_TIMEZONE']!r}"
+        ) from exc
+    template = config["FIKA_VIDEO_URL_TEMPLATE"]
+    if "{room}" not in template:
+        raise SettingsError("FIKA_VIDEO_URL_TEMPLATE: must contain {room}")
+    if not config.get("SECRET_KEY"):
+        if mode in RELAXED_MODES or config.get("FIKA_DEBUG"):
+            config["SECRET_KEY"] = _instance_secret(Path(instance_path))
+        else:
+            raise SettingsError(
+                "FIKA_SECRET_KEY is not set: set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or run with FIKA_ENV=demo for a local trial"
+            )
+
+
+def _instance_secret(instance: Path) -> str:
+    """A generated key kept in the instance folder, so demo sessions and links survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,50 @@
+"""Web forms with their validation: each bad field gets a message a person can act on."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
+
+from web.timezones import is_zone, zone_names
+
+
+class OptInForm(FlaskForm):
+    """Join the coffee breaks: who you are, where you work, your time zone."""
+
+    name = StringField(
+        "Your name", validators=[DataRequired("Please tell us your name."), Length(max=200)]
+    )
+    email = EmailField(
+        "Work email",
+        validators=[
+            DataRequired("Please enter your work email."),
+            Email("That does not look like an email address.", check_deliverability=False),
+            Length(max=254),
+        ],
+    )
+    department = StringField(
+        "Department",
+        validators=[DataRequired("Please tell us your department."), Length(max=200)],
+    )
+    office = StringField("Office", validators=[Length(max=200)])
+    remote = BooleanField("I work remotely")
+    timezone = SelectField("Time zone", validate_choice=False)
+
+    def __init__(self, *args, default_zone: str = "UTC", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = [(z, z.replace("_", " ")) for z in zone_names()]
+        if not self.timezone.data:
+            self.timezone.data = default_zone
+
+    def validate_timezone(self, field) -> None:
+        """Only IANA zones, so every time we show is right."""
+        if not is_zone(field.data or ""):
+            raise ValidationError(
+                f"Unknown time zone {field.data!r}; please pick one from the list."
+            )
+
+    def validate_office(self, field) -> None:
+        """Either an office or 'remote', so rounds know who can meet in person."""
+        if not self.remote.data and not (field.data or "").strip():
+            raise ValidationError("Name your office, or tick 'I work remotely'.")

@@ -1,0 +1,228 @@
+"""The database model: people and their preferences, programmes, rounds, groups, the outbox.
+
+SQLAlchemy 2.0 typed style. Instants are stored as naive UTC (SQLite keeps no zone) and come back
+timezone-aware through :class:`UTCDateTime`, so code above never handles a naive datetime.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from web.extensions import db
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MODES = ("in_person", "virtual", "either")
+
+
+def utcnow() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Store aware datetimes as naive UTC; hand them back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Person(db.Model):
+    """Someone in the organisation who may take part in coffee breaks."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(200))
+    manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), index=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    work_start: Mapped[time] = mapped_column(Time, default=time(9))
+    work_end: Mapped[time] = mapped_column(Time, default=time(17))
+    home_office: Mapped[str | None] = mapped_column(String(200))  # None: works remotely
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    manager: Mapped[Person | None] = relationship(remote_side=[id])
+    preference: Mapped[Preference | None] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def first_name(self) -> str:
+        """How invites address the person."""
+        return self.name.split()[0] if self.name.split() else self.name
+
+
+class Preference(db.Model):
+    """How, where and when a person wants to take part."""
+
+    __tablename__ = "preference"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    mode: Mapped[str] = mapped_column(String(16), default="either")
+    # weekday ("mon".."sun") -> office name, or None when remote that day.
+    weekday_sites: Mapped[dict] = mapped_column(JSON, default=dict)
+    days: Mapped[list] = mapped_column(JSON, default=lambda: list(WEEKDAYS[:5]))
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    avoid: Mapped[list] = mapped_column(JSON, default=list)  # person ids
+
+    person: Mapped[Person] = relationship(back_populates="preference")
+
+    def site_on(self, day: date, home_office: str | None) -> str | None:
+        """The office the person works at on ``day`` (None when remote)."""
+        key = WEEKDAYS[day.weekday()]
+        if key in (self.weekday_sites or {}):
+            return self.weekday_sites[key]
+        return home_office
+
+    def available_on(self, day: date) -> bool:
+        """Active, not paused on ``day`` and taking part on that weekday."""
+        if not self.active:
+            return False
+        if self.paused_until is not None and day < self.paused_until:
+            return False
+        return WEEKDAYS[day.weekday()] in (self.days or [])
+
+
+class Programme(db.Model):
+    """A recurring coffee-break ritual: when it runs and how groups are formed."""
+
+    __tablename__ = "programme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="matched")
+    days: Mapped[list] = mapped_column(JSON, default=lambda: list(WEEKDAYS[:5]))
+    local_time: Mapped[time] = mapped_column(Time, default=time(10))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    group_size: Mapped[int] = mapped_column(Integer, default=2)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    lead_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    cooldown_rounds: Mapped[int] = mapped_column(Integer, default=10)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def runs_on(self, day: date) -> bool:
+        """Whether the programme has a break on ``day`` (weekday only; holidays come later)."""
+        return self.active and WEEKDAYS[day.weekday()] in (self.days or [])
+
+
+class Round(db.Model):
+    """One programme's breaks on one date. The UNIQUE pair makes every round happen once."""
+
+    __tablename__ = "round"
+    __table_args__ = (UniqueConstraint("programme_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
+    unmatched: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    programme: Mapped[Programme] = relationship()
+    groups: Mapped[list[Group]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", order_by="Group.id"
+    )
+
+
+class Group(db.Model):
+    """People who meet for one break. ``uid`` and ``sequence`` follow RFC 5545."""
+
+    __tablename__ = "fika_group"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(120), unique=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(16), default="virtual")
+    site: Mapped[str | None] = mapped_column(String(200))
+    video_url: Mapped[str] = mapped_column(String(500))
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    starter: Mapped[str] = mapped_column(Text, default="")
+
+    round: Mapped[Round] = relationship(back_populates="groups")
+    members: Mapped[list[GroupMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class GroupMember(db.Model):
+    """A person's seat in a group, with their answers about it."""
+
+    __tablename__ = "group_member"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("fika_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    response: Mapped[str | None] = mapped_column(String(16))  # "in" | "cant"
+    met: Mapped[bool | None] = mapped_column(Boolean)
+
+    group: Mapped[Group] = relationship(back_populates="members")
+    person: Mapped[Person] = relationship()
+
+
+class Delivery(db.Model):
+    """An outbox row: one message on one channel, written in the round's transaction.
+
+    ``key`` is the idempotency key a resend carries (email Message-ID, calendar UID+SEQUENCE).
+    """
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(254))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("fika_group.id", ondelete="CASCADE"), index=True
+    )
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

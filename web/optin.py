@@ -1,0 +1,63 @@
+"""The opt-in form at ``/``: join (or update) with a few details, see when the first break is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, render_template
+from sqlalchemy import select
+
+from web.extensions import db
+from web.forms import OptInForm
+from web.models import Person, Preference
+from web.programmes import ensure_default_programme, next_break
+
+bp = Blueprint("optin", __name__)
+
+
+def known_offices() -> list[str]:
+    """Offices people already named, for the form's suggestions."""
+    rows = db.session.scalars(
+        select(Person.home_office).where(Person.home_office.is_not(None)).distinct()
+    )
+    return sorted(o for o in rows if o)
+
+
+def upsert_person(form: OptInForm) -> tuple[Person, bool]:
+    """Store the person by email (case-insensitively) with active preferences; True if new."""
+    email = form.email.data.strip().lower()
+    person = db.session.scalar(select(Person).where(Person.email == email))
+    created = person is None
+    if created:
+        person = Person(email=email)
+        db.session.add(person)
+    person.name = form.name.data.strip()
+    person.department = form.department.data.strip()
+    person.timezone = form.timezone.data
+    person.home_office = None if form.remote.data else form.office.data.strip()
+    if person.preference is None:
+        person.preference = Preference()
+    person.preference.active = True
+    person.preference.paused_until = None
+    if not form.remote.data:
+        # A fresh opt-in says where they work; per-weekday overrides come from the preferences page.
+        person.preference.weekday_sites = {}
+    db.session.commit()
+    return person, created
+
+
+@bp.route("/", methods=["GET", "POST"])
+def join():
+    """Show the opt-in form; on a valid POST store the person and confirm the first break."""
+    form = OptInForm(default_zone=current_app.config["FIKA_TIMEZONE"])
+    if form.validate_on_submit():
+        person, created = upsert_person(form)
+        programme = ensure_default_programme()
+        start = next_break(programme, datetime.now(UTC))
+        local = start.astimezone(ZoneInfo(person.timezone)) if start else None
+        return render_template(
+            "joined.html", person=person, created=created, programme=programme, start=local
+        )
+    status = 400 if form.is_submitted() else 200
+    return render_template("join.html", form=form, offices=known_offices()), status
