@@ -12,13 +12,11 @@ PER_GROUP = frozenset({"caldav", "slack", "teams", "graph", "google"})
 
 def configured_channels(config: Mapping) -> dict[str, Channel]:
     """Every channel the settings ask for, by name. Raises ConfigError naming a bad setting."""
+    from integrations.chat_registry import chat_channels
     from integrations.registry import calendar_channels
 
-    channels: list[Channel] = list(calendar_channels(config))
-    try:
-        from integrations.chat_registry import chat_channels
-    except ImportError:  # chat integrations not installed in this build
-        chat_channels = None
-    if chat_channels is not None:
-        channels.extend(chat_channels(config))
+    channels: list[Channel] = list(
+        calendar_channels(config, default_outbox_dir=config["FIKA_DEFAULT_OUTBOX_DIR"])
+    )
+    channels.extend(chat_channels(config))
     return {c.name: c for c in channels}

@@ -53,7 +53,9 @@ def load_settings(environ: dict[str, str] | None = None, instance_path: str | No
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or default_db),
         "FIKA_BASE_URL": (env.get("FIKA_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         "FIKA_TIMEZONE": env.get("FIKA_TIMEZONE") or "Europe/Stockholm",
-        "FIKA_OUTBOX_DIR": env.get("FIKA_OUTBOX_DIR") or str(instance / "outbox"),
+        # Unset: invites go to <instance>/outbox only while no mail or calendar service is set.
+        "FIKA_OUTBOX_DIR": env.get("FIKA_OUTBOX_DIR") or None,
+        "FIKA_DEFAULT_OUTBOX_DIR": str(instance / "outbox"),
         "FIKA_SMTP_URL": env.get("FIKA_SMTP_URL") or None,
         "FIKA_MAIL_FROM": env.get("FIKA_MAIL_FROM") or "Fika <fika@localhost>",
         "FIKA_VIDEO_URL_TEMPLATE": env.get("FIKA_VIDEO_URL_TEMPLATE")
@@ -86,6 +88,7 @@ def finalise(config: dict, instance_path: str) -> None:
     template = config["FIKA_VIDEO_URL_TEMPLATE"]
     if "{room}" not in template:
         raise SettingsError("FIKA_VIDEO_URL_TEMPLATE: must contain {room}")
+    _check_channels(config)
     if not config.get("SECRET_KEY"):
         if mode in RELAXED_MODES or config.get("FIKA_DEBUG"):
             config["SECRET_KEY"] = _instance_secret(Path(instance_path))
@@ -95,6 +98,19 @@ def finalise(config: dict, instance_path: str) -> None:
                 "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
                 "or run with FIKA_ENV=demo for a local trial"
             )
+
+
+def _check_channels(config: dict) -> None:
+    """Half-configured mail, calendar or chat settings fail at start, naming the setting."""
+    from integrations.base import ConfigError
+    from integrations.chat_registry import chat_channels
+    from integrations.registry import validate_settings
+
+    try:
+        validate_settings(config)
+        chat_channels(config)
+    except ConfigError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _instance_secret(instance: Path) -> str:

@@ -9,7 +9,8 @@ from web.config import SettingsError, load_settings, normalise_database_url
 def test_defaults_come_from_environment(tmp_path):
     settings = load_settings({}, instance_path=str(tmp_path))
     assert settings["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'fika.sqlite3'}"
-    assert settings["FIKA_OUTBOX_DIR"] == str(tmp_path / "outbox")
+    assert settings["FIKA_OUTBOX_DIR"] is None
+    assert settings["FIKA_DEFAULT_OUTBOX_DIR"] == str(tmp_path / "outbox")
     assert settings["FIKA_SMTP_URL"] is None
     assert "{room}" in settings["FIKA_VIDEO_URL_TEMPLATE"]
     assert settings["FIKA_VIDEO_URL_TEMPLATE"].startswith("https://meet.jit.si/")
@@ -70,6 +71,12 @@ def test_demo_mode_generates_a_stable_key(tmp_path, monkeypatch):
         ({"FIKA_TIMEZONE": "Europe/Stokholm"}, "FIKA_TIMEZONE"),
         ({"FIKA_VIDEO_URL_TEMPLATE": "https://meet.example.org/fixed"}, "FIKA_VIDEO_URL_TEMPLATE"),
         ({"FIKA_ENV": "staging"}, "FIKA_ENV"),
+        ({"FIKA_SMTP_URL": "smtpx://mail:25"}, "FIKA_SMTP_URL"),
+        (
+            {"FIKA_GRAPH_TENANT_ID": "t", "FIKA_GRAPH_CLIENT_ID": "c", "FIKA_GRAPH_ORGANISER": "o@x"},
+            "FIKA_GRAPH_CLIENT_SECRET",
+        ),
+        ({"FIKA_SLACK_SIGNING_SECRET": "s"}, "FIKA_SLACK_BOT_TOKEN"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path, override, named):

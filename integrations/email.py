@@ -1,0 +1,273 @@
+"""Email invites (iMIP, RFC 6047) over SMTP: the channel every calendar client understands.
+
+Each member gets one message whose body offers the invite three ways (plain text, HTML and an
+inline ``text/calendar`` part that Outlook, Gmail and Apple Mail turn into Accept/Decline
+buttons), plus the same calendar as an ``invite.ics`` attachment for clients that only look at
+attachments. The ``method=`` of the calendar part always equals the calendar's METHOD, since
+clients that see a mismatch ignore the invite.
+
+Per RFC 5321, 4xx replies are transient (the dispatcher retries them) and 5xx replies permanent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import smtplib
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.utils import format_datetime, formataddr
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from integrations.base import ConfigError, DeliveryError, Message
+from integrations.ical import build_calendar
+from integrations.invite_text import render_html, render_text
+
+Security = Literal["none", "starttls", "tls"]
+
+_SCHEMES: dict[str, tuple[Security, int]] = {
+    "smtp": ("none", 25),
+    "smtp+starttls": ("starttls", 587),
+    "smtps": ("tls", 465),
+}
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to reach the SMTP server, parsed from ``FIKA_SMTP_URL``."""
+
+    host: str
+    port: int
+    security: Security = "none"
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpSettings:
+        """Parse ``smtp://``, ``smtp+starttls://`` or ``smtps://`` URLs (credentials URL-encoded).
+
+        Raises :class:`ConfigError` naming ``FIKA_SMTP_URL`` so start-up fails with a message an
+        operator can act on instead of a traceback on the first delivery.
+        """
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError as error:
+            raise ConfigError(f"FIKA_SMTP_URL: not a valid URL ({error})") from None
+        scheme = parts.scheme.lower()
+        if scheme not in _SCHEMES:
+            raise ConfigError(
+                f"FIKA_SMTP_URL: unknown scheme {scheme!r}; use smtp://, smtp+starttls:// "
+                "(STARTTLS, usually port 587) or smtps:// (implicit TLS, usually port 465)"
+            )
+        if not parts.hostname:
+            raise ConfigError("FIKA_SMTP_URL: missing host, e.g. smtp+starttls://user:pw@host:587")
+        security, default_port = _SCHEMES[scheme]
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password is not None else None
+        if username and password is None:
+            raise ConfigError("FIKA_SMTP_URL: a user name is given but no password")
+        return cls(parts.hostname, port or default_port, security, username, password)
+
+
+def message_id(key: str, domain: str) -> str:
+    """A Message-ID that is the same for every resend of one delivery (RFC 5322 §3.6.4)."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:40]
+    return f"<fika.{digest}@{domain}>"
+
+
+def subject_for(message: Message) -> str:
+    """The subject line: the summary, prefixed when the break changed or was cancelled."""
+    invite = message.invite
+    if invite.method == "CANCEL":
+        return f"Cancelled: {invite.summary}"
+    if invite.sequence > 0:
+        return f"Updated: {invite.summary}"
+    return invite.summary
+
+
+def _part(content: str | bytes, **options: object) -> MIMEPart:
+    part = MIMEPart(policy=policy.default)
+    part.set_content(content, **options)  # type: ignore[arg-type]
+    del part["MIME-Version"]  # only the top-level message carries it
+    return part
+
+
+def build_email(
+    message: Message,
+    mail_from: str,
+    mail_from_name: str = "Fika",
+    *,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """The full iMIP message for one delivery (see the module docstring for the structure)."""
+    invite = message.invite
+    recipients = (message.recipient,) if message.recipient else invite.attendees
+    calendar = build_calendar(invite)
+    domain = mail_from.rpartition("@")[2] or "localhost"
+
+    alternative = MIMEPart(policy=policy.default)
+    alternative.make_alternative()
+    alternative.attach(_part(render_text(invite, message.recipient), cte="quoted-printable"))
+    alternative.attach(
+        _part(render_html(invite, message.recipient), subtype="html", cte="quoted-printable")
+    )
+    # Bytes, so the calendar's CRLF line ends survive exactly (base64 keeps them).
+    alternative.attach(
+        _part(
+            calendar,
+            maintype="text",
+            subtype="calendar",
+            params={"method": invite.method, "charset": "UTF-8"},
+        )
+    )
+    attachment = _part(
+        calendar,
+        maintype="application",
+        subtype="ics",
+        disposition="attachment",
+        filename="invite.ics",
+    )
+
+    email = EmailMessage(policy=policy.default)
+    email["Subject"] = subject_for(message)
+    email["From"] = formataddr((mail_from_name, mail_from))
+    email["To"] = [Address(a.name, addr_spec=a.email) for a in recipients]
+    email["Date"] = format_datetime(date or datetime.now(UTC))
+    email["Message-ID"] = message_id(message.key, domain)
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    if message.unsubscribe_url:
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email["MIME-Version"] = "1.0"
+    email.set_type("multipart/mixed")
+    email.attach(alternative)
+    email.attach(attachment)
+    return email
+
+
+def _smtp_error(error: smtplib.SMTPResponseException | tuple[int, bytes]) -> DeliveryError:
+    """Classify an SMTP reply: 4xx may succeed later, 5xx will not."""
+    if isinstance(error, tuple):
+        code, text = error
+    else:
+        code, text = error.smtp_code, error.smtp_error
+    reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return DeliveryError(f"SMTP {code}: {reply}", transient=400 <= code < 500)
+
+
+class EmailChannel:
+    """Sends each message over one SMTP connection per batch; one failure never stops the rest."""
+
+    name = "email"
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        mail_from: str,
+        mail_from_name: str = "Fika",
+        *,
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ):
+        self.settings = settings
+        self.mail_from = mail_from
+        self.mail_from_name = mail_from_name
+        self.timeout = timeout
+        self.ssl_context = ssl_context or ssl.create_default_context()
+
+    def _connect(self) -> smtplib.SMTP:
+        """Open, secure and authenticate a connection as the URL says."""
+        s = self.settings
+        smtp: smtplib.SMTP
+        if s.security == "tls":
+            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=self.ssl_context)
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if s.security == "starttls":
+                smtp.starttls(context=self.ssl_context)
+                smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
+        email = build_email(message, self.mail_from, self.mail_from_name)
+        to = (
+            [message.recipient.email]
+            if message.recipient
+            else [a.email for a in message.invite.attendees]
+        )
+        refused = smtp.send_message(email, from_addr=self.mail_from, to_addrs=to)
+        if refused:
+            return _smtp_error(next(iter(refused.values())))
+        return None
+
+    def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Deliver a batch on one connection, reopened if the server drops it mid-batch."""
+        outcomes: list[DeliveryError | None] = []
+        smtp: smtplib.SMTP | None = None
+        connect_error: DeliveryError | None = None
+        try:
+            for message in messages:
+                if smtp is None and connect_error is None:
+                    try:
+                        smtp = self._connect()
+                    except smtplib.SMTPAuthenticationError as error:
+                        connect_error = DeliveryError(
+                            f"SMTP login failed for {self.settings.username}: {error.smtp_code}",
+                            transient=False,
+                        )
+                    except smtplib.SMTPNotSupportedError as error:
+                        connect_error = DeliveryError(
+                            f"SMTP server {self.settings.host} cannot do what FIKA_SMTP_URL "
+                            f"asks: {error}",
+                            transient=False,
+                        )
+                    except smtplib.SMTPResponseException as error:
+                        connect_error = _smtp_error(error)
+                    except (OSError, smtplib.SMTPException) as error:
+                        connect_error = DeliveryError(
+                            f"cannot connect to SMTP {self.settings.host}:{self.settings.port}: "
+                            f"{error}",
+                            transient=True,
+                        )
+                if smtp is None:
+                    # The server is unreachable: fail the rest quickly instead of timing out
+                    # once per message.
+                    outcomes.append(connect_error)
+                    continue
+                try:
+                    outcomes.append(self._send_one(smtp, message))
+                except smtplib.SMTPRecipientsRefused as error:
+                    outcomes.append(_smtp_error(next(iter(error.recipients.values()))))
+                except smtplib.SMTPResponseException as error:
+                    outcomes.append(_smtp_error(error))
+                    if smtp.sock is None:  # e.g. 421: the server closed the connection
+                        smtp = None
+                except (ValueError, TypeError) as error:
+                    # e.g. a header the email package refuses: this message only, not the batch
+                    outcomes.append(
+                        DeliveryError(f"cannot build the email: {error}", transient=False)
+                    )
+                except (OSError, smtplib.SMTPException) as error:
+                    outcomes.append(DeliveryError(f"SMTP connection lost: {error}", transient=True))
+                    smtp.close()
+                    smtp = None
+        finally:
+            if smtp is not None:
+                try:
+                    smtp.quit()
+                except (OSError, smtplib.SMTPException):
+                    smtp.close()
+        return outcomes

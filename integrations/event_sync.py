@@ -1,0 +1,121 @@
+"""Shared rules for channels that keep one event per group at a provider (CalDAV, Graph, Google).
+
+Email sends one message per person, but a calendar store holds one event per group: when the
+dispatcher hands such a channel a message per member, the event must be written once. This module
+folds a batch into one change per UID and maps HTTP answers to delivery outcomes the same way for
+every provider: 429 and 5xx (and network trouble) are worth retrying, other 4xx are not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Literal
+
+import requests
+
+from integrations.base import DeliveryError, Invite, Message
+
+Action = Literal["upsert", "cancel", "none"]
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """What to do to one group's event, and which messages of the batch it answers for."""
+
+    uid: str
+    action: Action
+    invite: Invite
+    indices: tuple[int, ...]
+
+
+def event_changes(messages: Sequence[Message]) -> list[EventChange]:
+    """Fold a batch into one change per UID, keeping the newest version (highest SEQUENCE).
+
+    At that version a REQUEST wins: it carries the members who still meet, so writing it both
+    updates the event and drops the people whose CANCEL (scope "attendees") came with it. A CANCEL
+    removes the whole event only when its scope is "event"; a lone per-attendee CANCEL changes
+    nothing in the store because the REQUEST to the remaining members carries the change.
+    """
+    by_uid: dict[str, list[int]] = {}
+    for index, message in enumerate(messages):
+        by_uid.setdefault(message.invite.uid, []).append(index)
+    changes = []
+    for uid, indices in by_uid.items():
+        newest = max(messages[i].invite.sequence for i in indices)
+        latest = [messages[i].invite for i in indices if messages[i].invite.sequence == newest]
+        requests_ = [invite for invite in latest if invite.method == "REQUEST"]
+        cancels = [i for i in latest if i.method == "CANCEL" and i.cancel_scope == "event"]
+        if requests_:
+            change = EventChange(uid, "upsert", requests_[0], tuple(indices))
+        elif cancels:
+            change = EventChange(uid, "cancel", cancels[0], tuple(indices))
+        else:
+            change = EventChange(uid, "none", latest[0], tuple(indices))
+        changes.append(change)
+    return changes
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def http_error(response: requests.Response, service: str) -> DeliveryError:
+    """A DeliveryError for a non-success answer: 408/423/425/429/5xx transient, other 4xx not."""
+    status = response.status_code
+    detail = response.text[:300].strip().replace("\n", " ")
+    transient = status in (408, 423, 425, 429) or status >= 500
+    return DeliveryError(
+        f"{service} answered HTTP {status} to {response.request.method} "
+        f"{response.request.url}: {detail}",
+        transient=transient,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+    )
+
+
+def network_error(error: requests.RequestException, service: str) -> DeliveryError:
+    """Timeouts and connection failures are transient: the service may be back soon."""
+    return DeliveryError(f"{service} unreachable: {error}", transient=True)
+
+
+def spread(changes: Sequence[EventChange], size: int, apply) -> list[DeliveryError | None]:
+    """Run ``apply(change)`` per change and give its outcome to every message it answers for."""
+    outcomes: list[DeliveryError | None] = [None] * size
+    for change in changes:
+        try:
+            outcome = apply(change)
+        except (KeyError, ValueError, TypeError) as error:
+            # A provider answer we cannot read must not stop the other groups of the batch.
+            outcome = DeliveryError(
+                f"unexpected answer for {change.uid}: {error!r}", transient=False
+            )
+        for index in change.indices:
+            outcomes[index] = outcome
+    return outcomes
+
+
+class ProviderSession(requests.Session):
+    """A requests session whose ``verify`` setting wins over REQUESTS_CA_BUNDLE.
+
+    requests lets that environment variable override ``session.verify`` (psf/requests#3829),
+    which would silently ignore a CA bundle given in the settings (or by tests).
+    """
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        if kwargs.get("verify") is None:
+            kwargs["verify"] = self.verify
+        return super().request(method, url, *args, **kwargs)

@@ -1,0 +1,101 @@
+"""The iCalendar object, read back by two independent parsers (icalendar and vobject)."""
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import pytest
+import vobject
+
+from integrations.ical import PRODID, build_calendar
+from tests.integrations.builders import ANA, DST_START, MEMBERS, make_invite
+
+
+def parse_both(data: bytes):
+    """The VEVENT as icalendar and vobject see it."""
+    ical_event = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    vobj = vobject.readOne(data.decode("utf-8"))
+    return icalendar.Calendar.from_ical(data), ical_event, vobj
+
+
+def test_request_has_every_property():
+    invite = make_invite()
+    calendar, event, _ = parse_both(build_calendar(invite))
+    assert calendar["METHOD"] == "REQUEST"
+    assert calendar["PRODID"] == PRODID
+    assert calendar["VERSION"] == "2.0"
+    assert event["UID"] == invite.uid
+    assert event["SEQUENCE"] == 0
+    assert event["STATUS"] == "CONFIRMED"
+    assert event["SUMMARY"] == invite.summary
+    assert event["URL"] == invite.video_url
+    assert invite.video_url in event["LOCATION"]
+    description = str(event["DESCRIPTION"])
+    for text in (invite.video_url, invite.reasons[0], invite.starter, "EDT", "CET", "IST"):
+        assert text in description
+    assert event.decoded("DTSTART") == invite.start
+    assert event.decoded("DTEND") == invite.end
+    assert event.decoded("DTSTAMP") == invite.start  # no stamp given: falls back to start
+    organizer = event["ORGANIZER"]
+    assert organizer == "mailto:fika@example.org" and organizer.params["CN"] == "Fika"
+    attendees = event["ATTENDEE"]
+    assert [str(a) for a in attendees] == [f"mailto:{m.email}" for m in MEMBERS]
+    for attendee, member in zip(attendees, MEMBERS, strict=True):
+        assert attendee.params["CN"] == member.name
+        assert attendee.params["ROLE"] == "REQ-PARTICIPANT"
+        assert attendee.params["RSVP"] == "TRUE"
+        assert attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+        assert attendee.params["CUTYPE"] == "INDIVIDUAL"
+
+
+def test_vobject_reads_the_same_event():
+    invite = make_invite()
+    _, _, vobj = parse_both(build_calendar(invite))
+    event = vobj.vevent
+    assert vobj.method.value == "REQUEST"
+    assert event.uid.value == invite.uid
+    assert event.summary.value == invite.summary
+    assert [a.value for a in event.attendee_list] == [f"mailto:{m.email}" for m in MEMBERS]
+    assert event.attendee_list[0].params["CN"] == [ANA.name]
+    assert event.organizer.params["CN"] == ["Fika"]
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        DST_START,  # Europe springs forward
+        datetime(2025, 10, 26, 0, 45, tzinfo=UTC),  # Europe falls back
+        datetime(2025, 3, 9, 6, 30, tzinfo=UTC),  # US springs forward
+        datetime(2025, 11, 2, 5, 30, tzinfo=UTC),  # US falls back
+    ],
+)
+def test_both_parsers_read_the_same_instants_on_dst_dates(start):
+    invite = make_invite(start=start)
+    _, event, vobj = parse_both(build_calendar(invite))
+    assert event.decoded("DTSTART") == vobj.vevent.dtstart.value == start
+    assert event.decoded("DTEND") == vobj.vevent.dtend.value == start + timedelta(minutes=30)
+
+
+def test_output_is_deterministic_and_uses_the_stamp():
+    stamp = datetime(2025, 3, 1, 9, 15, tzinfo=UTC)
+    invite = make_invite(stamp=stamp)
+    assert build_calendar(invite) == build_calendar(invite)
+    _, event, _ = parse_both(build_calendar(invite))
+    assert event.decoded("DTSTAMP") == stamp
+
+
+def test_cancel_keeps_uid_raises_sequence_and_is_cancelled():
+    invite = make_invite(method="CANCEL", sequence=2)
+    calendar, event, vobj = parse_both(build_calendar(invite))
+    assert calendar["METHOD"] == "CANCEL" and vobj.method.value == "CANCEL"
+    assert event["STATUS"] == "CANCELLED"
+    assert event["SEQUENCE"] == 2
+
+
+def test_calendar_for_caldav_has_no_method():
+    calendar, _, _ = parse_both(build_calendar(make_invite(), with_method=False))
+    assert "METHOD" not in calendar
+
+
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError, match="naive"):
+        build_calendar(make_invite(start=datetime(2025, 1, 1, 12, 0)))

@@ -1,0 +1,92 @@
+"""Invite wording: local times per member, who/where/why, escaping, the Jitsi sign-in note."""
+
+from datetime import UTC, datetime
+
+from integrations.invite_text import (
+    JITSI_NOTE,
+    local_times,
+    render_html,
+    render_text,
+    summary_for,
+)
+from tests.integrations.builders import ANA, BEN, CHEN, DST_START, make_invite
+
+
+def test_summary_names_everyone_naturally():
+    assert summary_for(["Ana", "Ben", "Chen"]) == "Fika: Ana, Ben and Chen"
+    assert summary_for(["Ana", "Ben"]) == "Fika: Ana and Ben"
+    assert summary_for(["Ana"]) == "Fika: Ana"
+    assert summary_for(["Ana", "Ben"], programme="Coffee") == "Coffee: Ana and Ben"
+
+
+def test_local_times_are_in_each_members_zone():
+    invite = make_invite(start=datetime(2025, 3, 12, 13, 0, tzinfo=UTC))
+    times = dict((a.email, text) for a, text in local_times(invite))
+    assert times[ANA.email] == "Wed 12 Mar 2025, 14:00–14:30 CET (Europe/Stockholm)"
+    assert times[BEN.email] == "Wed 12 Mar 2025, 09:00–09:30 EDT (America/New_York)"
+    assert times[CHEN.email] == "Wed 12 Mar 2025, 18:30–19:00 IST (Asia/Kolkata)"
+
+
+def test_local_times_follow_daylight_saving_changes():
+    # 01:30 UTC on the day Europe moves its clocks: Stockholm is already on summer time.
+    times = dict((a.email, text) for a, text in local_times(make_invite(start=DST_START)))
+    assert times[ANA.email].startswith("Sun 30 Mar 2025, 03:30–04:00 CEST")
+
+
+def test_unknown_zone_falls_back_to_utc():
+    bad = ANA.__class__("X", "x@example.org", "Mars/Olympus")
+    ((_, text),) = local_times(make_invite(attendees=(bad,)))
+    assert text.endswith("(UTC)")
+
+
+def test_text_has_who_when_where_why_and_starter():
+    invite = make_invite()
+    text = render_text(invite, recipient=BEN)
+    assert text.startswith("Hello Ben Okafor,")
+    for expected in (
+        "Ana Álvarez (Engineering)",
+        "Chen Wei (People & Culture)",
+        "09:00–09:30 EDT",
+        "14:00–14:30 CET",
+        invite.video_url,
+        invite.reasons[0],
+        invite.starter,
+        JITSI_NOTE,
+    ):
+        assert expected in text
+
+
+def test_in_person_names_the_office_and_keeps_the_link():
+    invite = make_invite(mode="in_person", site="Stockholm HQ, 4th floor kitchen")
+    text = render_text(invite)
+    assert "In person at Stockholm HQ, 4th floor kitchen." in text
+    assert invite.video_url in text
+
+
+def test_no_jitsi_note_for_other_video_services():
+    invite = make_invite(video_url="https://video.example.org/room/1")
+    assert JITSI_NOTE not in render_text(invite)
+    assert "Jitsi" not in render_html(invite)
+
+
+def test_html_escapes_everything_from_people():
+    evil = ANA.__class__('<script>alert("x")</script>', "e@example.org", "UTC", "R&D <b>")
+    invite = make_invite(
+        attendees=(evil, BEN),
+        reasons=("<img src=x onerror=alert(1)>",),
+        starter="Is 1 < 2 & 3 > 2?",
+        video_url="javascript:alert(1)",
+    )
+    html = render_html(invite, recipient=evil)
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;" in html
+    assert "R&amp;D &lt;b&gt;" in html
+    assert "Is 1 &lt; 2 &amp; 3 &gt; 2?" in html
+    assert 'href="javascript' not in html
+
+
+def test_cancellation_and_update_are_said_plainly():
+    assert "cancelled" in render_text(make_invite(method="CANCEL", sequence=1))
+    assert "changed" in render_text(make_invite(sequence=2))
+    removed = make_invite(method="CANCEL", sequence=1, cancel_scope="attendees")
+    assert "no longer part" in render_html(removed)
