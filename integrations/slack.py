@@ -1,0 +1,314 @@
+"""Slack: one group DM per coffee break, through the official slack_sdk.
+
+For each group message: find every member by email (``users.lookupByEmail``, remembered in
+``user_ids``), open a group DM with them (``conversations.open``) and post the invite
+(``chat.postMessage``). Calls are spaced to Slack's documented rate tiers so a round of thousands
+of groups does not trip them, and a 429 that still happens is retried by the SDK's
+``RateLimitErrorRetryHandler`` after ``Retry-After``. Every error Slack documents ends as a
+:class:`DeliveryError` for that message, never an exception out of :meth:`SlackChannel.send`.
+
+Members without a Slack account are not a failure of the group: the others still get the DM and
+the missing ones are reported in :attr:`SlackChannel.unreachable` (and to the ``fallback``
+callback) so the caller can send them the invite by email and show the admin who they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, MutableMapping, Sequence
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from slack_sdk.webhook import WebhookClient
+
+from integrations.base import Attendee, DeliveryError, Message
+from integrations.slack_blocks import group_message
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+# Seconds between calls, from Slack's rate-limit tiers (https://docs.slack.dev/apis/web-api/rate-limits):
+# users.lookupByEmail is Tier 4 (100+/min), conversations.open Tier 3 (50+/min), and
+# chat.postMessage allows about one message per second per channel.
+LOOKUP_INTERVAL = 60 / 100
+OPEN_INTERVAL = 60 / 50
+POST_INTERVAL_PER_CHANNEL = 1.0
+
+# Error codes that no retry will fix: the documented "not found" family.
+_NOT_FOUND = {"users_not_found", "user_not_found"}
+# Errors Slack documents as temporary on its side.
+_TRANSIENT = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+}
+# Errors about the token or app, not the message: every later call would fail the same way, so
+# the rest of the batch is failed without calling Slack again.
+_FATAL = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "missing_scope",
+    "no_permission",
+    "not_allowed_token_type",
+    "team_access_not_granted",
+    "ekm_access_denied",
+}
+
+Fallback = Callable[[Message, list[Attendee]], None]
+
+
+class SlackDeliveryError(DeliveryError):
+    """A :class:`DeliveryError` that also keeps Slack's own error code (``error``) for the admin."""
+
+    def __init__(
+        self, method: str, error: str, *, transient: bool, retry_after: float | None = None
+    ):
+        super().__init__(f"{method}: {error}", transient=transient, retry_after=retry_after)
+        self.method = method
+        self.error = error
+
+
+class Pacer:
+    """Spaces calls ``interval`` seconds apart per key, with an injectable clock and sleep.
+
+    Pacing ahead of Slack's limits is cheaper than being told off: a 429 costs a round trip and
+    a ``Retry-After`` wait, and Slack may suspend apps that keep hitting limits.
+    """
+
+    def __init__(
+        self,
+        interval: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._next: dict[str, float] = {}
+
+    def wait(self, key: str = "") -> None:
+        """Block until a call for ``key`` is allowed, then book the next slot."""
+        now = self._clock()
+        due = self._next.get(key, now)
+        if due > now:
+            self._sleep(due - now)
+            now = due
+        if len(self._next) > 1000:  # forget channels whose slot has passed: bounded memory
+            self._next = {k: t for k, t in self._next.items() if t > now}
+        self._next[key] = now + self.interval
+
+
+def _retry_after(headers: Any) -> float | None:
+    """The ``Retry-After`` seconds from a response's headers (any case, list or str), if any."""
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            value = value[0] if isinstance(value, list | tuple) else value
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _classify(method: str, exc: Exception) -> SlackDeliveryError:
+    """Turn what the SDK raised into a recorded failure: transient only when a retry can help."""
+    if isinstance(exc, SlackApiError):
+        response = exc.response
+        status = response.status_code
+        data = response.data if isinstance(response.data, dict) else {}
+        error = str(data.get("error") or f"http_{status}")
+        if status == 429 or error == "ratelimited":
+            return SlackDeliveryError(
+                method, "ratelimited", transient=True, retry_after=_retry_after(response.headers)
+            )
+        return SlackDeliveryError(method, error, transient=status >= 500 or error in _TRANSIENT)
+    # SlackRequestError, URLError, timeouts, connection resets: the network, not the request.
+    # Only the type is kept: the text of some of these errors quotes the URL.
+    return SlackDeliveryError(method, f"connection error ({type(exc).__name__})", transient=True)
+
+
+class SlackChannel:
+    """Delivers group messages as Slack group DMs; see the module docstring for the flow.
+
+    ``user_ids`` maps lower-cased email to Slack user id (``U…``); pass a persistent mapping to
+    skip lookups in later rounds. ``fallback(message, members)`` is called once a message's
+    outcome is final (delivered or permanently failed) with the members Slack could not reach;
+    the same emails are in ``unreachable[message.key]`` after :meth:`send` returns.
+    """
+
+    name = "slack"
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str = DEFAULT_API_URL,
+        user_ids: MutableMapping[str, str] | None = None,
+        fallback: Fallback | None = None,
+        max_retries: int = 2,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: int = 30,
+    ):
+        self.client = WebClient(
+            token=token,
+            base_url=api_url if api_url.endswith("/") else api_url + "/",
+            timeout=timeout,
+            retry_handlers=[
+                ConnectionErrorRetryHandler(max_retry_count=max_retries),
+                RateLimitErrorRetryHandler(max_retry_count=max_retries),
+            ],
+        )
+        self.user_ids: MutableMapping[str, str] = user_ids if user_ids is not None else {}
+        self.fallback = fallback
+        self.unreachable: dict[str, list[str]] = {}
+        self._lookup_pace = Pacer(LOOKUP_INTERVAL, clock, sleep)
+        self._open_pace = Pacer(OPEN_INTERVAL, clock, sleep)
+        self._post_pace = Pacer(POST_INTERVAL_PER_CHANNEL, clock, sleep)
+
+    def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Deliver each message; one outcome per message, in order. Never raises per message.
+
+        ``unreachable`` is reset here and afterwards holds, per message key, the emails of the
+        members who did not get the DM because Slack does not know them.
+        """
+        self.unreachable = {}
+        outcomes: list[DeliveryError | None] = []
+        fatal: SlackDeliveryError | None = None
+        for message in messages:
+            if fatal is not None:
+                outcomes.append(fatal)
+                continue
+            try:
+                self._deliver(message)
+                outcomes.append(None)
+            except SlackDeliveryError as err:
+                log.warning("slack: message %s not delivered: %s", message.key, err.reason)
+                outcomes.append(err)
+                if err.error in _FATAL:
+                    fatal = err
+        return outcomes
+
+    def _deliver(self, message: Message) -> None:
+        """Look up, open, post; report members Slack cannot reach once the outcome is final."""
+        members = [message.recipient] if message.recipient else list(message.invite.attendees)
+        found: list[str] = []
+        missing: list[Attendee] = []
+        for member in members:
+            user_id = self._user_id(member.email)
+            if user_id is None:
+                missing.append(member)
+            elif user_id not in found:
+                found.append(user_id)
+        try:
+            if not found:
+                raise SlackDeliveryError("users.lookupByEmail", "users_not_found", transient=False)
+            channel = self._open(found)
+            self._post(channel, message)
+        except SlackDeliveryError as err:
+            if not err.transient:
+                self._report_unreachable(message, missing)
+            raise
+        self._report_unreachable(message, missing)
+
+    def _report_unreachable(self, message: Message, missing: list[Attendee]) -> None:
+        if not missing:
+            return
+        self.unreachable[message.key] = [m.email for m in missing]
+        if self.fallback is not None:
+            try:
+                self.fallback(message, missing)
+            except Exception:  # the caller's hook must not turn a delivered DM into a failure
+                log.exception("slack: fallback for message %s failed", message.key)
+
+    def _user_id(self, email: str) -> str | None:
+        """The member's Slack user id, or None when Slack has no active user with that email."""
+        key = email.strip().lower()
+        if key in self.user_ids:
+            return self.user_ids[key]
+        self._lookup_pace.wait()
+        try:
+            user = self.client.users_lookupByEmail(email=email.strip())["user"]
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            if data.get("error") in _NOT_FOUND:
+                return None
+            raise _classify("users.lookupByEmail", exc) from exc
+        except (SlackClientError, OSError) as exc:
+            raise _classify("users.lookupByEmail", exc) from exc
+        if not user or user.get("deleted") or user.get("is_bot"):
+            return None  # a deactivated account cannot read a DM: treat it like no account
+        self.user_ids[key] = user["id"]
+        return user["id"]
+
+    def _open(self, user_ids: list[str]) -> str:
+        """Open (or find again: Slack returns the same one) the DM with exactly these members."""
+        self._open_pace.wait()
+        try:
+            response = self.client.conversations_open(users=user_ids)
+        except (SlackClientError, OSError) as exc:
+            raise _classify("conversations.open", exc) from exc
+        return response["channel"]["id"]
+
+    def _post(self, channel: str, message: Message) -> None:
+        """Post the invite; the message key travels in the metadata to trace duplicates."""
+        text, blocks = group_message(message.invite, message.links)
+        self._post_pace.wait(channel)
+        try:
+            self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={
+                    "event_type": "fika_invite",
+                    "event_payload": {"key": message.key, "uid": message.invite.uid},
+                },
+            )
+        except (SlackClientError, OSError) as exc:
+            raise _classify("chat.postMessage", exc) from exc
+
+
+def post_announcement(
+    webhook_url: str, text: str, *, timeout: int = 15, max_retries: int = 2
+) -> None:
+    """Post ``text`` to a channel through an incoming webhook; raise :class:`DeliveryError` if not.
+
+    The webhook URL is a secret (anyone holding it can post), so it never appears in a reason or
+    a log line.
+    """
+    client = WebhookClient(
+        webhook_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=max_retries),
+            RateLimitErrorRetryHandler(max_retry_count=max_retries),
+        ],
+    )
+    try:
+        response = client.send(text=text, unfurl_links=False)
+    except (SlackClientError, OSError) as exc:
+        raise DeliveryError(
+            f"slack webhook: connection error ({type(exc).__name__})", transient=True
+        ) from exc
+    if response.status_code == 200:
+        return
+    body = (response.body or "").strip()[:100]
+    raise DeliveryError(
+        f"slack webhook: HTTP {response.status_code} {body}".strip(),
+        transient=response.status_code == 429 or response.status_code >= 500,
+        retry_after=_retry_after(response.headers) if response.status_code == 429 else None,
+    )

@@ -1,0 +1,185 @@
+"""Block Kit for Fika's Slack messages: pure builders, no network, no clock.
+
+The group DM is where most people first meet their match, so it carries the whole invite: who,
+when in each member's own zone, where, why they were matched, a starter, and three buttons whose
+clicks come back to ``/slack/actions``. Slack rejects a whole message (``invalid_blocks``) when one
+limit is exceeded, so every text is clipped to the documented limits here rather than trusting
+that names and reasons stay short.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from integrations.base import Invite
+
+# The same headline as the email and calendar text (invite_text keeps the wording in one place).
+from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
+from integrations.invite_text import _headline as headline
+
+# Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_BUTTON_TEXT = 75
+MAX_BUTTON_VALUE = 2000
+MAX_ACTION_ID = 255
+MAX_BLOCK_ID = 255
+MAX_CONTEXT_TEXT = 3000
+
+# The three answers a member can give, in the order the buttons appear. The key is the action
+# name web/ uses for signed links (Message.links); the action_id is what /slack/actions receives.
+ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("in", "fika_in", "I'm in"),
+    ("cant", "fika_cant", "Can't make it"),
+    ("pause_week", "fika_pause_week", "Pause me for a week"),
+)
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack treats as markup, so a name can never become a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten ``text`` to ``limit`` characters with an ellipsis: a clipped line beats a refusal."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _member(name: str, department: str) -> str:
+    return f"{name} ({department})" if department else name
+
+
+def _link(url: str, label: str) -> str:
+    """A Slack link for http(s) URLs only, so a bad setting can never inject another scheme."""
+    if url.startswith(("https://", "http://")) and not any(c in url for c in "<>|"):
+        return f"<{url}|{escape_mrkdwn(label)}>"
+    return escape_mrkdwn(url)
+
+
+def where_mrkdwn(invite: Invite) -> str:
+    """Where to meet: the office for in-person breaks (with the video link for remote members)."""
+    video = _link(invite.video_url, "Join the video call") if invite.video_url else ""
+    if invite.mode == "in_person":
+        place = escape_mrkdwn(invite.site or "the office")
+        text = f"In person at {place}."
+        if video:
+            text += f"\nJoining remotely? {video}"
+    else:
+        text = video or "Video call (link to follow)"
+    if invite.video_url and uses_public_jitsi(invite.video_url):
+        text += f"\n_{escape_mrkdwn(JITSI_NOTE)}_"
+    return text
+
+
+def _section(block_id: str, text: str) -> dict[str, Any]:
+    return {
+        "type": "section",
+        "block_id": block_id,
+        "text": {"type": "mrkdwn", "text": clip(text, MAX_SECTION_TEXT)},
+    }
+
+
+def text_fallback(invite: Invite) -> str:
+    """The plain ``text`` Slack shows in notifications and to clients that cannot draw blocks."""
+    names = ", ".join(a.name for a in invite.attendees)
+    start = invite.start.strftime("%a %d %b %Y, %H:%M UTC")
+    if invite.method == "CANCEL":
+        return escape_mrkdwn(f"Cancelled: {invite.summary} ({start})")
+    return escape_mrkdwn(f"{invite.summary}: coffee with {names} on {start}")
+
+
+def action_buttons(ref: str) -> dict[str, Any]:
+    """The actions block; ``ref`` identifies the group for ``/slack/actions`` and is opaque here.
+
+    The clicking person is known from the interaction payload (``user.id``), so the value never
+    needs to name a person and cannot be used to answer for somebody else.
+    """
+    if not ref or len(ref) > MAX_BUTTON_VALUE:
+        raise ValueError(f"button value must be 1..{MAX_BUTTON_VALUE} characters, got {len(ref)}")
+    buttons = []
+    for _key, action_id, label in ACTIONS:
+        button: dict[str, Any] = {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON_TEXT), "emoji": True},
+            "value": ref,
+        }
+        if action_id == "fika_in":
+            button["style"] = "primary"
+        buttons.append(button)
+    return {"type": "actions", "block_id": "fika_actions", "elements": buttons}
+
+
+def _links_context(links: Mapping[str, str]) -> dict[str, Any] | None:
+    """The same three answers as web links, for workspaces where the buttons cannot reach Fika."""
+    parts = [_link(links[key], label) for key, _action, label in ACTIONS if links.get(key)]
+    if not parts:
+        return None
+    text = clip("Or answer on the web: " + " · ".join(parts), MAX_CONTEXT_TEXT)
+    return {
+        "type": "context",
+        "block_id": "fika_links",
+        "elements": [{"type": "mrkdwn", "text": text}],
+    }
+
+
+def group_message(
+    invite: Invite, links: Mapping[str, str], ref: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The text fallback and blocks of one group's Slack message.
+
+    ``ref`` is the button value (default: the invite's UID, which is stable for the group across
+    updates). A cancelled break gets no buttons: there is nothing left to answer.
+    """
+    when = "\n".join(
+        f"• {escape_mrkdwn(_member(a.name, a.department))}: {escape_mrkdwn(span)}"
+        for a, span in local_times(invite)
+    )
+    who = ", ".join(escape_mrkdwn(_member(a.name, a.department)) for a in invite.attendees)
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "block_id": "fika_header",
+            "text": {
+                "type": "plain_text",
+                "text": clip(invite.summary.strip() or invite.programme, MAX_HEADER_TEXT),
+                "emoji": True,
+            },
+        },
+        _section("fika_headline", escape_mrkdwn(headline(invite))),
+        _section("fika_who", f"*Who*\n{who}"),
+        _section("fika_when", f"*When*, in each person's own time\n{when}"),
+        _section("fika_where", f"*Where*\n{where_mrkdwn(invite)}"),
+    ]
+    if invite.reasons:
+        reasons = "\n".join(f"• {escape_mrkdwn(r)}" for r in invite.reasons)
+        blocks.append(_section("fika_why", f"*Why you were matched*\n{reasons}"))
+    if invite.starter:
+        blocks.append(
+            _section("fika_starter", f"*Conversation starter*\n{escape_mrkdwn(invite.starter)}")
+        )
+    if invite.method != "CANCEL":
+        blocks.append(action_buttons(ref or invite.uid))
+        links_block = _links_context(links)
+        if links_block:
+            blocks.append(links_block)
+    return text_fallback(invite), blocks[:MAX_BLOCKS]
+
+
+def announcement_text(people: int, departments: int, hybrid_share: float) -> str:
+    """The channel announcement after a round, e.g. "…: 212 people, 18 departments, 61% mixing…".
+
+    ``hybrid_share`` is the fraction (0..1) of groups that mix people in the office and at home.
+    """
+    if people < 0 or departments < 0:
+        raise ValueError(f"counts must not be negative: people={people}, departments={departments}")
+    if not 0.0 <= hybrid_share <= 1.0:
+        raise ValueError(f"hybrid_share must be a fraction between 0 and 1, got {hybrid_share}")
+    people_word = "person" if people == 1 else "people"
+    department_word = "department" if departments == 1 else "departments"
+    return (
+        f"Today's coffee breaks are out: {people} {people_word}, {departments} {department_word}, "
+        f"{round(hybrid_share * 100)}% mixing office and home"
+    )

@@ -1,0 +1,127 @@
+"""The ``/fika`` slash command, parsed: pure, so every path is testable without Slack or a clock.
+
+``web`` calls :func:`parse_command` with the command's ``text`` and today's date in the person's
+zone, applies the :class:`Command` and answers ephemerally. Bad input becomes a
+:class:`CommandError` whose message says what to type instead: it is shown to the person as is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+CommandName = Literal["join", "pause", "resume", "status", "leave", "help"]
+
+MAX_PAUSE_DAYS = 365
+
+HELP_TEXT = (
+    "Usage: `/fika <command>`\n"
+    "• `/fika join`: take part in the coffee breaks\n"
+    "• `/fika pause`: skip the breaks until you resume\n"
+    "• `/fika pause until YYYY-MM-DD`: skip the breaks until that date\n"
+    f"• `/fika pause for N days`: skip the breaks for N days (1 to {MAX_PAUSE_DAYS})\n"
+    "• `/fika resume`: take part again\n"
+    "• `/fika status`: see whether you take part and your next break\n"
+    "• `/fika leave`: stop taking part\n"
+    "• `/fika help`: show this help"
+)
+
+_NO_ARGUMENTS = ("join", "resume", "status", "leave", "help")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One parsed ``/fika`` command.
+
+    For ``pause``, ``until`` is the first day the person is matched again; ``None`` means until
+    they resume.
+    """
+
+    name: CommandName
+    until: date | None = None
+
+
+class CommandError(ValueError):
+    """The command cannot be understood; ``message`` tells the person what to type instead."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def parse_command(text: str, today: date) -> Command:
+    """Parse the text after ``/fika`` (case and extra spaces do not matter; empty means help)."""
+    words = text.split()
+    if not words:
+        return Command("help")
+    name, args = words[0].lower(), words[1:]
+    if name in _NO_ARGUMENTS:
+        if args:
+            raise CommandError(f"`/fika {name}` takes no arguments.\n\n{HELP_TEXT}")
+        return Command(name)  # type: ignore[arg-type]
+    if name == "pause":
+        return Command("pause", _pause_until(args, today))
+    raise CommandError(f"I don't know `{_shorten(words[0])}`.\n\n{HELP_TEXT}")
+
+
+def _pause_until(args: list[str], today: date) -> date | None:
+    """The first day back for ``pause [until YYYY-MM-DD | for N days]``."""
+    if not args:
+        return None
+    keyword = args[0].lower()
+    if keyword == "until" and len(args) == 2:
+        return _until_date(args[1], today)
+    if keyword == "for" and len(args) == 3 and args[2].lower() in ("day", "days"):
+        return today + timedelta(days=_day_count(args[1]))
+    raise CommandError(
+        "Try `/fika pause`, `/fika pause until 2025-06-30` or `/fika pause for 14 days`."
+    )
+
+
+def _until_date(value: str, today: date) -> date:
+    """A date after today and at most a year ahead, written YYYY-MM-DD."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise CommandError(
+            f"`{_shorten(value)}` is not a date: write it as YYYY-MM-DD, e.g. "
+            f"`/fika pause until {(today + timedelta(days=14)).isoformat()}`."
+        )
+    try:
+        until = date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(
+            f"{value} is not a day in the calendar: check the month and day."
+        ) from None
+    if until <= today:
+        raise CommandError(
+            f"{value} is not after today ({today.isoformat()}): pick a date in the future, "
+            "or use `/fika resume` to take part again now."
+        )
+    if until > today + timedelta(days=MAX_PAUSE_DAYS):
+        raise CommandError(
+            f"{value} is more than {MAX_PAUSE_DAYS} days away: pause for at most a year, "
+            "or use `/fika leave` to stop taking part."
+        )
+    return until
+
+
+def _day_count(value: str) -> int:
+    """A whole number of days from 1 to MAX_PAUSE_DAYS."""
+    if not re.fullmatch(r"[+-]?\d+", value):
+        raise CommandError(
+            f"`{_shorten(value)}` is not a whole number of days: try `/fika pause for 14 days`."
+        )
+    days = int(value)
+    if not 1 <= days <= MAX_PAUSE_DAYS:
+        raise CommandError(
+            f"{days} days is out of range: pause for 1 to {MAX_PAUSE_DAYS} days, "
+            "or use `/fika leave` to stop taking part."
+        )
+    return days
+
+
+def _shorten(value: str, limit: int = 40) -> str:
+    """Echo a person's input back without letting a pasted essay flood the reply."""
+    value = value.replace("`", "'")
+    return value if len(value) <= limit else value[: limit - 1] + "…"

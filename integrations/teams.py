@@ -1,0 +1,273 @@
+"""Microsoft Teams: a card per group through a Workflows webhook, or 1:1 cards through a bot.
+
+Office 365 connector webhooks are retired, so group cards go to a Workflows webhook ("When a
+Teams webhook request is received"). Its URL carries the signature that authorises posting, so
+it is a secret: it never appears in a log line or a failure reason.
+
+Where a bot is registered, each member gets the card in their own 1:1 chat instead, through the
+Bot Framework connector REST API with a token from Microsoft Entra (msal, client credentials).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import msal
+import requests
+
+from integrations.base import Attendee, DeliveryError, Message
+from integrations.teams_cards import CARD_CONTENT_TYPE, group_card, workflows_envelope
+
+log = logging.getLogger(__name__)
+
+BOT_SCOPE = "https://api.botframework.com/.default"
+DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+
+
+def default_authority(tenant_id: str) -> str:
+    """Single-tenant bots get tokens from their own tenant (the default for new Azure bots)."""
+    return f"https://login.microsoftonline.com/{tenant_id}"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds; the HTTP-date form is left to the dispatcher's back-off."""
+    try:
+        return float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def _http_failure(what: str, response: requests.Response) -> DeliveryError:
+    """429 and 5xx are worth retrying (429 after ``Retry-After``); any other 4xx is not."""
+    status = response.status_code
+    if status == 429:
+        return DeliveryError(
+            f"{what}: HTTP 429 throttled", transient=True, retry_after=_retry_after(response)
+        )
+    return DeliveryError(f"{what}: HTTP {status}", transient=status >= 500 or status == 408)
+
+
+def _network_failure(what: str, exc: Exception) -> DeliveryError:
+    # Only the exception's type: requests puts the URL (the secret, for webhooks) in its text.
+    return DeliveryError(f"{what}: connection error ({type(exc).__name__})", transient=True)
+
+
+class TeamsWorkflowChannel:
+    """Posts one Adaptive Card per group to a Teams Workflows webhook."""
+
+    name = "teams"
+
+    def __init__(
+        self, webhook_url: str, *, session: requests.Session | None = None, timeout: float = 30
+    ):
+        self._url = webhook_url
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self._timeout = timeout
+
+    def __repr__(self) -> str:  # the default would be harmless, but make sure the URL never shows
+        return "TeamsWorkflowChannel(webhook_url=<secret>)"
+
+    def close(self) -> None:
+        """Release pooled connections (only those of a session this channel created)."""
+        if self._owns_session:
+            self._session.close()
+
+    def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """One card per message, in order; a failure is recorded, never raised."""
+        outcomes: list[DeliveryError | None] = []
+        for message in messages:
+            try:
+                self.post(workflows_envelope(group_card(message.invite, message.links)))
+                outcomes.append(None)
+            except DeliveryError as err:
+                log.warning("teams workflow: message %s not delivered: %s", message.key, err)
+                outcomes.append(err)
+        return outcomes
+
+    def post(self, envelope: dict[str, Any]) -> None:
+        """POST an envelope (a group card or the announcement); raise DeliveryError if refused."""
+        try:
+            response = self._session.post(self._url, json=envelope, timeout=self._timeout)
+        except requests.RequestException as exc:
+            raise _network_failure("teams webhook", exc) from None
+        with response:
+            if not response.ok:  # Workflows answers 202 Accepted
+                raise _http_failure("teams webhook", response)
+
+
+class TeamsBotChannel:
+    """Proactive 1:1 messages per member through the Bot Framework connector.
+
+    ``conversation_ids`` maps lower-cased email to the 1:1 conversation id the bot got when the
+    app was installed for that person. ``member_ids`` (optional) maps email to the person's Teams
+    user id (``29:…``) so a missing 1:1 conversation can be created (``POST /v3/conversations``)
+    and remembered in ``conversation_ids``. Members with neither are reported in
+    ``unreachable[message.key]`` so the caller can fall back to email.
+    """
+
+    name = "teams"
+
+    def __init__(
+        self,
+        app_id: str,
+        app_password: str,
+        tenant_id: str,
+        service_url: str,
+        conversation_ids: MutableMapping[str, str],
+        authority: str | None = None,
+        *,
+        member_ids: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 30,
+    ):
+        self.app_id = app_id
+        self.tenant_id = tenant_id
+        self.service_url = service_url.rstrip("/")
+        self.authority = authority or default_authority(tenant_id)
+        self.conversation_ids = conversation_ids
+        self.member_ids = member_ids or {}
+        self.unreachable: dict[str, list[str]] = {}
+        self._password = app_password
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self._timeout = timeout
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._delivered: set[tuple[str, str]] = set()  # (message key, email) already sent
+
+    def __repr__(self) -> str:
+        return f"TeamsBotChannel(app_id={self.app_id!r}, tenant_id={self.tenant_id!r})"
+
+    def close(self) -> None:
+        """Release pooled connections (only those of a session this channel created)."""
+        if self._owns_session:
+            self._session.close()
+
+    def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Deliver each message to its recipient, or to every member for a group message.
+
+        After a transient failure part way through a group, the members already reached are
+        remembered, so the retry does not message them twice.
+        """
+        self.unreachable = {}
+        outcomes: list[DeliveryError | None] = []
+        for message in messages:
+            try:
+                self._deliver(message)
+                outcomes.append(None)
+            except DeliveryError as err:
+                log.warning("teams bot: message %s not delivered: %s", message.key, err)
+                outcomes.append(err)
+        return outcomes
+
+    def _deliver(self, message: Message) -> None:
+        members = [message.recipient] if message.recipient else list(message.invite.attendees)
+        card = group_card(message.invite, message.links)
+        activity = {
+            "type": "message",
+            "summary": card["fallbackText"],
+            "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
+        }
+        missing: list[str] = []
+        first_error: DeliveryError | None = None
+        reached = 0
+        for member in members:
+            done = (message.key, member.email.strip().lower())
+            if done in self._delivered:
+                reached += 1
+                continue
+            try:
+                conversation = self._conversation(member)
+                if conversation is None:
+                    missing.append(member.email)
+                    continue
+                self._post_activity(conversation, activity)
+            except DeliveryError as err:
+                if err.transient:
+                    raise  # the retry skips the members already in self._delivered
+                first_error = first_error or err
+                missing.append(member.email)  # e.g. blocked the bot: email still reaches them
+                continue
+            self._delivered.add(done)
+            reached += 1
+        self._delivered -= {(message.key, m.email.strip().lower()) for m in members}
+        if missing:
+            self.unreachable[message.key] = missing
+        if reached == 0:
+            raise first_error or DeliveryError(
+                "teams bot: no member has a Teams chat with the bot", transient=False
+            )
+
+    def _token(self) -> str:
+        """A bearer token for the connector; msal caches it until shortly before it expires."""
+        try:
+            if self._app is None:
+                self._app = msal.ConfidentialClientApplication(
+                    self.app_id,
+                    client_credential=self._password,
+                    authority=self.authority,
+                    http_client=self._session,
+                    instance_discovery=False,  # the authority is a setting we trust as given
+                    timeout=self._timeout,
+                )
+            result = self._app.acquire_token_for_client(scopes=[BOT_SCOPE])
+        except requests.RequestException as exc:
+            raise _network_failure("teams bot token", exc) from None
+        except ValueError as exc:  # msal: authority unusable (bad tenant, no OpenID metadata)
+            raise DeliveryError(f"teams bot token: {exc}", transient=False) from None
+        if "access_token" not in result:
+            error = result.get("error", "unknown_error")
+            transient = error in ("temporarily_unavailable", "server_error")
+            raise DeliveryError(f"teams bot token: {error}", transient=transient)
+        return result["access_token"]
+
+    def _request(self, what: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = self._session.post(
+                self.service_url + path,
+                json=body,
+                headers={"Authorization": f"Bearer {self._token()}"},
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise _network_failure(what, exc) from None
+        with response:
+            if not response.ok:
+                raise _http_failure(what, response)
+            try:
+                return response.json()
+            except ValueError:
+                return {}
+
+    def _conversation(self, member: Attendee) -> str | None:
+        """The member's 1:1 conversation id, created and remembered when only their id is known."""
+        key = member.email.strip().lower()
+        conversation = self.conversation_ids.get(key)
+        if conversation:
+            return conversation
+        user_id = self.member_ids.get(key)
+        if not user_id:
+            return None
+        created = self._request(
+            "teams bot create conversation",
+            "/v3/conversations",
+            {
+                "isGroup": False,
+                "bot": {"id": f"28:{self.app_id}"},
+                "members": [{"id": user_id}],
+                "tenantId": self.tenant_id,
+                "channelData": {"tenant": {"id": self.tenant_id}},
+            },
+        )
+        conversation = created.get("id")
+        if not conversation:
+            raise DeliveryError("teams bot create conversation: no id returned", transient=True)
+        self.conversation_ids[key] = conversation
+        return conversation
+
+    def _post_activity(self, conversation: str, activity: dict[str, Any]) -> None:
+        path = f"/v3/conversations/{quote(conversation, safe='')}/activities"
+        self._request("teams bot send", path, activity)

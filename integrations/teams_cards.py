@@ -1,0 +1,125 @@
+"""Adaptive Cards (version 1.5) for Microsoft Teams: pure builders, no network.
+
+Workflows webhooks post cards that cannot submit anything back, so every answer is an
+``Action.OpenUrl`` to a signed, expiring Fika link (``/a/<token>``) whose page confirms the change
+in one click. The same card goes to the bot's 1:1 chats, so a person sees one design either way.
+Only properties in the 1.5 schema are used: Teams drops a card it cannot parse, silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from integrations.base import Invite
+from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
+from integrations.invite_text import _headline as headline  # one wording for every channel
+from integrations.slack_blocks import ACTIONS, announcement_text
+
+CARD_VERSION = "1.5"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _heading(text: str) -> dict[str, Any]:
+    return _text(text, weight="Bolder", spacing="Medium")
+
+
+def _card(body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None):
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": CARD_SCHEMA,
+        "version": CARD_VERSION,
+        "fallbackText": fallback,
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    return card
+
+
+def _safe_url(url: str) -> bool:
+    """Only http(s) links become buttons or links: a bad setting must not inject another scheme."""
+    return url.startswith(("https://", "http://"))
+
+
+def _where(invite: Invite) -> str:
+    """Where to meet, as Adaptive Card markdown (links written ``[label](url)``)."""
+    video = ""
+    if invite.video_url:
+        video = (
+            f"[Join the video call]({invite.video_url})"
+            if _safe_url(invite.video_url)
+            else invite.video_url
+        )
+    if invite.mode == "in_person":
+        text = f"In person at {invite.site or 'the office'}."
+        if video:
+            text += f"\n\nJoining remotely? {video}"
+    else:
+        text = video or "Video call (link to follow)"
+    return text
+
+
+def answer_actions(links: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The three answers as ``Action.OpenUrl`` buttons, for the links web/ signed for this card."""
+    actions = []
+    for key, _action_id, label in ACTIONS:
+        url = links.get(key, "")
+        if url and _safe_url(url):
+            action = {"type": "Action.OpenUrl", "title": label, "url": url, "id": f"fika_{key}"}
+            if key == "in":
+                action["style"] = "positive"
+            actions.append(action)
+    return actions
+
+
+def group_card(invite: Invite, links: Mapping[str, str]) -> dict[str, Any]:
+    """One group's invite: who, when per member, where, why, starter and the answer buttons.
+
+    A cancelled break gets no buttons. Links missing from ``links`` are left out rather than
+    pointing somewhere that cannot work.
+    """
+    facts = [
+        {"title": f"{a.name} ({a.department})" if a.department else a.name, "value": span}
+        for a, span in local_times(invite)
+    ]
+    body: list[dict[str, Any]] = [
+        _text(invite.summary or invite.programme, size="Large", weight="Bolder", style="heading"),
+        _text(headline(invite), isSubtle=True),
+        _heading("Who and when, in each person's own time"),
+        {"type": "FactSet", "facts": facts},
+        _heading("Where"),
+        _text(_where(invite)),
+    ]
+    if invite.video_url and uses_public_jitsi(invite.video_url):
+        body.append(_text(JITSI_NOTE, isSubtle=True, size="Small"))
+    if invite.reasons:
+        body.append(_heading("Why you were matched"))
+        body.append(_text("\n".join(f"- {reason}" for reason in invite.reasons)))
+    if invite.starter:
+        body.append(_heading("Conversation starter"))
+        body.append(_text(invite.starter))
+    names = ", ".join(a.name for a in invite.attendees)
+    fallback = f"{invite.summary}: coffee with {names}"
+    actions = [] if invite.method == "CANCEL" else answer_actions(links)
+    return _card(body, fallback, actions)
+
+
+def announcement_card(people: int, departments: int, hybrid_share: float) -> dict[str, Any]:
+    """The after-round announcement for a Teams channel, with the same words as Slack's."""
+    text = announcement_text(people, departments, hybrid_share)
+    return _card([_text(text, size="Medium", weight="Bolder")], text)
+
+
+def workflows_envelope(card: dict[str, Any]) -> dict[str, Any]:
+    """Wrap a card the way a Teams Workflows webhook ("When a Teams webhook request is received")
+    expects it: a message with one Adaptive Card attachment."""
+    return {
+        "type": "message",
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "contentUrl": None, "content": card}],
+    }

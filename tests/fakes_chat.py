@@ -1,0 +1,368 @@
+"""Contract fakes for Slack and Microsoft Teams, served on 127.0.0.1 by pytest-httpserver.
+
+Slack and Teams live on the internet, so the tests talk to these instead. Each fake checks every
+request the way the real API documents it (path, method, content type, bearer token, field
+formats) and answers with the documented shapes, including the documented errors. A request that
+breaks the contract fails the handler with an AssertionError; :meth:`check` re-raises it in the
+test, so a contract violation can never hide behind a retried 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from jsonschema import Draft6Validator
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from integrations.base import Attendee, Invite, Message
+from tests.integrations import builders
+
+# The shared folder sits beside the repository checkout (CI clones the repo next to a copy).
+ADAPTIVE_CARD_SCHEMA = (
+    Path(__file__).resolve().parents[1] / ".." / "shared" / "schemas" / "adaptive-card-1.5.json"
+)
+
+SLACK_TOKEN = "xoxb-1111-2222-fakefakefake"
+BOT_TOKEN = "eyJ0eXAi.fake-bot-framework-token"
+BOT_SCOPE = "https://api.botframework.com/.default"
+
+START = dt.datetime(2025, 3, 11, 10, 0, tzinfo=dt.UTC)
+ZONES = ("Europe/Stockholm", "America/New_York", "Asia/Tokyo", "UTC", "Europe/London")
+LINKS = {
+    "in": "https://fika.example.org/a/tok-in",
+    "cant": "https://fika.example.org/a/tok-cant",
+    "pause_week": "https://fika.example.org/a/tok-pause",
+}
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def make_invite(members: int = 2, mode: str = "virtual", **changes: Any) -> Invite:
+    """``builders.make_invite`` for ``members`` people in several zones and departments."""
+    attendees = tuple(
+        Attendee(
+            name=f"Person {i}",
+            email=f"person{i}@example.org",
+            timezone=ZONES[i % len(ZONES)],
+            department=("Sales", "Engineering", "Finance", "Support")[i % 4],
+            site="Stockholm HQ" if mode == "in_person" else None,
+        )
+        for i in range(members)
+    )
+    fields: dict[str, Any] = dict(
+        uid=f"fika-2025-03-11-{members}-{mode}@fika.example.org",
+        start=START,
+        end=START + dt.timedelta(minutes=15),
+        summary="Fika: " + ", ".join(a.name for a in attendees),
+        attendees=attendees,
+        video_url="https://meet.jit.si/fika-abc123",
+        mode=mode,
+        site="Stockholm HQ" if mode == "in_person" else None,
+        reasons=("You work in different departments", "One of you is in the office, one at home"),
+        starter="What is something you learned this week?",
+    )
+    fields.update(changes)
+    return builders.make_invite(**fields)
+
+
+def make_message(members: int = 2, key: str = "round-1/group-1", **changes: Any) -> Message:
+    """A group message (recipient None) with signed links, as web/ would fill them."""
+    return Message(key=key, invite=make_invite(members, **changes), links=dict(LINKS))
+
+
+# --- Block Kit ------------------------------------------------------------------------------
+
+
+def check_block_kit(blocks: list[dict[str, Any]]) -> None:
+    """Assert the Block Kit limits Slack enforces with ``invalid_blocks``."""
+    assert isinstance(blocks, list) and 0 < len(blocks) <= 50, "1..50 blocks"
+    ids = [b["block_id"] for b in blocks if "block_id" in b]
+    assert len(ids) == len(set(ids)), f"block_ids must be unique: {ids}"
+    assert all(len(i) <= 255 for i in ids), "block_id <= 255 characters"
+    for block in blocks:
+        kind = block["type"]
+        assert kind in {"header", "section", "actions", "context", "divider"}, kind
+        if kind == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert len(block["text"]["text"]) <= 150
+        if kind == "section":
+            assert block["text"]["type"] in {"mrkdwn", "plain_text"}
+            assert 0 < len(block["text"]["text"]) <= 3000
+        if kind == "context":
+            assert 0 < len(block["elements"]) <= 10
+            assert all(len(e["text"]) <= 3000 for e in block["elements"])
+        if kind == "actions":
+            assert 0 < len(block["elements"]) <= 25
+            action_ids = [e["action_id"] for e in block["elements"]]
+            assert len(action_ids) == len(set(action_ids)), "action_ids unique in a block"
+            for element in block["elements"]:
+                assert element["type"] == "button"
+                assert element["text"]["type"] == "plain_text"
+                assert 0 < len(element["text"]["text"]) <= 75
+                assert 0 < len(element["action_id"]) <= 255
+                assert len(element.get("value", "")) <= 2000
+                assert element.get("style") in (None, "primary", "danger")
+
+
+# --- Adaptive Cards -------------------------------------------------------------------------
+
+
+def card_validator() -> Draft6Validator:
+    """The Draft 6 validator for Adaptive Card 1.5; fails (never skips) without the schema."""
+    if not ADAPTIVE_CARD_SCHEMA.is_file():
+        pytest.fail(
+            f"Adaptive Card schema missing: expected it at {ADAPTIVE_CARD_SCHEMA.resolve()}"
+        )
+    schema = json.loads(ADAPTIVE_CARD_SCHEMA.read_text(encoding="utf-8"))
+    Draft6Validator.check_schema(schema)
+    return Draft6Validator(schema, format_checker=Draft6Validator.FORMAT_CHECKER)
+
+
+def action_types(node: Any) -> list[str]:
+    """Every ``type`` starting with ``Action.`` anywhere in a card (nested cards included)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Action."):
+            found.append(node["type"])
+        for value in node.values():
+            found += action_types(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += action_types(value)
+    return found
+
+
+# --- Slack Web API --------------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    """One request as the fake understood it."""
+
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeSlackApi:
+    """users.lookupByEmail, conversations.open and chat.postMessage as Slack documents them.
+
+    ``users`` maps email -> user id; unknown emails answer ``users_not_found``. ``queue(method,
+    …)`` makes the next call of ``method`` answer with a canned status, body and headers.
+    """
+
+    def __init__(self, users: dict[str, str], token: str = SLACK_TOKEN):
+        self.users = users
+        self.token = token
+        self.calls: list[Call] = []
+        self.channels: dict[str, list[str]] = {}
+        self._canned: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
+        self.server = HTTPServer(host="127.0.0.1", port=0)
+        for method, handler in {
+            "users.lookupByEmail": self._lookup,
+            "conversations.open": self._open,
+            "chat.postMessage": self._post,
+        }.items():
+            self.server.expect_request(f"/api/{method}", method="POST").respond_with_handler(
+                self._wrap(method, handler)
+            )
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url_for("/api/")
+
+    def __enter__(self) -> FakeSlackApi:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    def check(self) -> None:
+        """Raise the first contract violation or handler error the fake saw."""
+        self.server.check()
+
+    def queue(
+        self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        self._canned.setdefault(method, []).append((status, body, headers or {}))
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def _wrap(self, method: str, handler):
+        def respond(request: Request) -> Response:
+            assert request.headers.get("Authorization") == f"Bearer {self.token}", (
+                f"{method}: expected 'Authorization: Bearer xoxb-…'"
+            )
+            content_type = request.headers.get("Content-Type", "")
+            if method == "chat.postMessage":
+                # slack_sdk sends methods with blocks as JSON; Slack accepts JSON with a token.
+                assert content_type.startswith("application/json"), content_type
+                params = json.loads(request.get_data(as_text=True))
+            else:
+                assert content_type.startswith("application/x-www-form-urlencoded"), content_type
+                form = parse_qs(request.get_data(as_text=True), strict_parsing=True)
+                assert all(len(v) == 1 for v in form.values()), f"repeated fields: {form}"
+                params = {k: v[0] for k, v in form.items()}
+            self.calls.append(Call(method, params, dict(request.headers)))
+            if self._canned.get(method):
+                status, body, headers = self._canned[method].pop(0)
+                return self._json(body, status, headers)
+            return self._json(handler(params))
+
+        return respond
+
+    @staticmethod
+    def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None):
+        return Response(
+            json.dumps(body), status=status, headers=headers, content_type="application/json"
+        )
+
+    def _lookup(self, params: dict[str, Any]) -> dict[str, Any]:
+        assert set(params) == {"email"}, params
+        assert re.fullmatch(r"[^@\s]+@[^@\s]+", params["email"]), params["email"]
+        user_id = self.users.get(params["email"].lower())
+        if user_id is None:
+            return {"ok": False, "error": "users_not_found"}
+        return {"ok": True, "user": {"id": user_id, "deleted": False, "is_bot": False}}
+
+    def _open(self, params: dict[str, Any]) -> dict[str, Any]:
+        assert set(params) == {"users"}, f"conversations.open takes users only here: {params}"
+        assert re.fullmatch(r"U[A-Z0-9]+(,U[A-Z0-9]+)*", params["users"]), params["users"]
+        ids = params["users"].split(",")
+        assert len(ids) == len(set(ids)), f"duplicate users: {ids}"
+        if len(ids) > 8:
+            return {"ok": False, "error": "too_many_users"}
+        if any(i not in self.users.values() for i in ids):
+            return {"ok": False, "error": "user_not_found"}
+        channel = "G" + "".join(sorted(i[1:] for i in ids))[:10] if len(ids) > 1 else "D" + ids[0]
+        self.channels[channel] = ids
+        return {"ok": True, "channel": {"id": channel}}
+
+    def _post(self, params: dict[str, Any]) -> dict[str, Any]:
+        assert params.get("channel") in self.channels, "post only to a conversation it opened"
+        assert isinstance(params.get("text"), str) and params["text"], "text fallback required"
+        check_block_kit(params["blocks"])
+        return {"ok": True, "channel": params["channel"], "ts": f"{len(self.calls)}.000100"}
+
+
+# --- Microsoft Entra + Bot Framework connector ----------------------------------------------
+
+
+class FakeBotFramework:
+    """Entra's OpenID metadata and token endpoint plus the connector's conversation endpoints.
+
+    One https server plays both hosts: ``authority`` is ``{base}/{tenant}`` and ``service_url`` is
+    ``{base}/teams/``. Tokens are only issued for the client-credentials grant with the right
+    app id, secret and the Bot Framework scope; the connector only accepts that bearer token.
+    """
+
+    def __init__(self, server: HTTPServer, app_id: str, app_password: str, tenant: str):
+        self.app_id, self.app_password, self.tenant = app_id, app_password, tenant
+        self.server = server  # an https pytest-httpserver (tests.servers.https_server)
+        self.token_requests: list[dict[str, str]] = []
+        self.created: list[dict[str, Any]] = []
+        self.activities: list[tuple[str, dict[str, Any]]] = []
+        self.activity_status: list[tuple[int, dict[str, str]]] = []  # canned answers, in order
+        self.card_validator = card_validator()
+        s = self.server
+        s.expect_request(
+            f"/{tenant}/v2.0/.well-known/openid-configuration", method="GET"
+        ).respond_with_handler(self._openid)
+        s.expect_request(f"/{tenant}/oauth2/v2.0/token", method="POST").respond_with_handler(
+            self._token
+        )
+        s.expect_request("/teams/v3/conversations", method="POST").respond_with_handler(
+            self._create
+        )
+        s.expect_request(
+            re.compile(r"^/teams/v3/conversations/[^/]+/activities$"), method="POST"
+        ).respond_with_handler(self._activity)
+
+    def check(self) -> None:
+        self.server.check()
+
+    @property
+    def base(self) -> str:
+        return f"https://127.0.0.1:{self.server.port}"
+
+    @property
+    def authority(self) -> str:
+        return f"{self.base}/{self.tenant}"
+
+    @property
+    def service_url(self) -> str:
+        return f"{self.base}/teams/"
+
+    def _openid(self, request: Request) -> Response:
+        root = f"{self.base}/{self.tenant}"
+        return Response(
+            json.dumps(
+                {
+                    "issuer": f"{root}/v2.0",
+                    "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{root}/oauth2/v2.0/token",
+                }
+            ),
+            content_type="application/json",
+        )
+
+    def _token(self, request: Request) -> Response:
+        assert request.content_type.startswith("application/x-www-form-urlencoded")
+        form = {k: v for k, v in request.form.items()}
+        self.token_requests.append(form)
+        assert form.get("grant_type") == "client_credentials", form
+        assert form.get("scope") == BOT_SCOPE, form
+        if form.get("client_id") != self.app_id or form.get("client_secret") != self.app_password:
+            body = {"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"}
+            return Response(json.dumps(body), status=401, content_type="application/json")
+        body = {"token_type": "Bearer", "expires_in": 3599, "access_token": BOT_TOKEN}
+        return Response(json.dumps(body), content_type="application/json")
+
+    def _authorised(self, request: Request) -> None:
+        assert request.headers.get("Authorization") == f"Bearer {BOT_TOKEN}", "bearer token"
+        assert request.content_type.startswith("application/json"), request.content_type
+
+    def _create(self, request: Request) -> Response:
+        self._authorised(request)
+        body = request.get_json()
+        self.created.append(body)
+        assert body["isGroup"] is False, "proactive 1:1 only"
+        assert body["bot"] == {"id": f"28:{self.app_id}"}, body["bot"]
+        assert len(body["members"]) == 1 and body["members"][0]["id"].startswith("29:")
+        assert body["tenantId"] == self.tenant == body["channelData"]["tenant"]["id"]
+        conversation = "a:1" + body["members"][0]["id"][3:]
+        return Response(
+            json.dumps({"id": conversation}), status=201, content_type="application/json"
+        )
+
+    def _activity(self, request: Request) -> Response:
+        self._authorised(request)
+        conversation = request.path.split("/")[4]
+        body = request.get_json()
+        assert body["type"] == "message", body
+        (attachment,) = body["attachments"]
+        assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+        errors = [e.message for e in self.card_validator.iter_errors(attachment["content"])]
+        assert not errors, errors
+        if self.activity_status:
+            status, headers = self.activity_status.pop(0)
+            return Response("{}", status=status, headers=headers, content_type="application/json")
+        self.activities.append((conversation, body))
+        return Response(
+            json.dumps({"id": f"act-{len(self.activities)}"}),
+            status=201,
+            content_type="application/json",
+        )
