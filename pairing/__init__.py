@@ -1,0 +1,23 @@
+"""Fika's pairing engine: who meets whom, when, and why. Pure: no I/O, no clock.
+
+``plan_round(PlanRequest) -> Plan`` is the engine; ``parse_request`` and
+``plan_json`` are its JSON edge, used by ``fika plan`` and by the service's rounds.
+"""
+
+from pairing.model import Group, HistoryRound, Participant, Plan, PlanRequest, RequestError, Unmatched
+from pairing.planner import plan_round
+from pairing.request import parse_request, plan_json, plan_to_dict
+
+__all__ = [
+    "Group",
+    "HistoryRound",
+    "Participant",
+    "Plan",
+    "PlanRequest",
+    "RequestError",
+    "Unmatched",
+    "parse_request",
+    "plan_json",
+    "plan_round",
+    "plan_to_dict",
+]

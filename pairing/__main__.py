@@ -1,0 +1,20 @@
+"""``python -m pairing``: read a request on stdin, print the plan; exit 2 on bad input."""
+
+import sys
+
+from pairing.request import plan_json
+from pairing.model import RequestError
+
+
+def main() -> int:
+    """Run the ``fika plan`` pipeline on stdin/stdout."""
+    try:
+        sys.stdout.write(plan_json(sys.stdin.read()) + "\n")
+    except RequestError as err:
+        sys.stderr.write(f"{err}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

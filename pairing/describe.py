@@ -1,0 +1,188 @@
+"""Turn chosen groups into a :class:`Plan`: slot, mode, site, reasons, stats.
+
+Reasons are short sentences a participant would understand, built from the same
+facts the weights used: history, departments, presence, shared topics and time.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+
+from pairing.model import Group, Plan, Unmatched
+from pairing.roster import VIRTUAL, Roster
+from pairing.timeline import choose_start, common_free, day_origin, slot_count
+from pairing.weights import conflicting, time_compatible
+
+_COUNT = {
+    2: "both", 3: "all three", 4: "all four", 5: "all five", 6: "all six", 7: "all seven", 8: "all eight",
+}
+
+
+def _together(size: int) -> str:
+    return _COUNT.get(size, f"all {size}")
+
+
+def _listing(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _office(name: str) -> str:
+    return name if name.lower().endswith("office") else f"{name} office"
+
+
+def _rounds(count: int) -> str:
+    return "1 round" if count == 1 else f"{count} rounds"
+
+
+class _Facts:
+    """Plain-Python copies of the roster columns the descriptions read per group."""
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+        self.site = roster.site.tolist()
+        self.dept = roster.dept.tolist()
+        self.virtual = (roster.mode == VIRTUAL).tolist()
+        self.first = roster.first.tolist()
+        self.last = roster.last.tolist()
+        self.topics = roster.topic_masks
+
+    def in_person(self, members: list[int]) -> bool:
+        """Hard rule 4: everyone at the same office and nobody asked for virtual."""
+        site = self.site[members[0]]
+        return site >= 0 and all(self.site[m] == site and not self.virtual[m] for m in members)
+
+
+def in_person(roster: Roster, members: list[int]) -> bool:
+    """Hard rule 4: everyone at the same office and nobody asked for virtual."""
+    return _Facts(roster).in_person(members)
+
+
+def _history_reason(roster: Roster, members: list[int]) -> str:
+    latest = None
+    if roster.history:
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                ago = roster.met(members[a], members[b])
+                if ago is not None and (latest is None or ago < latest[0]):
+                    latest = (ago, members[a], members[b])
+    if latest is None:
+        return "first time you meet"
+    ago, a, b = latest
+    who = "you" if len(members) == 2 else f"{roster.ids[a]} and {roster.ids[b]}"
+    if ago <= roster.cooldown:
+        return f"{who} met {_rounds(ago)} ago; nobody new was free at the same time"
+    return f"{who} last met {_rounds(ago)} ago"
+
+
+def _reasons(facts: _Facts, members: list[int], meet: bool, slots: int) -> tuple[str, ...]:
+    roster = facts.roster
+    reasons = [_history_reason(roster, members)]
+    departments = list(dict.fromkeys(roster.dept_names[facts.dept[m]] for m in members))
+    if len(departments) == 2:
+        reasons.append(f"{departments[0]} meets {departments[1]}")
+    elif len(departments) > 2:
+        reasons.append(_listing(departments))
+    if meet:
+        reasons.append(f"in person at the {_office(roster.site_names[facts.site[members[0]]])}")
+    else:
+        places = list(dict.fromkeys(facts.site[m] for m in members))
+        offices = [_office(roster.site_names[s]) for s in places if s >= 0]
+        if not offices:
+            reasons.append("all remote, by video")
+        elif -1 in places:
+            reasons.append(" + ".join(offices + ["remote"]))
+        else:
+            reasons.append(" + ".join(offices) + ", by video")
+    shared = facts.topics[members[0]]
+    for m in members[1:]:
+        shared &= facts.topics[m]
+    if shared:
+        names = roster.topic_names
+        picked = [names[b] for b in range(shared.bit_length()) if shared >> b & 1][:2]
+        reasons.append(f"{_together(len(members))} curious about {_listing(picked)}")
+    if slots == 1:
+        together = _together(len(members))
+        reasons.append(f"the only {roster.duration} minutes that suit {together} of you")
+    return tuple(reasons)
+
+
+def _unmatched_reason(roster: Roster, person: int) -> str:
+    day = roster.request.date.isoformat()
+    if not roster.available[person]:
+        return f"no free {roster.duration} minutes inside your working hours on {day}"
+    others = np.flatnonzero(roster.available)
+    others = others[others != person]
+    if roster.n == 1:
+        return "no one else is taking part this round"
+    if len(others) == 0:
+        return f"no one else has {roster.duration} free minutes on {day}"
+    mine = np.full(len(others), person)
+    others = others[time_compatible(roster, mine, others)]
+    if len(others) == 0:
+        return f"no one else is free for the same {roster.duration} minutes as you on {day}"
+    if conflicting(roster, np.full(len(others), person), others).all():
+        return "everyone free at the same time is your manager, reports to you, or is avoided"
+    return "everyone free at the same time is in a group that cannot take one more person"
+
+
+def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
+    """The plan for the chosen groups: slots nearest the preferred time, reasons, stats."""
+    request = roster.request
+    origin = day_origin(request.date)
+    preferred = None
+    if request.preferred_start is not None:
+        preferred = (request.preferred_start - origin).total_seconds() / 60 + roster.duration / 2
+    groups = []
+    placed = np.zeros(roster.n, bool)
+    by_size: dict[int, int] = {}
+    repeats = cross = hybrid = meeting = 0
+    facts = _Facts(roster)
+    step = datetime.timedelta(minutes=1)
+    length = roster.duration * step
+    for members in sorted((sorted(g) for g in chosen), key=lambda g: g[0]):
+        shared = common_free([roster.free[m] for m in members], roster.duration)
+        meet = facts.in_person(members)
+        target = preferred
+        if target is None:
+            first = max(facts.first[m] for m in members)
+            last = min(facts.last[m] for m in members)
+            target = (first + last) / 2
+        begin = origin + choose_start(shared, roster.duration, target) * step
+        site = facts.site[members[0]]
+        groups.append(
+            Group(
+                members=tuple(roster.ids[m] for m in members),
+                mode="in_person" if meet else "virtual",
+                site=roster.site_names[site] if meet else None,
+                start=begin,
+                end=begin + length,
+                reasons=_reasons(facts, members, meet, slot_count(shared, roster.duration)),
+            )
+        )
+        placed[members] = True
+        by_size[len(members)] = by_size.get(len(members), 0) + 1
+        if roster.history:
+            for a in range(len(members)):
+                for b in range(a + 1, len(members)):
+                    ago = roster.met(members[a], members[b])
+                    repeats += ago is not None and ago <= roster.cooldown
+        cross += len({facts.dept[m] for m in members}) > 1
+        meeting += meet
+        remote = sum(facts.site[m] < 0 for m in members)
+        hybrid += (not meet) and 0 < remote < len(members)
+    alone = np.flatnonzero(~placed).tolist()
+    unmatched = tuple(Unmatched(roster.ids[i], _unmatched_reason(roster, i)) for i in alone)
+    stats = {
+        "participants": roster.n,
+        "groups": len(groups),
+        "by_size": dict(sorted(by_size.items())),
+        "unmatched": len(unmatched),
+        "repeats": int(repeats),
+        "cross_department": int(cross),
+        "hybrid": int(hybrid),
+        "in_person": int(meeting),
+        "seconds": round(seconds, 3),
+    }
+    return Plan(tuple(groups), unmatched, stats)

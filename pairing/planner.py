@@ -1,0 +1,90 @@
+"""``plan_round``: who meets whom, when, and why, for one round.
+
+1. Index the request (:mod:`pairing.roster`) and work out everyone's free time.
+2. Tiny rounds (up to ten people) are solved exactly over all partitions.
+3. Otherwise people are split into blocks of similar free time (time-zone bands),
+   each block gets a sparse stratified candidate graph (:mod:`pairing.candidates`)
+   and a near-maximum-weight matching (:mod:`pairing.matching`); people left alone
+   are matched again across blocks.
+4. For groups of three or more, groups grow along the candidate graph instead.
+5. Whoever is still alone joins a group where the hard rules allow (rule 5).
+6. Slots, modes, reasons and stats are attached (:mod:`pairing.describe`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from pairing.candidates import CANDIDATES, candidate_edges, candidate_sample
+from pairing.describe import build_plan
+from pairing.grouping import EXACT_UP_TO, exact_groups, grow_groups, place_leftovers
+from pairing.matching import Adjacency, augment, solve
+from pairing.model import Plan, PlanRequest
+from pairing.roster import Roster
+from pairing.weights import ScalarWeights
+
+BLOCK = 4000  # people per independently solved block of similar free time
+
+
+def blocks_of(roster: Roster) -> list[np.ndarray]:
+    """Split available people into blocks of similar free time (time-zone bands).
+
+    Sorted by the middle of their free span with seeded random tie-breaking, then cut
+    into equal blocks of at most ``BLOCK``: neighbours in time stay together, and each
+    block is a random sample of its band's departments and presence.
+    """
+    people = np.flatnonzero(roster.available)
+    count = max(1, -(-len(people) // BLOCK))
+    rng = np.random.default_rng([roster.seed & 0xFFFFFFFF, 1])
+    middle = (roster.first[people] + roster.last[people]) // 2
+    order = people[np.lexsort((rng.random(len(people)), middle))]
+    return np.array_split(order, count)
+
+
+def pair_up(roster: Roster) -> tuple[list[list[int]], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+    """Pairs from block-wise matchings plus a second pass for those left alone."""
+    mate = np.full(roster.n, -1, np.int64)
+    parts = []
+    sample = candidate_sample(int(roster.available.sum()))
+    for block in blocks_of(roster):
+        u, v, w = candidate_edges(roster, block, sample=sample)
+        parts.append((u, v, w))
+        local = np.full(roster.n, -1, np.int64)
+        index = np.full(roster.n, -1, np.int64)
+        index[block] = np.arange(len(block))
+        found = solve(len(block), index[u], index[v], w)
+        local[block] = np.where(found >= 0, block[np.maximum(found, 0)], -1)
+        mate[block] = local[block]
+    alone = np.flatnonzero(roster.available & (mate < 0))
+    if len(alone):
+        # Those left alone in their block look across blocks; their edges are enough
+        # for the augmenting paths (x - y = z - t needs z-t with t alone too).
+        u, v, w = candidate_edges(roster, alone, np.flatnonzero(roster.available), k=2 * CANDIDATES)
+        augment(Adjacency(roster.n, u, v, w), mate, alone.tolist())
+        parts.append((u, v, w))
+    pairs = [[i, int(mate[i])] for i in np.flatnonzero(mate > np.arange(roster.n)).tolist()]
+    return pairs, parts
+
+
+def plan_round(request: PlanRequest, timer: Callable[[], float] = time.perf_counter) -> Plan:
+    """Plan one round. The same request and seed give the same plan.
+
+    ``stats["seconds"]`` is measured with ``timer`` and is the only value that varies
+    between runs; nothing else reads a clock.
+    """
+    started = timer()
+    roster = Roster(request)
+    weights = ScalarWeights(roster)
+    people = np.flatnonzero(roster.available).tolist()
+    if len(people) <= EXACT_UP_TO:
+        groups = exact_groups(roster, weights, people)
+    elif roster.group_size == 2:
+        groups, _ = pair_up(roster)
+    else:
+        u, v, w = candidate_edges(roster, np.array(people))
+        groups = grow_groups(roster, weights, Adjacency(roster.n, u, v, w))
+    groups = place_leftovers(roster, weights, groups)
+    return build_plan(roster, groups, timer() - started)

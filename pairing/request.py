@@ -1,0 +1,252 @@
+"""The JSON edge of the engine: validate a decoded request, encode a plan.
+
+``parse_request`` turns a decoded JSON object into a :class:`PlanRequest` or raises a
+:class:`RequestError` whose message is one line naming the field path and the
+participant. ``plan_json`` is the whole ``fika plan`` pipeline on strings.
+Unknown keys are ignored so callers may send extra data (names, e-mails).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pairing.model import MODES, HistoryRound, Participant, Plan, PlanRequest, RequestError
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
+_UTC = datetime.timezone.utc
+
+
+@lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo | None:
+    """The zone called ``name``, or None when there is no such IANA zone."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, OSError, LookupError):
+        # ZoneInfoNotFoundError is a KeyError; malformed keys raise ValueError.
+        return None
+
+
+def _fail(path: str, message: str, who: str | None = None) -> RequestError:
+    note = f" (participant {who!r})" if who else ""
+    return RequestError(f"{path}: {message}{note}")
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _int(obj: dict, key: str, default: int, low: int, high: int) -> int:
+    value = obj.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(key, f"expected a whole number, got {_short(value)}")
+    if not low <= value <= high:
+        raise _fail(key, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _date(value: object, path: str) -> datetime.date:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise _fail(path, f"expected a date YYYY-MM-DD, got {_short(value)}")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise _fail(path, f"not a real date: {value!r}") from None
+
+
+def _instant(value: object, path: str, who: str | None = None) -> datetime.datetime:
+    if not isinstance(value, str):
+        raise _fail(path, f"expected an ISO 8601 instant, got {_short(value)}", who)
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(path, f"expected an ISO 8601 instant, got {value!r}", who) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise _fail(path, f"instant {value!r} needs a UTC offset or 'Z'", who)
+    return moment
+
+
+@lru_cache(maxsize=4096)
+def _clock_text(value: str) -> datetime.time | None:
+    match = _CLOCK.fullmatch(value)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        return None
+    return datetime.time(int(match[1]), int(match[2]))
+
+
+def _clock(value: object, path: str, who: str) -> datetime.time:
+    moment = _clock_text(value) if isinstance(value, str) else None
+    if moment is None:
+        raise _fail(path, f"expected a time HH:MM between 00:00 and 23:59, got {_short(value)}", who)
+    return moment
+
+
+def _strings(value: object, path: str, who: str | None = None) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise _fail(path, f"expected a list of strings, got {_short(value)}", who)
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise _fail(f"{path}[{index}]", f"expected a string, got {_short(item)}", who)
+    return tuple(value)
+
+
+def _work_hours(value: object, path: str, who: str) -> tuple[datetime.time, datetime.time]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise _fail(path, f'expected ["HH:MM", "HH:MM"], got {_short(value)}', who)
+    start, end = _clock(value[0], f"{path}[0]", who), _clock(value[1], f"{path}[1]", who)
+    if end <= start:
+        raise _fail(path, f"end {value[1]} is not after start {value[0]}", who)
+    return start, end
+
+
+def _busy(value: object, path: str, who: str) -> tuple[tuple[datetime.datetime, datetime.datetime], ...]:
+    if not isinstance(value, list):
+        raise _fail(path, f"expected a list of [start, end] instants, got {_short(value)}", who)
+    spans = []
+    for index, span in enumerate(value):
+        if not isinstance(span, list) or len(span) != 2:
+            raise _fail(f"{path}[{index}]", f"expected [start, end], got {_short(span)}", who)
+        start = _instant(span[0], f"{path}[{index}][0]", who)
+        end = _instant(span[1], f"{path}[{index}][1]", who)
+        if end <= start:
+            raise _fail(f"{path}[{index}]", f"end {span[1]} is not after start {span[0]}", who)
+        spans.append((start, end))
+    return tuple(spans)
+
+
+_DEFAULT_HOURS = (datetime.time(9), datetime.time(17))
+_NO_ONE: frozenset[str] = frozenset()
+
+
+def _participant(obj: object, path: str) -> Participant:
+    if not isinstance(obj, dict):
+        raise _fail(path, f"expected an object, got {_short(obj)}")
+    pid = obj.get("id")
+    if not isinstance(pid, str) or not pid:
+        raise _fail(f"{path}.id", f"expected a non-empty string, got {_short(pid)}")
+    department = obj.get("department")
+    if not isinstance(department, str) or not department:
+        raise _fail(f"{path}.department", f"expected a non-empty string, got {_short(department)}", pid)
+    site = obj.get("site")
+    if site is not None and (not isinstance(site, str) or not site):
+        raise _fail(f"{path}.site", f"expected an office name or null, got {_short(site)}", pid)
+    timezone = obj.get("timezone", "UTC")
+    if not isinstance(timezone, str) or _zone(timezone) is None:
+        raise _fail(f"{path}.timezone", f"unknown time zone {_short(timezone)}", pid)
+    hours = obj.get("work_hours")
+    hours = _DEFAULT_HOURS if hours is None else _work_hours(hours, f"{path}.work_hours", pid)
+    busy = obj.get("busy")
+    busy = () if not busy and isinstance(busy, list) or busy is None else _busy(busy, f"{path}.busy", pid)
+    mode = obj.get("mode", "either")
+    if mode not in MODES:
+        raise _fail(f"{path}.mode", f"expected one of in_person, virtual, either, got {_short(mode)}", pid)
+    manager = obj.get("manager")
+    if manager is not None and not isinstance(manager, str):
+        raise _fail(f"{path}.manager", f"expected an id or null, got {_short(manager)}", pid)
+    avoid = obj.get("avoid")
+    avoid = _NO_ONE if avoid is None else frozenset(_strings(avoid, f"{path}.avoid", pid))
+    topics = obj.get("topics")
+    topics = () if topics is None else _strings(topics, f"{path}.topics", pid)
+    return Participant(pid, department, site, timezone, hours, busy, mode, manager, avoid, topics)
+
+
+def _history(value: object) -> tuple[HistoryRound, ...]:
+    if not isinstance(value, list):
+        raise _fail("history", f"expected a list of rounds, got {_short(value)}")
+    rounds = []
+    for index, item in enumerate(value):
+        path = f"history[{index}]"
+        if not isinstance(item, dict):
+            raise _fail(path, f"expected an object, got {_short(item)}")
+        if "date" not in item:
+            raise _fail(f"{path}.date", "missing; expected a date YYYY-MM-DD")
+        day = _date(item["date"], f"{path}.date")
+        groups = item.get("groups")
+        if not isinstance(groups, list):
+            raise _fail(f"{path}.groups", f"expected a list of groups, got {_short(groups)}")
+        members = tuple(_strings(g, f"{path}.groups[{i}]") for i, g in enumerate(groups))
+        rounds.append(HistoryRound(day, members))
+    return tuple(rounds)
+
+
+def parse_request(obj: object) -> PlanRequest:
+    """Validate a decoded JSON request and build a :class:`PlanRequest`.
+
+    Raises :class:`RequestError` with a one-line message naming the field path and the
+    participant. A ``manager`` or ``avoid`` id that is not a participant is allowed.
+    """
+    if not isinstance(obj, dict):
+        raise _fail("request", f"expected a JSON object, got {_short(obj)}")
+    if "date" not in obj:
+        raise _fail("date", "missing; expected a date YYYY-MM-DD")
+    day = _date(obj["date"], "date")
+    seed = obj.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise _fail("seed", f"expected a whole number, got {_short(seed)}")
+    group_size = _int(obj, "group_size", 2, 2, 8)
+    duration = _int(obj, "duration_minutes", 15, 5, 240)
+    cooldown = _int(obj, "cooldown_rounds", 10, 0, 1000)
+    preferred = obj.get("preferred_start")
+    preferred = None if preferred is None else _instant(preferred, "preferred_start")
+    if "participants" not in obj:
+        raise _fail("participants", "missing; expected a list of participants")
+    people = obj["participants"]
+    if not isinstance(people, list):
+        raise _fail("participants", f"expected a list, got {_short(people)}")
+    participants = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(people):
+        person = _participant(item, f"participants[{index}]")
+        if person.id in seen:
+            raise _fail(
+                f"participants[{index}].id", f"duplicate id, already used by participants[{seen[person.id]}]", person.id
+            )
+        seen[person.id] = index
+        participants.append(person)
+    history = obj.get("history")
+    history = () if history is None else _history(history)
+    return PlanRequest(day, tuple(participants), history, group_size, duration, cooldown, seed, preferred)
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plan_to_dict(plan: Plan) -> dict:
+    """The JSON response shape: ``groups``, ``unmatched`` and ``stats``; times in UTC with 'Z'."""
+    groups = [
+        {
+            "members": list(g.members),
+            "mode": g.mode,
+            "site": g.site,
+            "start": _stamp(g.start),
+            "end": _stamp(g.end),
+            "reasons": list(g.reasons),
+        }
+        for g in plan.groups
+    ]
+    unmatched = [{"id": u.id, "reason": u.reason} for u in plan.unmatched]
+    stats = dict(plan.stats)
+    if "by_size" in stats:
+        stats["by_size"] = {str(k): v for k, v in sorted(stats["by_size"].items(), key=lambda kv: int(kv[0]))}
+    return {"groups": groups, "unmatched": unmatched, "stats": stats}
+
+
+def plan_json(text: str) -> str:
+    """Decode a JSON request, plan the round and encode the plan as JSON.
+
+    Deterministic apart from ``stats.seconds``. Raises :class:`RequestError` for
+    text that is not JSON (``stdin: not valid JSON: ...``) or not a valid request.
+    """
+    from pairing.planner import plan_round  # the planner imports this module's siblings
+
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise RequestError(f"stdin: not valid JSON: {err}".replace("\n", " ")) from None
+    return json.dumps(plan_to_dict(plan_round(parse_request(obj))), ensure_ascii=False)

@@ -1,0 +1,189 @@
+"""How much a pair is worth: the preferences of the issue as numbers.
+
+The tiers are spaced so that a higher preference always outweighs everything below
+it for a single pair: meeting anyone (``BASE``) > not a repeat within the cooldown >
+never met over met long ago > different departments > on-site with remote > mode
+wishes and shared topics > the extra-seat rotation > seeded noise that breaks ties.
+
+=====================================  ==========================
+never met                              0
+met ``r`` rounds ago, ``r`` > cooldown   -(4 + 1.5 * 0.85 ** (r - cooldown - 1))
+met ``r`` rounds ago, ``r`` <= cooldown  -(9 + (cooldown - r + 1) / cooldown)
+=====================================  ==========================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pairing.roster import IN_PERSON, VIRTUAL, Roster
+
+BASE = 12.0
+DEPARTMENT = 1.5
+HYBRID = 0.6
+IN_PERSON_WISH = 0.25
+TOPIC = 0.1
+TOPIC_CAP = 3
+FAIRNESS = 0.05
+FAIRNESS_CAP = 3
+NOISE = 0.01
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser on a uint64 array (wraps silently, as arrays do)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def noise(seed: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A symmetric pseudo-random number in [0, 1) per pair, fixed by the seed."""
+    lo = np.minimum(u, v).astype(np.uint64)
+    hi = np.maximum(u, v).astype(np.uint64)
+    s = np.atleast_1d(np.array(seed & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64))
+    x = _mix(_mix(s * _GOLD + lo) + hi * _GOLD)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def history_penalty(rounds_ago: int, cooldown: int) -> float:
+    """What a past meeting ``rounds_ago`` rounds back costs (see the module table)."""
+    if rounds_ago <= cooldown:
+        return 9.0 + (cooldown - rounds_ago + 1) / cooldown
+    return 4.0 + 1.5 * 0.85 ** (rounds_ago - cooldown - 1)
+
+
+def preference_weights(roster: Roster, u: np.ndarray, v: np.ndarray, with_noise: bool = True) -> np.ndarray:
+    """Pair weights without history, for broadcastable index arrays ``u`` and ``v``.
+
+    Departments, hybrid mix, in-person wishes, shared topics, extra-seat fairness and
+    seeded noise (optional: the candidate search adds it to its short list only).
+    History and hard rules are applied separately because they are sparse and the
+    candidate search applies them only to the best few pairs.
+    """
+    r = roster
+    weight = BASE + DEPARTMENT * (r.dept[u] != r.dept[v])
+    remote_u, remote_v = r.remote[u], r.remote[v]
+    weight = weight + HYBRID * (remote_u != remote_v)
+    same_site = (r.site[u] == r.site[v]) & ~remote_u
+    meet = same_site & (r.mode[u] != VIRTUAL) & (r.mode[v] != VIRTUAL)
+    wishes = (r.mode[u] == IN_PERSON).astype(np.int8) + (r.mode[v] == IN_PERSON)
+    weight = weight + IN_PERSON_WISH * (meet * wishes)
+    shared = np.bitwise_count(r.topics[u] & r.topics[v]).sum(axis=-1)
+    weight = weight + TOPIC * np.minimum(shared, TOPIC_CAP)
+    seats = np.minimum(r.extra_seats[u], FAIRNESS_CAP) + np.minimum(r.extra_seats[v], FAIRNESS_CAP)
+    weight = weight + FAIRNESS * seats
+    return weight + NOISE * noise(r.seed, u, v) if with_noise else weight
+
+
+def history_penalties(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The history penalty for each pair of the 1-d index arrays ``u`` and ``v``."""
+    out = np.zeros(len(u))
+    if not roster.history:
+        return out
+    n, history, cooldown = roster.n, roster.history, roster.cooldown
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    keys = (lo.astype(np.int64) * n + hi).tolist()
+    for k, key in enumerate(keys):
+        ago = history.get(key)
+        if ago is not None:
+            out[k] = history_penalty(ago, cooldown)
+    return out
+
+
+def conflicting(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """True where the pair breaks the manager or avoid rule (1-d index arrays)."""
+    if not roster.conflicts:
+        return np.zeros(len(u), bool)
+    keys = np.minimum(u, v).astype(np.int64) * roster.n + np.maximum(u, v)
+    sorted_keys = roster.conflict_keys
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
+def time_compatible(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """True where the pair shares a usable, aligned meeting slot (1-d index arrays)."""
+    fs_u, fe_u, fs_v, fe_v = roster.fs[u], roster.fe[u], roster.fs[v], roster.fe[v]
+    duration = roster.duration
+    ok = np.zeros(len(u), bool)
+    for a in range(fs_u.shape[1]):
+        for b in range(fs_v.shape[1]):
+            start = np.maximum(fs_u[:, a], fs_v[:, b])
+            end = np.minimum(fe_u[:, a], fe_v[:, b])
+            ok |= -(-start // 5) * 5 + duration <= end
+    return ok
+
+
+def pair_weights(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Full weights for 1-d index arrays; ``-inf`` where the pair breaks a hard rule."""
+    u = np.asarray(u, np.int64)
+    v = np.asarray(v, np.int64)
+    weight = preference_weights(roster, u, v) - history_penalties(roster, u, v)
+    bad = (u == v) | conflicting(roster, u, v) | ~time_compatible(roster, u, v)
+    weight[bad] = -np.inf
+    return weight
+
+
+def pair_weight(roster: Roster, i: int, j: int) -> float | None:
+    """The weight of one pair, or None when the pair breaks a hard rule."""
+    value = float(pair_weights(roster, np.array([i]), np.array([j]))[0])
+    return None if value == -np.inf else value
+
+
+_MASK = (1 << 64) - 1
+_M1_PY, _M2_PY, _GOLD_PY = int(_M1), int(_M2), int(_GOLD)
+
+
+def _mix_py(x: int) -> int:
+    x ^= x >> 30
+    x = (x * _M1_PY) & _MASK
+    x ^= x >> 27
+    x = (x * _M2_PY) & _MASK
+    return x ^ (x >> 31)
+
+
+class ScalarWeights:
+    """The same weights as :func:`pair_weights`, one pair at a time in plain Python.
+
+    Group formation asks about pairs outside the candidate graph one by one, where a
+    numpy call per pair would cost twenty times more.
+    """
+
+    def __init__(self, roster: Roster) -> None:
+        self.roster = roster
+        self.dept = roster.dept.tolist()
+        self.site = roster.site.tolist()
+        self.mode = roster.mode.tolist()
+        self.extra = [min(x, FAIRNESS_CAP) for x in roster.extra_seats.tolist()]
+        self.topics = roster.topic_masks
+        self.seed = roster.seed & _MASK
+        self.cache: dict[int, float | None] = {}
+
+    def __call__(self, i: int, j: int) -> float | None:
+        """Weight of the pair ``{i, j}``, or None when it breaks a hard rule."""
+        r = self.roster
+        key = r.key(i, j)
+        if key in self.cache:
+            return self.cache[key]
+        value = None
+        if r.compatible(i, j):
+            value = BASE + DEPARTMENT * (self.dept[i] != self.dept[j])
+            remote_i, remote_j = self.site[i] < 0, self.site[j] < 0
+            value += HYBRID * (remote_i != remote_j)
+            if self.site[i] == self.site[j] and not remote_i and VIRTUAL not in (self.mode[i], self.mode[j]):
+                value += IN_PERSON_WISH * ((self.mode[i] == IN_PERSON) + (self.mode[j] == IN_PERSON))
+            value += TOPIC * min((self.topics[i] & self.topics[j]).bit_count(), TOPIC_CAP)
+            value += FAIRNESS * (self.extra[i] + self.extra[j])
+            lo, hi = min(i, j), max(i, j)
+            x = _mix_py((_mix_py((self.seed * _GOLD_PY + lo) & _MASK) + hi * _GOLD_PY) & _MASK)
+            value += NOISE * ((x >> 11) / float(1 << 53))
+            ago = r.history.get(key)
+            if ago is not None:
+                value -= history_penalty(ago, r.cooldown)
+        self.cache[key] = value
+        return value
