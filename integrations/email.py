@@ -26,7 +26,8 @@ from urllib.parse import unquote, urlsplit
 
 from integrations.base import ConfigError, DeliveryError, Message
 from integrations.ical import build_calendar
-from integrations.invite_text import render_html, render_text
+from integrations.invite_text import answers_html, answers_text, render_html, render_text
+from integrations.nudges import build_nudge_email
 
 Security = Literal["none", "starttls", "tls"]
 
@@ -113,10 +114,14 @@ def build_email(
 
     alternative = MIMEPart(policy=policy.default)
     alternative.make_alternative()
-    alternative.attach(_part(render_text(invite, message.recipient), cte="quoted-printable"))
-    alternative.attach(
-        _part(render_html(invite, message.recipient), subtype="html", cte="quoted-printable")
+    # Cancellations carry no answer links: there is nothing left to answer.
+    links = message.links if invite.method == "REQUEST" else {}
+    text = render_text(invite, message.recipient) + answers_text(links, message.unsubscribe_url)
+    html = render_html(invite, message.recipient).replace(
+        "</body></html>", answers_html(links, message.unsubscribe_url) + "</body></html>"
     )
+    alternative.attach(_part(text, cte="quoted-printable"))
+    alternative.attach(_part(html, subtype="html", cte="quoted-printable"))
     # Bytes, so the calendar's CRLF line ends survive exactly (base64 keeps them).
     alternative.attach(
         _part(
@@ -202,7 +207,12 @@ class EmailChannel:
         return smtp
 
     def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
-        email = build_email(message, self.mail_from, self.mail_from_name)
+        if message.kind != "invite":  # reminders and check-ins: plain mail, no calendar part
+            domain = self.mail_from.rpartition("@")[2] or "localhost"
+            mid = message_id(message.key, domain)
+            email = build_nudge_email(message, self.mail_from, self.mail_from_name, mid)
+        else:
+            email = build_email(message, self.mail_from, self.mail_from_name)
         to = (
             [message.recipient.email]
             if message.recipient

@@ -143,3 +143,31 @@ def render_html(invite: Invite, recipient: Attendee | None = None) -> str:
         parts.append(f"<p><small>{escape(JITSI_NOTE)}</small></p>")
     parts.append(f"<p>— {escape(invite.programme)}</p></body></html>")
     return "\n".join(parts) + "\n"
+
+
+ANSWER_LABELS = (("in", "I'm in"), ("cant", "Can't make it"), ("pause_week", "Pause me for a week"))
+
+
+def answers_text(links: dict[str, str], unsubscribe_url: str | None = None) -> str:
+    """The one-click answers and the unsubscribe link, as plain text ('' when there are none)."""
+    lines = [f"  {label}: {links[key]}" for key, label in ANSWER_LABELS if links.get(key)]
+    text = ("\nAnswer in one click\n" + "\n".join(lines) + "\n") if lines else ""
+    if unsubscribe_url:
+        text += f"\nNo more coffee breaks? Unsubscribe: {unsubscribe_url}\n"
+    return text
+
+
+def answers_html(links: dict[str, str], unsubscribe_url: str | None = None) -> str:
+    """The same as :func:`answers_text` as escaped HTML ('' when there is nothing to add)."""
+    buttons = " · ".join(
+        f'<a href="{escape(links[key], quote=True)}">{escape(label)}</a>'
+        for key, label in ANSWER_LABELS
+        if links.get(key) and urlsplit(links[key]).scheme in ("http", "https")
+    )
+    html = f"<p><strong>Answer in one click:</strong> {buttons}</p>" if buttons else ""
+    if unsubscribe_url and urlsplit(unsubscribe_url).scheme in ("http", "https"):
+        html += (
+            f'<p style="color:#57606a">No more coffee breaks? '
+            f'<a href="{escape(unsubscribe_url, quote=True)}">Unsubscribe</a></p>'
+        )
+    return html

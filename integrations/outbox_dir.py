@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 from integrations.base import DeliveryError, Message
 from integrations.ical import build_calendar
-from integrations.invite_text import render_text
+from integrations.invite_text import answers_text, render_text
+from integrations.nudges import render_nudge_text
 
 # Out of space or quota may clear up by itself; anything else (permissions, a file where the
 # folder should be) needs a person.
@@ -54,6 +55,10 @@ class OutboxDirChannel:
 
     def _deliver(self, message: Message) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
+        if message.kind != "invite":  # reminders and check-ins: the text only, no calendar
+            text = render_nudge_text(message).encode("utf-8")
+            write_atomically(self.path / (safe_filename(message.key) + ".txt"), text)
+            return
         invite = message.invite
         calendar_path = self.path / safe_filename(f"{invite.uid}-{invite.sequence}.ics")
         calendar = build_calendar(invite)
@@ -61,7 +66,10 @@ class OutboxDirChannel:
         # missing or differs, so a batch of N members does not rewrite it N times.
         if not calendar_path.exists() or calendar_path.read_bytes() != calendar:
             write_atomically(calendar_path, calendar)
-        text = render_text(invite, message.recipient).encode("utf-8")
+        links = message.links if invite.method == "REQUEST" else {}
+        text = (
+            render_text(invite, message.recipient) + answers_text(links, message.unsubscribe_url)
+        ).encode("utf-8")
         write_atomically(self.path / (safe_filename(message.key) + ".txt"), text)
 
     def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
