@@ -1,0 +1,131 @@
+"""The drop-in coffee room's invite: one recurring event per person and programme.
+
+Unlike a matched break, the room happens at the same local time on the programme's days, so the
+event carries an RRULE in the programme's own zone, with its VTIMEZONE: a 10:00 room in
+Stockholm stays at 10:00 Stockholm time across daylight-saving changes in every client.
+
+A pause is an update (same UID, SEQUENCE + 1) that lists the paused days as EXDATEs: Outlook,
+Google Calendar and Apple Calendar all remove excluded occurrences from an updated series,
+whereas a cancel-and-reinvite would make the person accept the series again afterwards (and some
+clients keep a cancelled UID as deleted). Leaving or deleting the programme sends METHOD:CANCEL
+for the whole series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vCalAddress, vRecur, vText
+
+from integrations.base import Attendee, Method
+from integrations.invite_text import JITSI_NOTE, uses_public_jitsi
+from integrations.vtimezone import add_vtimezone
+
+PRODID = "-//Fika//Fika coffee room//EN"
+RRULE_DAYS = {
+    "mon": "MO",
+    "tue": "TU",
+    "wed": "WE",
+    "thu": "TH",
+    "fri": "FR",
+    "sat": "SA",
+    "sun": "SU",
+}
+
+
+@dataclass(frozen=True)
+class RoomInvite:
+    """One person's recurring invite to a drop-in room, at one version (``sequence``)."""
+
+    uid: str
+    sequence: int
+    method: Method
+    programme: str
+    days: tuple[str, ...]  # "mon".."sun"
+    local_time: time
+    timezone: str
+    duration_minutes: int
+    first_day: date  # the series starts on the first programme day on or after this
+    room_url: str
+    organizer_name: str
+    organizer_email: str
+    attendee: Attendee
+    exdates: tuple[date, ...] = ()  # local dates of occurrences the person skips (a pause)
+    stamp: datetime | None = None  # when this version was made; DTSTAMP (deterministic)
+
+
+def first_occurrence(invite: RoomInvite) -> datetime:
+    """The first local start on a programme day, on or after ``first_day``."""
+    zone = ZoneInfo(invite.timezone)
+    wanted = {list(RRULE_DAYS).index(d) for d in invite.days}
+    day = invite.first_day
+    for _ in range(7):
+        if day.weekday() in wanted:
+            break
+        day += timedelta(days=1)
+    return datetime.combine(day, invite.local_time, tzinfo=zone)
+
+
+def describe(invite: RoomInvite) -> str:
+    """The text people see in the event: what the room is and how to join."""
+    days = ", ".join(d.capitalize() for d in invite.days)
+    lines = [
+        f"{invite.programme}: a drop-in coffee room, {days} at "
+        f"{invite.local_time:%H:%M} ({invite.timezone.replace('_', ' ')}).",
+        "Join when you like, from the office or from home: in the office, join from your "
+        "laptop too, so everyone meets on equal terms.",
+        "",
+        f"Room: {invite.room_url}",
+    ]
+    if uses_public_jitsi(invite.room_url):
+        lines += ["", JITSI_NOTE]
+    return "\n".join(lines) + "\n"
+
+
+def build_room_calendar(invite: RoomInvite) -> bytes:
+    """The VCALENDAR (METHOD, VTIMEZONE, recurring VEVENT) for one person's room invite."""
+    if not invite.days:
+        raise ValueError("a drop-in room needs at least one day")
+    zone = ZoneInfo(invite.timezone)
+    start = first_occurrence(invite)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", invite.method)
+    event = Event()
+    event.add("uid", invite.uid)
+    event.add("sequence", invite.sequence)
+    event.add("dtstamp", (invite.stamp or start).astimezone(UTC))
+    event.add("dtstart", start)
+    event.add("dtend", start + timedelta(minutes=invite.duration_minutes))
+    event.add(
+        "rrule",
+        vRecur({"FREQ": "WEEKLY", "BYDAY": [RRULE_DAYS[d] for d in invite.days]}),
+    )
+    for day in sorted(invite.exdates):
+        event.add("exdate", datetime.combine(day, invite.local_time, tzinfo=zone))
+    event.add("summary", invite.programme)
+    organizer = vCalAddress(f"mailto:{invite.organizer_email}")
+    organizer.params["CN"] = vText(invite.organizer_name.replace('"', "'"))
+    event.add("organizer", organizer)
+    attendee = vCalAddress(f"mailto:{invite.attendee.email}")
+    for key, value in (
+        ("CN", invite.attendee.name.replace('"', "'")),
+        ("CUTYPE", "INDIVIDUAL"),
+        ("ROLE", "REQ-PARTICIPANT"),
+        ("PARTSTAT", "NEEDS-ACTION"),
+        ("RSVP", "TRUE"),
+    ):
+        attendee.params[key] = vText(value)
+    event.add("attendee", attendee)
+    event.add("location", invite.room_url)
+    event.add("url", invite.room_url)
+    event.add("description", describe(invite))
+    event.add("status", "CANCELLED" if invite.method == "CANCEL" else "CONFIRMED")
+    event.add("transp", "TRANSPARENT")  # a drop-in room does not block the day
+    calendar.add_component(event)
+    # Rules from the year before the first occurrence, so the whole series is covered.
+    add_vtimezone(calendar, invite.timezone, start.year - 1)
+    return calendar.to_ical()
