@@ -4,7 +4,15 @@
 ``plan_json`` are its JSON edge, used by ``fika plan`` and by the service's rounds.
 """
 
-from pairing.model import Group, HistoryRound, Participant, Plan, PlanRequest, RequestError, Unmatched
+from pairing.model import (
+    Group,
+    HistoryRound,
+    Participant,
+    Plan,
+    PlanRequest,
+    RequestError,
+    Unmatched,
+)
 from pairing.planner import plan_round
 from pairing.request import parse_request, plan_json, plan_to_dict
 

@@ -2,8 +2,8 @@
 
 import sys
 
-from pairing.request import plan_json
 from pairing.model import RequestError
+from pairing.request import plan_json
 
 
 def main() -> int:

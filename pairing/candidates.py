@@ -14,13 +14,21 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.roster import Roster
-from pairing.weights import NOISE, conflicting, history_penalties, noise, preference_weights, time_compatible
+from pairing.weights import (
+    NOISE,
+    conflicting,
+    history_penalties,
+    noise,
+    preference_weights,
+    time_compatible,
+)
 
-CANDIDATES = 10        # partners kept per person: half of each presence
-EVALUATION_BUDGET = 6_000_000  # pairs scored in the whole search; sets the sample size
+RANDOM_EXTRA = 2  # partners per presence drawn at random from the valid sample
+CANDIDATES = 10  # partners kept per person: half of each presence
+EVALUATION_BUDGET = 1_000_000  # pairs scored in the whole search (both presences); sets the sample
 MIN_SAMPLE = 48
-CHUNK = 400_000        # pairs scored at once (memory)
-MAX_CLASSES = 256      # more distinct free spans than this are coarsened to half hours
+CHUNK = 400_000  # pairs scored at once (memory)
+MAX_CLASSES = 256  # more distinct free spans than this are coarsened to half hours
 
 
 def _classes(roster: Roster, people: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,7 +53,8 @@ def _best(
     sample: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The ``keep`` best valid partners of each row ``u[i]`` in its own pool.
+    """The ``keep`` best valid partners of each row ``u[i]`` in its own pool, and
+    ``RANDOM_EXTRA`` more drawn at random.
 
     Row ``i`` draws from ``pool[offset[i] : offset[i] + size[i]]``: all of it when it
     holds at most ``sample`` people, otherwise ``sample`` random draws. Rows with the
@@ -70,26 +79,39 @@ def _best(
         top = np.argpartition(-weight, shortlist - 1, axis=1)[:, :shortlist]
     else:
         top = np.broadcast_to(columns, (len(u), width))
-    cu = np.repeat(u, top.shape[1])
-    ct = np.repeat(tag, top.shape[1])
-    cv = np.take_along_axis(v, top, axis=1).ravel()
-    cw = np.take_along_axis(weight, top, axis=1).ravel()
+    # A few partners by lottery: without them the best-only graph can lack a perfect
+    # matching (a big department whose members never list each other).
+    lottery = min(width, RANDOM_EXTRA)
+    ticket = rng.random((len(u), width))
+    ticket[weight == -np.inf] = 2.0
+    drawn = np.argpartition(ticket, lottery - 1, axis=1)[:, :lottery]
+    picks = np.concatenate([top, drawn], axis=1)
+    kind = np.concatenate([np.zeros(top.shape, np.int64), np.ones(drawn.shape, np.int64)], axis=1)
+    cu = np.repeat(u, picks.shape[1])
+    ct = np.repeat(tag, picks.shape[1]) * 2 + kind.ravel()
+    cv = np.take_along_axis(v, picks, axis=1).ravel()
+    cw = np.take_along_axis(weight, picks, axis=1).ravel()
     alive = cw > -np.inf
     cu, ct, cv, cw = cu[alive], ct[alive], cv[alive], cw[alive]
     cw = cw + NOISE * noise(roster.seed, cu, cv) - history_penalties(roster, cu, cv)
     good = ~conflicting(roster, cu, cv) & time_compatible(roster, cu, cv)
     cu, ct, cv, cw = cu[good], ct[good], cv[good], cw[good]
-    group = cu * 2 + ct
-    order = np.lexsort((-cw, group))  # by person and stratum, best first
+    group = cu * 4 + ct
+    order = np.lexsort((-cw, group))  # by person, stratum and kind, best first
     group, cu, cv, cw = group[order], cu[order], cv[order], cw[order]
-    rank = np.arange(len(group)) - np.searchsorted(group, group, side="left")
-    chosen = rank < keep
+    position = np.arange(len(group))
+    fresh = np.ones(len(group), bool)
+    fresh[1:] = group[1:] != group[:-1]
+    rank = position - np.maximum.accumulate(np.where(fresh, position, 0))
+    chosen = rank < np.where(group % 2 == 1, RANDOM_EXTRA, keep)
     return cu[chosen], cv[chosen], cw[chosen]
 
 
-def candidate_sample(people: int) -> int:
-    """How many partners each person scores per presence, for a round of ``people``."""
-    return max(MIN_SAMPLE, EVALUATION_BUDGET // (2 * max(people, 1)))
+def candidate_sample(people: int, quick: bool = False) -> int:
+    """How many partners each person scores per presence, for a round of ``people``;
+    a quarter of the budget when ``quick``."""
+    budget = EVALUATION_BUDGET // 4 if quick else EVALUATION_BUDGET
+    return max(MIN_SAMPLE, budget // (2 * max(people, 1)))
 
 
 def candidate_edges(
@@ -122,12 +144,18 @@ def candidate_edges(
     order = np.lexsort((remote_pool, pool_class))
     by_bucket = pool[order]
     bounds = np.searchsorted((pool_class * 2 + remote_pool)[order], np.arange(2 * len(first) + 1))
-    pieces, offset, size = [], np.zeros(2 * len(first), np.int64), np.zeros(2 * len(first), np.int64)
+    pieces, offset, size = (
+        [],
+        np.zeros(2 * len(first), np.int64),
+        np.zeros(2 * len(first), np.int64),
+    )
     filled = 0
     for c in np.unique(row_class).tolist():
         partners = np.flatnonzero(fits[c])
         for presence in (0, 1):
-            part = [by_bucket[bounds[2 * p + presence] : bounds[2 * p + presence + 1]] for p in partners]
+            part = [
+                by_bucket[bounds[2 * p + presence] : bounds[2 * p + presence + 1]] for p in partners
+            ]
             part = np.concatenate(part) if part else np.zeros(0, np.int64)
             offset[2 * c + presence], size[2 * c + presence] = filled, len(part)
             pieces.append(part)
@@ -141,8 +169,17 @@ def candidate_edges(
     step = max(1, CHUNK // width)
     half = max(1, k // 2)
     found = [
-        _best(roster, u[a : a + step], tag[a : a + step], everyone, offset[pid[a : a + step]],
-              size[pid[a : a + step]], half, sample, rng)
+        _best(
+            roster,
+            u[a : a + step],
+            tag[a : a + step],
+            everyone,
+            offset[pid[a : a + step]],
+            size[pid[a : a + step]],
+            half,
+            sample,
+            rng,
+        )
         for a in range(0, len(u), step)
     ]
     u = np.concatenate([f[0] for f in found])

@@ -13,17 +13,21 @@ from zoneinfo import ZoneInfo
 
 from pairing.model import Participant, Plan, PlanRequest
 
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 
 
-def _window(person: Participant, date: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+def _window(
+    person: Participant, date: datetime.date
+) -> tuple[datetime.datetime, datetime.datetime]:
     zone = ZoneInfo(person.timezone)
     start = datetime.datetime.combine(date, person.work_hours[0], tzinfo=zone)
     end = datetime.datetime.combine(date, person.work_hours[1], tzinfo=zone)
     return start.astimezone(_UTC), end.astimezone(_UTC)
 
 
-def is_free(person: Participant, date: datetime.date, start: datetime.datetime, end: datetime.datetime) -> bool:
+def is_free(
+    person: Participant, date: datetime.date, start: datetime.datetime, end: datetime.datetime
+) -> bool:
     """Whether ``start``-``end`` lies in the person's working hours and outside busy times."""
     first, last = _window(person, date)
     if start < first or end > last:
@@ -111,10 +115,14 @@ def violations(request: PlanRequest, plan: Plan, check_rule_five: bool = True) -
         for i, person in enumerate(alone):
             for other in alone[i + 1 :]:
                 if valid_group([person, other], request.date, request.duration_minutes):
-                    found.append(f"rule 5: {person.id} and {other.id} are both unmatched but could meet")
+                    found.append(
+                        f"rule 5: {person.id} and {other.id} are both unmatched but could meet"
+                    )
             for group in plan.groups:
                 members = [people[m] for m in group.members] + [person]
                 if valid_group(members, request.date, request.duration_minutes):
-                    found.append(f"rule 5: {person.id} is unmatched but could join {list(group.members)}")
+                    found.append(
+                        f"rule 5: {person.id} is unmatched but could join {list(group.members)}"
+                    )
                     break
     return found

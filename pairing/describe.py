@@ -16,7 +16,13 @@ from pairing.timeline import choose_start, common_free, day_origin, slot_count
 from pairing.weights import conflicting, time_compatible
 
 _COUNT = {
-    2: "both", 3: "all three", 4: "all four", 5: "all five", 6: "all six", 7: "all seven", 8: "all eight",
+    2: "both",
+    3: "all three",
+    4: "all four",
+    5: "all five",
+    6: "all six",
+    7: "all seven",
+    8: "all eight",
 }
 
 
@@ -47,6 +53,7 @@ class _Facts:
         self.first = roster.first.tolist()
         self.last = roster.last.tolist()
         self.topics = roster.topic_masks
+        self.phrases: dict[tuple, str] = {}  # department and place phrases repeat a lot
 
     def in_person(self, members: list[int]) -> bool:
         """Hard rule 4: everyone at the same office and nobody asked for virtual."""
@@ -76,25 +83,44 @@ def _history_reason(roster: Roster, members: list[int]) -> str:
     return f"{who} last met {_rounds(ago)} ago"
 
 
+def _unique(values: list[int]) -> tuple[int, ...]:
+    if len(values) == 2:
+        return (values[0],) if values[0] == values[1] else (values[0], values[1])
+    return tuple(dict.fromkeys(values))
+
+
+def _department_phrase(roster: Roster, departments: tuple[int, ...]) -> str | None:
+    names = [roster.dept_names[d] for d in departments]
+    if len(names) == 1:
+        return None
+    return f"{names[0]} meets {names[1]}" if len(names) == 2 else _listing(names)
+
+
+def _place_phrase(roster: Roster, places: tuple[int, ...], meet: bool) -> str:
+    if meet:
+        return f"in person at the {_office(roster.site_names[places[0]])}"
+    offices = [_office(roster.site_names[s]) for s in places if s >= 0]
+    if not offices:
+        return "all remote, by video"
+    if -1 in places:
+        return " + ".join(offices + ["remote"])
+    return " + ".join(offices) + ", by video"
+
+
 def _reasons(facts: _Facts, members: list[int], meet: bool, slots: int) -> tuple[str, ...]:
     roster = facts.roster
     reasons = [_history_reason(roster, members)]
-    departments = list(dict.fromkeys(roster.dept_names[facts.dept[m]] for m in members))
-    if len(departments) == 2:
-        reasons.append(f"{departments[0]} meets {departments[1]}")
-    elif len(departments) > 2:
-        reasons.append(_listing(departments))
-    if meet:
-        reasons.append(f"in person at the {_office(roster.site_names[facts.site[members[0]]])}")
-    else:
-        places = list(dict.fromkeys(facts.site[m] for m in members))
-        offices = [_office(roster.site_names[s]) for s in places if s >= 0]
-        if not offices:
-            reasons.append("all remote, by video")
-        elif -1 in places:
-            reasons.append(" + ".join(offices + ["remote"]))
-        else:
-            reasons.append(" + ".join(offices) + ", by video")
+    departments = _unique([facts.dept[m] for m in members])
+    if len(departments) > 1:
+        phrase = facts.phrases.get(departments)
+        if phrase is None:
+            phrase = facts.phrases[departments] = _department_phrase(roster, departments)
+        reasons.append(phrase)
+    places = (_unique([facts.site[m] for m in members]), meet)
+    phrase = facts.phrases.get(places)
+    if phrase is None:
+        phrase = facts.phrases[places] = _place_phrase(roster, places[0], meet)
+    reasons.append(phrase)
     shared = facts.topics[members[0]]
     for m in members[1:]:
         shared &= facts.topics[m]

@@ -16,11 +16,18 @@ from pairing.roster import Roster
 from pairing.timeline import Interval, common_free, intersect, usable
 from pairing.weights import ScalarWeights, conflicting, preference_weights, time_compatible
 
-PLACED = 10_000.0   # per person placed: placing people comes before anything else
-UNDER = 1_000.0     # per seat a group is below the target size
-OVER = 100.0        # per seat a group is above the target size plus one
-EXACT_UP_TO = 10    # people; up to this many the best partition is found exhaustively
+PLACED = 10_000.0  # per person placed: placing people comes before anything else
+UNDER = 1_000.0  # per seat a group is below the target size
+OVER = 100.0  # per seat a group is above the target size plus one
+EXHAUSTIVE_UP_TO = 10  # people; up to this many the best partition is found exhaustively
+SEAT_ROTATION = 0.3  # per recent extra seat among a group's members, when choosing one to grow
 ENOUGH_OPTIONS = 12  # groups weighed for a leftover once one of the right size is found
+WIDEN_TO = 48  # people added to a stalled group's frontier from a wider search
+WIDEN_SAMPLE = 2000  # people a stalled group's seed checks before scanning everyone
+BALANCE = 1.5  # per member, times the share of waiting people in the candidate's department
+ROTATION_GAP = 0.5  # extra-seat score difference worth a swap
+ROTATION_TOLERANCE = 0.35  # pair weight a swap may cost (below departments and presence)
+ROTATION_OPTIONS = 60  # swap partners weighed per extra-seat holder
 
 
 def group_value(members: list[int], weights: ScalarWeights, target: int) -> float | None:
@@ -28,7 +35,7 @@ def group_value(members: list[int], weights: ScalarWeights, target: int) -> floa
     total, count = 0.0, 0
     for a in range(len(members)):
         for b in range(a + 1, len(members)):
-            w = weights(members[a], members[b])
+            w = weights.loose(members[a], members[b])
             if w is None:
                 return None
             total += w
@@ -56,7 +63,7 @@ def exact_groups(roster: Roster, weights: ScalarWeights, people: list[int]) -> l
         shared = common[rest]
         if not shared:
             continue
-        if any(weights(people[b], person) is None for b in range(high) if rest >> b & 1):
+        if any(weights.loose(people[b], person) is None for b in range(high) if rest >> b & 1):
             continue
         shared = usable(intersect(shared, roster.free[person]), duration)
         if not shared:
@@ -89,44 +96,91 @@ def exact_groups(roster: Roster, weights: ScalarWeights, people: list[int]) -> l
 def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) -> list[list[int]]:
     """Greedy groups of exactly ``group_size`` grown along the candidate graph.
 
+    When a group's candidates are all taken, it looks at everyone still free who fits.
     People with few candidates start first; among equals, those who had the extra seat
     recently start earlier so that the leftovers (who later take extra seats) rotate.
     """
     target = roster.group_size
     degree = np.diff(adjacency.indptr)
-    order = np.lexsort((-roster.extra_seats, np.minimum(degree, 4)))
+    # Seeds from the biggest departments first: growing groups around them spreads the
+    # majority over many groups instead of leaving it to fill the last ones by itself.
+    dept_size = np.bincount(roster.dept, minlength=1)[roster.dept]
+    order = np.lexsort((-roster.extra_seats, -dept_size, np.minimum(degree, 4)))
     taken = np.zeros(roster.n, bool)
     groups = []
+    dept = roster.dept.tolist()
+    left = np.bincount(roster.dept[roster.available], minlength=len(roster.dept_names)).tolist()
+    left_total = max(1, sum(left))
+    rng = np.random.default_rng([roster.seed & 0xFFFFFFFF, 2])
     for seed in order.tolist():
         if taken[seed] or not roster.available[seed]:
             continue
         group, shared = [seed], roster.free[seed]
         frontier = set(adjacency.neighbours(seed)[0])
+        widened = False
         while len(group) < target:
-            best = None
-            for c in sorted(frontier):
+            ranked = []
+            for c in frontier:
                 if taken[c] or c in group:
                     continue
-                total = 0.0
+                # Balance: departments with many people still waiting weigh more, so
+                # the biggest ones spread over all groups instead of filling the last.
+                total = BALANCE * len(group) * left[dept[c]] / left_total
                 for m in group:
-                    w = weights(m, c)
+                    w = weights.loose(m, c)
                     if w is None:
                         break
                     total += w
                 else:
-                    if best is None or total > best[0]:
-                        joined = usable(intersect(shared, roster.free[c]), roster.duration)
-                        if joined:
-                            best = (total, c, joined)
+                    ranked.append((-total, c))
+            best = None
+            for _, c in sorted(ranked):
+                joined = usable(intersect(shared, roster.free[c]), roster.duration)
+                if joined:
+                    best = (c, joined)
+                    break
             if best is None:
-                break
-            _, c, shared = best
+                if widened:
+                    break
+                # The candidate graph ran dry (its people are taken): ask everyone.
+                widened = True
+                everyone = _free_partners(roster, seed, taken, rng)
+                if len(everyone) > WIDEN_TO:
+                    rank = preference_weights(roster, np.full(len(everyone), seed), everyone)
+                    everyone = everyone[np.argsort(-rank, kind="stable")[:WIDEN_TO]]
+                frontier.update(everyone.tolist())
+                continue
+            c, shared = best
             group.append(c)
             frontier.update(adjacency.neighbours(c)[0])
         if len(group) == target:
             groups.append(group)
             taken[group] = True
+            for m in group:
+                left[dept[m]] -= 1
+            left_total = max(1, left_total - len(group))
     return groups
+
+
+def _free_partners(
+    roster: Roster, person: int, taken: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """People not yet in a group whom ``person`` could meet: from a random sample of
+    ``WIDEN_SAMPLE`` first (a full scan per stalled group is quadratic), all if none fit."""
+    free = np.flatnonzero(roster.available & ~taken)
+    free = free[free != person]
+    if len(free) > WIDEN_SAMPLE:
+        sample = np.sort(rng.choice(free, WIDEN_SAMPLE, replace=False))
+        found = _fitting(roster, person, sample)
+        if len(found):
+            return found
+    return _fitting(roster, person, free)
+
+
+def _fitting(roster: Roster, person: int, others: np.ndarray) -> np.ndarray:
+    mine = np.full(len(others), person)
+    others = others[time_compatible(roster, mine, others)]
+    return others[~conflicting(roster, np.full(len(others), person), others)]
 
 
 def partners_of(roster: Roster, person: int) -> np.ndarray:
@@ -141,7 +195,9 @@ def partners_of(roster: Roster, person: int) -> np.ndarray:
     return others[~conflicting(roster, np.full(len(others), person), others)]
 
 
-def place_leftovers(roster: Roster, weights: ScalarWeights, groups: list[list[int]]) -> list[list[int]]:
+def place_leftovers(
+    roster: Roster, weights: ScalarWeights, groups: list[list[int]]
+) -> list[list[int]]:
     """Give every unplaced person a group if any valid one exists (hard rule 5).
 
     First as the extra member of a group of the target size, then of a smaller group,
@@ -152,8 +208,9 @@ def place_leftovers(roster: Roster, weights: ScalarWeights, groups: list[list[in
     for g, members in enumerate(groups):
         group_of[members] = g
     shared = [common_free([roster.free[m] for m in members], roster.duration) for members in groups]
-    waiting = [i for i in np.flatnonzero(roster.available & (group_of < 0)).tolist()]
-    waiting.sort(key=lambda i: (int(roster.extra_seats[i]), i))
+    seats = roster.extra_seats.tolist()
+    waiting = np.flatnonzero(roster.available & (group_of < 0)).tolist()
+    waiting.sort(key=lambda i: (seats[i], i))  # fewest recent extra seats take one first
     changed = True
     while waiting and changed:
         changed = False
@@ -172,14 +229,15 @@ def place_leftovers(roster: Roster, weights: ScalarWeights, groups: list[list[in
                 if best is not None and best[0][0] <= 0 and options >= ENOUGH_OPTIONS:
                     break
                 members = groups[g]
-                if any(weights(m, person) is None for m in members):
+                if any(weights.loose(m, person) is None for m in members):
                     continue
                 joined = usable(intersect(shared[g], roster.free[person]), roster.duration)
                 if not joined:
                     continue
                 size = len(members)
                 rank = 0 if size == target else (-1 if size < target else size - target)
-                gain = sum(weights(m, person) for m in members) / size
+                gain = sum(weights.loose(m, person) for m in members) / size
+                gain -= SEAT_ROTATION * sum(seats[m] for m in members)
                 key = (rank, -gain, g)
                 options += 1
                 if best is None or key < best[0]:
@@ -193,12 +251,77 @@ def place_leftovers(roster: Roster, weights: ScalarWeights, groups: list[list[in
                 continue
             free = [p for p in partners.tolist() if group_of[p] < 0]
             if free:
-                mate = max(free, key=lambda p: (weights(person, p), -p))
+                mate = max(free, key=lambda p: (weights.loose(person, p), -p))
                 groups.append([person, mate])
-                shared.append(common_free([roster.free[person], roster.free[mate]], roster.duration))
+                shared.append(
+                    common_free([roster.free[person], roster.free[mate]], roster.duration)
+                )
                 group_of[[person, mate]] = len(groups) - 1
                 changed = True
                 continue
             still.append(person)
         waiting = still
     return groups
+
+
+def _pair_sum(members: list[int], weights: ScalarWeights) -> float | None:
+    total = 0.0
+    for a in range(len(members)):
+        for b in range(a + 1, len(members)):
+            w = weights.loose(members[a], members[b])
+            if w is None:
+                return None
+            total += w
+    return total
+
+
+def rotate_extra_seats(roster: Roster, weights: ScalarWeights, groups: list[list[int]]) -> None:
+    """Swap recent extra-seat holders out of the bigger groups where it costs little.
+
+    A member of a group above the target size trades places with a member of a
+    target-size group who had fewer extra seats lately, when both groups stay valid
+    and their pair weights drop by at most ``ROTATION_TOLERANCE`` (less than any
+    department or presence preference, so only topics and wishes may give way).
+    """
+    target = roster.group_size
+    seats = roster.extra_seats
+    if not seats.any():
+        return
+    group_of = np.full(roster.n, -1, np.int64)
+    for g, members in enumerate(groups):
+        group_of[members] = g
+    for g in [g for g, members in enumerate(groups) if len(members) > target]:
+        for m in sorted(groups[g], key=lambda x: (-seats[x], x)):
+            if seats[m] < ROTATION_GAP:
+                break
+            partners = partners_of(roster, m)
+            homes = group_of[partners]
+            sizes = np.array([len(groups[h]) if h >= 0 else 0 for h in homes.tolist()], np.int64)
+            fit = (
+                (homes >= 0)
+                & (homes != g)
+                & (sizes == target)
+                & (seats[partners] <= seats[m] - ROTATION_GAP)
+            )
+            options = partners[fit]
+            options = options[np.lexsort((options, seats[options]))][:ROTATION_OPTIONS]
+            for q in options.tolist():
+                h = int(group_of[q])
+                old_g, old_h = groups[g], groups[h]
+                new_g = [x for x in old_g if x != m] + [q]
+                new_h = [x for x in old_h if x != q] + [m]
+                before = _pair_sum(old_g, weights) + _pair_sum(old_h, weights)
+                after_g, after_h = _pair_sum(new_g, weights), _pair_sum(new_h, weights)
+                if (
+                    after_g is None
+                    or after_h is None
+                    or after_g + after_h < before - ROTATION_TOLERANCE
+                ):
+                    continue
+                if not common_free([roster.free[x] for x in new_g], roster.duration):
+                    continue
+                if not common_free([roster.free[x] for x in new_h], roster.duration):
+                    continue
+                groups[g], groups[h] = new_g, new_h
+                group_of[q], group_of[m] = g, h
+                break

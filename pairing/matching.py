@@ -5,15 +5,17 @@ cover (every person appears once as a row and once as a column; staying alone is
 diagonal with weight 0), with ``scipy.sparse.csgraph.min_weight_full_bipartite_matching``.
 The assignment is a permutation whose cycles are either pairs (kept), or longer cycles
 of half-edges, rounded by taking the best alternate edges. A short augmenting pass then
-places anyone left over, and a swap pass improves pairs locally. Small graphs skip the
-LP (importing scipy costs more than solving) and start from a greedy matching.
+places anyone left over. Rounds of up to 150 people get networkx's exact blossom
+algorithm on the candidate graph instead; rounds under 1,200 skip the LP (importing
+scipy costs more than solving) and use greedy + augmenting paths + pair swaps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-LP_FROM = 600  # people; below this, greedy + augmenting + swaps is as good and faster to start
+BLOSSOM_UP_TO = 150  # people; up to this many, networkx's exact blossom on the candidate graph
+LP_FROM = 1200  # people; below, greedy + augmenting + swaps: importing scipy alone costs 0.3 s
 
 
 class Adjacency:
@@ -37,7 +39,7 @@ class Adjacency:
 
 def _weight_lookup(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> dict[int, float]:
     lo, hi = np.minimum(u, v), np.maximum(u, v)
-    return dict(zip((lo * n + hi).tolist(), w.tolist()))
+    return dict(zip((lo * n + hi).tolist(), w.tolist(), strict=True))
 
 
 def lp_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -98,6 +100,21 @@ def _round_cycle(cycle: list[int], weight: dict[int, float], n: int, mate: np.nd
         mate[a], mate[b] = b, a
 
 
+def exact_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Maximum-weight maximum-cardinality matching of the candidate graph (networkx)."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist(), strict=True))
+    mate = np.full(n, -1, np.int64)
+    for a, b in sorted(
+        tuple(sorted(pair)) for pair in nx.max_weight_matching(graph, maxcardinality=True)
+    ):
+        mate[a], mate[b] = b, a
+    return mate
+
+
 def greedy_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Heaviest edges first; returns ``mate`` (-1 when alone)."""
     mate = [-1] * n
@@ -108,35 +125,75 @@ def greedy_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.n
     return np.array(mate, np.int64)
 
 
-def augment(adjacency: Adjacency, mate: np.ndarray, people: list[int] | None = None) -> None:
-    """Place unmatched people: directly with a free neighbour, else along a path of length 3.
+def augment(
+    adjacency: Adjacency, mate: np.ndarray, people: list[int] | None = None, depth: int = 9
+) -> None:
+    """Place unmatched people along alternating paths (one more pair per path found).
 
-    For a free ``x`` with a matched neighbour ``y`` (partner ``z``) and a free neighbour
-    ``t`` of ``z``, the pairs ``x-y`` and ``z-t`` replace ``y-z``: one more pair placed.
+    From a free ``x``: ``x - y1 = z1 - y2 = z2 ... - t`` with ``t`` free, where ``=`` are
+    current pairs; flipping the path keeps everyone matched and adds ``x`` and ``t``.
+    Depth-first, best neighbours first, at most ``depth`` edges; odd cycles (blossoms)
+    are not contracted, so a rare path can be missed, and the callers' leftover pass
+    still offers such a person a seat in an existing group.
     """
-    todo = [i for i in (range(adjacency.n) if people is None else people) if mate[i] < 0]
+    n = adjacency.n
+    near = _LazyNeighbours(adjacency)
+    partner = mate.tolist()
+    todo = [i for i in (range(n) if people is None else people) if partner[i] < 0]
     for x in todo:
-        if mate[x] >= 0:
+        if partner[x] >= 0 or not near[x]:
             continue
-        near, weights = adjacency.neighbours(x)
-        free = [y for y in near if mate[y] < 0]
-        if free:
-            mate[x], mate[free[0]] = free[0], x
+        path = _alternating_path(x, near, partner, depth)
+        if path is None:
             continue
-        best = None
-        for y, wxy in zip(near, weights):
-            z = int(mate[y])
-            far, far_w = adjacency.neighbours(z)
-            wyz = _edge(adjacency, y, z)
-            for t, wzt in zip(far, far_w):
-                if mate[t] < 0 and t != x:
-                    gain = wxy + wzt - wyz
-                    if best is None or gain > best[0]:
-                        best = (gain, y, z, t)
-                    break  # neighbours are sorted best first
-        if best is not None:
-            _, y, z, t = best
-            mate[x], mate[y], mate[z], mate[t] = y, x, t, z
+        for a in range(0, len(path), 2):
+            p, q = path[a], path[a + 1]
+            partner[p], partner[q] = q, p
+    mate[:] = partner
+
+
+class _LazyNeighbours(dict):
+    """Neighbour lists as Python lists, made on first use (most nodes are never asked)."""
+
+    def __init__(self, adjacency: Adjacency) -> None:
+        super().__init__()
+        self.indptr, self.indices = adjacency.indptr, adjacency.indices
+
+    def __missing__(self, i: int) -> list[int]:
+        value = self.indices[self.indptr[i] : self.indptr[i + 1]].tolist()
+        self[i] = value
+        return value
+
+
+def _alternating_path(
+    x: int, near: _LazyNeighbours, partner: list[int], depth: int
+) -> list[int] | None:
+    """``[x, y1, z1, y2, ..., t]`` ending at a free ``t``, or None (iterative DFS)."""
+    for y in near[x]:
+        if partner[y] < 0 and y != x:
+            return [x, y]
+    seen = {x}
+    stack = [iter(near[x])]
+    path = [x]
+    while stack:
+        y = next(stack[-1], None)
+        if y is None:
+            stack.pop()
+            if len(path) > 1:
+                del path[-2:]
+            continue
+        z = partner[y]
+        if z < 0 or y in seen or z in seen:
+            continue
+        seen.add(y)
+        seen.add(z)
+        for t in near[z]:
+            if partner[t] < 0 and t not in seen:
+                return path + [y, z, t]
+        if len(path) + 3 <= depth:
+            path += [y, z]
+            stack.append(iter(near[z]))
+    return None
 
 
 def _edge(adjacency: Adjacency, a: int, b: int) -> float:
@@ -153,35 +210,45 @@ def improve(adjacency: Adjacency, mate: np.ndarray, rounds: int = 2) -> None:
     """
     n = adjacency.n
     heads = np.repeat(np.arange(n), np.diff(adjacency.indptr))
-    lookup = dict(zip((heads * n + adjacency.indices).tolist(), adjacency.weights.tolist()))
+    keys = (heads * n + adjacency.indices).tolist()
+    lookup = dict(zip(keys, adjacency.weights.tolist(), strict=True))
+    bounds = adjacency.indptr.tolist()
+    tails, weights = adjacency.indices.tolist(), adjacency.weights.tolist()
+    partner = mate.tolist()
     for _ in range(rounds):
         changed = False
         for a in range(n):
-            b = int(mate[a])
+            b = partner[a]
             if b < 0:
                 continue
             wab = lookup.get(a * n + b, 0.0)
-            near, weights = adjacency.neighbours(a)
-            for c, wac in zip(near, weights):
-                d = int(mate[c])
+            for k in range(bounds[a], bounds[a + 1]):
+                c = tails[k]
+                d = partner[c]
                 if c == b or d < 0:
                     continue
                 wbd = lookup.get(b * n + d)
                 if wbd is None:
                     continue
-                wcd = lookup.get(c * n + d, 0.0)
-                if wac + wbd > wab + wcd + 1e-9:
-                    mate[a], mate[c], mate[b], mate[d] = c, a, d, b
+                if weights[k] + wbd > wab + lookup.get(c * n + d, 0.0) + 1e-9:
+                    partner[a], partner[c], partner[b], partner[d] = c, a, d, b
                     changed = True
                     break
         if not changed:
             break
+    mate[:] = partner
 
 
-def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """A near-maximum-weight matching of the candidate graph; ``mate[i]`` or -1."""
+def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, round_size: int = 0) -> np.ndarray:
+    """A near-maximum-weight matching of the candidate graph; ``mate[i]`` or -1.
+
+    ``round_size`` (default ``n``) is the size of the whole round: blocks of a big
+    round use the LP even when they are small themselves.
+    """
     adjacency = Adjacency(n, u, v, w)
-    if n >= LP_FROM:
+    if max(n, round_size) <= BLOSSOM_UP_TO:
+        return exact_matching(n, u, v, w)
+    if max(n, round_size) >= LP_FROM:
         mate = lp_matching(n, u, v, w)
         augment(adjacency, mate)
     else:

@@ -20,13 +20,20 @@ import numpy as np
 
 from pairing.candidates import CANDIDATES, candidate_edges, candidate_sample
 from pairing.describe import build_plan
-from pairing.grouping import EXACT_UP_TO, exact_groups, grow_groups, place_leftovers
-from pairing.matching import Adjacency, augment, solve
+from pairing.gcpause import gc_paused
+from pairing.grouping import (
+    EXHAUSTIVE_UP_TO,
+    exact_groups,
+    grow_groups,
+    place_leftovers,
+    rotate_extra_seats,
+)
+from pairing.matching import LP_FROM, Adjacency, augment, solve
 from pairing.model import Plan, PlanRequest
 from pairing.roster import Roster
 from pairing.weights import ScalarWeights
 
-BLOCK = 4000  # people per independently solved block of similar free time
+BLOCK = 2000  # people per independently solved block of similar free time (LP time is superlinear)
 
 
 def blocks_of(roster: Roster) -> list[np.ndarray]:
@@ -44,18 +51,22 @@ def blocks_of(roster: Roster) -> list[np.ndarray]:
     return np.array_split(order, count)
 
 
-def pair_up(roster: Roster) -> tuple[list[list[int]], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+def pair_up(
+    roster: Roster,
+) -> tuple[list[list[int]], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
     """Pairs from block-wise matchings plus a second pass for those left alone."""
     mate = np.full(roster.n, -1, np.int64)
     parts = []
-    sample = candidate_sample(int(roster.available.sum()))
+    people = int(roster.available.sum())
+    # Greedy matching (small rounds) gains nothing from longer candidate searches.
+    sample = candidate_sample(people, quick=people < LP_FROM)
     for block in blocks_of(roster):
         u, v, w = candidate_edges(roster, block, sample=sample)
         parts.append((u, v, w))
         local = np.full(roster.n, -1, np.int64)
         index = np.full(roster.n, -1, np.int64)
         index[block] = np.arange(len(block))
-        found = solve(len(block), index[u], index[v], w)
+        found = solve(len(block), index[u], index[v], w, round_size=len(roster.ids))
         local[block] = np.where(found >= 0, block[np.maximum(found, 0)], -1)
         mate[block] = local[block]
     alone = np.flatnonzero(roster.available & (mate < 0))
@@ -73,13 +84,19 @@ def plan_round(request: PlanRequest, timer: Callable[[], float] = time.perf_coun
     """Plan one round. The same request and seed give the same plan.
 
     ``stats["seconds"]`` is measured with ``timer`` and is the only value that varies
-    between runs; nothing else reads a clock.
+    between runs; nothing else reads a clock. The cyclic garbage collector is paused
+    meanwhile (:mod:`pairing.gcpause`).
     """
-    started = timer()
+    with gc_paused():
+        return _plan(request, timer, timer())
+
+
+def _plan(request: PlanRequest, timer: Callable[[], float], started: float) -> Plan:
+    """The steps of the module docstring, in order."""
     roster = Roster(request)
     weights = ScalarWeights(roster)
     people = np.flatnonzero(roster.available).tolist()
-    if len(people) <= EXACT_UP_TO:
+    if len(people) <= EXHAUSTIVE_UP_TO:
         groups = exact_groups(roster, weights, people)
     elif roster.group_size == 2:
         groups, _ = pair_up(roster)
@@ -87,4 +104,5 @@ def plan_round(request: PlanRequest, timer: Callable[[], float] = time.perf_coun
         u, v, w = candidate_edges(roster, np.array(people))
         groups = grow_groups(roster, weights, Adjacency(roster.n, u, v, w))
     groups = place_leftovers(roster, weights, groups)
+    rotate_extra_seats(roster, weights, groups)
     return build_plan(roster, groups, timer() - started)

@@ -14,11 +14,13 @@ import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from pairing.gcpause import gc_paused
 from pairing.model import MODES, HistoryRound, Participant, Plan, PlanRequest, RequestError
+from pairing.planner import plan_round
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
-_UTC = datetime.timezone.utc
+_UTC = datetime.UTC
 
 
 @lru_cache(maxsize=1024)
@@ -82,7 +84,9 @@ def _clock_text(value: str) -> datetime.time | None:
 def _clock(value: object, path: str, who: str) -> datetime.time:
     moment = _clock_text(value) if isinstance(value, str) else None
     if moment is None:
-        raise _fail(path, f"expected a time HH:MM between 00:00 and 23:59, got {_short(value)}", who)
+        raise _fail(
+            path, f"expected a time HH:MM between 00:00 and 23:59, got {_short(value)}", who
+        )
     return moment
 
 
@@ -104,7 +108,9 @@ def _work_hours(value: object, path: str, who: str) -> tuple[datetime.time, date
     return start, end
 
 
-def _busy(value: object, path: str, who: str) -> tuple[tuple[datetime.datetime, datetime.datetime], ...]:
+def _busy(
+    value: object, path: str, who: str
+) -> tuple[tuple[datetime.datetime, datetime.datetime], ...]:
     if not isinstance(value, list):
         raise _fail(path, f"expected a list of [start, end] instants, got {_short(value)}", who)
     spans = []
@@ -131,7 +137,9 @@ def _participant(obj: object, path: str) -> Participant:
         raise _fail(f"{path}.id", f"expected a non-empty string, got {_short(pid)}")
     department = obj.get("department")
     if not isinstance(department, str) or not department:
-        raise _fail(f"{path}.department", f"expected a non-empty string, got {_short(department)}", pid)
+        raise _fail(
+            f"{path}.department", f"expected a non-empty string, got {_short(department)}", pid
+        )
     site = obj.get("site")
     if site is not None and (not isinstance(site, str) or not site):
         raise _fail(f"{path}.site", f"expected an office name or null, got {_short(site)}", pid)
@@ -141,10 +149,16 @@ def _participant(obj: object, path: str) -> Participant:
     hours = obj.get("work_hours")
     hours = _DEFAULT_HOURS if hours is None else _work_hours(hours, f"{path}.work_hours", pid)
     busy = obj.get("busy")
-    busy = () if not busy and isinstance(busy, list) or busy is None else _busy(busy, f"{path}.busy", pid)
+    busy = (
+        ()
+        if not busy and isinstance(busy, list) or busy is None
+        else _busy(busy, f"{path}.busy", pid)
+    )
     mode = obj.get("mode", "either")
     if mode not in MODES:
-        raise _fail(f"{path}.mode", f"expected one of in_person, virtual, either, got {_short(mode)}", pid)
+        raise _fail(
+            f"{path}.mode", f"expected one of in_person, virtual, either, got {_short(mode)}", pid
+        )
     manager = obj.get("manager")
     if manager is not None and not isinstance(manager, str):
         raise _fail(f"{path}.manager", f"expected an id or null, got {_short(manager)}", pid)
@@ -169,8 +183,12 @@ def _history(value: object) -> tuple[HistoryRound, ...]:
         groups = item.get("groups")
         if not isinstance(groups, list):
             raise _fail(f"{path}.groups", f"expected a list of groups, got {_short(groups)}")
-        members = tuple(_strings(g, f"{path}.groups[{i}]") for i, g in enumerate(groups))
-        rounds.append(HistoryRound(day, members))
+        members = []
+        for i, group in enumerate(groups):
+            if type(group) is not list or not all(type(m) is str for m in group):
+                _strings(group, f"{path}.groups[{i}]")  # raises with the exact place
+            members.append(tuple(group))
+        rounds.append(HistoryRound(day, tuple(members)))
     return tuple(rounds)
 
 
@@ -204,15 +222,20 @@ def parse_request(obj: object) -> PlanRequest:
         person = _participant(item, f"participants[{index}]")
         if person.id in seen:
             raise _fail(
-                f"participants[{index}].id", f"duplicate id, already used by participants[{seen[person.id]}]", person.id
+                f"participants[{index}].id",
+                f"duplicate id, already used by participants[{seen[person.id]}]",
+                person.id,
             )
         seen[person.id] = index
         participants.append(person)
     history = obj.get("history")
     history = () if history is None else _history(history)
-    return PlanRequest(day, tuple(participants), history, group_size, duration, cooldown, seed, preferred)
+    return PlanRequest(
+        day, tuple(participants), history, group_size, duration, cooldown, seed, preferred
+    )
 
 
+@lru_cache(maxsize=8192)
 def _stamp(moment: datetime.datetime) -> str:
     return moment.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -233,7 +256,9 @@ def plan_to_dict(plan: Plan) -> dict:
     unmatched = [{"id": u.id, "reason": u.reason} for u in plan.unmatched]
     stats = dict(plan.stats)
     if "by_size" in stats:
-        stats["by_size"] = {str(k): v for k, v in sorted(stats["by_size"].items(), key=lambda kv: int(kv[0]))}
+        stats["by_size"] = {
+            str(k): v for k, v in sorted(stats["by_size"].items(), key=lambda kv: int(kv[0]))
+        }
     return {"groups": groups, "unmatched": unmatched, "stats": stats}
 
 
@@ -243,10 +268,9 @@ def plan_json(text: str) -> str:
     Deterministic apart from ``stats.seconds``. Raises :class:`RequestError` for
     text that is not JSON (``stdin: not valid JSON: ...``) or not a valid request.
     """
-    from pairing.planner import plan_round  # the planner imports this module's siblings
-
-    try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise RequestError(f"stdin: not valid JSON: {err}".replace("\n", " ")) from None
-    return json.dumps(plan_to_dict(plan_round(parse_request(obj))), ensure_ascii=False)
+    with gc_paused():
+        try:
+            obj = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise RequestError(f"stdin: not valid JSON: {err}".replace("\n", " ")) from None
+        return json.dumps(plan_to_dict(plan_round(parse_request(obj))), ensure_ascii=False)

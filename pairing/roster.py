@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.model import PlanRequest
-from pairing.timeline import Interval, free_intervals
+from pairing.timeline import Interval, free_intervals, work_window
 
 EITHER, IN_PERSON, VIRTUAL = 0, 1, 2
 _MODE_CODE = {"either": EITHER, "in_person": IN_PERSON, "virtual": VIRTUAL}
@@ -35,21 +35,27 @@ class Roster:
         departments: dict[str, int] = {}
         sites: dict[str, int] = {}
         topics: dict[str, int] = {}
-        self.dept = np.fromiter((departments.setdefault(p.department, len(departments)) for p in people), np.int32, n)
-        self.site = np.fromiter(
-            (-1 if p.site is None else sites.setdefault(p.site, len(sites)) for p in people), np.int32, n
-        )
-        self.mode = np.fromiter((_MODE_CODE[p.mode] for p in people), np.int8, n)
-        self.dept_names = list(departments)
-        self.site_names = list(sites)
-        self.remote = self.site < 0
-
-        masks = []
-        for p in people:
+        dept, site, mode, masks, frees = [], [], [], [], []
+        date, duration = request.date, self.duration
+        for p in people:  # one pass: at 50,000 people every pass costs
+            dept.append(departments.setdefault(p.department, len(departments)))
+            site.append(-1 if p.site is None else sites.setdefault(p.site, len(sites)))
+            mode.append(_MODE_CODE[p.mode])
             mask = 0
             for t in p.topics:
                 mask |= 1 << topics.setdefault(t, len(topics))
             masks.append(mask)
+            if p.busy:
+                frees.append(free_intervals(p, date, duration))
+            else:
+                a, b = work_window(date, p.timezone, p.work_hours[0], p.work_hours[1])
+                frees.append([(a, b)] if -(-a // 5) * 5 + duration <= b else [])
+        self.dept = np.array(dept, np.int32)
+        self.site = np.array(site, np.int32)
+        self.mode = np.array(mode, np.int8)
+        self.dept_names = list(departments)
+        self.site_names = list(sites)
+        self.remote = self.site < 0
         self.topic_names = list(topics)
         words = max(1, -(-len(topics) // 64))
         self.topics = np.zeros((n, words), np.uint64)
@@ -58,43 +64,63 @@ class Roster:
             self.topics[:, word] = np.fromiter(chunk, np.uint64, n)
         self.topic_masks = masks
 
-        self.free: list[list[Interval]] = [free_intervals(p, request.date, self.duration) for p in people]
-        width = max([1] + [min(len(f), MAX_SLOTS) for f in self.free])
-        self.fs = np.full((n, width), FAR, np.int32)
-        self.fe = np.full((n, width), -FAR, np.int32)
-        for i, free in enumerate(self.free):
-            if len(free) > MAX_SLOTS:  # keep the longest; exact checks use the full list
-                free = sorted(sorted(free, key=lambda ab: ab[0] - ab[1])[:MAX_SLOTS])
-            for k, (a, b) in enumerate(free):
-                self.fs[i, k] = a
-                self.fe[i, k] = b
-        self.available = np.array([bool(f) for f in self.free], bool) if n else np.zeros(0, bool)
-        self.first = np.array([f[0][0] if f else 0 for f in self.free], np.int64) if n else np.zeros(0, np.int64)
-        self.last = np.array([f[-1][1] if f else 0 for f in self.free], np.int64) if n else np.zeros(0, np.int64)
+        self.free: list[list[Interval]] = frees
+        width = max([1] + [min(len(f), MAX_SLOTS) for f in frees])
+        kept = [
+            f
+            if len(f) <= MAX_SLOTS
+            else sorted(sorted(f, key=lambda ab: ab[0] - ab[1])[:MAX_SLOTS])
+            for f in frees
+        ]  # the longest; exact checks use the full list
+        self.fs = np.array(
+            [[f[k][0] if k < len(f) else FAR for k in range(width)] for f in kept], np.int32
+        )
+        self.fe = np.array(
+            [[f[k][1] if k < len(f) else -FAR for k in range(width)] for f in kept], np.int32
+        )
+        self.fs, self.fe = self.fs.reshape(n, width), self.fe.reshape(n, width)
+        self.available = np.array([bool(f) for f in frees], bool).reshape(n)
+        # People whose free time is cut into more pieces than the arrays keep.
+        self.wide = np.array([len(f) > MAX_SLOTS for f in frees], bool).reshape(n)
+        self.first = np.array([f[0][0] if f else 0 for f in frees], np.int64).reshape(n)
+        self.last = np.array([f[-1][1] if f else 0 for f in frees], np.int64).reshape(n)
 
         self.conflicts: set[int] = set()
+        where = self.index.get
         for i, p in enumerate(people):
-            others = set(p.avoid)
-            if p.manager is not None:
-                others.add(p.manager)
-            for other in others:
-                j = self.index.get(other)
+            if p.manager is None and not p.avoid:
+                continue
+            for other in (*p.avoid, p.manager):
+                j = where(other) if other is not None else None
                 if j is not None and j != i:
-                    self.conflicts.add(self.key(i, j))
+                    self.conflicts.add(i * n + j if i < j else j * n + i)
 
         self.conflict_keys = np.array(sorted(self.conflicts), np.int64)
         self.history: dict[int, int] = {}
-        self.extra_seats = np.zeros(n, np.int32)
-        past = sorted((r for r in request.history if r.date < request.date), key=lambda r: r.date, reverse=True)
-        fairness_window = max(self.cooldown, 3)
+        # Extra seats taken in the last 10 rounds, the latest counting most (1, 0.8, 0.64...).
+        self.extra_seats = np.zeros(n, np.float64)
+        past = sorted(
+            (r for r in request.history if r.date < request.date),
+            key=lambda r: r.date,
+            reverse=True,
+        )
+        history, where, size = self.history, self.index.get, self.group_size
         for ago, past_round in enumerate(past, start=1):
             for group in past_round.groups:
-                members = sorted({self.index[m] for m in group if m in self.index})
-                if ago <= fairness_window and len(group) > self.group_size:
-                    self.extra_seats[members] += 1
-                for a in range(len(members)):
-                    for b in range(a + 1, len(members)):
-                        self.history.setdefault(members[a] * n + members[b], ago)
+                if len(group) == 2:  # the common case, kept lean: 250,000 groups at 50,000 people
+                    a, b = where(group[0]), where(group[1])
+                    if a is not None and b is not None and a != b:
+                        key = a * n + b if a < b else b * n + a
+                        if key not in history:
+                            history[key] = ago
+                    continue
+                members = sorted({i for i in map(where, group) if i is not None})
+                if ago <= 10 and len(group) > size:
+                    self.extra_seats[members] += 0.8 ** (ago - 1)
+                for x in range(len(members)):
+                    for y in range(x + 1, len(members)):
+                        history.setdefault(members[x] * n + members[y], ago)
+        self.past_partner, self.past_ago = _partner_table(history, n)
         self.rounds_seen = len(past)
 
     def key(self, i: int, j: int) -> int:
@@ -112,3 +138,28 @@ class Roster:
         if i == j or self.key(i, j) in self.conflicts:
             return False
         return bool(common_free([self.free[i], self.free[j]], self.duration))
+
+
+def _partner_table(history: dict[int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per person, the people met before (padded with -1) and how many rounds ago.
+
+    A row lookup (``table[u] == v``) is several times faster than searching a sorted
+    array of all pairs when the candidate search asks about millions of pairs.
+    """
+    keys = np.fromiter(history.keys(), np.int64, len(history))
+    ago = np.fromiter(history.values(), np.int64, len(history))
+    first, second = keys // max(n, 1), keys % max(n, 1)
+    heads = np.concatenate([first, second])
+    tails = np.concatenate([second, first])
+    ago = np.concatenate([ago, ago])
+    order = np.argsort(heads, kind="stable")
+    heads, tails, ago = heads[order], tails[order], ago[order]
+    counts = np.bincount(heads, minlength=n)
+    width = int(counts.max(initial=0))
+    partner = np.full((n, max(width, 1)), -1, np.int64)
+    rounds = np.zeros((n, max(width, 1)), np.int64)
+    if len(heads):
+        slot = np.arange(len(heads)) - np.repeat(np.cumsum(counts) - counts, counts)
+        partner[heads, slot] = tails
+        rounds[heads, slot] = ago
+    return partner, rounds

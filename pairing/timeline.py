@@ -20,7 +20,7 @@ Interval = tuple[int, int]
 
 def day_origin(date: datetime.date) -> datetime.datetime:
     """00:00 UTC of ``date``: the zero of the minute line."""
-    return datetime.datetime(date.year, date.month, date.day, tzinfo=datetime.timezone.utc)
+    return datetime.datetime(date.year, date.month, date.day, tzinfo=datetime.UTC)
 
 
 def ceil_step(minute: int) -> int:
@@ -29,7 +29,9 @@ def ceil_step(minute: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def work_window(date: datetime.date, zone: str, start: datetime.time, end: datetime.time) -> Interval:
+def work_window(
+    date: datetime.date, zone: str, start: datetime.time, end: datetime.time
+) -> Interval:
     """Working hours on ``date`` in ``zone``, in minutes from the day's 00:00 UTC."""
     tz = ZoneInfo(zone)
     origin = day_origin(date)

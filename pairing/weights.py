@@ -1,9 +1,11 @@
 """How much a pair is worth: the preferences of the issue as numbers.
 
-The tiers are spaced so that a higher preference always outweighs everything below
-it for a single pair: meeting anyone (``BASE``) > not a repeat within the cooldown >
-never met over met long ago > different departments > on-site with remote > mode
-wishes and shared topics > the extra-seat rotation > seeded noise that breaks ties.
+For a single pair, each of the first tiers outweighs everything after it: meeting
+anyone at all (``BASE`` 12, more than any penalty) > not a repeat within the cooldown
+> never met over met long ago > different departments (1.5, more than the 1.11 all
+later terms can add). After that the weights blend: on-site with remote (0.6) or,
+at one office, 0.25 per in-person wish; 0.1 per shared topic (up to 3); 0.05 per
+recent extra seat (rotation); seeded noise up to 0.01 breaks ties.
 
 =====================================  ==========================
 never met                              0
@@ -17,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.roster import IN_PERSON, VIRTUAL, Roster
+from pairing.timeline import common_free
 
 BASE = 12.0
 DEPARTMENT = 1.5
@@ -25,7 +28,7 @@ IN_PERSON_WISH = 0.25
 TOPIC = 0.1
 TOPIC_CAP = 3
 FAIRNESS = 0.05
-FAIRNESS_CAP = 3
+FAIRNESS_CAP = 2.0
 NOISE = 0.01
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -58,7 +61,9 @@ def history_penalty(rounds_ago: int, cooldown: int) -> float:
     return 4.0 + 1.5 * 0.85 ** (rounds_ago - cooldown - 1)
 
 
-def preference_weights(roster: Roster, u: np.ndarray, v: np.ndarray, with_noise: bool = True) -> np.ndarray:
+def preference_weights(
+    roster: Roster, u: np.ndarray, v: np.ndarray, with_noise: bool = True
+) -> np.ndarray:
     """Pair weights without history, for broadcastable index arrays ``u`` and ``v``.
 
     Departments, hybrid mix, in-person wishes, shared topics, extra-seat fairness and
@@ -84,15 +89,16 @@ def preference_weights(roster: Roster, u: np.ndarray, v: np.ndarray, with_noise:
 def history_penalties(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """The history penalty for each pair of the 1-d index arrays ``u`` and ``v``."""
     out = np.zeros(len(u))
-    if not roster.history:
+    if not roster.history or len(u) == 0:
         return out
-    n, history, cooldown = roster.n, roster.history, roster.cooldown
-    lo, hi = np.minimum(u, v), np.maximum(u, v)
-    keys = (lo.astype(np.int64) * n + hi).tolist()
-    for k, key in enumerate(keys):
-        ago = history.get(key)
-        if ago is not None:
-            out[k] = history_penalty(ago, cooldown)
+    same = roster.past_partner[u] == np.asarray(v)[:, None]
+    hit = same.any(axis=1)
+    ago = roster.past_ago[u[hit]][same[hit]].astype(np.float64)
+    cooldown = roster.cooldown
+    penalty = 4.0 + 1.5 * 0.85 ** (ago - cooldown - 1)
+    if cooldown:
+        penalty = np.where(ago <= cooldown, 9.0 + (cooldown - ago + 1) / cooldown, penalty)
+    out[hit] = penalty
     return out
 
 
@@ -116,6 +122,9 @@ def time_compatible(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
             start = np.maximum(fs_u[:, a], fs_v[:, b])
             end = np.minimum(fe_u[:, a], fe_v[:, b])
             ok |= -(-start // 5) * 5 + duration <= end
+    if roster.wide.any():  # the arrays keep only the longest pieces: recheck exactly
+        for k in np.flatnonzero(roster.wide[u] | roster.wide[v]).tolist():
+            ok[k] = bool(common_free([roster.free[u[k]], roster.free[v[k]]], duration))
     return ok
 
 
@@ -166,24 +175,41 @@ class ScalarWeights:
 
     def __call__(self, i: int, j: int) -> float | None:
         """Weight of the pair ``{i, j}``, or None when it breaks a hard rule."""
-        r = self.roster
-        key = r.key(i, j)
-        if key in self.cache:
-            return self.cache[key]
+        value = self.loose(i, j)
+        if value is None or not self.roster.compatible(i, j):
+            return None
+        return value
+
+    def loose(self, i: int, j: int) -> float | None:
+        """The weight without the free-time check: None only for the same person, a
+        manager line or an avoid list. Group code checks the group's common slot once
+        instead of every pair's."""
+        if i == j:
+            return None
+        n = self.roster.n
+        key = i * n + j if i < j else j * n + i
+        cache = self.cache
+        if key in cache:
+            return cache[key]
         value = None
-        if r.compatible(i, j):
-            value = BASE + DEPARTMENT * (self.dept[i] != self.dept[j])
-            remote_i, remote_j = self.site[i] < 0, self.site[j] < 0
-            value += HYBRID * (remote_i != remote_j)
-            if self.site[i] == self.site[j] and not remote_i and VIRTUAL not in (self.mode[i], self.mode[j]):
-                value += IN_PERSON_WISH * ((self.mode[i] == IN_PERSON) + (self.mode[j] == IN_PERSON))
-            value += TOPIC * min((self.topics[i] & self.topics[j]).bit_count(), TOPIC_CAP)
-            value += FAIRNESS * (self.extra[i] + self.extra[j])
-            lo, hi = min(i, j), max(i, j)
-            x = _mix_py((_mix_py((self.seed * _GOLD_PY + lo) & _MASK) + hi * _GOLD_PY) & _MASK)
-            value += NOISE * ((x >> 11) / float(1 << 53))
-            ago = r.history.get(key)
-            if ago is not None:
-                value -= history_penalty(ago, r.cooldown)
-        self.cache[key] = value
+        if key not in self.roster.conflicts:
+            value = self._value(i, j, key)
+        cache[key] = value
+        return value
+
+    def _value(self, i: int, j: int, key: int) -> float:
+        r = self.roster
+        site_i, site_j, mode_i, mode_j = self.site[i], self.site[j], self.mode[i], self.mode[j]
+        value = BASE + DEPARTMENT * (self.dept[i] != self.dept[j])
+        value += HYBRID * ((site_i < 0) != (site_j < 0))
+        if site_i == site_j and site_i >= 0 and mode_i != VIRTUAL and mode_j != VIRTUAL:
+            value += IN_PERSON_WISH * ((mode_i == IN_PERSON) + (mode_j == IN_PERSON))
+        value += TOPIC * min((self.topics[i] & self.topics[j]).bit_count(), TOPIC_CAP)
+        value += FAIRNESS * (self.extra[i] + self.extra[j])
+        lo, hi = (i, j) if i < j else (j, i)
+        x = _mix_py((_mix_py((self.seed * _GOLD_PY + lo) & _MASK) + hi * _GOLD_PY) & _MASK)
+        value += NOISE * ((x >> 11) / float(1 << 53))
+        ago = r.history.get(key)
+        if ago is not None:
+            value -= history_penalty(ago, r.cooldown)
         return value

@@ -1,0 +1,321 @@
+"""Benchmark ``fika plan`` end to end against a random shuffle on the same input.
+
+    python benchmarks/plan_bench.py [--sizes 1000,2000,10000,50000] [--repeat 3]
+                                    [--seed 1] [--optimum-at 2000] [--optimum-timeout 600]
+
+Per size: a seeded organisation (benchmarks/orgs.py) with 10 earlier rounds planned
+by Fika itself; then ``python -m pairing`` (parse, plan, print) runs in a subprocess,
+timed, with its peak RSS from ``wait4``. Times and RSS are medians of ``--repeat``
+runs. Quality is read from the printed plan and checked by ``pairing.check``.
+At ``--optimum-at`` sizes the plan's matching weight is compared with the exact
+optimum (``networkx.max_weight_matching(maxcardinality=True)`` on the full candidate
+graph with the planner's weights), and with the LP upper bound on the same graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+from orgs import make_org, with_history  # noqa: E402
+
+from pairing import Group, Plan, Unmatched, parse_request  # noqa: E402
+from pairing.check import violations  # noqa: E402
+
+CACHE = Path(os.environ.get("FIKA_BENCH_CACHE", "/tmp/fika-bench"))
+
+
+def org_file(size: int, seed: int) -> Path:
+    """The request JSON for ``size`` people with history, cached between runs."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"org-{size}-{seed}.json"
+    if not path.exists():
+        started = time.perf_counter()
+        request = with_history(make_org(size, seed))
+        path.write_text(json.dumps(request))
+        print(
+            f"  (built org of {size} with 10 rounds of history"
+            f" in {time.perf_counter() - started:.0f} s)"
+        )
+    return path
+
+
+def run_cli(path: Path) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds, peak RSS (MB) and stdout of one ``python -m pairing``.
+
+    The command runs under ``/usr/bin/time`` so its peak RSS is its own: a child forked
+    straight from this (large) process would report this process's memory as its peak.
+    """
+    timer = ["/usr/bin/time", "-f", "%M %U %S"] if Path("/usr/bin/time").exists() else []
+    with path.open("rb") as stdin:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*timer, sys.executable, "-m", "pairing"],
+            stdin=stdin,
+            capture_output=True,
+            cwd=ROOT,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"python -m pairing failed: {done.stderr.decode()[-500:]}")
+    if timer:
+        rss, user, system = done.stderr.decode().split()[-3:]
+        return wall, float(user) + float(system), int(rss) / 1024, done.stdout.decode()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # cumulative; first run only
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, done.stdout.decode()
+
+
+def plan_from_json(text: str) -> Plan:
+    """A :class:`Plan` back from the printed JSON."""
+    data = json.loads(text)
+    groups = tuple(
+        Group(
+            tuple(g["members"]),
+            g["mode"],
+            g["site"],
+            datetime.datetime.fromisoformat(g["start"]),
+            datetime.datetime.fromisoformat(g["end"]),
+            tuple(g["reasons"]),
+        )
+        for g in data["groups"]
+    )
+    unmatched = tuple(Unmatched(u["id"], u["reason"]) for u in data["unmatched"])
+    return Plan(groups, unmatched, data["stats"])
+
+
+def shuffle_plan(request, seed: int) -> Plan:
+    """The baseline: shuffle, pair neighbours (a trio for an odd count), first shared slot.
+
+    Groups without a shared slot still get a time (their first member's first free
+    minute, or noon): the shuffle ignores working hours, and the checker counts it.
+    """
+    from pairing.roster import Roster
+    from pairing.timeline import ceil_step, common_free, day_origin
+
+    roster = Roster(request)
+    order = list(range(roster.n))
+    random.Random(seed).shuffle(order)
+    chunks = [order[i : i + 2] for i in range(0, len(order) - len(order) % 2, 2)]
+    if len(order) % 2 and chunks:
+        chunks[-1].append(order[-1])
+    origin = day_origin(request.date)
+    minute = datetime.timedelta(minutes=1)
+    people = request.participants
+    groups = []
+    for chunk in chunks:
+        shared = common_free([roster.free[i] for i in chunk], roster.duration)
+        first = roster.free[chunk[0]]
+        start = ceil_step(shared[0][0]) if shared else (ceil_step(first[0][0]) if first else 720)
+        sites = {people[i].site for i in chunk}
+        meet = (
+            len(sites) == 1
+            and None not in sites
+            and all(people[i].mode != "virtual" for i in chunk)
+        )
+        begin = origin + start * minute
+        groups.append(
+            Group(
+                tuple(people[i].id for i in chunk),
+                "in_person" if meet else "virtual",
+                people[chunk[0]].site if meet else None,
+                begin,
+                begin + roster.duration * minute,
+                (),
+            )
+        )
+    return Plan(tuple(groups), (), {})
+
+
+def quality(request, plan: Plan) -> dict:
+    """Placed, repeats within the cooldown, shares of groups, hard-rule violations."""
+    people = {p.id: p for p in request.participants}
+    recent: dict[frozenset, int] = {}
+    past = sorted(
+        (r for r in request.history if r.date < request.date), key=lambda r: r.date, reverse=True
+    )
+    for ago, past_round in enumerate(past, start=1):
+        for group in past_round.groups:
+            for i, a in enumerate(group):
+                for b in group[i + 1 :]:
+                    recent.setdefault(frozenset((a, b)), ago)
+    repeats = cross = hybrid = meet = 0
+    for group in plan.groups:
+        members = [people[m] for m in group.members]
+        for i, a in enumerate(group.members):
+            for b in group.members[i + 1 :]:
+                repeats += recent.get(frozenset((a, b)), 10**9) <= request.cooldown_rounds
+        cross += len({p.department for p in members}) > 1
+        remote = sum(p.site is None for p in members)
+        hybrid += group.mode == "virtual" and 0 < remote < len(members)
+        meet += group.mode == "in_person"
+    count = max(1, len(plan.groups))
+    placed = sum(len(g.members) for g in plan.groups)
+    broken = violations(request, plan, check_rule_five=len(plan.unmatched) <= 5)
+    return {
+        "placed": placed,
+        "repeats": repeats,
+        "cross": cross / count,
+        "hybrid": hybrid / count,
+        "in_person": meet / count,
+        "violations": len(broken),
+    }
+
+
+def matching_weight(roster, weights, plan: Plan) -> float:
+    """Weight of the best matching inside the plan's groups (a trio counts its best pair)."""
+    import itertools
+
+    total = 0.0
+    for group in plan.groups:
+        members = [roster.index[m] for m in group.members]
+        best = 0.0
+        for perm in itertools.permutations(members):
+            value = 0.0
+            for i in range(0, len(perm) - 1, 2):
+                w = weights(perm[i], perm[i + 1])
+                value += w if w is not None else float("-inf")
+            best = max(best, value)
+        total += best
+    return total
+
+
+def lp_bound(n, u, v, w) -> float:
+    """Upper bound on the maximum matching weight: the fractional (double cover) optimum."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    units = np.round(w * 1000.0)
+    top = float(units.max()) + 1
+    rows = np.concatenate([u, v, np.arange(n)])
+    cols = np.concatenate([v, u, np.arange(n)])
+    cost = np.concatenate([top - units, top - units, np.full(n, top)])
+    graph = csr_matrix((cost, (rows, cols)), shape=(n, n))
+    r, c = min_weight_full_bipartite_matching(graph)
+    lookup = dict(zip((np.minimum(u, v) * n + np.maximum(u, v)).tolist(), w.tolist(), strict=True))
+    total = sum(
+        lookup.get(min(a, b) * n + max(a, b), 0.0)
+        for a, b in zip(r.tolist(), c.tolist(), strict=True)
+        if a != b
+    )
+    return total / 2 + 0.0005 * n  # thousandths rounding slack
+
+
+def exact_optimum(text: str, timeout: float) -> float | None:
+    """networkx.max_weight_matching(maxcardinality=True) on the full graph, in a subprocess."""
+    code = (
+        "import sys, json, networkx as nx\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(HERE)!r}]\n"
+        "from pairing import parse_request\nfrom pairing.graph import candidate_graph\n"
+        "g = candidate_graph(parse_request(json.loads(sys.stdin.read())), full=True)\n"
+        "m = nx.max_weight_matching(g, maxcardinality=True)\n"
+        "print(sum(g[a][b]['weight'] for a, b in m))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            input=text.encode(),
+            capture_output=True,
+            timeout=timeout,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return float(done.stdout)
+
+
+def main() -> None:
+    """Print one table row per size for Fika and for the shuffle baseline."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,2000,10000,50000")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--optimum-at", default="2000", help="sizes to compare with the exact optimum"
+    )
+    parser.add_argument("--optimum-timeout", type=float, default=900.0)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    optimum_sizes = {int(s) for s in args.optimum_at.split(",") if s}
+    header = (
+        f"{'size':>6} {'method':<8} {'wall s':>7} {'CPU s':>6} {'RSS MB':>7} {'placed':>7} "
+        f"{'repeats':>7} {'x-dept':>7} {'hybrid':>7} {'in-pers':>7} {'violat.':>7} "
+        f"{'% opt':>7} {'% LP UB':>7}"
+    )
+    print(header, flush=True)
+    from pairing.graph import full_edges
+    from pairing.roster import Roster
+    from pairing.weights import ScalarWeights
+
+    for size in sizes:
+        path = org_file(size, args.seed)
+        runs = [run_cli(path) for _ in range(args.repeat)]  # before this process grows
+        text = path.read_text()
+        request = parse_request(json.loads(text))
+        wall = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[1] for r in runs)
+        rss = statistics.median(r[2] for r in runs)
+        plans = [json.loads(r[3]) for r in runs]
+        for p in plans:
+            p["stats"].pop("seconds")
+        deterministic = all(p == plans[0] for p in plans)
+        plan = plan_from_json(runs[0][3])
+        started, started_cpu = time.perf_counter(), time.process_time()
+        baseline = shuffle_plan(request, args.seed)
+        baseline_wall = time.perf_counter() - started
+        baseline_cpu = time.process_time() - started_cpu
+        ours, theirs = quality(request, plan), quality(request, baseline)
+        opt = ub = base_opt = base_ub = ""
+        if size in optimum_sizes:
+            roster = Roster(request)
+            weights = ScalarWeights(roster)
+            u, v, w = full_edges(roster)
+            bound = lp_bound(roster.n, u, v, w)
+            mine, shuffled = (
+                matching_weight(roster, weights, plan),
+                matching_weight(roster, weights, baseline),
+            )
+            ub, base_ub = f"{100 * mine / bound:.2f}", f"{100 * shuffled / bound:.2f}"
+            exact = exact_optimum(text, args.optimum_timeout)
+            if exact is not None:
+                opt, base_opt = f"{100 * mine / exact:.2f}", f"{100 * shuffled / exact:.2f}"
+            else:
+                opt = base_opt = "timeout"
+        for name, secs, cpu_s, mem, q, o, b in (
+            ("fika", wall, cpu, rss, ours, opt, ub),
+            ("shuffle", baseline_wall, baseline_cpu, float("nan"), theirs, base_opt, base_ub),
+        ):
+            row = (
+                f"{size:>6} {name:<8} {secs:>7.2f} {cpu_s:>6.2f} {mem:>7.0f} {q['placed']:>7} "
+                f"{q['repeats']:>7} {100 * q['cross']:>6.1f}% {100 * q['hybrid']:>6.1f}% "
+                f"{100 * q['in_person']:>6.1f}% {q['violations']:>7} {o:>7} {b:>7}"
+            )
+            print(row, flush=True)
+        if not deterministic:
+            print(f"  WARNING: the {args.repeat} runs at {size} printed different plans")
+    print(
+        f"\nfika: medians of {args.repeat} runs of `python -m pairing` (start, parse, plan, print)"
+    )
+    print(
+        "shuffle: in-process shuffle + first shared slot; x-dept, hybrid, in-pers: shares of groups"
+    )
+    print("% opt: weight of the best matching inside the plan's groups / exact networkx optimum")
+    print("% LP UB: the same over the fractional-matching upper bound (a floor on % opt).")
+
+
+if __name__ == "__main__":
+    main()
