@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pairing import Plan
 from web.extensions import db
-from web.models import Delivery, Person, Programme, Round
-from web.programmes import next_break
+from web.models import Person, Programme, Round
 
 
 def groups_table(plan: Plan, people: dict[str, Person], day: date) -> str:
@@ -39,25 +38,62 @@ def groups_table(plan: Plan, people: dict[str, Person], day: date) -> str:
 
 
 def status_report(now: datetime) -> str:
-    """Next break per programme, the last rounds, and outbox counts by status."""
+    """Next firing and break per programme, the last rounds, the outbox and its dead letters."""
+    from jobs.outbox import counts_by_status, dead_letters
+    from jobs.schedule import schedule_for
+
     lines = ["Programmes:"]
     for programme in db.session.scalars(select(Programme).order_by(Programme.id)):
-        upcoming = next_break(programme, now)
-        when = f"{upcoming:%a %Y-%m-%d %H:%M %Z}" if upcoming else "none in two weeks"
-        state = "on" if programme.active else "off"
-        lines.append(f"  {programme.name} [{state}]: next break {when}")
+        schedule = schedule_for(programme)
+        zone = ZoneInfo(programme.timezone)
+        firing = schedule.next_firing(now) if programme.active else None
+        if firing is None:
+            when = "off" if not programme.active else "no working day ahead"
+        else:
+            at, day = firing
+            when = (
+                f"plans {at.astimezone(zone):%a %Y-%m-%d %H:%M %Z} for the break at "
+                f"{schedule.break_at(day).astimezone(zone):%H:%M} on {day}"
+            )
+        holidays = f"holidays {schedule.country}" if schedule.country else "no public holidays"
+        lines.append(f"  {programme.name} [#{programme.id}]: {when} ({holidays})")
     lines.append("Last rounds:")
-    rounds = db.session.scalars(select(Round).order_by(Round.date.desc(), Round.id.desc()).limit(5))
+    rounds = db.session.scalars(
+        select(Round).order_by(Round.date.desc(), Round.id.desc()).limit(5)
+    ).all()
+    if not rounds:
+        lines.append("  none yet")
     for rnd in rounds:
+        if rnd.status == "missed":
+            why = (rnd.stats or {}).get("missed", "")
+            lines.append(f"  {rnd.date} {rnd.programme.name}: MISSED {why}".rstrip())
+            continue
         lines.append(
-            f"  {rnd.date} {rnd.programme.name}: {rnd.status}, {len(rnd.groups)} groups, "
-            f"{len(rnd.unmatched or [])} unmatched"
+            f"  {rnd.date} {rnd.programme.name}: {rnd.status} (round {rnd.id}), "
+            f"{len(rnd.groups)} groups, {len(rnd.unmatched or [])} unmatched"
         )
-    counts = dict(
-        db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
-    )
+    counts = counts_by_status()
     lines.append(
-        "Outbox: "
-        + ", ".join(f"{s} {counts.get(s, 0)}" for s in ("pending", "retrying", "sent", "dead"))
+        "Outbox: " + ", ".join(f"{status} {n}" for status, n in counts.items()) + _oldest_due(now)
     )
+    dead = dead_letters(limit=5)
+    if dead:
+        lines.append(
+            f"Dead letters (latest {len(dead)} of {counts['dead']}; resend from the admin):"
+        )
+        for row in dead:
+            lines.append(
+                f"  delivery {row.id} round {row.round_id} {row.kind} via {row.channel} "
+                f"to {row.recipient}: {row.last_error}"
+            )
     return "\n".join(lines)
+
+
+def _oldest_due(now: datetime) -> str:
+    """How late the most overdue queued delivery is, when one is more than a minute late."""
+    from jobs.outbox import next_due
+
+    due = next_due()
+    if due is None or now - due < timedelta(minutes=1):
+        return ""
+    return f" (oldest due {int((now - due).total_seconds() // 60)} min ago: is a worker running?)"

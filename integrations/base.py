@@ -75,6 +75,9 @@ class Message:
     recipient: Attendee | None = None  # None: the message is for the whole group
     unsubscribe_url: str | None = None
     links: dict[str, str] = field(default_factory=dict)  # action name -> signed URL
+    # "invite" (REQUEST/CANCEL, the calendar object) or a plain message about the same break:
+    # "reminder", "checkin" ("Did you meet?") or "pause_offer"; see integrations/nudges.py.
+    kind: str = "invite"
 
 
 class DeliveryError(Exception):

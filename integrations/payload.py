@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
 from integrations.base import Attendee, Invite, Message
 
 
-def message_to_dict(message: Message) -> dict[str, Any]:
-    """A JSON-serialisable form of ``message`` (instants as ISO 8601 strings)."""
-    data = asdict(message)
-    invite = data["invite"]
-    for key in ("start", "end"):
-        invite[key] = invite[key].isoformat()
-    if invite.get("stamp") is not None:
-        invite["stamp"] = invite["stamp"].isoformat()
+def _plain(value: Any) -> Any:
+    """Like ``dataclasses.asdict`` without its deep copies (rounds serialise one per person)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON-serialisable form of ``message`` (instants as ISO 8601 strings).
+
+    ``invite`` may pass the invite's dict from an earlier call with the same invite (a group's
+    members share one), to skip converting it again.
+    """
+    data = {f.name: _plain(getattr(message, f.name)) for f in fields(message) if f.name != "invite"}
+    if invite is None:
+        invite = _plain(message.invite)
+        for key in ("start", "end"):
+            invite[key] = invite[key].isoformat()
+        if invite.get("stamp") is not None:
+            invite["stamp"] = invite["stamp"].isoformat()
+    data["invite"] = invite
     return data
 
 
@@ -35,4 +52,5 @@ def message_from_dict(data: dict[str, Any]) -> Message:
         recipient=Attendee(**recipient) if recipient else None,
         unsubscribe_url=data.get("unsubscribe_url"),
         links=dict(data.get("links") or {}),
+        kind=data.get("kind", "invite"),
     )

@@ -1,116 +1,208 @@
-"""The clock: one APScheduler job per programme, firing ``lead_minutes`` before its break.
+"""The clock: one APScheduler job per programme, firing ``lead_minutes`` before each break.
 
 Exactly one clock should run (the Procfile's ``clock`` process, or inside ``fika serve``), but
 correctness never depends on it: every firing goes through ``run_round``, whose UNIQUE
-(programme, date) key turns a second firing into a no-op.
+(programme, date) key turns a second firing, a second clock or an admin's "run now" into a no-op.
+
+Each job's trigger is the programme's :class:`~jobs.schedule.Schedule` (its zone, days, public
+holidays and days off), so it fires once per working day across DST changes. A minute tick keeps
+the jobs in line with the programmes, catches up firings the clock missed (planning them before
+the cut-off, recording them as missed after it) and queues reminders and check-ins.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 from flask import Flask
 from sqlalchemy import select
 
+from jobs.events import log_event
+from jobs.schedule import Schedule, schedule_for
 from web.extensions import db
-from web.models import WEEKDAYS, Programme
-from web.programmes import break_start
+from web.models import Programme
 
 log = logging.getLogger("fika.clock")
 
-SYNC_MINUTES = 5
+TICK_SECONDS = 60
+#: How far back a starting clock looks for firings it missed.
+CATCH_UP_DAYS = 7
 
 
-def fire_trigger(programme: Programme) -> CronTrigger:
-    """When to plan: ``lead_minutes`` before the break, on the days whose break it plans."""
-    start = datetime.combine(date(2000, 1, 3), programme.local_time)  # a Monday
-    fire = start - timedelta(minutes=programme.lead_minutes)
-    shift = (fire.date() - start.date()).days  # -1 when planning happens the evening before
-    days = [WEEKDAYS[(WEEKDAYS.index(d) + shift) % 7] for d in programme.days or []]
-    return CronTrigger(
-        day_of_week=",".join(days) or "mon",
-        hour=fire.hour,
-        minute=fire.minute,
-        timezone=ZoneInfo(programme.timezone),
-    )
+class ProgrammeTrigger(BaseTrigger):
+    """An APScheduler trigger firing at each working day's planning time of a schedule."""
+
+    __slots__ = ("schedule",)
+
+    def __init__(self, schedule: Schedule):
+        self.schedule = schedule
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        """The first planning instant after the previous firing (or at/after ``now``)."""
+        after = previous_fire_time if previous_fire_time else now - timedelta(microseconds=1)
+        firing = self.schedule.next_firing(after)
+        return None if firing is None else firing[0]
+
+    def __getstate__(self):
+        return {"version": 1, "schedule": self.schedule}
+
+    def __setstate__(self, state):
+        self.schedule = state["schedule"]
+
+    def __str__(self) -> str:
+        s = self.schedule
+        return f"programme[{s.local_time:%H:%M} {s.timezone}, lead {s.lead_minutes} min]"
 
 
-def break_date_for(programme: Programme, fired_at: datetime) -> date:
-    """The date of the break a firing at ``fired_at`` plans."""
-    local = fired_at.astimezone(ZoneInfo(programme.timezone))
-    return (local + timedelta(minutes=programme.lead_minutes)).date()
+def plan_or_miss(programme: Programme, schedule: Schedule, day, now: datetime, *, late: bool):
+    """Plan the round for ``day`` if it is still before the cut-off, else record it as missed."""
+    from jobs.rounds import existing_round, record_missed, run_round
+
+    if existing_round(programme, day) is not None:
+        return None
+    deadline = schedule.deadline(day)
+    if now < deadline:
+        outcome = run_round(programme, day, now=now)
+        if late and outcome.created:
+            log_event(
+                log,
+                "round.catch_up",
+                round=outcome.round_id,
+                programme=programme.id,
+                date=day,
+                planned_at=schedule.plan_at(day).isoformat(),
+            )
+        return outcome
+    return record_missed(programme, day, f"not planned before the cut-off {deadline:%H:%M}Z")
 
 
-def fire(app: Flask, programme_id: int, fired_at: datetime | None = None) -> None:
-    """Run the round a firing asks for; log, never raise (the scheduler must keep going)."""
-    from jobs.rounds import run_round
-
+def fire(app: Flask, programme_id: int, now: datetime | None = None) -> None:
+    """The job: plan the round whose time has come; log, never raise (the clock must go on)."""
     with app.app_context():
         try:
             programme = db.session.get(Programme, programme_id)
             if programme is None or not programme.active:
                 return
-            day = break_date_for(programme, fired_at or datetime.now(UTC))
-            if not programme.runs_on(day):
-                return
-            outcome = run_round(programme, day)
-            log.info("programme=%s date=%s %s", programme_id, day, outcome.message)
+            now = now or datetime.now(UTC)
+            schedule = schedule_for(programme)
+            firing = schedule.last_firing(now)
+            if firing is not None:
+                plan_or_miss(programme, schedule, firing[1], now, late=False)
         except Exception:  # noqa: BLE001
             db.session.rollback()
+            log_event(log, "round.failed", logging.ERROR, programme=programme_id)
             log.exception("round for programme=%s failed", programme_id)
+        finally:
+            db.session.remove()
 
 
 def catch_up(app: Flask, now: datetime) -> None:
-    """A clock that starts after a missed firing still runs today's round before the break."""
+    """Plan (before the cut-off) or record as missed (after it) every firing the clock missed."""
     with app.app_context():
-        for programme in db.session.scalars(select(Programme).where(Programme.active.is_(True))):
-            day = now.astimezone(ZoneInfo(programme.timezone)).date()
-            start = break_start(programme, day)
-            planned_at = start - timedelta(minutes=programme.lead_minutes)
-            if programme.runs_on(day) and planned_at <= now < start:
-                log.info("catch-up: programme=%s date=%s missed its firing", programme.id, day)
-                fire(app, programme.id, planned_at)
+        try:
+            for programme in _active_programmes():
+                schedule = schedule_for(programme)
+                since = max(now - timedelta(days=CATCH_UP_DAYS), programme.created_at)
+                for _, day in schedule.firings_between(since, now):
+                    plan_or_miss(programme, schedule, day, now, late=True)
+        finally:
+            db.session.remove()
+
+
+def _active_programmes() -> list[Programme]:
+    return list(db.session.scalars(select(Programme).where(Programme.active.is_(True))))
 
 
 def sync_jobs(app: Flask, scheduler) -> None:
-    """Add, replace or remove one job per active programme (admins may change them any time)."""
+    """Add, reschedule or remove one job per active programme (admins may change them)."""
     with app.app_context():
-        programmes = list(db.session.scalars(select(Programme).where(Programme.active.is_(True))))
-        wanted = {f"programme-{p.id}": p for p in programmes}
-        for job in scheduler.get_jobs():
-            if job.id.startswith("programme-") and job.id not in wanted:
-                job.remove()
-        for job_id, programme in wanted.items():
-            scheduler.add_job(
-                fire,
-                fire_trigger(programme),
-                args=(app, programme.id),
-                id=job_id,
-                replace_existing=True,
-                misfire_grace_time=programme.lead_minutes * 60,
-                coalesce=True,
-            )
-        db.session.remove()
+        try:
+            wanted = {f"programme-{p.id}": (p.id, schedule_for(p)) for p in _active_programmes()}
+        finally:
+            db.session.remove()
+    for job in scheduler.get_jobs():
+        if job.id.startswith("programme-") and job.id not in wanted:
+            job.remove()
+    for job_id, (programme_id, schedule) in wanted.items():
+        job = scheduler.get_job(job_id)
+        if job is not None and job.trigger.schedule == schedule:
+            continue  # unchanged: keep its next run time rather than recomputing it
+        scheduler.add_job(
+            fire,
+            ProgrammeTrigger(schedule),
+            args=(app, programme_id),
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,  # a late firing still runs; fire() applies the cut-off
+            coalesce=True,
+            max_instances=1,
+        )
+
+
+def tick(app: Flask, scheduler=None, now: datetime | None = None) -> None:
+    """The minute job: sync, catch up, reminders, check-ins, lift pauses; one failing never
+    stops the others."""
+    from jobs.checkins import lift_pauses, queue_checkins
+    from jobs.reminders import queue_reminders
+
+    now = now or datetime.now(UTC)
+    steps = [("catch_up", lambda: catch_up(app, now))]
+    if scheduler is not None:
+        steps.insert(0, ("sync", lambda: sync_jobs(app, scheduler)))
+    for name, step in (
+        ("reminders", queue_reminders),
+        ("checkins", queue_checkins),
+        ("pauses", lift_pauses),
+    ):
+        steps.append((name, lambda step=step: _in_context(app, step, now)))
+    for name, step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001
+            log.exception("clock step %s failed", name)
+
+
+def _in_context(app: Flask, step, now: datetime) -> None:
+    with app.app_context():
+        try:
+            step(now)
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
 
 
 def build_scheduler(app: Flask, *, background: bool):
-    """A scheduler with the programme jobs and a periodic re-sync of them."""
+    """A scheduler with the programme jobs and the minute tick."""
     scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone=UTC)
     sync_jobs(app, scheduler)
-    scheduler.add_job(sync_jobs, "interval", minutes=SYNC_MINUTES, args=(app, scheduler), id="sync")
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=(app, scheduler),
+        id="tick",
+        coalesce=True,
+        max_instances=1,
+    )
     return scheduler
+
+
+def next_firings(scheduler) -> dict[str, datetime | None]:
+    """Job id → next run time, for the start-up log line."""
+    return {job.id: job.next_run_time for job in scheduler.get_jobs()}
 
 
 def run_clock(app: Flask) -> None:
     """``fika clock``: catch up, then block and fire rounds until stopped."""
-    catch_up(app, datetime.now(UTC))
+    tick(app)
     scheduler = build_scheduler(app, background=False)
-    log.info("clock started with %d programme job(s)", len(scheduler.get_jobs()) - 1)
+    log_event(log, "clock.started", programmes=len(scheduler.get_jobs()) - 1)
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -15,18 +15,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, select
 
 from integrations.base import Channel, DeliveryError
 from integrations.payload import message_from_dict
+from jobs import faults
+from jobs.events import log_event
 from web.extensions import db
 from web.models import Delivery
 
 log = logging.getLogger("fika.outbox")
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 8  # defaults of FIKA_OUTBOX_MAX_ATTEMPTS and FIKA_OUTBOX_BASE_DELAY
 BASE_DELAY = 30.0  # seconds; doubles with each attempt
 MAX_DELAY = 3600.0
+STATUSES = ("pending", "retrying", "sent", "dead")
 
 
 @dataclass
@@ -44,10 +48,21 @@ class DispatchCounts:
         return self
 
 
-def retry_delay(attempts: int, retry_after: float | None, rng: random.Random) -> float:
-    """Exponential back-off with full jitter, never sooner than the server's Retry-After."""
-    delay = min(BASE_DELAY * 2 ** (attempts - 1), MAX_DELAY) * (0.5 + rng.random() / 2)
+def retry_delay(
+    attempts: int, retry_after: float | None, rng: random.Random, base: float = BASE_DELAY
+) -> float:
+    """Exponential back-off with jitter (half to all of the step), never sooner than the
+    server's Retry-After. Jitter keeps many failed rows from retrying in one burst."""
+    delay = min(base * 2 ** (attempts - 1), MAX_DELAY) * (0.5 + rng.random() / 2)
     return max(delay, retry_after or 0.0)
+
+
+def _limits() -> tuple[int, float]:
+    config = current_app.config
+    return (
+        int(config.get("FIKA_OUTBOX_MAX_ATTEMPTS") or MAX_ATTEMPTS),
+        float(config.get("FIKA_OUTBOX_BASE_DELAY") or BASE_DELAY),
+    )
 
 
 def _claim(now: datetime, limit: int) -> list[Delivery]:
@@ -62,26 +77,37 @@ def _claim(now: datetime, limit: int) -> list[Delivery]:
     return list(db.session.scalars(query))
 
 
-def _record(row: Delivery, error: DeliveryError | None, now: datetime, rng: random.Random) -> str:
+def _record(
+    row: Delivery,
+    error: DeliveryError | None,
+    now: datetime,
+    rng: random.Random,
+    limits: tuple[int, float] = (MAX_ATTEMPTS, BASE_DELAY),
+) -> str:
+    max_attempts, base = limits
     row.attempts += 1
+    delay = None
     if error is None:
         row.status, row.sent_at, row.last_error = "sent", now, None
-    elif error.transient and row.attempts < MAX_ATTEMPTS:
+    elif error.transient and row.attempts < max_attempts:
         row.status, row.last_error = "retrying", error.reason
-        row.next_attempt_at = now + timedelta(
-            seconds=retry_delay(row.attempts, error.retry_after, rng)
-        )
+        delay = retry_delay(row.attempts, error.retry_after, rng, base)
+        row.next_attempt_at = now + timedelta(seconds=delay)
     else:
         row.status = "dead"
         row.last_error = error.reason if not error.transient else f"gave up: {error.reason}"
-    log.info(
-        "delivery=%s group=%s channel=%s status=%s attempts=%d%s",
-        row.id,
-        row.group_id,
-        row.channel,
-        row.status,
-        row.attempts,
-        f" error={row.last_error!r}" if row.last_error else "",
+    log_event(
+        log,
+        f"delivery.{row.status}",
+        logging.WARNING if row.status == "dead" else logging.INFO,
+        delivery=row.id,
+        round=row.round_id,
+        group=row.group_id,
+        kind=row.kind,
+        channel=row.channel,
+        attempts=row.attempts,
+        retry_in=f"{delay:.1f}s" if delay is not None else None,
+        error=row.last_error,
     )
     return row.status
 
@@ -95,6 +121,7 @@ def send_due(
 ) -> DispatchCounts:
     """Send every due delivery, one batch (one transaction) at a time; return the counts."""
     rng = rng or random.Random()
+    limits = _limits()
     total = DispatchCounts()
     while True:
         moment = now or datetime.now(UTC)
@@ -102,23 +129,45 @@ def send_due(
         if not rows:
             db.session.commit()
             return total
+        faults.reach("outbox.claimed")
         counts = DispatchCounts()
         by_channel: dict[str, list[Delivery]] = defaultdict(list)
         for row in rows:
             by_channel[row.channel].append(row)
         for name, group in by_channel.items():
             channel = channels.get(name)
+            stale = [r for r in group if _too_late(r, moment)]
+            group = [r for r in group if r not in stale]
+            for row in stale:
+                too_late = DeliveryError(
+                    f"too late: the break has started ({row.kind})", transient=False
+                )
+                _record(row, too_late, moment, rng, limits)
+                counts.dead += 1
+            if not group:
+                continue
             if channel is None:
                 outcomes: list[DeliveryError | None] = [
                     DeliveryError(f"channel {name!r} is not configured", transient=False)
                 ] * len(group)
             else:
                 outcomes = _send_safely(channel, group)
+            faults.reach("outbox.sent")
+            # Back-off and Retry-After count from the answer, not from the start of the pass.
+            answered = now or datetime.now(UTC)
             for row, error in zip(group, outcomes, strict=True):
-                status = _record(row, error, moment, rng)
+                status = _record(row, error, answered, rng, limits)
                 setattr(counts, status, getattr(counts, status) + 1)
         db.session.commit()
         total += counts
+
+
+def _too_late(row: Delivery, now: datetime) -> bool:
+    """A reminder still queued when its break starts would only confuse: it is not sent."""
+    if row.kind != "reminder":
+        return False
+    start = (row.payload.get("invite") or {}).get("start")
+    return bool(start) and datetime.fromisoformat(start) <= now
 
 
 def _send_safely(channel: Channel, rows: list[Delivery]) -> list[DeliveryError | None]:
@@ -132,3 +181,57 @@ def _send_safely(channel: Channel, rows: list[Delivery]) -> list[DeliveryError |
     except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
         log.exception("channel=%s failed a batch of %d", channel.name, len(rows))
         return [DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)] * len(rows)
+
+
+def next_due() -> datetime | None:
+    """When the next pending or retrying delivery falls due (None: the outbox is drained)."""
+    return db.session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.status.in_(("pending", "retrying"))
+        )
+    )
+
+
+def counts_by_status() -> dict[str, int]:
+    """How many deliveries are pending, retrying, sent and dead (for ``fika status``)."""
+    rows = db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def dead_letters(limit: int = 50) -> list[Delivery]:
+    """The most recent dead deliveries with their reasons, for admins to read and resend."""
+    return list(
+        db.session.scalars(
+            select(Delivery)
+            .where(Delivery.status == "dead")
+            .order_by(Delivery.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def resend(delivery_id: int, now: datetime | None = None) -> Delivery | None:
+    """Queue a dead delivery again, now, with a fresh set of attempts; commit.
+
+    The row keeps its idempotency key, so the message carries the same Message-ID / UID as
+    before. Returns the row, or None when there is no dead delivery with that id (a pending,
+    retrying or sent one is left alone: resending it would be a duplicate).
+    """
+    row = db.session.get(Delivery, delivery_id)
+    if row is None or row.status != "dead":
+        return None
+    previous = row.last_error
+    row.status, row.attempts, row.next_attempt_at = "pending", 0, now or datetime.now(UTC)
+    db.session.commit()
+    log_event(
+        log,
+        "delivery.resend",
+        delivery=row.id,
+        round=row.round_id,
+        kind=row.kind,
+        channel=row.channel,
+        previous_error=previous,
+    )
+    return row

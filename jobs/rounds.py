@@ -12,23 +12,30 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from integrations.starters import choose_starter
+from jobs import faults
+from jobs.events import log_event
 from jobs.participants import eligible_people, history, to_participant
 from pairing import Plan, PlanRequest, plan_round
 from web.channels import configured_channels
 from web.extensions import db
 from web.invites import build_invite, deliveries_for
-from web.models import Group, GroupMember, Person, Programme, Round
-from web.programmes import break_start
+from web.models import Delivery, Group, GroupMember, Person, Programme, Round
+from web.programmes import break_start, programme_participants
 
 log = logging.getLogger("fika.round")
+
+#: The Delivery columns written in bulk (every row gives all of them, as executemany needs).
+#: How far back the conversation starters people saw are remembered (to rotate them).
+STARTER_MEMORY = timedelta(days=14)
+_DELIVERY_COLUMNS = ("key", "channel", "recipient", "group_id", "round_id", "person_id", "payload")
 
 
 @dataclass
@@ -40,6 +47,8 @@ class RoundOutcome:
     plan: Plan | None
     message: str
     people: dict[str, Person] = field(default_factory=dict)
+    # True when this call planned the round but another process inserted it first.
+    raced: bool = False
 
 
 def default_seed(programme: Programme, day: date) -> int:
@@ -63,7 +72,7 @@ def plan_request(programme: Programme, day: date, people: list[Person], seed: in
 
 def preview_round(programme: Programme, day: date, seed: int | None = None) -> RoundOutcome:
     """Plan the round without writing anything."""
-    people = eligible_people(day)
+    people = programme_participants(programme, eligible_people(day))
     seed = default_seed(programme, day) if seed is None else seed
     plan = plan_round(plan_request(programme, day, people, seed))
     return RoundOutcome(
@@ -82,16 +91,21 @@ def existing_round(programme: Programme, day: date) -> Round | None:
     )
 
 
-def _claim_round(programme: Programme, day: date, stats: dict, unmatched: list) -> int | None:
+def _upsert():
+    """The dialect's INSERT that supports ON CONFLICT DO NOTHING (PostgreSQL and SQLite)."""
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _claim_round(
+    programme: Programme, day: date, stats: dict, unmatched: list, status: str = "planned"
+) -> int | None:
     """Insert the Round row first; None when another call already holds (programme, date)."""
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(Round)
+        _upsert()(Round)
         .values(
             programme_id=programme.id,
             date=day,
-            status="planned",
+            status=status,
             stats=stats,
             unmatched=unmatched,
             created_at=datetime.now(UTC),
@@ -102,31 +116,35 @@ def _claim_round(programme: Programme, day: date, stats: dict, unmatched: list) 
     return db.session.execute(statement).scalar_one_or_none()
 
 
-def _last_starters(person_ids: list[int]) -> dict[int, str]:
-    """The conversation starter each person saw most recently, to rotate away from it."""
+def _last_starters(person_ids: list[int], since: datetime) -> dict[int, str]:
+    """The conversation starter each person saw most recently, to rotate away from it.
+
+    Only breaks since ``since`` are read, and people are filtered here rather than in an IN
+    list of every participant (tens of thousands of bound parameters).
+    """
+    wanted = set(person_ids)
     rows = db.session.execute(
         select(GroupMember.person_id, Group.starter)
         .join(Group, Group.id == GroupMember.group_id)
-        .where(GroupMember.person_id.in_(person_ids))
+        .where(Group.start_at >= since)
         .order_by(Group.start_at)
     )
-    return {person_id: starter for person_id, starter in rows}
+    return {person_id: starter for person_id, starter in rows if person_id in wanted}
 
 
 def run_round(
     programme: Programme, day: date, *, seed: int | None = None, now: datetime | None = None
 ) -> RoundOutcome:
     """Run the round for (programme, day) exactly once; later calls change nothing."""
-    if existing_round(programme, day) is not None:
-        return RoundOutcome(
-            False, None, None, f"{programme.name} on {day}: already ran, nothing to do"
-        )
+    previous = existing_round(programme, day)
+    if previous is not None:
+        what = "was recorded as missed" if previous.status == "missed" else "already ran"
+        return RoundOutcome(False, None, None, f"{programme.name} on {day}: {what}, nothing to do")
     outcome = preview_round(programme, day, seed)
     plan = outcome.plan
     assert plan is not None
     now = now or datetime.now(UTC)
     channels = sorted(configured_channels(current_app.config))
-    template = current_app.config["FIKA_VIDEO_URL_TEMPLATE"]
     people = outcome.people
     try:
         round_id = _claim_round(
@@ -137,42 +155,29 @@ def run_round(
         )
         if round_id is None:
             db.session.rollback()
+            log_event(log, "round.raced", programme=programme.id, date=day)
             return RoundOutcome(
-                False, None, None, f"{programme.name} on {day}: already ran, nothing to do"
+                False,
+                None,
+                None,
+                f"{programme.name} on {day}: already ran, nothing to do",
+                raced=True,
             )
-        starters = _last_starters([int(i) for i in people])
-        for planned in plan.groups:
-            members = [people[m] for m in planned.members]
-            uid = f"fika-{uuid.uuid4().hex}"
-            group = Group(
-                round_id=round_id,
-                uid=uid,
-                sequence=0,
-                start_at=planned.start,
-                end_at=planned.end,
-                mode=planned.mode,
-                site=planned.site,
-                # Unguessable room names: anyone with the link can join a Jitsi room.
-                video_url=template.format(room=secrets.token_hex(10)),
-                reasons=list(planned.reasons),
-                starter=choose_starter([starters.get(p.id, "") for p in members], uid),
-                members=[GroupMember(person_id=p.id) for p in members],
-            )
-            db.session.add(group)
-            db.session.flush()
-            invite = build_invite(group, members, "REQUEST", programme.name, now)
-            db.session.add_all(deliveries_for(invite, group, members, channels))
+        deliveries = _persist_groups(programme, round_id, plan, people, channels, now)
+        faults.reach("round.before_commit")
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    log.info(
-        "round=%s programme=%s date=%s groups=%d unmatched=%d",
-        round_id,
-        programme.id,
-        day,
-        len(plan.groups),
-        len(plan.unmatched),
+    log_event(
+        log,
+        "round.planned",
+        round=round_id,
+        programme=programme.id,
+        date=day,
+        groups=len(plan.groups),
+        unmatched=len(plan.unmatched),
+        deliveries=deliveries,
     )
     return RoundOutcome(
         True,
@@ -181,6 +186,102 @@ def run_round(
         f"{programme.name} on {day}: {len(plan.groups)} groups, {len(plan.unmatched)} unmatched",
         people,
     )
+
+
+def _persist_groups(
+    programme: Programme,
+    round_id: int,
+    plan: Plan,
+    people: dict[str, Person],
+    channels: list[str],
+    now: datetime,
+) -> int:
+    """Write the groups, seats and outbox rows in bulk (Core executemany, not one ORM flush per
+    group), with group ids taken up front so no RETURNING is needed.
+
+    Returns how many deliveries were written. Runs inside the round's transaction.
+    """
+    if not plan.groups:
+        return 0
+    template = current_app.config["FIKA_VIDEO_URL_TEMPLATE"]
+    starters = _last_starters([int(i) for i in people], now - STARTER_MEMORY)
+    rows = []
+    for planned in plan.groups:
+        uid = f"fika-{uuid.uuid4().hex}"
+        member_ids = [people[m].id for m in planned.members]
+        rows.append(
+            {
+                "round_id": round_id,
+                "uid": uid,
+                "sequence": 0,
+                "status": "scheduled",
+                "start_at": planned.start,
+                "end_at": planned.end,
+                "mode": planned.mode,
+                "site": planned.site,
+                # Unguessable room names: anyone with the link can join a Jitsi room.
+                "video_url": template.format(room=secrets.token_hex(10)),
+                "reasons": list(planned.reasons),
+                "starter": choose_starter([starters.get(p, "") for p in member_ids], uid),
+            }
+        )
+    group_ids = _new_ids("fika_group", len(rows))
+    for row, group_id in zip(rows, group_ids, strict=True):
+        row["id"] = group_id
+    seats, outbox = [], []
+    for row, planned in zip(rows, plan.groups, strict=True):
+        members = [people[m] for m in planned.members]
+        seats.extend({"group_id": row["id"], "person_id": p.id} for p in members)
+        group = Group(**row)  # transient: only read by the invite builders
+        invite = build_invite(group, members, "REQUEST", programme.name, now)
+        for delivery in deliveries_for(invite, group, members, channels):
+            outbox.append({c: getattr(delivery, c) for c in _DELIVERY_COLUMNS})
+    created = {"kind": "invite", "status": "pending", "attempts": 0, "created_at": now}
+    connection = db.session.connection()  # Core executemany: no ORM bookkeeping per row
+    connection.execute(insert(Group.__table__), rows)
+    connection.execute(insert(GroupMember.__table__), seats)
+    if outbox:
+        connection.execute(
+            insert(Delivery.__table__),
+            [dict(row, next_attempt_at=now, **created) for row in outbox],
+        )
+    return len(outbox)
+
+
+def _new_ids(table: str, count: int) -> list[int]:
+    """``count`` fresh primary keys for ``table``, so rows can be inserted without RETURNING.
+
+    PostgreSQL: from the column's sequence (safe under concurrency). SQLite: after max(id), which
+    is safe because the round's INSERT already holds SQLite's single write lock.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        statement = text(
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, :n)"
+        )
+        return list(db.session.scalars(statement, {"n": count}))
+    start = db.session.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}"))
+    return list(range(start + 1, start + 1 + count))
+
+
+def record_missed(programme: Programme, day: date, reason: str) -> RoundOutcome:
+    """Record that the round for (programme, day) did not happen, visibly (status "missed").
+
+    Uses the same UNIQUE key, so a missed day can never also get a late round.
+    """
+    round_id = _claim_round(programme, day, stats={"missed": reason}, unmatched=[], status="missed")
+    db.session.commit()
+    if round_id is None:
+        return RoundOutcome(False, None, None, f"{programme.name} on {day}: already ran")
+    log_event(
+        log,
+        "round.missed",
+        logging.WARNING,
+        round=round_id,
+        programme=programme.id,
+        date=day,
+        reason=reason,
+    )
+    return RoundOutcome(False, round_id, None, f"{programme.name} on {day}: missed ({reason})")
 
 
 def _json_safe(stats: dict) -> dict:

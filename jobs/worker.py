@@ -1,38 +1,95 @@
-"""``fika worker``: drain the outbox in a loop (or once), through the configured channels."""
+"""``fika worker``: drain the outbox in a loop (or once), through the configured channels.
+
+On PostgreSQL any number of workers may run: each claims its rows with ``FOR UPDATE SKIP
+LOCKED``. On SQLite exactly one may run, so the worker holds an exclusive lock on a file next to
+the database for as long as it runs; a second one stops at once with a message saying why.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import signal
 import threading
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 
-from jobs.outbox import DispatchCounts, send_due
+from jobs.events import log_event
+from jobs.outbox import DispatchCounts, next_due, send_due
 from web.channels import configured_channels
+from web.extensions import db
 
 log = logging.getLogger("fika.worker")
+
+
+class WorkerBusy(RuntimeError):
+    """Another worker already runs on this SQLite database."""
+
+
+@contextmanager
+def single_worker(app: Flask):
+    """On SQLite, hold ``<database>.worker.lock`` exclusively while the worker runs."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    path = Path(f"{url.database}.worker.lock")
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WorkerBusy(
+                f"another worker is running on {url.database}; SQLite allows one "
+                "(use PostgreSQL for several)"
+            ) from None
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
 
 
 def run_worker(
     app: Flask, *, once: bool = False, interval: float = 5.0, stop: threading.Event | None = None
 ) -> DispatchCounts:
-    """Send due deliveries every ``interval`` seconds until stopped; with ``once``, one pass."""
+    """Send due deliveries until stopped; with ``once``, one pass that sends what is due.
+
+    Between passes it sleeps until the next row falls due, but never longer than ``interval``
+    (rows written by other processes appear without notice).
+    """
     channels = configured_channels(app.config)
-    if once:
-        return send_due(channels)
-    stop = stop or _stop_on_signals()
+    try:
+        with single_worker(app):
+            if once:
+                return send_due(channels)
+            return _loop(channels, interval, stop or _stop_on_signals())
+    finally:
+        for channel in channels.values():
+            close = getattr(channel, "close", None)
+            if callable(close):
+                close()
+
+
+def _loop(channels, interval: float, stop: threading.Event) -> DispatchCounts:
     total = DispatchCounts()
-    log.info("worker started channels=%s", ",".join(sorted(channels)))
+    log_event(log, "worker.started", channels=",".join(sorted(channels)))
     while not stop.is_set():
+        wait = interval
         try:
             total += send_due(channels)
+            due = next_due()
+            db.session.commit()
+            if due is not None:
+                wait = min(interval, max(0.05, (due - datetime.now(UTC)).total_seconds()))
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
             log.exception("outbox pass failed; retrying in %.0fs", interval)
-            from web.extensions import db
-
             db.session.rollback()
-        stop.wait(interval)
+        stop.wait(wait)
+    log_event(log, "worker.stopped", sent=total.sent, retrying=total.retrying, dead=total.dead)
     return total
 
 

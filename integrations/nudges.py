@@ -1,0 +1,138 @@
+"""The plain messages about a break that are not calendar objects: reminders and check-ins.
+
+A reminder goes out shortly before the break; the next working day a "Did you meet?" message
+offers one-click answers; a person whose breaks keep not happening is asked whether to pause.
+They reach people as ordinary email (or a ``.txt`` in the outbox folder): no calendar part, since
+a calendar client would treat any iCalendar object as a change to the event.
+
+:class:`~integrations.base.Message` carries them with ``kind`` set, the break's invite (for the
+time, people and video link) and the signed answer links in ``links``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from integrations.base import Attendee, Message
+from integrations.invite_text import format_span
+
+KINDS = ("reminder", "checkin", "pause_offer")
+
+#: Link names the check-in and pause-offer messages show, in this order, with their labels.
+CHECKIN_ANSWERS = {"met": "We met", "not_met": "It didn't happen", "rescheduled": "We rescheduled"}
+PAUSE_ANSWERS = {
+    "pause_2w": "Pause for two weeks",
+    "pause_4w": "Pause for four weeks",
+    "keep": "Keep my coffee breaks coming",
+}
+
+
+def _others(message: Message) -> str:
+    me = message.recipient.email if message.recipient else None
+    names = [a.name for a in message.invite.attendees if a.email != me]
+    if not names:
+        return "your group"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _first_name(recipient: Attendee | None) -> str:
+    name = recipient.name.split()[0] if recipient and recipient.name.split() else ""
+    return f"Hi {name}," if name else "Hi,"
+
+
+def _when(message: Message) -> str:
+    zone = message.recipient.timezone if message.recipient else "UTC"
+    return format_span(message.invite.start, message.invite.end, zone)
+
+
+def _where(message: Message) -> str:
+    invite = message.invite
+    if invite.mode == "in_person" and invite.site:
+        return f"in person at {invite.site} (video for anyone remote: {invite.video_url})"
+    return f"on video: {invite.video_url}"
+
+
+def subject_for(message: Message) -> str:
+    """The subject line of a nudge."""
+    invite = message.invite
+    if message.kind == "reminder":
+        return f"Soon: {invite.summary}"
+    if message.kind == "checkin":
+        return f"Did you meet? {invite.summary}"
+    if message.kind == "pause_offer":
+        return "Pause your coffee breaks for a while?"
+    raise ValueError(f"not a nudge: kind {message.kind!r}")
+
+
+def _links(message: Message, labels: dict[str, str]) -> list[str]:
+    return [
+        f"  {label}: {message.links[name]}"
+        for name, label in labels.items()
+        if name in message.links
+    ]
+
+
+def render_nudge_text(message: Message) -> str:
+    """The plain-text body of a reminder, check-in or pause offer."""
+    invite = message.invite
+    lines = [_first_name(message.recipient), ""]
+    if message.kind == "reminder":
+        lines += [
+            f"your coffee break with {_others(message)} starts soon:",
+            f"  {_when(message)}",
+            f"  {_where(message)}",
+        ]
+        if invite.starter:
+            lines += ["", f"Something to talk about: {invite.starter}"]
+        lines += ["", "You can turn these reminders off in your Fika preferences."]
+    elif message.kind == "checkin":
+        lines += [
+            f"did your coffee break with {_others(message)} happen?",
+            f"  {_when(message)}",
+            "",
+            "One click tells us:",
+            *_links(message, CHECKIN_ANSWERS),
+            "",
+            "Breaks that did not happen do not count as having met, so you can be matched again.",
+        ]
+    elif message.kind == "pause_offer":
+        lines += [
+            "your last few coffee breaks did not happen. That is fine: busy weeks happen.",
+            "Would you like to pause for a while? You can come back any time.",
+            "",
+            *_links(message, PAUSE_ANSWERS),
+        ]
+    else:
+        raise ValueError(f"not a nudge: kind {message.kind!r}")
+    if message.unsubscribe_url:
+        lines += ["", f"Stop all coffee breaks: {message.unsubscribe_url}"]
+    lines += ["", f"-- {invite.programme}"]
+    return "\n".join(lines) + "\n"
+
+
+def build_nudge_email(
+    message: Message,
+    mail_from: str,
+    mail_from_name: str,
+    message_id: str,
+    *,
+    date: datetime | None = None,
+) -> EmailMessage:
+    """A plain-text email for a nudge; ``message_id`` is derived from the delivery's key."""
+    recipients = (message.recipient,) if message.recipient else message.invite.attendees
+    email = EmailMessage(policy=policy.default)
+    email["Subject"] = subject_for(message)
+    email["From"] = formataddr((mail_from_name, mail_from))
+    email["To"] = [Address(a.name, addr_spec=a.email) for a in recipients]
+    email["Date"] = format_datetime(date or datetime.now(UTC))
+    email["Message-ID"] = message_id
+    email["Auto-Submitted"] = "auto-generated"
+    if message.unsubscribe_url:
+        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email.set_content(render_nudge_text(message), cte="quoted-printable")
+    return email
