@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import g, redirect, request, session, url_for
+from sqlalchemy.orm import joinedload
 
 from web.extensions import db
 from web.models import Person
@@ -18,7 +19,12 @@ def current_person() -> Person | None:
     """The signed-in person, or None (also when their row was erased meanwhile)."""
     if "current_person" not in g:
         person_id = session.get("person_id")
-        g.current_person = db.session.get(Person, person_id) if isinstance(person_id, int) else None
+        g.current_person = (
+            # Every personal page reads the preferences too: one query instead of two.
+            db.session.get(Person, person_id, options=[joinedload(Person.preference)])
+            if isinstance(person_id, int)
+            else None
+        )
     return g.current_person
 
 

@@ -1,0 +1,335 @@
+"""Load-test the people's pages under gunicorn (2 workers) on PostgreSQL, next to hello-world.
+
+    python benchmarks/web_load.py [--duration 10] [--connections 16] [--rate 200] [--people 200]
+
+In one run, on loopback:
+
+1. a fresh PostgreSQL schema (``FIKA_BENCH_DATABASE_URL``, default the test server) with the
+   tables, the default programme, ``--people`` people and a round planned for the next weekday;
+2. ``gunicorn -w 2 "web:create_app()"`` on it (production mode, CSRF and rate limits on; the
+   form's limit is raised so the limiter runs but never answers 429), and
+   ``gunicorn -w 2 "web_load:hello()"``, a bare Flask hello-world, under the same settings;
+3. for each of: the form GET, the form POST (a real CSRF token and its session cookie), "my
+   coffee breaks" (a signed-in session) and hello-world: ``wrk`` at full speed (throughput,
+   p50/p99), then a paced open-loop client at ``--rate`` requests per second (p50/p99 measured
+   from each request's scheduled time, so a stall is not hidden by fewer requests).
+
+Prints one table; the targets are >= 50 % of hello-world's throughput and p99 <= 100 ms at 200/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import queue
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+SECRET = "bench-" + uuid.uuid4().hex
+sys.path[:0] = [str(ROOT)]
+
+
+def hello():
+    """The baseline: a bare Flask app answering one short string."""
+    from flask import Flask
+
+    app = Flask("hello")
+
+    @app.get("/")
+    def index():
+        return "Hello, World!"
+
+    return app
+
+
+@dataclass
+class Target:
+    """One endpoint to load: method, path, headers, body."""
+
+    name: str
+    port: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str = ""
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare_database(base_url: str, people: int) -> tuple[str, str, str]:
+    """A new schema with people and a round; returns (URL, schema, a signed-in session cookie)."""
+    import sqlalchemy as sa
+
+    from web.config import normalise_database_url
+
+    schema = f"bench_web_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(normalise_database_url(base_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    url = (
+        sa.engine.make_url(normalise_database_url(base_url))
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+    from datetime import UTC, datetime, time, timedelta
+
+    from jobs.rounds import run_round
+    from web import create_app
+    from web.extensions import db
+    from web.models import GroupMember, Person, Preference
+    from web.programmes import ensure_default_programme
+
+    app = create_app(_app_settings(url, 0) | {"INSTANCE_PATH": tempfile.mkdtemp()})
+    with app.app_context():
+        db.create_all()
+        programme = ensure_default_programme()
+        departments = ["Sales", "Research", "Legal", "People", "Finance", "Design", "Ops"]
+        for i in range(people):
+            person = Person(
+                email=f"p{i}@example.org",
+                name=f"Person {i:04d}",
+                department=departments[i % len(departments)],
+                timezone="Europe/Stockholm",
+                home_office="Stockholm" if i % 3 else None,
+                work_start=time(8),
+                work_end=time(17),
+            )
+            person.preference = Preference()
+            db.session.add(person)
+        db.session.commit()
+        day = datetime.now(UTC).date() + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        run_round(programme, day)
+        person_id = db.session.scalar(sa.select(GroupMember.person_id).limit(1))
+        cookie = app.session_interface.get_signing_serializer(app).dumps({"person_id": person_id})
+        db.engine.dispose()
+    return url, schema, cookie
+
+
+def _app_settings(url: str, port: int) -> dict:
+    return {
+        "FIKA_ENV": "production",
+        "SECRET_KEY": SECRET,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "FIKA_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+
+
+def start_gunicorn(app_spec: str, port: int, env: dict[str, str], chdir: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+               "--chdir", str(chdir), "--log-level", "warning", app_spec]  # fmt: skip
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit(f"gunicorn {app_spec} did not start on port {port}")
+
+
+def get(port: int, path: str, headers: dict[str, str] | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    body = response.read().decode()
+    conn.close()
+    return response, body
+
+
+def form_post_target(port: int) -> Target:
+    """A real CSRF token and the session cookie that carries its secret, from the form GET."""
+    response, body = get(port, "/")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1)
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    fields = {"name": "Load Test", "email": "load@example.org", "department": "Ops",
+              "office": "Stockholm", "timezone": "Europe/Stockholm"}  # fmt: skip
+    data = urlencode({"csrf_token": token, **fields})
+    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    return Target("form POST", port, "POST", "/", headers, data)
+
+
+def check(target: Target, expected: int = 200) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=10)
+    conn.request(target.method, target.path, body=target.body or None, headers=target.headers)
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    if response.status != expected:
+        raise SystemExit(f"{target.name}: expected {expected}, got {response.status}: {text[:300]}")
+
+
+def run_wrk(target: Target, duration: int, connections: int) -> Result:
+    """Full-speed throughput and latency percentiles from wrk."""
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    body = target.body.replace("\\", "\\\\").replace('"', '\\"')
+    script.write(f'wrk.method = "{target.method}"\nwrk.body = "{body}"\n')
+    for key, value in target.headers.items():
+        script.write(f'wrk.headers["{key}"] = "{value}"\n')
+    script.write(
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("P50 %d\\nP99 %d\\nERR %d\\n", latency:percentile(50),'
+        " latency:percentile(99), summary.errors.status + summary.errors.connect"
+        " + summary.errors.read + summary.errors.write + summary.errors.timeout))\n"
+        "end\n"
+    )
+    script.close()
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "-s", script.name,
+               f"http://127.0.0.1:{target.port}{target.path}"]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = int(re.search(r"^P50 (\d+)", output, re.M).group(1)) / 1000
+    p99 = int(re.search(r"^P99 (\d+)", output, re.M).group(1)) / 1000
+    errors = int(re.search(r"^ERR (\d+)", output, re.M).group(1))
+    return Result(rps, p50, p99, errors)
+
+
+def run_paced(target: Target, rate: int, duration: int, workers: int = 32) -> Result:
+    """Open loop: a request is due every 1/rate s; latency counts from when it was due."""
+    due: queue.Queue[float | None] = queue.Queue()
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=10)
+        while (scheduled := due.get()) is not None:
+            try:
+                conn.request(target.method, target.path, body=target.body or None,
+                             headers=target.headers)  # fmt: skip
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=10)
+                ok = False
+            elapsed = time.perf_counter() - scheduled
+            with lock:
+                latencies.append(elapsed)
+                errors[0] += 0 if ok else 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    total = rate * duration
+    for i in range(total):
+        when = start + i / rate
+        pause = when - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        due.put(when)
+    for _ in threads:
+        due.put(None)
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return Result(len(ordered) / elapsed, statistics.median(ordered) * 1000, p99 * 1000, errors[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--rate", type=int, default=200, help="paced requests per second")
+    parser.add_argument("--people", type=int, default=200)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    base = os.environ.get("FIKA_BENCH_DATABASE_URL", DEFAULT_PG)
+    url, schema, cookie = prepare_database(base, args.people)
+    fika_port, hello_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIKA_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DATABASE_URL=url,
+        FIKA_SECRET_KEY=SECRET,
+        FIKA_BASE_URL=f"http://127.0.0.1:{fika_port}",
+        FIKA_INSTANCE_PATH=tempfile.mkdtemp(prefix="fika-bench-"),
+        FIKA_RATELIMIT_FORM="1000000 per minute",
+    )
+    servers = [
+        start_gunicorn("web:create_app()", fika_port, env, ROOT),
+        start_gunicorn("web_load:hello()", hello_port, env, HERE),
+    ]
+    try:
+        signed_in = {"Cookie": f"session={cookie}"}
+        targets = [
+            Target("hello-world", hello_port, "GET", "/", {}),
+            Target("form GET", fika_port, "GET", "/", {}),
+            form_post_target(fika_port),
+            Target("my coffee breaks", fika_port, "GET", "/me", signed_in),
+        ]
+        for target in targets:
+            check(target)
+        print(f"gunicorn -w 2, PostgreSQL schema {schema}, {args.people} people, "
+              f"wrk -t2 -c{args.connections} {args.duration}s; paced {args.rate}/s for "
+              f"{args.duration}s; {os.cpu_count()} CPUs")  # fmt: skip
+        header = (
+            f"{'endpoint':<18} {'wrk req/s':>10} {'vs hello':>9} {'p50 ms':>8} {'p99 ms':>8} "
+            f"{'err':>5} | {'@rate p50':>9} {'p99 ms':>8} {'err':>5}"
+        )
+        print(header)
+        print("-" * len(header))
+        baseline = None
+        for target in targets:
+            full = run_wrk(target, args.duration, args.connections)
+            paced = run_paced(target, args.rate, args.duration)
+            baseline = baseline or full.rps
+            print(
+                f"{target.name:<18} {full.rps:>10.0f} {full.rps / baseline:>8.0%} "
+                f"{full.p50_ms:>8.1f} {full.p99_ms:>8.1f} {full.errors:>5} | "
+                f"{paced.p50_ms:>9.1f} {paced.p99_ms:>8.1f} {paced.errors:>5}"
+            )
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+        import sqlalchemy as sa
+
+        from web.config import normalise_database_url
+
+        admin = sa.create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

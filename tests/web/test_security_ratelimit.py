@@ -1,0 +1,110 @@
+"""Rate limits on sign-in and the opt-in form, in memory and on the real local Redis."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+
+from tests.jobs.helpers import add_person
+from web.config import SettingsError
+from web.extensions import db
+
+REDIS = "redis://127.0.0.1:6379"
+JOIN = {"name": "Ana Berg", "email": "ana@example.org", "department": "Research",
+        "office": "Stockholm", "timezone": "Europe/Stockholm"}  # fmt: skip
+
+
+def test_sign_in_is_limited_per_client(make_app):
+    app = make_app(FIKA_RATELIMIT_SIGNIN="3 per minute")
+    client = app.test_client()
+    with app.app_context():
+        db.create_all()
+    codes = [
+        client.post("/me/sign-in", data={"email": f"p{i}@example.org"}).status_code
+        for i in range(5)
+    ]
+    assert codes == [200, 200, 200, 429, 429]
+    page = client.post("/me/sign-in", data={"email": "x@example.org"})
+    assert "Too Many Requests" in page.get_data(as_text=True) and "Retry-After" in page.headers
+    assert client.get("/me/sign-in").status_code == 200  # only the POST is limited
+
+
+def test_sign_in_is_limited_per_address(make_app):
+    app = make_app(FIKA_RATELIMIT_SIGNIN="100 per minute")
+    with app.app_context():
+        db.create_all()
+        add_person("ana@example.org", "Research")
+    client = app.test_client()
+    codes = [client.post("/me/sign-in", data={"email": "ANA@example.org"}).status_code
+             for _ in range(6)]  # fmt: skip
+    assert codes == [200] * 5 + [429]
+    assert client.post("/me/sign-in", data={"email": "ben@example.org"}).status_code == 200
+
+
+def test_the_form_is_limited(make_app):
+    app = make_app(FIKA_RATELIMIT_FORM="2 per minute")
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    codes = [client.post("/", data=JOIN).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert client.get("/").status_code == 200
+
+
+def test_apps_do_not_share_counters(make_app):
+    first = make_app(FIKA_RATELIMIT_SIGNIN="1 per minute")
+    second = make_app(FIKA_RATELIMIT_SIGNIN="1 per minute")
+    for app in (first, second):
+        with app.app_context():
+            db.create_all()
+        assert app.test_client().post("/me/sign-in", data={"email": "a@b.org"}).status_code == 200
+
+
+@pytest.mark.parametrize("bad", ["lots", "5 per fortnight"])
+def test_unreadable_limit_refuses_to_start(make_app, bad):
+    with pytest.raises(SettingsError, match="FIKA_RATELIMIT_SIGNIN"):
+        make_app(FIKA_RATELIMIT_SIGNIN=bad)
+
+
+@pytest.fixture
+def redis_client():
+    """The local Redis (in CI it must be there; elsewhere the test is skipped without it)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        client.close()
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {REDIS} is required in CI: {error}")
+        pytest.skip(f"Redis not reachable at {REDIS}")
+    yield client
+    client.close()
+
+
+def test_limits_are_counted_in_redis_across_apps(make_app, redis_client):
+    """Two apps on one Redis are like two gunicorn workers: they share the count."""
+    prefix = f"fika-test-{uuid.uuid4().hex[:8]}"
+    settings = dict(
+        FIKA_RATELIMIT_STORAGE_URI=REDIS, FIKA_RATELIMIT_SIGNIN="3 per minute",
+        RATELIMIT_KEY_PREFIX=prefix,
+    )  # fmt: skip
+    worker_a, worker_b = make_app(**settings), make_app(**settings)
+    with worker_a.app_context():
+        db.create_all()
+    try:
+        a, b = worker_a.test_client(), worker_b.test_client()
+        codes = [c.post("/me/sign-in", data={"email": "a@b.org"}).status_code
+                 for c in (a, b, a, b)]  # fmt: skip
+        assert codes == [200, 200, 200, 429]
+        keys = redis_client.keys(f"*{prefix}*")
+        assert keys, "no rate-limit counters in Redis"
+    finally:
+        for key in redis_client.scan_iter(f"*{prefix}*"):
+            redis_client.delete(key)
+        # the limiter's Redis connection pools belong to the apps; let them close
+        time.sleep(0)

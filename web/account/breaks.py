@@ -1,0 +1,149 @@
+"""My coffee breaks: the next one with "I'm in" / "Can't make it", past ones with "did you meet?".
+
+Times are shown in the viewer's own zone. A group id in a URL that is not one of the viewer's
+groups answers 404 and changes nothing, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from web.account import bp
+from web.account.forms import AnswerForm
+from web.auth import current_person, login_required
+from web.extensions import db
+from web.models import Group, GroupMember, Person, Round
+
+
+@dataclass
+class BreakView:
+    """One group as its member sees it: others by name and department only."""
+
+    group: Group
+    seat: GroupMember
+    others: list[Person]
+    start: datetime  # in the viewer's zone
+    end: datetime
+    programme: str
+
+
+def my_breaks(person: Person) -> list[BreakView]:
+    """Every group ``person`` sits in, oldest first, with times in their zone."""
+    zone = ZoneInfo(person.timezone)
+    groups = db.session.scalars(
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.person_id == person.id)
+        # Two queries in all: groups with their round and programme, then seats with people.
+        .options(
+            joinedload(Group.round).joinedload(Round.programme),
+            selectinload(Group.members).joinedload(GroupMember.person),
+        )
+        .order_by(Group.start_at)
+    )
+    views = []
+    for group in groups:
+        seat = next(m for m in group.members if m.person_id == person.id)
+        others = [m.person for m in group.members if m.person_id != person.id]
+        views.append(
+            BreakView(
+                group=group,
+                seat=seat,
+                others=sorted(others, key=lambda p: p.name),
+                start=group.start_at.astimezone(zone),
+                end=group.end_at.astimezone(zone),
+                programme=group.round.programme.name,
+            )
+        )
+    return views
+
+
+def met_so_far(views: list[BreakView], now: datetime) -> tuple[int, int]:
+    """(people, departments) met in breaks that took place and that the viewer did not deny."""
+    people: dict[int, str] = {}
+    for view in views:
+        if (
+            view.group.start_at <= now
+            and view.group.status != "cancelled"
+            and view.seat.met is not False
+        ):
+            for other in view.others:
+                people[other.id] = other.department
+    return len(people), len(set(people.values()))
+
+
+@bp.get("")
+@login_required
+def breaks():
+    """The home of a signed-in person: next break, later ones, past ones, who they have met."""
+    person = current_person()
+    now = datetime.now(UTC)
+    views = my_breaks(person)
+    upcoming = [v for v in views if v.group.start_at > now and v.group.status == "scheduled"]
+    past = [v for v in reversed(views) if v.group.start_at <= now][:20]
+    people, departments = met_so_far(views, now)
+    return render_template(
+        "account/breaks.html",
+        person=person,
+        next_break=upcoming[0] if upcoming else None,
+        later=upcoming[1:],
+        past=past,
+        people_met=people,
+        departments_met=departments,
+        form=AnswerForm(),
+    )
+
+
+def _my_seat(group_id: int) -> tuple[Person, Group, GroupMember]:
+    """The viewer's seat in ``group_id``; 404 for anyone else's group."""
+    person = current_person()
+    seat = db.session.get(GroupMember, (group_id, person.id))
+    if seat is None:
+        abort(404, "There is no such coffee break among yours.")
+    return person, seat.group, seat
+
+
+@bp.post("/breaks/<int:group_id>/answer")
+@login_required
+def answer(group_id: int):
+    """'I'm in' keeps the seat; 'Can't make it' gives it up (the others get an update)."""
+    from web.changes import withdraw
+
+    person, group, seat = _my_seat(group_id)
+    form = AnswerForm()
+    if not form.validate_on_submit() or form.answer.data not in ("in", "cant"):
+        abort(400, "Answer with 'I'm in' or 'Can't make it'.")
+    now = datetime.now(UTC)
+    if group.status != "scheduled" or group.start_at <= now:
+        abort(400, "That break has already started or was cancelled; nothing was changed.")
+    if form.answer.data == "in":
+        seat.response = "in"
+        flash("Thanks, the others will be glad to see you.")
+    else:
+        seat.response = "cant"
+        withdraw(person, group, now)
+        flash("You are out of this break; the others got an update.")
+    db.session.commit()
+    return redirect(url_for("account.breaks"))
+
+
+@bp.post("/breaks/<int:group_id>/met")
+@login_required
+def met(group_id: int):
+    """Record whether a past break happened (kept apart from future matches only if it did)."""
+    _, group, seat = _my_seat(group_id)
+    form = AnswerForm()
+    if not form.validate_on_submit() or form.answer.data not in ("yes", "no"):
+        abort(400, "Answer with 'yes' or 'no'.")
+    if group.start_at > datetime.now(UTC):
+        abort(400, "That break has not happened yet; nothing was changed.")
+    seat.met = form.answer.data == "yes"
+    db.session.commit()
+    flash("Thanks for telling us.")
+    return redirect(url_for("account.breaks"))

@@ -1,0 +1,197 @@
+"""My preferences, pause and leave: the signed-in person changes only their own rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from web.account import bp
+from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_list
+from web.auth import current_person, login_required
+from web.extensions import db
+from web.models import WEEKDAYS, Person, Preference
+from web.optin import known_offices
+
+SEARCH_RESULTS = 20
+
+
+def _preference(person: Person) -> Preference:
+    if person.preference is None:
+        person.preference = Preference()
+        db.session.flush()
+    return person.preference
+
+
+def search_colleagues(person: Person, query: str) -> list[Person]:
+    """People in the organisation whose name contains ``query`` (never the viewer)."""
+    text = " ".join(query.split())[:100]
+    if len(text) < 2:
+        return []
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+    return list(
+        db.session.scalars(
+            select(Person)
+            .where(func.lower(Person.name).like(pattern, escape="\\"), Person.id != person.id)
+            .order_by(Person.name)
+            .limit(SEARCH_RESULTS)
+        )
+    )
+
+
+def _existing_ids(ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Person.id).where(Person.id.in_(ids))))
+
+
+def _offices(person: Person, pref: Preference) -> list[str]:
+    """Known offices, plus any this person already named (so their own choice stays valid)."""
+    offices = set(known_offices())
+    offices.update(s for s in (pref.weekday_sites or {}).values() if s)
+    return sorted(offices)
+
+
+def _fill(form: PreferencesForm, person: Person, pref: Preference) -> None:
+    form.mode.data = pref.mode
+    form.timezone.data = person.timezone
+    form.work_start.data = person.work_start
+    form.work_end.data = person.work_end
+    form.frequency.data = pref.frequency or "daily"
+    form.group_size_pref.data = pref.group_size_pref or "small_groups"
+    form.topics.data = ", ".join(pref.topics or [])
+    form.share_topics.data = ", ".join(pref.share_topics or [])
+    form.avoid.data = list(pref.avoid or [])
+    form.reminders.data = pref.reminders
+    for day in WEEKDAYS:
+        form[f"day_{day}"].data = day in (pref.days or [])
+        site = pref.site_on(_weekday_date(day), person.home_office)
+        form[f"site_{day}"].data = site or "remote"
+
+
+def _weekday_date(day: str) -> date:
+    """Some date falling on ``day`` (site_on wants a date)."""
+    return date(2024, 1, 1 + WEEKDAYS.index(day))  # 2024-01-01 was a Monday
+
+
+def _save(form: PreferencesForm, person: Person, pref: Preference) -> None:
+    person.timezone = form.timezone.data
+    person.work_start = form.work_start.data
+    person.work_end = form.work_end.data
+    pref.mode = form.mode.data
+    pref.frequency = form.frequency.data
+    pref.group_size_pref = form.group_size_pref.data
+    pref.topics = topic_list(form.topics.data)
+    pref.share_topics = topic_list(form.share_topics.data)
+    pref.avoid = sorted(set(form.avoid.data or []))
+    pref.reminders = bool(form.reminders.data)
+    pref.days = form.chosen_days()
+    pref.weekday_sites = form.chosen_sites()
+    db.session.commit()
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    """Show and change how, where and when I take part; the avoid list searches by name."""
+    person = current_person()
+    pref = _preference(person)
+    form = PreferencesForm(
+        offices=_offices(person, pref), person_id=person.id, known_ids=_existing_ids
+    )
+    searching = "search" in request.form  # the Search button: keep unsaved edits, save nothing
+    if request.method == "GET":
+        _fill(form, person, pref)
+    elif not searching and form.validate_on_submit():
+        _save(form, person, pref)
+        flash("Your preferences are saved.")
+        return redirect(url_for("account.preferences"))
+    query = (request.form if searching else request.args).get("q", "")
+    matches = search_colleagues(person, query)
+    chosen = set(form.avoid.data or [])
+    listed = db.session.scalars(select(Person).where(Person.id.in_(chosen))).all() if chosen else []
+    status = 400 if form.errors else 200
+    return (
+        render_template(
+            "account/preferences.html",
+            person=person,
+            form=form,
+            query=query,
+            matches=[p for p in matches if p.id not in chosen],
+            avoided=sorted(listed, key=lambda p: p.name),
+        ),
+        status,
+    )
+
+
+def today_for(person: Person) -> date:
+    """Today in the person's own zone (a pause 'until Monday' means their Monday)."""
+    return datetime.now(UTC).astimezone(ZoneInfo(person.timezone)).date()
+
+
+@bp.route("/pause", methods=["GET", "POST"])
+@login_required
+def pause():
+    """Pause until a date (breaks before it are given up), resume, leave or join again."""
+    from web.changes import pause as pause_until
+
+    person = current_person()
+    pref = _preference(person)
+    today = today_for(person)
+    form = PauseForm(today=today)
+    if form.validate_on_submit():
+        until = form.resume_on()
+        touched = pause_until(person, until)
+        flash(
+            f"Paused: you take part again on {until.strftime('%A %-d %B %Y')}."
+            + (f" {touched} upcoming break(s) were given up." if touched else "")
+        )
+        return redirect(url_for("account.pause"))
+    paused = pref.paused_until if pref.paused_until and pref.paused_until > today else None
+    return (
+        render_template(
+            "account/pause.html",
+            person=person,
+            pref=pref,
+            form=form,
+            paused=paused,
+            confirm=ConfirmForm(),
+            org=current_app.config["FIKA_ORG_NAME"],
+        ),
+        400 if form.errors else 200,
+    )
+
+
+@bp.post("/resume")
+@login_required
+def resume():
+    """End a pause now."""
+    _preference(current_person()).paused_until = None
+    db.session.commit()
+    flash("Welcome back: you take part from the next round.")
+    return redirect(url_for("account.pause"))
+
+
+@bp.post("/leave")
+@login_required
+def leave():
+    """Stop taking part (upcoming breaks are updated or cancelled); the account stays."""
+    from web.changes import leave as leave_breaks
+
+    leave_breaks(current_person())
+    flash("You have left the coffee breaks. Join again here any time.")
+    return redirect(url_for("account.pause"))
+
+
+@bp.post("/rejoin")
+@login_required
+def rejoin():
+    """Take part again after leaving."""
+    pref = _preference(current_person())
+    pref.active = True
+    pref.paused_until = None
+    db.session.commit()
+    flash("You are back in: you take part from the next round.")
+    return redirect(url_for("account.pause"))

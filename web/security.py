@@ -1,0 +1,108 @@
+"""Security that applies to every response: headers, cookie flags and rate limits.
+
+Headers: a Content-Security-Policy that allows no inline script and no framing, nosniff, a
+same-origin Referrer-Policy (links carry tokens in their path), and ``no-store`` on personal
+pages. Cookies: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when FIKA_BASE_URL is https.
+
+Rate limits (Flask-Limiter) guard sign-in and the opt-in form. Each app gets its own
+:class:`~flask_limiter.Limiter`, so tests and the CLI can build several apps in one process
+without sharing counters or storage; FIKA_RATELIMIT_STORAGE_URI chooses the store (``memory://``
+counts per process, so production with more than one worker wants ``redis://``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+#: Endpoints whose POST is rate limited per client address, and the setting holding the limit.
+LIMITED_ENDPOINTS = {
+    "account.sign_in": "FIKA_RATELIMIT_SIGNIN",
+    "account.magic_link": "FIKA_RATELIMIT_SIGNIN",
+    "optin.join": "FIKA_RATELIMIT_FORM",
+}
+
+#: Per address asked for, on top of the per-client limit: nobody gets flooded with sign-in mail.
+SIGNIN_PER_EMAIL = "5 per 15 minutes"
+
+
+def init_app(app: Flask) -> Limiter:
+    """Install headers, cookie flags and rate limits; call after the blueprints are registered."""
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = app.config["FIKA_BASE_URL"].startswith("https://")
+    app.after_request(add_security_headers)
+    return _install_limiter(app)
+
+
+def add_security_headers(response: Response) -> Response:
+    """The same headers on every response, error pages and static files included."""
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.blueprint == "account" or "Set-Cookie" in response.headers:
+        # Personal pages and anything that sets the session never sit in a shared cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _limit(setting: str) -> Callable[[], str]:
+    return lambda: current_app.config[setting]
+
+
+def _email_key() -> str:
+    """The address a sign-in form asks a link for, so one inbox cannot be flooded."""
+    return "signin-email:" + (request.form.get("email") or "").strip().lower()
+
+
+def _install_limiter(app: Flask) -> Limiter:
+    """A limiter of this app's own, wrapped around the limited views after registration."""
+    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["FIKA_RATELIMIT_STORAGE_URI"]
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=app.config["FIKA_RATELIMIT_STORAGE_URI"],
+        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", "fika"),
+        # A store that is down must not take sign-in or the form down with it.
+        in_memory_fallback_enabled=True,
+    )
+    limiter.init_app(app)
+    for endpoint, setting in LIMITED_ENDPOINTS.items():
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        view = limiter.limit(_limit(setting), methods=["POST"])(view)
+        if endpoint == "account.sign_in":
+            view = limiter.limit(SIGNIN_PER_EMAIL, key_func=_email_key, methods=["POST"])(view)
+        app.view_functions[endpoint] = view
+    app.extensions["fika_limiter"] = limiter
+    return limiter
