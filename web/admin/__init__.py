@@ -1,0 +1,57 @@
+"""The admin under ``/admin``: programmes, people and imports, rounds, insights, tokens, audit.
+
+Every request is checked here, on the server, before any view runs: anonymous visitors are sent
+to sign in, signed-in people who are not admins get 403. Views never re-check, so a new page is
+protected by being in this blueprint.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from sqlalchemy import func, select
+
+from web.admin.access import is_admin, redirect_to_sign_in
+from web.auth import current_person
+from web.extensions import db
+from web.models import Delivery, Person, Programme, Round
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def require_admin():
+    """Anonymous: to sign-in. Signed in but not an admin: 403. Admin: on to the view."""
+    person = current_person()
+    if person is None:
+        return redirect_to_sign_in()
+    if not is_admin(person):
+        abort(403, "This page is for Fika admins. Ask one to add your email to FIKA_ADMIN_EMAILS.")
+    return None
+
+
+@bp.after_request
+def no_store(response):
+    """Admin pages show personal data: keep them out of shared caches and the back button."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def dashboard():
+    """Counts at a glance, and where to go next."""
+    counts = {
+        "people": db.session.scalar(select(func.count(Person.id))),
+        "programmes": db.session.scalar(select(func.count(Programme.id))),
+        "rounds": db.session.scalar(select(func.count(Round.id))),
+        "dead": db.session.scalar(select(func.count(Delivery.id)).where(Delivery.status == "dead")),
+    }
+    return render_template("admin/dashboard.html", counts=counts)
+
+
+from web.admin import (  # noqa: E402,F401  - views register on bp
+    insights_views,
+    people,
+    programmes,
+    rounds,
+    tokens,
+)

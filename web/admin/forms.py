@@ -1,0 +1,118 @@
+"""Admin forms: a programme's settings, the CSV upload, a token's name, and bare actions."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from web.models import WEEKDAYS
+from web.timezones import is_zone, zone_names
+
+DAY_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        strict=True,
+    )
+)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes (accessible without script)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def names(text: str | None) -> list[str]:
+    """'Sales, Research,' -> ['Sales', 'Research'] (order kept, duplicates dropped)."""
+    seen: dict[str, None] = {}
+    for part in (text or "").split(","):
+        if part.strip():
+            seen.setdefault(part.strip(), None)
+    return list(seen)
+
+
+class ProgrammeForm(FlaskForm):
+    """Everything a programme needs: when, how long, how big, who may join."""
+
+    name = StringField(
+        "Name", validators=[DataRequired("Give the programme a name."), Length(max=200)]
+    )
+    topic = StringField("Topic (optional)", validators=[Length(max=200)])
+    active = BooleanField("On: rounds run and people can choose it")
+    cadence = SelectField(
+        "How often", choices={"weekly": "Every week", "biweekly": "Every two weeks"}
+    )
+    days = CheckboxesField("Days", choices=dict(DAY_NAMES))
+    local_time = TimeField("Local time of the break", validators=[InputRequired("Give a time.")])
+    timezone = SelectField("Time zone", validate_choice=False)
+    duration_minutes = IntegerField(
+        "Break length (minutes)",
+        validators=[InputRequired("Give a length."), NumberRange(5, 120, "From 5 to 120.")],
+    )
+    lead_minutes = IntegerField(
+        "Lead time (minutes before the break that groups are formed and invites sent)",
+        validators=[
+            InputRequired("Give a lead time."),
+            NumberRange(0, 7 * 24 * 60, "0 to a week."),
+        ],
+    )
+    group_size = IntegerField(
+        "Group size",
+        validators=[InputRequired("Give a size."), NumberRange(2, 6, "From 2 to 6 people.")],
+    )
+    cooldown_rounds = IntegerField(
+        "Repeat window (rounds before two people may meet again)",
+        validators=[InputRequired("Give a number."), NumberRange(0, 100, "From 0 to 100.")],
+    )
+    departments = StringField(
+        "Departments that may join (comma-separated; empty: all)", validators=[Length(max=2000)]
+    )
+    offices = StringField(
+        "Offices that may join (comma-separated, 'remote' for home workers; empty: all)",
+        validators=[Length(max=2000)],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = {z: z.replace("_", " ") for z in zone_names()}
+
+    def validate_days(self, field) -> None:
+        """At least one weekday, and only real ones."""
+        if not field.data:
+            raise ValidationError("Choose at least one day.")
+
+    def validate_timezone(self, field) -> None:
+        """Only IANA zones."""
+        if not is_zone(field.data or ""):
+            raise ValidationError(f"Unknown time zone {field.data!r}; pick one from the list.")
+
+
+class ImportForm(FlaskForm):
+    """The CSV file to check (and then import)."""
+
+    file = FileField("CSV file (UTF-8)", validators=[FileRequired("Choose a CSV file.")])
+
+
+class TokenForm(FlaskForm):
+    """A name for a new API token, saying what it is for."""
+
+    name = StringField(
+        "Name (what will use it, e.g. 'Workday sync')",
+        validators=[DataRequired("Give the token a name."), Length(max=100)],
+    )

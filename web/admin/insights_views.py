@@ -1,0 +1,147 @@
+"""The insights page and its CSV: load a period's rounds as plain rows, compute, draw.
+
+Where someone sat for a virtual break comes from their current weekday preferences (the round
+does not record it per seat), and departments are people's current ones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from flask import Response, abort, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from web.admin import bp
+from web.admin.charts import heat_map, line_chart
+from web.admin.insights import Break, Insights, RoundRow, Seat, compute, to_csv
+from web.extensions import db
+from web.models import Group, GroupMember, Person, Programme, Round
+
+DEFAULT_DAYS = 90
+HISTORY_DAYS = 365  # how far back a "met again" is looked for
+
+
+def _period() -> tuple[date, date, Programme | None]:
+    today = datetime.now(UTC).date()
+    try:
+        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
+        start = (
+            date.fromisoformat(request.args["from"])
+            if request.args.get("from")
+            else end - timedelta(days=DEFAULT_DAYS)
+        )
+    except ValueError:
+        abort(400, "Dates are written YYYY-MM-DD.")
+    if start > end:
+        abort(400, "The period starts after it ends.")
+    value = request.args.get("programme", "")
+    programme = db.session.get(Programme, int(value)) if value.isdigit() else None
+    if value.isdigit() and programme is None:
+        abort(404, "No such programme.")
+    return start, end, programme
+
+
+def _seat(member: GroupMember, group: Group, day: date) -> Seat:
+    person: Person = member.person
+    if group.mode == "in_person":
+        site = group.site
+    elif person.preference is not None:
+        site = person.preference.site_on(day, person.home_office)
+    else:
+        site = person.home_office
+    return Seat(person.id, person.department, site, member.met)
+
+
+def load_rounds(start: date, end: date, programme: Programme | None) -> list[RoundRow]:
+    """The rounds from ``start`` to ``end`` (inclusive) as plain rows."""
+    query = (
+        select(Round)
+        .where(Round.date >= start, Round.date <= end)
+        .order_by(Round.date, Round.id)
+        .options(
+            selectinload(Round.groups)
+            .selectinload(Group.members)
+            .selectinload(GroupMember.person)
+            .selectinload(Person.preference)
+        )
+    )
+    if programme is not None:
+        query = query.where(Round.programme_id == programme.id)
+    rows = []
+    for rnd in db.session.scalars(query):
+        breaks = tuple(
+            Break(
+                group_id=g.id,
+                day=rnd.date,
+                seats=tuple(_seat(m, g, rnd.date) for m in g.members),
+                cancelled=g.status == "cancelled",
+            )
+            for g in rnd.groups
+        )
+        unmatched = tuple(
+            (u.get("id", "?"), u.get("reason", ""))
+            for u in rnd.unmatched or []
+            if isinstance(u, dict)
+        )
+        rows.append(RoundRow(rnd.date, breaks, unmatched))
+    return rows
+
+
+def _insights() -> tuple[Insights, date, date, Programme | None]:
+    start, end, programme = _period()
+    rounds = load_rounds(start, end, programme)
+    earlier = load_rounds(
+        start - timedelta(days=HISTORY_DAYS), start - timedelta(days=1), programme
+    )
+    return compute(rounds, [b for r in earlier for b in r.breaks]), start, end, programme
+
+
+@bp.get("/insights")
+def insights():
+    """Heat map, participation and met rate, and the headline numbers for a period."""
+    numbers, start, end, programme = _insights()
+    labels = [p.day.isoformat() for p in numbers.points]
+    people = {p.id: p.name for p in _people(numbers)}
+    return render_template(
+        "admin/insights.html",
+        numbers=numbers,
+        start=start,
+        end=end,
+        programme=programme,
+        programmes=db.session.scalars(select(Programme).order_by(Programme.id)).all(),
+        heat=heat_map(numbers.departments, numbers.matrix, "Breaks across departments"),
+        participation=line_chart(
+            list(zip(labels, [p.people for p in numbers.points], strict=True)),
+            "People taking part per round",
+            chart_id="participation",
+        ),
+        met=line_chart(
+            list(zip(labels, [p.met_rate for p in numbers.points], strict=True)),
+            "Share of people who said they met",
+            percent=True,
+            chart_id="met",
+        ),
+        names=people,
+    )
+
+
+def _people(numbers: Insights) -> list[Person]:
+    ids = {int(pid) for _, pid, _ in numbers.left_out_people if str(pid).isdigit()}
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Person).where(Person.id.in_(sorted(ids)))))
+
+
+@bp.get("/insights.csv")
+def insights_csv():
+    """The same numbers as CSV, for a spreadsheet or a slide."""
+    numbers, start, end, programme = _insights()
+    name = programme.name if programme else "all programmes"
+    body = to_csv(numbers, f"{start.isoformat()}..{end.isoformat()}", name)
+    filename = f"fika-insights-{start.isoformat()}-{end.isoformat()}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )

@@ -1,0 +1,193 @@
+"""Rounds in the admin: preview the next one, run it now, past rounds, deliveries, dead letters.
+
+Preview and run go through ``jobs.rounds`` (imported inside the views: ``web`` never imports
+``jobs`` at module level), so "run now" takes the same exactly-once path as the clock: a round
+that already ran for that programme and date is not run again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from web import audit
+from web.admin import bp
+from web.admin.access import actor_name
+from web.admin.forms import ActionForm
+from web.extensions import db
+from web.models import Delivery, Group, GroupMember, Programme, Round
+from web.programmes import next_break
+
+DELIVERY_STATUSES = ("pending", "retrying", "sent", "dead")
+
+
+def _programme(value: str | None) -> Programme:
+    programme = (
+        db.session.get(Programme, int(value))
+        if value and value.isdigit()
+        else db.session.scalar(select(Programme).order_by(Programme.id).limit(1))
+    )
+    if programme is None:
+        abort(404, "No such programme.")
+    return programme
+
+
+def _day(programme: Programme, value: str | None) -> date:
+    """The date asked for, or the programme's next break, or today in its zone."""
+    if value:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            abort(400, f"{value!r} is not a date (YYYY-MM-DD).")
+    now = datetime.now(UTC)
+    upcoming = next_break(programme, now)
+    zone = ZoneInfo(programme.timezone)
+    return upcoming.date() if upcoming else now.astimezone(zone).date()
+
+
+@bp.get("/rounds")
+def rounds():
+    """Programmes with a preview link, and the past rounds (newest first)."""
+    programmes = db.session.scalars(select(Programme).order_by(Programme.id)).all()
+    chosen = request.args.get("programme", "")
+    query = select(Round).order_by(Round.date.desc(), Round.id.desc()).limit(100)
+    if chosen.isdigit():
+        query = query.where(Round.programme_id == int(chosen))
+    past = db.session.scalars(query.options(selectinload(Round.groups))).all()
+    return render_template(
+        "admin/rounds.html",
+        programmes=programmes,
+        past=past,
+        chosen=chosen,
+        next_dates={p.id: _day(p, None) for p in programmes},
+    )
+
+
+@bp.get("/rounds/preview")
+def preview():
+    """What the round would be, without saving: groups, reasons, who is unmatched and why."""
+    from jobs.rounds import existing_round, preview_round
+    from pairing import RequestError
+
+    programme = _programme(request.args.get("programme"))
+    day = _day(programme, request.args.get("date"))
+    try:
+        outcome = preview_round(programme, day)
+    except RequestError as exc:
+        abort(400, f"This round cannot be planned: {exc}")
+    db.session.rollback()  # a preview never leaves anything behind
+    return render_template(
+        "admin/preview.html",
+        programme=programme,
+        day=day,
+        outcome=outcome,
+        existing=existing_round(programme, day),
+        form=ActionForm(),
+        zone=ZoneInfo(programme.timezone),
+    )
+
+
+@bp.post("/rounds/run")
+def run_now():
+    """Run the round now through the exactly-once path; a second click changes nothing."""
+    from jobs.rounds import existing_round, run_round
+
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired; please go back and try again.")
+    programme = _programme(request.form.get("programme"))
+    day = _day(programme, request.form.get("date"))
+    outcome = run_round(programme, day)
+    audit.record(
+        actor_name(),
+        "round.run",
+        programme_id=programme.id,
+        date=day.isoformat(),
+        created=outcome.created,
+        message=outcome.message,
+    )
+    db.session.commit()
+    flash(outcome.message)
+    existing = existing_round(programme, day)
+    if existing is None:
+        return redirect(url_for("admin.rounds"))
+    return redirect(url_for("admin.round_detail", round_id=existing.id))
+
+
+def _deliveries(rnd: Round) -> list[Delivery]:
+    group_ids = select(Group.id).where(Group.round_id == rnd.id)
+    return list(
+        db.session.scalars(
+            select(Delivery)
+            .where(or_(Delivery.round_id == rnd.id, Delivery.group_id.in_(group_ids)))
+            .order_by(Delivery.id)
+        )
+    )
+
+
+@bp.get("/rounds/<int:round_id>")
+def round_detail(round_id: int):
+    """A past round: its groups and members, and every delivery with its status."""
+    rnd = db.session.get(
+        Round,
+        round_id,
+        options=[
+            selectinload(Round.groups).selectinload(Group.members).selectinload(GroupMember.person)
+        ],
+    )
+    if rnd is None:
+        abort(404, "No such round.")
+    deliveries = _deliveries(rnd)
+    counts = dict.fromkeys(DELIVERY_STATUSES, 0)
+    for row in deliveries:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return render_template(
+        "admin/round.html",
+        rnd=rnd,
+        deliveries=deliveries,
+        counts=counts,
+        form=ActionForm(),
+        zone=ZoneInfo(rnd.programme.timezone),
+    )
+
+
+@bp.get("/deliveries/dead")
+def dead_letters():
+    """Messages Fika gave up on, with the reason, and a button to send each again."""
+    rows = db.session.scalars(
+        select(Delivery).where(Delivery.status == "dead").order_by(Delivery.id.desc()).limit(200)
+    ).all()
+    total = db.session.scalar(select(func.count(Delivery.id)).where(Delivery.status == "dead"))
+    return render_template("admin/dead.html", rows=rows, total=total, form=ActionForm())
+
+
+@bp.post("/deliveries/<int:delivery_id>/resend")
+def resend(delivery_id: int):
+    """Queue a dead delivery again now, with fresh attempts (same key: no duplicate)."""
+    from jobs.outbox import resend as queue_again
+
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired; please go back and try again.")
+    row = db.session.get(Delivery, delivery_id)
+    if row is None:
+        abort(404, "No such delivery.")
+    if row.status != "dead":
+        flash(f"Delivery {delivery_id} is {row.status}, not dead; nothing to resend.")
+        return redirect(url_for("admin.dead_letters"))
+    audit.record(
+        actor_name(),
+        "delivery.resend",
+        delivery_id=row.id,
+        channel=row.channel,
+        recipient=row.recipient,
+        last_error=row.last_error,
+    )
+    queue_again(delivery_id)  # commits, with the audit entry
+    flash(f"Delivery {delivery_id} to {row.recipient} is queued again.")
+    back = request.form.get("back", "")
+    return redirect(back if back.startswith("/admin/") else url_for("admin.dead_letters"))

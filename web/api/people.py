@@ -1,0 +1,173 @@
+"""``/api/v1/people``: list, read, upsert (one or many) and delete people, keyed by email."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, request
+
+from web import audit
+from web.api import bp
+from web.changes import erase
+from web.errors import error_response
+from web.extensions import db
+from web.people_import import (
+    COLUMNS,
+    PersonRecord,
+    RowError,
+    unknown_managers,
+    validate_record,
+)
+from web.people_search import PeopleFilter, by_email, person_json, search
+from web.people_upsert import apply_records
+
+MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000
+MAX_BATCH = 1000
+FIELDS = frozenset(COLUMNS)
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ValueError(f"{name}: expected a whole number from {low} to {high}")
+    return int(raw)
+
+
+def _text_arg(name: str) -> str:
+    value = request.args.get(name, "")
+    if len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{name}: at most 200 printable characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name}: not valid text") from None
+    return value.strip()
+
+
+@bp.get("/v1/people")
+def list_people():
+    """One page of people, optionally searched (``q``) or of one ``department``."""
+    try:
+        limit = _int_arg("limit", 100, 1, MAX_LIMIT)
+        offset = _int_arg("offset", 0, 0, MAX_OFFSET)
+        f = PeopleFilter(q=_text_arg("q"), department=_text_arg("department"))
+    except ValueError as exc:
+        return error_response(400, str(exc))
+    people, total = search(f, limit, offset)
+    return jsonify(
+        {
+            "people": [person_json(p) for p in people],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+@bp.get("/v1/people/<path:email>")
+def get_person(email: str):
+    """One person by email."""
+    person = by_email(email)
+    if person is None:
+        return error_response(404, f"no person with the email {email!r}")
+    return jsonify(person_json(person))
+
+
+def _json_body():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ValueError("the body must be JSON (Content-Type: application/json)")
+    return body
+
+
+def _invalid(errors: list[RowError], label: str):
+    response = jsonify(
+        {
+            "error": f"{len(errors)} invalid field(s); nothing was saved",
+            "status": 422,
+            "errors": [{label: e.line, "field": e.column, "reason": e.reason} for e in errors],
+        }
+    )
+    response.status_code = 422
+    return response
+
+
+def _validate(item, index: int) -> tuple[PersonRecord | None, list[RowError]]:
+    if not isinstance(item, dict):
+        return None, [RowError(index, "", "each person must be a JSON object")]
+    unknown = sorted(set(item) - FIELDS)
+    if unknown:
+        return None, [RowError(index, unknown[0], "unknown field")]
+    return validate_record(item, index, current_app.config["FIKA_TIMEZONE"])
+
+
+@bp.put("/v1/people/<path:email>")
+def put_person(email: str):
+    """Create or update one person; 201 when new, 200 when updated."""
+    try:
+        body = _json_body()
+    except ValueError as exc:
+        return error_response(400, str(exc))
+    if not isinstance(body, dict):
+        return error_response(400, "the body must be a JSON object")
+    item = dict(body)
+    if "email" in item and isinstance(item["email"], str):
+        if item["email"].strip().lower() != email.strip().lower():
+            return _invalid([RowError(0, "email", "differs from the email in the URL")], "index")
+    item["email"] = email
+    record, errors = _validate(item, 0)
+    if record is not None:
+        errors = unknown_managers([record])
+    if errors or record is None:
+        return _invalid(errors, "index")
+    created, updated, _ = apply_records([record], dry_run=False)
+    audit.record(g.api_actor, "api.person.upsert", email=record.email, created=bool(created))
+    db.session.commit()
+    person = by_email(record.email)
+    response = jsonify(person_json(person))
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.post("/v1/people")
+def upsert_people():
+    """Create or update up to 1000 people at once, all or nothing; counts of what changed."""
+    try:
+        body = _json_body()
+    except ValueError as exc:
+        return error_response(400, str(exc))
+    items = body.get("people") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        return error_response(400, f"expected {{'people': [...]}} with 1 to {MAX_BATCH} people")
+    records, errors, seen = [], [], {}
+    for index, item in enumerate(items):
+        record, problems = _validate(item, index)
+        errors.extend(problems)
+        if record is None:
+            continue
+        if record.email in seen:
+            errors.append(RowError(index, "email", f"duplicate of index {seen[record.email]}"))
+            continue
+        seen[record.email] = index
+        records.append(record)
+    errors.extend(unknown_managers(records))
+    if errors:
+        return _invalid(errors, "index")
+    created, updated, unchanged = apply_records(records, dry_run=False)
+    audit.record(
+        g.api_actor, "api.people.upsert", created=created, updated=updated, unchanged=unchanged
+    )
+    db.session.commit()
+    return jsonify({"created": created, "updated": updated, "unchanged": unchanged})
+
+
+@bp.delete("/v1/people/<path:email>")
+def delete_person(email: str):
+    """Erase a person (``web.changes.erase``): upcoming breaks are updated or cancelled first."""
+    person = by_email(email)
+    if person is None:
+        return error_response(404, f"no person with the email {email!r}")
+    audit.record(g.api_actor, "api.person.delete", email=person.email)
+    erase(person)  # commits, with the audit entry
+    return "", 204

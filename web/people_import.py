@@ -1,0 +1,333 @@
+"""People from a CSV file or the JSON API: parse, validate every row, then upsert by email.
+
+Both the admin upload and ``fika import`` go through :func:`check_csv` (read, validate and
+compare; it writes through :func:`web.people_upsert.apply_records` only when asked and clean; the
+caller commits), and the API validates each person with :func:`validate_record`. An import is
+all or nothing: a file with any bad row writes nothing, and every bad row is reported with its
+line, column and reason so the file can be fixed in one go.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import time
+
+from sqlalchemy import select
+
+from web.extensions import db
+from web.models import Person
+from web.timezones import is_zone
+
+#: The columns a file may have, in the order a template shows them.
+COLUMNS = (
+    "email",
+    "name",
+    "department",
+    "office",
+    "timezone",
+    "work_start",
+    "work_end",
+    "manager_email",
+    "active",
+)
+REQUIRED = ("email", "name", "department")
+#: Deliberately simple: an address with one @ and a dot in the domain; the mail server decides.
+#: No slash or backslash either, so an address is always one segment of an API URL.
+_ATOM = r"[^@\s,;<>\"/\\\x00-\x1f\x7f.]+"
+EMAIL_PATTERN = rf"^[^@\s,;<>\"/\\\x00-\x1f\x7f]+@{_ATOM}(\.{_ATOM})+$"
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+LIMITS = {"email": 254, "name": 200, "department": 200, "office": 200}
+TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
+CHUNK = 900  # rows per IN (...) or bulk statement: below SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: the file line (1 is the header), the column, and what to do about it."""
+
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A validated person, ready to upsert; ``active`` None leaves an existing person's as is."""
+
+    line: int
+    email: str
+    name: str
+    department: str
+    office: str | None
+    timezone: str
+    work_start: time
+    work_end: time
+    manager_email: str | None
+    active: bool | None
+
+
+@dataclass
+class ImportReport:
+    """What an import found (and, unless a dry run, did)."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    dry_run: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """True when every row is valid (an import with errors writes nothing)."""
+        return not self.errors
+
+    def summary(self) -> str:
+        """One line for the CLI and the admin page."""
+        verb = "would create" if self.dry_run else "created"
+        return (
+            f"{self.rows} rows: {verb} {self.created}, "
+            f"{'would update' if self.dry_run else 'updated'} {self.updated}, "
+            f"unchanged {self.unchanged}, errors {len(self.errors)}"
+        )
+
+
+def _text(raw: Mapping, column: str, line: int, errors: list[RowError]) -> str:
+    value = raw.get(column)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.append(RowError(line, column, "must be text"))
+        return ""
+    value = value.strip()
+    if not _printable(value):
+        errors.append(RowError(line, column, "contains control characters or invalid text"))
+        return ""
+    limit = LIMITS.get(column)
+    if limit and len(value) > limit:
+        errors.append(RowError(line, column, f"longer than {limit} characters"))
+    return value
+
+
+def _time(raw: Mapping, column: str, default: time, line: int, errors: list[RowError]) -> time:
+    value = _text(raw, column, line, errors)
+    if not value:
+        return default
+    if not re.fullmatch(TIME_PATTERN, value):
+        errors.append(RowError(line, column, f"{value!r} is not a time (HH:MM, 24-hour)"))
+        return default
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _printable(value: str) -> bool:
+    """No control characters (PostgreSQL refuses NUL) and no lone surrogates (not UTF-8)."""
+    if CONTROL.search(value):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def validate_record(
+    raw: Mapping, line: int, default_zone: str
+) -> tuple[PersonRecord | None, list[RowError]]:
+    """Check one person (a CSV row or an API object); the record, or None and the errors."""
+    errors: list[RowError] = []
+    values = {c: _text(raw, c, line, errors) for c in ("email", "name", "department", "office")}
+    for column in REQUIRED:
+        if not values[column] and not any(e.column == column for e in errors):
+            errors.append(RowError(line, column, f"{column} is missing"))
+    email = values["email"].lower()
+    if email and not re.fullmatch(EMAIL_PATTERN, email):
+        errors.append(RowError(line, "email", f"{values['email']!r} is not an email address"))
+    zone = _text(raw, "timezone", line, errors) or default_zone
+    if not is_zone(zone):
+        errors.append(
+            RowError(line, "timezone", f"unknown time zone {zone!r} (use e.g. Europe/Berlin)")
+        )
+    start = _time(raw, "work_start", time(9), line, errors)
+    end = _time(raw, "work_end", time(17), line, errors)
+    if start >= end and not any(e.column.startswith("work_") for e in errors):
+        errors.append(RowError(line, "work_end", "must be after work_start"))
+    manager = _text(raw, "manager_email", line, errors).lower() or None
+    if manager and not re.fullmatch(EMAIL_PATTERN, manager):
+        errors.append(RowError(line, "manager_email", f"{manager!r} is not an email address"))
+    elif manager and manager == email:
+        errors.append(RowError(line, "manager_email", "a person cannot be their own manager"))
+    active = _active(raw.get("active"), line, errors)
+    if errors:
+        return None, errors
+    office = values["office"]
+    record = PersonRecord(
+        line=line,
+        email=email,
+        name=values["name"],
+        department=values["department"],
+        office=None if not office or office.casefold() == "remote" else office,
+        timezone=zone,
+        work_start=start,
+        work_end=end,
+        manager_email=manager,
+        active=active,
+    )
+    return record, []
+
+
+def _active(value, line: int, errors: list[RowError]) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if text in TRUE | FALSE:
+        return text in TRUE
+    errors.append(RowError(line, "active", f"{value!r} is not yes or no"))
+    return None
+
+
+def decode(data: bytes) -> tuple[str | None, RowError | None]:
+    """The file as text (UTF-8, with or without BOM), or an error naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        line_start = before.rfind(b"\n") + 1
+        prefix = data[line_start : exc.start].decode("utf-8", errors="replace")
+        header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+        delimiter = _delimiter(header)
+        names = [h.strip().lower() for h in header.split(delimiter)]
+        index = prefix.count(delimiter)
+        column = names[index] if line > 1 and index < len(names) else ""
+        byte = data[exc.start]
+        return None, RowError(
+            line,
+            column,
+            f"not UTF-8 text (byte 0x{byte:02X}); save the file as CSV UTF-8 and try again",
+        )
+
+
+def _delimiter(header: str) -> str:
+    """Comma, or semicolon for spreadsheets set up for a decimal comma."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
+def read_csv(
+    data: bytes, default_zone: str
+) -> tuple[list[PersonRecord], list[RowError], list[str], int]:
+    """Validate a whole file: (records, errors, ignored columns, data rows), nothing written.
+
+    Also catches what only the whole file shows: duplicate emails and managers who are neither
+    in the file nor already known.
+    """
+    text, problem = decode(data)
+    if problem is not None:
+        return [], [problem], [], 0
+    assert text is not None
+    if not text.strip():
+        return [], [RowError(1, "", "the file is empty; the first line names the columns")], [], 0
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n")[0]))
+    header = [h.strip().lower() for h in next(reader)]
+    errors = [RowError(1, c, "required column is missing") for c in REQUIRED if c not in header]
+    ignored = [h for h in header if h and h not in COLUMNS]
+    if errors:
+        return [], errors, ignored, 0
+    records: list[PersonRecord] = []
+    first_line: dict[str, int] = {}
+    rows = 0
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        rows += 1
+        if len(cells) > len(header):
+            errors.append(RowError(line, "", f"{len(cells)} cells but {len(header)} columns"))
+            continue
+        raw = dict(zip(header, cells, strict=False))
+        record, problems = validate_record(raw, line, default_zone)
+        errors.extend(problems)
+        if record is None:
+            continue
+        if record.email in first_line:
+            errors.append(RowError(line, "email", f"duplicate of line {first_line[record.email]}"))
+            continue
+        first_line[record.email] = line
+        records.append(record)
+    errors.extend(unknown_managers(records))
+    errors.sort(key=lambda e: (e.line, COLUMNS.index(e.column) if e.column in COLUMNS else 99))
+    return records, errors, ignored, rows
+
+
+def unknown_managers(records: list[PersonRecord]) -> list[RowError]:
+    in_file = {r.email for r in records}
+    wanted = {r.manager_email for r in records if r.manager_email} - in_file
+    known = ids_by_email(wanted)
+    return [
+        RowError(r.line, "manager_email", f"no one with the email {r.manager_email!r}")
+        for r in records
+        if r.manager_email and r.manager_email not in in_file and r.manager_email not in known
+    ]
+
+
+def ids_by_email(emails: Iterable[str]) -> dict[str, int]:
+    emails = sorted(set(emails))
+    found: dict[str, int] = {}
+    for start in range(0, len(emails), CHUNK):
+        rows = db.session.execute(
+            select(Person.email, Person.id).where(Person.email.in_(emails[start : start + CHUNK]))
+        )
+        found.update({email: person_id for email, person_id in rows})
+    return found
+
+
+def check_csv(
+    data: bytes,
+    default_zone: str,
+    *,
+    dry_run: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[ImportReport, list[PersonRecord]]:
+    """Read, validate and compare a file with the database; write only when asked and clean.
+
+    Returns the report and the valid records. Writing happens only when ``dry_run`` is False and
+    there are no errors; the caller then commits.
+    """
+    records, errors, ignored, rows = read_csv(data, default_zone)
+    report = ImportReport(rows=rows, errors=errors, ignored_columns=ignored, dry_run=dry_run)
+    write = not dry_run and not errors
+    report.dry_run = not write
+    from web.people_upsert import apply_records  # it builds on this module
+
+    report.created, report.updated, report.unchanged = apply_records(
+        records, dry_run=not write, progress=progress
+    )
+    return report, records
+
+
+def template_csv() -> str:
+    """A header line and an example row, offered for download next to the upload form."""
+    example = [
+        "ada@example.org",
+        "Ada Lovelace",
+        "Research",
+        "Stockholm",
+        "Europe/Stockholm",
+        "09:00",
+        "17:00",
+        "",
+        "yes",
+    ]
+    return ",".join(COLUMNS) + "\n" + ",".join(example) + "\n"
