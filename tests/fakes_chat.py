@@ -177,10 +177,42 @@ class FakeSlackApi:
             self.server.expect_request(f"/api/{method}", method="POST").respond_with_handler(
                 self._wrap(method, handler)
             )
+        # Slack accepts users.info as a GET with query parameters or a form POST.
+        for verb in ("GET", "POST"):
+            self.server.expect_request("/api/users.info", method=verb).respond_with_handler(
+                self._wrap("users.info", self._info)
+            )
+
+        # Slack's response_url for interactive replies (one per test run is enough).
+        self.responses: list[dict[str, Any]] = []
+        self.server.expect_request("/respond", method="POST").respond_with_handler(
+            self._respond
+        )
 
     @property
     def api_url(self) -> str:
         return self.server.url_for("/api/")
+
+    @property
+    def response_url(self) -> str:
+        return self.server.url_for("/respond")
+
+    def _respond(self, request: Request) -> Response:
+        assert request.headers.get("Content-Type", "").startswith("application/json")
+        body = json.loads(request.get_data(as_text=True))
+        assert body.get("response_type") in ("ephemeral", "in_channel"), body
+        assert isinstance(body.get("text"), str) and body["text"], body
+        self.responses.append(body)
+        return Response("ok", status=200)
+
+    def _info(self, params: dict[str, Any]) -> dict[str, Any]:
+        assert set(params) == {"user"}, params
+        email = next((e for e, u in self.users.items() if u == params["user"]), None)
+        if email is None:
+            return {"ok": False, "error": "user_not_found"}
+        name = email.split("@")[0].replace(".", " ").title()
+        return {"ok": True, "user": {"id": params["user"], "profile": {
+            "email": email, "real_name": name, "title": "Research"}}}
 
     def __enter__(self) -> FakeSlackApi:
         self.server.start()
@@ -207,7 +239,9 @@ class FakeSlackApi:
                 f"{method}: expected 'Authorization: Bearer xoxb-…'"
             )
             content_type = request.headers.get("Content-Type", "")
-            if method == "chat.postMessage":
+            if request.method == "GET":
+                params = {k: v for k, v in request.args.items()}
+            elif method == "chat.postMessage":
                 # slack_sdk sends methods with blocks as JSON; Slack accepts JSON with a token.
                 assert content_type.startswith("application/json"), content_type
                 params = json.loads(request.get_data(as_text=True))
@@ -366,3 +400,39 @@ class FakeBotFramework:
             status=201,
             content_type="application/json",
         )
+
+
+# --- Teams Workflows webhook ----------------------------------------------------------------
+
+HOOK_PATH = "/workflows/0a1b/triggers/manual/paths/invoke"
+HOOK_QUERY = "api-version=1&sig=TOP-SECRET-SIGNATURE"
+
+
+class FakeWorkflowHook:
+    """A Teams Workflows webhook: JSON envelope in, 202 Accepted out (or a canned answer)."""
+
+    def __init__(self) -> None:
+        self.server = HTTPServer(host="127.0.0.1", port=0)
+        self.received: list[dict] = []
+        self.canned: list[tuple[int, dict[str, str]]] = []
+        self.validator = card_validator()
+        self.server.expect_request(HOOK_PATH, method="POST").respond_with_handler(self._hook)
+
+    @property
+    def url(self) -> str:
+        return self.server.url_for(HOOK_PATH) + "?" + HOOK_QUERY
+
+    def _hook(self, request: Request) -> Response:
+        assert request.query_string.decode() == HOOK_QUERY
+        assert request.content_type == "application/json"
+        envelope = json.loads(request.get_data(as_text=True))
+        assert envelope["type"] == "message"
+        (attachment,) = envelope["attachments"]
+        assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+        assert attachment["contentUrl"] is None
+        assert not list(self.validator.iter_errors(attachment["content"]))
+        if self.canned:
+            status, headers = self.canned.pop(0)
+            return Response("", status=status, headers=headers)
+        self.received.append(envelope)
+        return Response("", status=202)

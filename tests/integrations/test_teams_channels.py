@@ -7,44 +7,17 @@ import json
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from integrations.base import Message
 from integrations.teams import TeamsBotChannel, TeamsWorkflowChannel
-from tests.fakes_chat import BOT_SCOPE, FakeBotFramework, card_validator, make_message
-
-HOOK_PATH = "/workflows/0a1b/triggers/manual/paths/invoke"
-HOOK_QUERY = "api-version=1&sig=TOP-SECRET-SIGNATURE"
-
-
-class FakeWorkflowHook:
-    """A Teams Workflows webhook: JSON envelope in, 202 Accepted out (or a canned answer)."""
-
-    def __init__(self) -> None:
-        self.server = HTTPServer(host="127.0.0.1", port=0)
-        self.received: list[dict] = []
-        self.canned: list[tuple[int, dict[str, str]]] = []
-        self.validator = card_validator()
-        self.server.expect_request(HOOK_PATH, method="POST").respond_with_handler(self._hook)
-
-    @property
-    def url(self) -> str:
-        return self.server.url_for(HOOK_PATH) + "?" + HOOK_QUERY
-
-    def _hook(self, request: Request) -> Response:
-        assert request.query_string.decode() == HOOK_QUERY
-        assert request.content_type == "application/json"
-        envelope = json.loads(request.get_data(as_text=True))
-        assert envelope["type"] == "message"
-        (attachment,) = envelope["attachments"]
-        assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
-        assert attachment["contentUrl"] is None
-        assert not list(self.validator.iter_errors(attachment["content"]))
-        if self.canned:
-            status, headers = self.canned.pop(0)
-            return Response("", status=status, headers=headers)
-        self.received.append(envelope)
-        return Response("", status=202)
+from tests.fakes_chat import (
+    BOT_SCOPE,
+    HOOK_PATH,
+    HOOK_QUERY,
+    FakeBotFramework,
+    FakeWorkflowHook,
+    make_message,
+)
 
 
 @pytest.fixture

@@ -1,0 +1,56 @@
+"""Signed action links (``/a/<token>``) from emails and Teams cards: confirm in one click.
+
+A GET shows what the button will do (link scanners prefetch links, so GET changes nothing);
+the form on it POSTs the change. Tokens are signed, name the person and the group, and expire.
+"""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+
+from web.auth import current_person
+from web.chat import bp
+from web.chat.answers import ACTIONS, AnswerError, apply_answer
+from web.extensions import db
+from web.models import Group, Person
+from web.signing import read_token
+
+#: Action links work for two weeks: long enough for any break they belong to.
+LINK_MAX_AGE = 14 * 24 * 3600
+
+LABELS = {"in": "I'm in", "cant": "Can't make it", "pause_week": "Pause me for a week"}
+
+
+def _resolve(token: str) -> tuple[str, Group, Person]:
+    data = read_token("action", token, max_age=LINK_MAX_AGE)
+    if not (isinstance(data, list) and len(data) == 3 and data[0] in ACTIONS):
+        abort(400, "This link has expired or is not valid. Nothing was changed.")
+    action, group_id, person_id = data
+    group = db.session.get(Group, group_id) if isinstance(group_id, int) else None
+    if group is None:
+        abort(404, "This coffee break no longer exists. Nothing was changed.")
+    if person_id is None:
+        # A link on a shared card (a Teams channel): the signed-in person answers for themselves.
+        person = current_person()
+        if person is None:
+            abort(403, "Please sign in first, then use the button again.")
+    else:
+        person = db.session.get(Person, person_id)
+        if person is None:
+            abort(404, "This link belongs to someone who is no longer in Fika.")
+    return action, group, person
+
+
+@bp.route("/a/<token>", methods=["GET", "POST"])
+def answer(token: str):
+    """Confirm page (GET) and the change itself (POST)."""
+    action, group, person = _resolve(token)
+    if request.method == "GET":
+        return render_template(
+            "chat/confirm.html", label=LABELS[action], group=group, person=person, token=token
+        )
+    try:
+        message = apply_answer(person, group, action)
+    except AnswerError as exc:
+        return render_template("chat/done.html", message=str(exc), ok=False), 409
+    return render_template("chat/done.html", message=message, ok=True)

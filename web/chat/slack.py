@@ -1,0 +1,222 @@
+"""Slack's interactivity (``/slack/actions``) and slash command (``/slack/commands``) endpoints.
+
+Every request is verified (v0 HMAC-SHA256 over ``v0:{timestamp}:{raw body}``, constant-time,
+at most five minutes old) before any of it is read. The state change is a few milliseconds of
+database work, done before answering; the reply to a button goes to Slack's ``response_url``
+from a background thread, so Slack gets its 200 well within three seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import requests
+from flask import abort, current_app, jsonify, request
+from sqlalchemy import select
+
+from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
+from integrations.slack_verify import verify_slack_request
+from web.changes import leave, pause
+from web.channels import RememberedIds
+from web.chat import bp
+from web.chat.answers import AnswerError, apply_answer
+from web.extensions import csrf, db
+from web.models import Group, Person, Preference
+from web.programmes import ensure_default_programme, next_break
+
+log = logging.getLogger("fika.slack")
+
+ACTION_IDS = {"fika_in": "in", "fika_cant": "cant", "fika_pause_week": "pause_week"}
+#: "pause" without a date: until the person resumes.
+UNTIL_RESUMED = datetime(9999, 12, 31).date()
+
+
+def _verified_body() -> bytes:
+    """The raw body, after checking Slack's signature; 401 (and nothing read) when it fails."""
+    secret = current_app.config.get("FIKA_SLACK_SIGNING_SECRET")
+    if not secret:
+        abort(404, "Slack is not configured.")
+    body = request.get_data(cache=True)
+    if not verify_slack_request(secret, dict(request.headers), body, time.time()):
+        abort(401, "Slack signature check failed.")
+    return body
+
+
+def _identify(slack_user: str) -> tuple[str | None, dict]:
+    """The email behind a Slack user id (remembered, or asked of Slack) and their profile."""
+    email = RememberedIds("slack_user").key_for(slack_user)
+    if email is not None:
+        return email, {}
+    profile = _slack_profile(slack_user)
+    email = (profile.get("email") or "").strip().lower() or None
+    if email:
+        RememberedIds("slack_user")[email] = slack_user
+        db.session.commit()
+    return email, profile
+
+
+def _person_for(email: str | None) -> Person | None:
+    return db.session.scalar(select(Person).where(Person.email == email)) if email else None
+
+
+def _slack_profile(slack_user: str) -> dict:
+    """Slack's profile of a user (users.info; needs the users:read.email scope), or {}."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    config = current_app.config
+    client = WebClient(
+        token=config["FIKA_SLACK_BOT_TOKEN"],
+        base_url=config.get("FIKA_SLACK_API_URL") or "https://slack.com/api/",
+        timeout=2,
+    )
+    try:
+        return dict(client.users_info(user=slack_user)["user"]["profile"])
+    except (SlackApiError, KeyError, OSError) as exc:
+        log.warning("slack: users.info for %s failed: %s", slack_user, exc)
+        return {}
+
+
+def _reply_later(url: str, text: str) -> None:
+    """Post an ephemeral reply to Slack's response_url without holding up our answer."""
+
+    def post() -> None:
+        try:
+            requests.post(
+                url,
+                json={"response_type": "ephemeral", "replace_original": False, "text": text},
+                timeout=5,
+            )
+        except requests.RequestException as exc:
+            log.warning("slack: response_url post failed: %s", exc)
+
+    threading.Thread(target=post, name="slack-reply", daemon=True).start()
+
+
+@bp.post("/slack/actions")
+@csrf.exempt  # Slack's signature is the proof of origin
+def slack_actions():
+    """A button in a Fika message was pressed."""
+    _verified_body()
+    try:
+        payload = json.loads(request.form["payload"])
+        slack_user = payload["user"]["id"]
+        action = payload["actions"][0]
+        response_url = payload.get("response_url")
+    except (KeyError, IndexError, TypeError, ValueError):
+        abort(400, "Not a Slack block_actions payload.")
+    answer = ACTION_IDS.get(action.get("action_id"))
+    person = _person_for(_identify(slack_user)[0])
+    group = db.session.scalar(select(Group).where(Group.uid == str(action.get("value"))))
+    if answer is None or group is None:
+        text = "That button belongs to a coffee break Fika no longer knows; nothing changed."
+    elif person is None:
+        text = "Fika does not know you yet: type `/fika join` to take part."
+    else:
+        try:
+            text = apply_answer(person, group, answer)
+        except AnswerError as exc:
+            text = str(exc)
+    log.info(
+        "slack action=%s user=%s group=%s",
+        action.get("action_id"),
+        slack_user,
+        group.id if group else None,
+    )
+    if response_url:
+        _reply_later(response_url, text)
+    return "", 200
+
+
+def _ephemeral(text: str):
+    return jsonify({"response_type": "ephemeral", "text": text})
+
+
+@bp.post("/slack/commands")
+@csrf.exempt
+def slack_commands():
+    """``/fika join | pause [until YYYY-MM-DD | for N days] | resume | status | leave | help``."""
+    _verified_body()
+    slack_user = request.form.get("user_id", "")
+    email, profile = _identify(slack_user) if slack_user else (None, {})
+    person = _person_for(email)
+    today = (
+        datetime.now(UTC)
+        .astimezone(ZoneInfo(person.timezone if person else current_app.config["FIKA_TIMEZONE"]))
+        .date()
+    )
+    try:
+        command = parse_command(request.form.get("text", ""), today)
+    except CommandError as exc:
+        return _ephemeral(exc.message)
+    if command.name == "help":
+        return _ephemeral(HELP_TEXT)
+    if command.name == "join":
+        return _ephemeral(_join(person, email, profile))
+    if person is None:
+        return _ephemeral("You are not taking part yet: type `/fika join` to start.")
+    if command.name == "pause":
+        until = command.until or UNTIL_RESUMED
+        given_up = pause(person, until)
+        when = (
+            "until you type `/fika resume`"
+            if command.until is None
+            else f"until {until:%A %-d %B %Y}"
+        )
+        extra = f"; {given_up} upcoming break(s) cancelled for you" if given_up else ""
+        return _ephemeral(f"Paused {when}{extra}.")
+    if command.name == "resume":
+        person.preference.active = True
+        person.preference.paused_until = None
+        db.session.commit()
+        return _ephemeral("Welcome back: you will be matched from the next round.")
+    if command.name == "leave":
+        touched = leave(person)
+        extra = f" {touched} upcoming break(s) were cancelled for you." if touched else ""
+        return _ephemeral(f"You have left the coffee breaks.{extra} `/fika join` brings you back.")
+    return _ephemeral(_status(person, today))
+
+
+def _join(person: Person | None, email: str | None, profile: dict) -> str:
+    """Take part again, or for the first time with what Slack's profile tells us."""
+    if person is None:
+        if email is None:
+            return "Fika could not read your email from Slack; please join on the web form."
+        person = Person(
+            email=email,
+            name=profile.get("real_name") or email.split("@")[0],
+            department=profile.get("title") or "Not set yet",
+            timezone=current_app.config["FIKA_TIMEZONE"],
+        )
+        db.session.add(person)
+    if person.preference is None:
+        person.preference = Preference()
+    person.preference.active = True
+    person.preference.paused_until = None
+    db.session.commit()
+    return (
+        f"You're in, {person.first_name()}! Fika will match you from the next round. "
+        f"Set your department, office and hours at {current_app.config['FIKA_BASE_URL']}/"
+    )
+
+
+def _status(person: Person, today) -> str:
+    pref = person.preference
+    if pref is None or not pref.active:
+        return "You are not taking part. `/fika join` to start again."
+    if pref.paused_until and pref.paused_until > today:
+        until = (
+            "until you resume"
+            if pref.paused_until == UNTIL_RESUMED
+            else (f"until {pref.paused_until:%A %-d %B %Y}")
+        )
+        return f"You are paused {until}. `/fika resume` to take part again now."
+    upcoming = next_break(ensure_default_programme(), datetime.now(UTC))
+    local = upcoming.astimezone(ZoneInfo(person.timezone)) if upcoming else None
+    when = f" The next round is on {local:%A %-d %B at %H:%M}." if local else ""
+    return f"You are taking part ({pref.mode.replace('_', ' ')}).{when}"
