@@ -13,6 +13,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from flask_migrate.cli import db as db_group
 
+from fika.admin_commands import admin_group, import_command
 from web.config import SettingsError
 
 
@@ -179,11 +180,14 @@ def plan() -> None:
 @click.pass_context
 def worker(ctx: click.Context, once: bool, interval: float) -> None:
     """Deliver the outbox: invites, updates and messages, with retries."""
-    from jobs.worker import run_worker
+    from jobs.worker import WorkerBusy, run_worker
 
     app = _app(ctx)
-    with app.app_context():
-        counts = run_worker(app, once=once, interval=interval)
+    try:
+        with app.app_context():
+            counts = run_worker(app, once=once, interval=interval)
+    except WorkerBusy as exc:
+        raise Failure(str(exc)) from None
     if once:
         click.echo(f"sent {counts.sent}, retrying {counts.retrying}, dead {counts.dead}")
 
@@ -227,6 +231,10 @@ def status(ctx: click.Context) -> None:
 
     with _app(ctx).app_context():
         click.echo(status_report(datetime.now(UTC)))
+
+
+cli.add_command(import_command)
+cli.add_command(admin_group)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -34,12 +35,27 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
 
-    from web import errors, optin, signing, unsubscribe
+    from web import account, errors, optin, security, signing, unsubscribe
+    from web.account import oidc
 
     app.register_blueprint(optin.bp)
     app.register_blueprint(unsubscribe.bp)
+    from web import admin, api
+
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(account.bp)
+    from web import chat
+
+    app.register_blueprint(chat.bp)
+    from web.checkin import bp as checkin_bp
+
+    app.register_blueprint(checkin_bp)
+    app.jinja_env.filters["zone"] = ZoneInfo  # {{ instant.astimezone(person.timezone|zone) }}
+    oidc.init_app(app)
     errors.register(app)
     signing.init_app(app)
+    security.init_app(app)  # after the blueprints: it wraps their views in rate limits
     _configure_logging(app)
     return app
 

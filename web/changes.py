@@ -95,3 +95,52 @@ def pause(person: Person, until: date, now: datetime | None = None) -> int:
         withdraw(person, group, now)
     db.session.commit()
     return len(groups)
+
+
+def erase(person: Person, now: datetime | None = None) -> int:
+    """Delete every row about ``person``; their upcoming breaks are updated or cancelled first.
+
+    The cancellations written for them are detached from their row (``keep_person_row=False``)
+    so they are still delivered after the person is gone. Every table with a foreign key to
+    ``person`` is cleared explicitly (SQLite does not enforce ON DELETE), so a table added later
+    is covered too. Returns how many upcoming breaks were touched.
+    """
+    from sqlalchemy import delete, or_, update
+
+    from web.models import Delivery, Preference
+
+    now = now or datetime.now(UTC)
+    groups = upcoming_groups(person, now)
+    for group in groups:
+        withdraw(person, group, now, keep_person_row=False)
+    db.session.flush()
+    person_id, email = person.id, person.email
+    pending = Delivery.status.in_(("pending", "retrying"))
+    # Messages sent to them after an earlier detach go too; the cancellations just written are
+    # pending and must still go out.
+    db.session.execute(
+        delete(Delivery).where(
+            or_(Delivery.person_id == person_id, (Delivery.recipient == email) & ~pending)
+        )
+    )
+    # Others' "rather not meet" lists hold ids; a reused id must not inherit them.
+    for preference in db.session.scalars(select(Preference)):
+        if person_id in (preference.avoid or []):
+            preference.avoid = [i for i in preference.avoid if i != person_id]
+    for table in reversed(db.metadata.sorted_tables):
+        for key in table.foreign_keys:
+            if key.column.table.name != "person" or key.column.name != "id":
+                continue
+            column = key.parent
+            if key.ondelete == "SET NULL":
+                db.session.execute(
+                    update(table).where(column == person_id).values({column.name: None})
+                )
+            elif table.name != "person":
+                db.session.execute(delete(table).where(column == person_id))
+    external = db.metadata.tables.get("external_id")
+    if external is not None:  # chat ids remembered by email address
+        db.session.execute(delete(external).where(external.c.key == email))
+    db.session.execute(delete(Person).where(Person.id == person_id))
+    db.session.commit()
+    return len(groups)

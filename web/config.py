@@ -37,6 +37,25 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _number(env: dict[str, str], name: str, default, kind):
+    """A positive number setting, or SettingsError naming it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value <= 0:
+        raise SettingsError(f"{name}: expected a positive number, got {raw!r}")
+    return value
+
+
+def _email_list(value: str | None) -> tuple[str, ...]:
+    """'A@x.org, b@y.org' -> ('a@x.org', 'b@y.org'): trimmed, lower-cased, blanks dropped."""
+    return tuple(sorted({e.strip().lower() for e in (value or "").split(",") if e.strip()}))
+
+
 def load_settings(environ: dict[str, str] | None = None, instance_path: str | None = None) -> dict:
     """Read the FIKA_* and DATABASE_URL variables into a Flask config mapping.
 
@@ -61,6 +80,22 @@ def load_settings(environ: dict[str, str] | None = None, instance_path: str | No
         "FIKA_VIDEO_URL_TEMPLATE": env.get("FIKA_VIDEO_URL_TEMPLATE")
         or "https://meet.jit.si/fika-{room}",
         "FIKA_ORG_NAME": env.get("FIKA_ORG_NAME") or "your organisation",
+        # Who may use /admin and the API with a session: emails, compared case-insensitively.
+        "FIKA_ADMIN_EMAILS": _email_list(env.get("FIKA_ADMIN_EMAILS")),
+        # With OpenID Connect: members of this group claim are admins too (unset: emails only).
+        "FIKA_ADMIN_GROUP": (env.get("FIKA_ADMIN_GROUP") or "").strip() or None,
+        # The outbox: a transient failure is retried after ~BASE * 2**(attempt-1) seconds (with
+        # jitter, never sooner than Retry-After), at most MAX_ATTEMPTS times, then it is dead.
+        "FIKA_OUTBOX_MAX_ATTEMPTS": _number(env, "FIKA_OUTBOX_MAX_ATTEMPTS", 8, int),
+        "FIKA_OUTBOX_BASE_DELAY": _number(env, "FIKA_OUTBOX_BASE_DELAY", 30.0, float),
+        # Single sign-on (OpenID Connect): all three, or none.
+        "FIKA_OIDC_ISSUER": (env.get("FIKA_OIDC_ISSUER") or "").rstrip("/") or None,
+        "FIKA_OIDC_CLIENT_ID": env.get("FIKA_OIDC_CLIENT_ID") or None,
+        "FIKA_OIDC_CLIENT_SECRET": env.get("FIKA_OIDC_CLIENT_SECRET") or None,
+        # Rate limits (Flask-Limiter): memory:// counts per process; use Redis with >1 worker.
+        "FIKA_RATELIMIT_STORAGE_URI": env.get("FIKA_RATELIMIT_STORAGE_URI") or "memory://",
+        "FIKA_RATELIMIT_SIGNIN": env.get("FIKA_RATELIMIT_SIGNIN") or "10 per minute;50 per hour",
+        "FIKA_RATELIMIT_FORM": env.get("FIKA_RATELIMIT_FORM") or "30 per minute;300 per hour",
     }
     # Channel settings are handed to integrations/ untouched; only their presence is checked here.
     for key, value in env.items():
@@ -89,6 +124,7 @@ def finalise(config: dict, instance_path: str) -> None:
     if "{room}" not in template:
         raise SettingsError("FIKA_VIDEO_URL_TEMPLATE: must contain {room}")
     _check_channels(config)
+    _check_sign_in(config)
     if not config.get("SECRET_KEY"):
         if mode in RELAXED_MODES or config.get("FIKA_DEBUG"):
             config["SECRET_KEY"] = _instance_secret(Path(instance_path))
@@ -111,6 +147,32 @@ def _check_channels(config: dict) -> None:
         chat_channels(config)
     except ConfigError as exc:
         raise SettingsError(str(exc)) from None
+
+
+def _check_sign_in(config: dict) -> None:
+    """Half-configured single sign-on or unreadable rate limits fail at start, naming it."""
+    from limits import parse_many
+
+    names = ("FIKA_OIDC_ISSUER", "FIKA_OIDC_CLIENT_ID", "FIKA_OIDC_CLIENT_SECRET")
+    given = [n for n in names if config.get(n)]
+    if given and len(given) != len(names):
+        missing = ", ".join(n for n in names if n not in given)
+        raise SettingsError(f"{missing}: required when {given[0]} is set (single sign-on)")
+    issuer = config.get("FIKA_OIDC_ISSUER")
+    if issuer and not issuer.startswith(("https://", "http://")):
+        raise SettingsError(f"FIKA_OIDC_ISSUER: expected an https:// URL, got {issuer!r}")
+    for name in ("FIKA_RATELIMIT_SIGNIN", "FIKA_RATELIMIT_FORM"):
+        try:
+            parse_many(config[name])
+        except ValueError:
+            raise SettingsError(
+                f"{name}: cannot read {config[name]!r} (write e.g. '10 per minute;50 per hour')"
+            ) from None
+    uri = config["FIKA_RATELIMIT_STORAGE_URI"]
+    if "://" not in uri:
+        raise SettingsError(
+            f"FIKA_RATELIMIT_STORAGE_URI: expected e.g. memory:// or redis://host:6379, got {uri!r}"
+        )
 
 
 def _instance_secret(instance: Path) -> str:

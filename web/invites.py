@@ -65,11 +65,17 @@ def unsubscribe_url(person: Person) -> str:
     return f"{current_app.config['FIKA_BASE_URL']}/unsubscribe/{token}"
 
 
-def action_links(group: Group, person: Person) -> dict[str, str]:
-    """Signed links for the buttons in chat messages: I'm in, can't make it, pause a week."""
+def action_links(group: Group, person: Person | None) -> dict[str, str]:
+    """Signed links for the buttons: I'm in, can't make it, pause a week.
+
+    Per-person messages carry links that name the person (one click, no sign-in); a message
+    shared by the group (a Teams channel card) carries links that ask whoever opens them to
+    sign in, so nobody can answer for someone else.
+    """
     base = current_app.config["FIKA_BASE_URL"]
+    person_id = person.id if person is not None else None
     return {
-        action: f"{base}/a/{make_token('action', [action, group.id, person.id])}"
+        action: f"{base}/a/{make_token('action', [action, group.id, person_id])}"
         for action in ("in", "cant", "pause_week")
     }
 
@@ -80,16 +86,22 @@ def deliveries_for(
     """One outbox row per person (email, outbox folder) or per group (calendar, chat)."""
     people = list(people)
     rows: list[Delivery] = []
+    shared = message_to_dict(Message(key="", invite=invite))["invite"]  # once per group
     for channel in channels:
         if channel in PER_GROUP:
-            message = Message(key=f"{invite.uid}-{invite.sequence}-{channel}", invite=invite)
+            message = Message(
+                key=f"{invite.uid}-{invite.sequence}-{channel}",
+                invite=invite,
+                links=action_links(group, None) if invite.method == "REQUEST" else {},
+            )
             rows.append(
                 Delivery(
                     key=message.key,
                     channel=channel,
                     recipient=f"group:{group.uid}",
                     group_id=group.id,
-                    payload=message_to_dict(message),
+                    round_id=group.round_id,
+                    payload=message_to_dict(message, shared),
                 )
             )
             continue
@@ -107,8 +119,9 @@ def deliveries_for(
                     channel=channel,
                     recipient=person.email,
                     group_id=group.id,
+                    round_id=group.round_id,
                     person_id=person.id,
-                    payload=message_to_dict(message),
+                    payload=message_to_dict(message, shared),
                 )
             )
     return rows

@@ -95,8 +95,18 @@ class Preference(db.Model):
     days: Mapped[list] = mapped_column(JSON, default=lambda: list(WEEKDAYS[:5]))
     paused_until: Mapped[date | None] = mapped_column(Date)
     reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When Fika last asked whether to pause after breaks that did not happen (asked once a month).
+    pause_asked_on: Mapped[date | None] = mapped_column(Date)
     topics: Mapped[list] = mapped_column(JSON, default=list)
     avoid: Mapped[list] = mapped_column(JSON, default=list)  # person ids
+    # How often they want a break: "daily", "few_per_week" (2-3 times) or "weekly".
+    frequency: Mapped[str] = mapped_column(String(16), default="daily", server_default="daily")
+    # "one_to_one" (pairs only) or "small_groups" (groups of three or four welcome).
+    group_size_pref: Mapped[str] = mapped_column(
+        String(16), default="small_groups", server_default="small_groups"
+    )
+    # Topics they can share (``topics`` holds what they want to learn about).
+    share_topics: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
     person: Mapped[Person] = relationship(back_populates="preference")
 
@@ -132,7 +142,29 @@ class Programme(db.Model):
     lead_minutes: Mapped[int] = mapped_column(Integer, default=60)
     cooldown_rounds: Mapped[int] = mapped_column(Integer, default=10)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Public holidays of this ISO 3166 country are skipped; None: the country of ``timezone``;
+    # "": no public holidays. ``days_off`` adds the programme's own dates ("YYYY-MM-DD").
+    holiday_country: Mapped[str | None] = mapped_column(String(8))
+    days_off: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # A round not planned by ``cutoff_minutes`` before the break is recorded as missed.
+    cutoff_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    # The reminder goes out this many minutes before the break (0: no reminders).
+    reminder_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # "weekly": every week on ``days``; "biweekly": every other week (even weeks since 0001-01-01).
+    cadence: Mapped[str] = mapped_column(String(16), default="weekly", server_default="weekly")
+    # Who may join: department and office names; an empty list lets everyone in. In ``offices``
+    # the name "remote" stands for people without a home office.
+    departments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    offices: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # What the programme is about ("Learning teams" around a topic); shown to people choosing.
+    topic: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def in_cadence(self, day: date) -> bool:
+        """Whether ``day`` falls in a week the programme runs (every other week when biweekly)."""
+        if self.cadence != "biweekly":
+            return True
+        return ((day.toordinal() - 1) // 7) % 2 == 0
 
     def runs_on(self, day: date) -> bool:
         """Whether the programme has a break on ``day`` (weekday only; holidays come later)."""
@@ -148,10 +180,12 @@ class Round(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="planned")
+    status: Mapped[str] = mapped_column(String(16), default="planned")  # or "missed"
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     unmatched: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the "Did you meet?" messages were queued (None: not yet).
+    checkins_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     programme: Mapped[Programme] = relationship()
     groups: Mapped[list[Group]] = relationship(
@@ -196,6 +230,8 @@ class GroupMember(db.Model):
     )
     response: Mapped[str | None] = mapped_column(String(16))  # "in" | "cant"
     met: Mapped[bool | None] = mapped_column(Boolean)
+    checkin: Mapped[str | None] = mapped_column(String(16))  # "met" | "not_met" | "rescheduled"
+    checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     group: Mapped[Group] = relationship(back_populates="members")
     person: Mapped[Person] = relationship()
@@ -212,7 +248,12 @@ class Delivery(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
+    # "invite" (also updates and cancellations) | "reminder" | "checkin" | "pause_offer"
+    kind: Mapped[str] = mapped_column(String(16), default="invite", server_default="invite")
     recipient: Mapped[str] = mapped_column(String(254))
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("round.id", ondelete="CASCADE"), index=True
+    )
     group_id: Mapped[int | None] = mapped_column(
         ForeignKey("fika_group.id", ondelete="CASCADE"), index=True
     )
@@ -226,3 +267,79 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SignInToken(db.Model):
+    """A magic sign-in link: single use, expiring. Only a hash of its secret is stored.
+
+    The link itself is signed too (``web.signing``), so a forged link fails before any query; the
+    row makes it single use (``used_at`` is set in the same UPDATE that checks it is unset).
+    """
+
+    __tablename__ = "sign_in_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProgrammeMember(db.Model):
+    """A person taking part in a programme they chose (a person with no rows: the default one)."""
+
+    __tablename__ = "programme_member"
+
+    programme_id: Mapped[int] = mapped_column(
+        ForeignKey("programme.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API (HR-system sync). Only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so admins can tell tokens apart without the secret.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditLog(db.Model):
+    """Who did what, when, in the admin, the API or the CLI: kept for accountability."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The email of the admin, "token:NAME" for the API, or "cli" for the command line.
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ExternalId(db.Model):
+    """Ids other services gave us, remembered across rounds and restarts.
+
+    ``namespace`` says which: ``slack_user`` (email -> Slack user id), ``teams_conversation``
+    (email -> Teams 1:1 conversation id), ``graph_event`` (group UID -> Graph event id).
+    """
+
+    __tablename__ = "external_id"
+    __table_args__ = (UniqueConstraint("namespace", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(254))
+    value: Mapped[str] = mapped_column(String(254), index=True)

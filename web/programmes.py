@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from web.extensions import db
-from web.models import Programme
+from web.models import Person, Programme, ProgrammeMember
 
 DEFAULT_PROGRAMME = "Daily digital coffee break"
 
@@ -54,3 +54,96 @@ def next_break(programme: Programme, now: datetime) -> datetime | None:
         if start - timedelta(minutes=programme.lead_minutes) > now:
             return start
     return None
+
+
+# --- Who takes part in which programme -------------------------------------------------------
+#
+# Membership is a ProgrammeMember row per (programme, person). A person with no rows takes part
+# in the default (first) programme only, so everyone who joined through the opt-in form before
+# programmes existed keeps their daily break. Department and office filters are checked again
+# at every round, so narrowing a programme takes effect without touching anyone's choice.
+
+REMOTE = "remote"
+
+
+def may_join(programme: Programme, person: Person) -> bool:
+    """Whether the programme's department and office filters let ``person`` in."""
+    departments = {d.casefold() for d in programme.departments or []}
+    if departments and person.department.casefold() not in departments:
+        return False
+    offices = {o.casefold() for o in programme.offices or []}
+    office = (person.home_office or REMOTE).casefold()
+    return not offices or office in offices
+
+
+def open_programmes(person: Person) -> list[Programme]:
+    """The programmes switched on that ``person`` may choose on their preferences page."""
+    programmes = db.session.scalars(select(Programme).where(Programme.active.is_(True)))
+    return [p for p in programmes.all() if may_join(p, person)]
+
+
+def programmes_for(person: Person) -> list[Programme]:
+    """The programmes ``person`` takes part in: those they chose, or else the default one."""
+    chosen = db.session.scalars(
+        select(Programme)
+        .join(ProgrammeMember, ProgrammeMember.programme_id == Programme.id)
+        .where(ProgrammeMember.person_id == person.id)
+        .order_by(Programme.id)
+    ).all()
+    if chosen:
+        return list(chosen)
+    default = db.session.scalar(select(Programme).order_by(Programme.id).limit(1))
+    return [default] if default is not None else []
+
+
+def set_programmes(person: Person, ids: list[int]) -> list[Programme]:
+    """Make ``ids`` the person's programmes (the caller commits). ValueError names a bad choice.
+
+    An empty choice is refused: leaving every programme is "stop taking part" (``web.changes``).
+    """
+    wanted = set(ids)
+    if not wanted:
+        raise ValueError("choose at least one programme")
+    allowed = {p.id: p for p in open_programmes(person)}
+    refused = sorted(wanted - set(allowed))
+    if refused:
+        raise ValueError(f"programme {refused[0]} is not open to you")
+    current = set(
+        db.session.scalars(
+            select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person.id)
+        )
+    )
+    for programme_id in current - wanted:
+        db.session.delete(db.session.get(ProgrammeMember, (programme_id, person.id)))
+    db.session.add_all(
+        ProgrammeMember(programme_id=i, person_id=person.id) for i in sorted(wanted - current)
+    )
+    db.session.flush()
+    return [allowed[i] for i in sorted(wanted)]
+
+
+def programme_participants(programme: Programme, people: list[Person]) -> list[Person]:
+    """Of ``people`` (already eligible that day), those taking part in ``programme``.
+
+    ``jobs.participants.eligible_people`` finds who is available on a date; this narrows that
+    list to the programme's members allowed by its department and office filters.
+    """
+    if not people:
+        return []
+    ids = [p.id for p in people]
+    chosen: dict[int, set[int]] = {}
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        rows = db.session.execute(
+            select(ProgrammeMember.person_id, ProgrammeMember.programme_id).where(
+                ProgrammeMember.person_id.in_(ids[start : start + 900])
+            )
+        )
+        for person_id, programme_id in rows:
+            chosen.setdefault(person_id, set()).add(programme_id)
+    default_id = db.session.scalar(select(Programme.id).order_by(Programme.id).limit(1))
+    result = []
+    for person in people:
+        member = programme.id in chosen.get(person.id, {default_id})
+        if member and may_join(programme, person):
+            result.append(person)
+    return result

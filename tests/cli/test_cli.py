@@ -39,7 +39,7 @@ def test_demo_end_to_end_twice_makes_one_round_and_no_duplicates(fika, tmp_path)
     assert second.exit_code == 0, second.output
     assert "(0 new)" in second.output and "already ran" in second.output
     status = fika("status")
-    assert "Daily digital coffee break [on]" in status.output
+    assert "Daily digital coffee break [#1]: plans" in status.output
     assert "6 groups" in status.output and "sent 12" in status.output
 
 
