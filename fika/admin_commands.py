@@ -7,6 +7,7 @@ progress bar while rows are compared and written.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -44,9 +45,7 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
     with app.app_context():
         rows = max(data.count(b"\n") - 1, 1)
         label = "checking" if dry_run else "importing"
-        with click.progressbar(
-            length=rows, label=label, file=click.get_text_stream("stderr")
-        ) as bar:
+        with click.progressbar(length=rows, label=label, file=sys.stderr) as bar:
             report, _ = check_csv(
                 data, app.config["FIKA_TIMEZONE"], dry_run=dry_run, progress=bar.update
             )

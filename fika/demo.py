@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -180,6 +180,15 @@ def ensure_demo_people(count: int, seed: int) -> int:
     return created
 
 
+def demo_day(programme, today: date) -> date:
+    """Today when the programme has a break today, else its next day (a demo on a Saturday)."""
+    for offset in range(14):
+        day = today + timedelta(days=offset)
+        if programme.runs_on(day):
+            return day
+    return today
+
+
 def run_demo(count: int, seed: int) -> str:
     """Create the demo organisation, run today's round, deliver it; return a printable report."""
     from fika.tables import groups_table
@@ -192,13 +201,16 @@ def run_demo(count: int, seed: int) -> str:
     programme = ensure_default_programme()
     today = datetime.now(UTC).astimezone(ZoneInfo(programme.timezone)).date()
     lines = [f"demo organisation: {count} people ({created} new)"]
-    outcome = run_round(programme, today)
+    day = demo_day(programme, today)
+    if day != today:
+        lines.append(f"no break today ({today:%A}); the demo plans the next one, {day:%A %-d %B}")
+    outcome = run_round(programme, day)
     lines.append(outcome.message)
     counts = send_due(configured_channels(current_app.config))
     lines.append(f"deliveries: sent {counts.sent}, retrying {counts.retrying}, dead {counts.dead}")
     if outcome.plan is not None:
-        lines.append(groups_table(outcome.plan, outcome.people, today))
+        lines.append(groups_table(outcome.plan, outcome.people, day))
     else:
-        rnd = existing_round(programme, today)
+        rnd = existing_round(programme, day)
         lines.append(f"(round {rnd.id if rnd else '?'} was made earlier; `fika status` shows it)")
     return "\n".join(lines)

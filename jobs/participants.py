@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from pairing import HistoryRound, Participant
 from web.extensions import db
 from web.models import Group, GroupMember, Person, Preference, Programme, Round
 
+log = logging.getLogger("fika.participants")
+
 #: How many earlier rounds of a programme the planner sees: enough to rank "met longest ago".
 HISTORY_ROUNDS = 60
 
 
+#: Breaks a person may have had in the seven days before a round, by how often they asked for.
+WEEKLY_CAP = {"daily": None, "few_per_week": 2, "weekly": 1}
+
+
 def eligible_people(day: date) -> list[Person]:
-    """People with active, unpaused preferences who take part on ``day``'s weekday."""
+    """People with active, unpaused preferences who take part on ``day``'s weekday and are due.
+
+    "Two or three times a week" and "once a week" are caps over the seven days before ``day``
+    (any programme, cancelled breaks not counted), so they hold whatever the programme's days.
+    """
     people = db.session.scalars(
         select(Person)
         .join(Preference)
@@ -24,13 +35,61 @@ def eligible_people(day: date) -> list[Person]:
         .options(selectinload(Person.preference))
         .order_by(Person.id)
     )
-    return [p for p in people if p.preference.available_on(day)]
+    available = [p for p in people if p.preference.available_on(day)]
+    capped = [p for p in available if WEEKLY_CAP.get(p.preference.frequency or "daily")]
+    recent = recent_breaks([p.id for p in capped], day) if capped else {}
+    return [
+        p
+        for p in available
+        if (cap := WEEKLY_CAP.get(p.preference.frequency or "daily")) is None
+        or recent.get(p.id, 0) < cap
+    ]
 
 
-def to_participant(person: Person, day: date) -> Participant:
+def recent_breaks(person_ids: list[int], day: date) -> dict[int, int]:
+    """How many breaks (not cancelled) each person had in the seven days before ``day``."""
+    rows = db.session.execute(
+        select(GroupMember.person_id, func.count())
+        .join(Group, Group.id == GroupMember.group_id)
+        .join(Round, Round.id == Group.round_id)
+        .where(
+            GroupMember.person_id.in_(person_ids),
+            Round.date >= day - timedelta(days=7),
+            Round.date < day,
+            Group.status != "cancelled",
+        )
+        .group_by(GroupMember.person_id)
+    )
+    return dict(rows.all())
+
+
+def busy_times(config, people: list[Person], day: date) -> dict[str, tuple]:
+    """Meetings already in people's calendars on ``day`` (Graph or Google free/busy), by email.
+
+    Without a calendar service, or when it fails, nobody has known busy times: the round still
+    runs, just without that extra care.
+    """
+    from integrations.base import DeliveryError
+    from integrations.registry import busy_source
+
+    source = busy_source(config)
+    if source is None or not people:
+        return {}
+    start = datetime.combine(day, time(0), tzinfo=UTC) - timedelta(hours=14)
+    end = start + timedelta(hours=52)  # every zone's whole local day
+    try:
+        found = source([p.email for p in people], start, end)
+    except DeliveryError as exc:
+        log.warning("free/busy lookup failed, planning without it: %s", exc.reason)
+        return {}
+    return {email.lower(): tuple(spans) for email, spans in found.items()}
+
+
+def to_participant(person: Person, day: date, busy: tuple = ()) -> Participant:
     """The planner's view of ``person`` on ``day``: site that day, zone, hours, mode, bans."""
     pref = person.preference
     return Participant(
+        busy=busy,
         id=str(person.id),
         department=person.department,
         site=pref.site_on(day, person.home_office),

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from integrations.starters import choose_starter
 from jobs import faults
 from jobs.events import log_event
-from jobs.participants import eligible_people, history, to_participant
+from jobs.participants import busy_times, eligible_people, history, to_participant
 from pairing import Plan, PlanRequest, plan_round
 from web.channels import configured_channels
 from web.extensions import db
@@ -56,11 +56,14 @@ def default_seed(programme: Programme, day: date) -> int:
     return int(day.strftime("%Y%m%d")) * 1000 + programme.id
 
 
-def plan_request(programme: Programme, day: date, people: list[Person], seed: int) -> PlanRequest:
-    """The planner's input for ``programme`` on ``day``."""
+def plan_request(
+    programme: Programme, day: date, people: list[Person], seed: int, busy: dict | None = None
+) -> PlanRequest:
+    """The planner's input for ``programme`` on ``day`` (``busy``: calendar meetings by email)."""
+    busy = busy or {}
     return PlanRequest(
         date=day,
-        participants=tuple(to_participant(p, day) for p in people),
+        participants=tuple(to_participant(p, day, busy.get(p.email, ())) for p in people),
         history=history(programme, day),
         group_size=programme.group_size,
         duration_minutes=programme.duration_minutes,
@@ -73,8 +76,12 @@ def plan_request(programme: Programme, day: date, people: list[Person], seed: in
 def preview_round(programme: Programme, day: date, seed: int | None = None) -> RoundOutcome:
     """Plan the round without writing anything."""
     people = programme_participants(programme, eligible_people(day))
+    if programme.group_size > 2:
+        # "One-to-one only" people sit out group programmes (pairs may still become a trio).
+        people = [p for p in people if p.preference.group_size_pref != "one_to_one"]
     seed = default_seed(programme, day) if seed is None else seed
-    plan = plan_round(plan_request(programme, day, people, seed))
+    busy = busy_times(current_app.config, people, day)
+    plan = plan_round(plan_request(programme, day, people, seed, busy))
     return RoundOutcome(
         created=False,
         round_id=None,

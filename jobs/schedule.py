@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.holidays import holiday_country, holiday_name, is_public_holiday
+from web.models import is_biweekly_week
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: How far ahead to look for the next working day (a year of days off would be a setup error).
@@ -39,6 +40,7 @@ class Schedule:
     cutoff_minutes: int = 15
     country: str | None = None  # public holidays of this country are skipped
     days_off: frozenset[date] = field(default_factory=frozenset)
+    biweekly: bool = False  # every other week only (see web.models.is_biweekly_week)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -48,6 +50,8 @@ class Schedule:
         """Why there is no break on ``day``, or None on a working day."""
         if day.weekday() not in self.days:
             return f"not a programme day ({WEEKDAYS[day.weekday()]})"
+        if self.biweekly and not is_biweekly_week(day):
+            return "not this programme's week (it runs every two weeks)"
         if day in self.days_off:
             return "a programme day off"
         if is_public_holiday(self.country, day):
@@ -141,4 +145,5 @@ def schedule_for(programme) -> Schedule:
         cutoff_minutes=programme.cutoff_minutes if programme.cutoff_minutes is not None else 15,
         country=holiday_country(programme.holiday_country, programme.timezone),
         days_off=frozenset(days_off),
+        biweekly=programme.cadence == "biweekly",
     )

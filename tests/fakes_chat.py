@@ -185,9 +185,7 @@ class FakeSlackApi:
 
         # Slack's response_url for interactive replies (one per test run is enough).
         self.responses: list[dict[str, Any]] = []
-        self.server.expect_request("/respond", method="POST").respond_with_handler(
-            self._respond
-        )
+        self.server.expect_request("/respond", method="POST").respond_with_handler(self._respond)
 
     @property
     def api_url(self) -> str:
@@ -211,8 +209,13 @@ class FakeSlackApi:
         if email is None:
             return {"ok": False, "error": "user_not_found"}
         name = email.split("@")[0].replace(".", " ").title()
-        return {"ok": True, "user": {"id": params["user"], "profile": {
-            "email": email, "real_name": name, "title": "Research"}}}
+        return {
+            "ok": True,
+            "user": {
+                "id": params["user"],
+                "profile": {"email": email, "real_name": name, "title": "Research"},
+            },
+        }
 
     def __enter__(self) -> FakeSlackApi:
         self.server.start()

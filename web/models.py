@@ -34,6 +34,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def is_biweekly_week(day: date) -> bool:
+    """Whether ``day`` is in an "on" week of an every-two-weeks programme (fixed parity)."""
+    return ((day.toordinal() - 1) // 7) % 2 == 0
+
+
 class UTCDateTime(TypeDecorator):
     """Store aware datetimes as naive UTC; hand them back aware."""
 
@@ -162,13 +167,14 @@ class Programme(db.Model):
 
     def in_cadence(self, day: date) -> bool:
         """Whether ``day`` falls in a week the programme runs (every other week when biweekly)."""
-        if self.cadence != "biweekly":
-            return True
-        return ((day.toordinal() - 1) // 7) % 2 == 0
+        return self.cadence != "biweekly" or is_biweekly_week(day)
 
     def runs_on(self, day: date) -> bool:
-        """Whether the programme has a break on ``day`` (weekday only; holidays come later)."""
-        return self.active and WEEKDAYS[day.weekday()] in (self.days or [])
+        """Whether the programme has a break on ``day`` by its days and cadence.
+
+        Holidays and days off are the clock's business (``jobs.schedule``).
+        """
+        return self.active and WEEKDAYS[day.weekday()] in (self.days or []) and self.in_cadence(day)
 
 
 class Round(db.Model):

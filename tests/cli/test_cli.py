@@ -3,9 +3,11 @@
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 
 from fika.cli import cli
@@ -27,6 +29,7 @@ def fika(database_url, tmp_path, monkeypatch):
     return run
 
 
+@time_machine.travel(datetime(2026, 11, 30, 6, 0, tzinfo=UTC), tick=True)  # a Monday morning
 def test_demo_end_to_end_twice_makes_one_round_and_no_duplicates(fika, tmp_path):
     first = fika("demo", "--people", "12")
     assert first.exit_code == 0, first.output
@@ -41,6 +44,16 @@ def test_demo_end_to_end_twice_makes_one_round_and_no_duplicates(fika, tmp_path)
     status = fika("status")
     assert "Daily digital coffee break [#1]: plans" in status.output
     assert "6 groups" in status.output and "sent 12" in status.output
+
+
+@time_machine.travel(datetime(2026, 11, 28, 12, 0, tzinfo=UTC), tick=True)  # a Saturday
+def test_demo_on_a_weekend_plans_the_next_working_day(fika):
+    result = fika("demo", "--people", "4")
+    assert result.exit_code == 0, result.output
+    assert "no break today (Saturday); the demo plans the next one, Monday 30 November" in (
+        result.output
+    )
+    assert "on 2026-11-30: 2 groups, 0 unmatched" in result.output
 
 
 def test_round_dry_run_then_real_then_noop(fika):

@@ -88,9 +88,12 @@ def test_demo_posts_slack_dms_and_teams_cards_whose_buttons_work(
                 member = db.session.scalars(
                     select(GroupMember.person_id).where(GroupMember.group_id == group_id)
                 ).first()
-            payload = {"type": "block_actions", "user": {"id": slack_ids[member]},
-                       "response_url": slack.response_url,
-                       "actions": [{"action_id": action_id, "value": value}]}
+            payload = {
+                "type": "block_actions",
+                "user": {"id": slack_ids[member]},
+                "response_url": slack.response_url,
+                "actions": [{"action_id": action_id, "value": value}],
+            }
             body = urlencode({"payload": json.dumps(payload)})
             assert client.post("/slack/actions", data=body, headers=signed(body)).status_code == 200
             presses.append((action_id, group_id, member))

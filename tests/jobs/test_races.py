@@ -87,9 +87,8 @@ def _assert_one_round_per_day(app, programme_id: int, outcomes: list) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_clocks_and_fika_round_make_one_round_on_postgresql(app, app_config):
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("three racers is the PostgreSQL case; SQLite runs two below")
     programme_id, outcomes = _racing(app, app_config, ["clock", "clock", "round"])
     _assert_one_round_per_day(app, programme_id, outcomes)
     lost = sum(1 for trial in outcomes if any(raced for _, raced, _ in trial))
@@ -97,8 +96,7 @@ def test_two_clocks_and_fika_round_make_one_round_on_postgresql(app, app_config)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_clock_and_fika_round_make_one_round_on_sqlite(app, app_config):
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("the PostgreSQL case runs three racers above")
     programme_id, outcomes = _racing(app, app_config, ["clock", "round"])
     _assert_one_round_per_day(app, programme_id, outcomes)

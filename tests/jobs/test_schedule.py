@@ -153,6 +153,7 @@ def test_programme_days_off_and_derived_country():
         cutoff_minutes=15,
         holiday_country=None,
         days_off=["2027-01-05", "not a date"],
+        cadence="weekly",
     )
     schedule = schedule_for(programme)
     assert schedule.country == "SE" and country_for_timezone("America/New_York") == "US"
@@ -178,3 +179,16 @@ def test_a_programme_without_days_never_fires():
     schedule = Schedule("UTC", time(10), frozenset(), 60)
     assert schedule.next_firing(utc(2027, 1, 1)) is None
     assert ProgrammeTrigger(schedule).get_next_fire_time(None, utc(2027, 1, 1)) is None
+
+
+def test_biweekly_programme_works_every_other_week_only():
+    from jobs.schedule import Schedule
+
+    every = Schedule(timezone="Europe/Stockholm", local_time=time(10), country="")
+    other = Schedule(timezone="Europe/Stockholm", local_time=time(10), country="", biweekly=True)
+    mondays = [date(2027, 1, 4) + timedelta(weeks=w) for w in range(6)]
+    assert all(every.is_working_day(d) for d in mondays)
+    on = [other.is_working_day(d) for d in mondays]
+    assert on in ([True, False] * 3, [False, True] * 3)
+    off = next(d for d in mondays if not other.is_working_day(d))
+    assert "every two weeks" in other.day_off_reason(off)

@@ -73,7 +73,11 @@ def test_demo_mode_generates_a_stable_key(tmp_path, monkeypatch):
         ({"FIKA_ENV": "staging"}, "FIKA_ENV"),
         ({"FIKA_SMTP_URL": "smtpx://mail:25"}, "FIKA_SMTP_URL"),
         (
-            {"FIKA_GRAPH_TENANT_ID": "t", "FIKA_GRAPH_CLIENT_ID": "c", "FIKA_GRAPH_ORGANISER": "o@x"},
+            {
+                "FIKA_GRAPH_TENANT_ID": "t",
+                "FIKA_GRAPH_CLIENT_ID": "c",
+                "FIKA_GRAPH_ORGANISER": "o@x",
+            },
             "FIKA_GRAPH_CLIENT_SECRET",
         ),
         ({"FIKA_SLACK_SIGNING_SECRET": "s"}, "FIKA_SLACK_BOT_TOKEN"),
