@@ -155,9 +155,15 @@ def send_due(
             faults.reach("outbox.sent")
             # Back-off and Retry-After count from the answer, not from the start of the pass.
             answered = now or datetime.now(UTC)
+            # Chat channels report members they could not reach (not on Slack, say): they still
+            # get the calendar invite by email, and admins see who on the delivery.
+            unreachable = getattr(channel, "unreachable", None) or {}
             for row, error in zip(group, outcomes, strict=True):
                 status = _record(row, error, answered, rng, limits)
                 setattr(counts, status, getattr(counts, status) + 1)
+                if status == "sent" and unreachable.get(row.key):
+                    missing = ", ".join(unreachable[row.key])
+                    row.last_error = f"not reached on {name}, the email invite only: {missing}"
         db.session.commit()
         total += counts
 

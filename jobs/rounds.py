@@ -186,6 +186,7 @@ def run_round(
         unmatched=len(plan.unmatched),
         deliveries=deliveries,
     )
+    announce(plan, people, round_id)
     return RoundOutcome(
         True,
         round_id,
@@ -193,6 +194,36 @@ def run_round(
         f"{programme.name} on {day}: {len(plan.groups)} groups, {len(plan.unmatched)} unmatched",
         people,
     )
+
+
+def announce(plan: Plan, people: dict[str, Person], round_id: int) -> None:
+    """Post "Today's coffee breaks are out" to the configured chat webhooks, if any.
+
+    After the commit and outside the exactly-once guarantee on purpose: an announcement lost to
+    a crash is harmless, and a racing second run never gets here (it returns as a no-op).
+    """
+    from integrations.chat_registry import announce_round
+
+    config = current_app.config
+    if not (config.get("FIKA_SLACK_WEBHOOK_URL") or config.get("FIKA_TEAMS_WEBHOOK_URL")):
+        return
+    placed = [people[m] for g in plan.groups for m in g.members if m in people]
+    hybrid = plan.stats.get("hybrid", 0) / len(plan.groups) if plan.groups else 0.0
+    outcomes = announce_round(
+        config,
+        people=len(placed),
+        departments=len({p.department for p in placed}),
+        hybrid_share=hybrid,
+    )
+    for target, error in outcomes.items():
+        log_event(
+            log,
+            "round.announced" if error is None else "round.announce_failed",
+            logging.INFO if error is None else logging.WARNING,
+            round=round_id,
+            target=target,
+            error=error.reason if error else None,
+        )
 
 
 def _persist_groups(
