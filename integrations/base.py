@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:  # integrations.room imports this module
+    from integrations.room import RoomInvite
 
 Method = Literal["REQUEST", "CANCEL"]
 
@@ -78,6 +81,9 @@ class Message:
     # "invite" (REQUEST/CANCEL, the calendar object) or a plain message about the same break:
     # "reminder", "checkin" ("Did you meet?") or "pause_offer"; see integrations/nudges.py.
     kind: str = "invite"
+    # kind "room": a person's recurring drop-in room invite (the calendar object comes from
+    # integrations.room; ``invite`` then only describes its first session).
+    room: RoomInvite | None = None
 
 
 class DeliveryError(Exception):

@@ -21,6 +21,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.utils import format_datetime, formataddr
+from html import escape
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +29,8 @@ from integrations.base import ConfigError, DeliveryError, Message
 from integrations.ical import build_calendar
 from integrations.invite_text import answers_html, answers_text, render_html, render_text
 from integrations.nudges import build_nudge_email
+from integrations.room import build_room_calendar
+from integrations.room import describe as room_text
 
 Security = Literal["none", "starttls", "tls"]
 
@@ -109,17 +112,25 @@ def build_email(
     """The full iMIP message for one delivery (see the module docstring for the structure)."""
     invite = message.invite
     recipients = (message.recipient,) if message.recipient else invite.attendees
-    calendar = build_calendar(invite)
     domain = mail_from.rpartition("@")[2] or "localhost"
 
     alternative = MIMEPart(policy=policy.default)
     alternative.make_alternative()
     # Cancellations carry no answer links: there is nothing left to answer.
     links = message.links if invite.method == "REQUEST" else {}
-    text = render_text(invite, message.recipient) + answers_text(links, message.unsubscribe_url)
-    html = render_html(invite, message.recipient).replace(
-        "</body></html>", answers_html(links, message.unsubscribe_url) + "</body></html>"
-    )
+    if message.room is not None:  # a drop-in room: one recurring event (integrations/room.py)
+        calendar = build_room_calendar(message.room)
+        text = room_text(message.room) + answers_text({}, message.unsubscribe_url)
+        html = f"<html><body><pre>{escape(room_text(message.room))}</pre></body></html>"
+        html = html.replace(
+            "</body></html>", answers_html({}, message.unsubscribe_url) + "</body></html>"
+        )
+    else:
+        calendar = build_calendar(invite)
+        text = render_text(invite, message.recipient) + answers_text(links, message.unsubscribe_url)
+        html = render_html(invite, message.recipient).replace(
+            "</body></html>", answers_html(links, message.unsubscribe_url) + "</body></html>"
+        )
     alternative.attach(_part(text, cte="quoted-printable"))
     alternative.attach(_part(html, subtype="html", cte="quoted-printable"))
     # Bytes, so the calendar's CRLF line ends survive exactly (base64 keeps them).
@@ -207,7 +218,7 @@ class EmailChannel:
         return smtp
 
     def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
-        if message.kind != "invite":  # reminders and check-ins: plain mail, no calendar part
+        if message.kind not in ("invite", "room"):  # reminders, check-ins: plain mail, no calendar
             domain = self.mail_from.rpartition("@")[2] or "localhost"
             mid = message_id(message.key, domain)
             email = build_nudge_email(message, self.mail_from, self.mail_from_name, mid)

@@ -19,6 +19,8 @@ from integrations.base import DeliveryError, Message
 from integrations.ical import build_calendar
 from integrations.invite_text import answers_text, render_text
 from integrations.nudges import render_nudge_text
+from integrations.room import build_room_calendar
+from integrations.room import describe as room_text
 
 # Out of space or quota may clear up by itself; anything else (permissions, a file where the
 # folder should be) needs a person.
@@ -55,6 +57,13 @@ class OutboxDirChannel:
 
     def _deliver(self, message: Message) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
+        if message.room is not None:  # a drop-in room: its recurring calendar and its text
+            room = message.room
+            name = safe_filename(f"{room.uid}-{room.sequence}")
+            write_atomically(self.path / (name + ".ics"), build_room_calendar(room))
+            text = room_text(room) + answers_text({}, message.unsubscribe_url)
+            write_atomically(self.path / (safe_filename(message.key) + ".txt"), text.encode())
+            return
         if message.kind != "invite":  # reminders and check-ins: the text only, no calendar
             text = render_nudge_text(message).encode("utf-8")
             write_atomically(self.path / (safe_filename(message.key) + ".txt"), text)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from integrations.base import Attendee, Invite, Message
+from integrations.room import RoomInvite
 
 
 def _plain(value: Any) -> Any:
@@ -26,7 +27,10 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
     ``invite`` may pass the invite's dict from an earlier call with the same invite (a group's
     members share one), to skip converting it again.
     """
-    data = {f.name: _plain(getattr(message, f.name)) for f in fields(message) if f.name != "invite"}
+    skip = ("invite", "room")
+    data = {f.name: _plain(getattr(message, f.name)) for f in fields(message) if f.name not in skip}
+    if message.room is not None:
+        data["room"] = room_to_dict(message.room)
     if invite is None:
         invite = _plain(message.invite)
         for key in ("start", "end"):
@@ -53,4 +57,27 @@ def message_from_dict(data: dict[str, Any]) -> Message:
         unsubscribe_url=data.get("unsubscribe_url"),
         links=dict(data.get("links") or {}),
         kind=data.get("kind", "invite"),
+        room=room_from_dict(data["room"]) if data.get("room") else None,
     )
+
+
+def room_to_dict(room: RoomInvite) -> dict[str, Any]:
+    """A drop-in room invite as JSON-safe data (dates, times and instants in ISO 8601)."""
+    data = _plain(room)
+    data["local_time"] = room.local_time.isoformat()
+    data["first_day"] = room.first_day.isoformat()
+    data["exdates"] = [d.isoformat() for d in room.exdates]
+    data["stamp"] = room.stamp.isoformat() if room.stamp else None
+    return data
+
+
+def room_from_dict(data: dict[str, Any]) -> RoomInvite:
+    """The inverse of :func:`room_to_dict`."""
+    data = dict(data)
+    data["days"] = tuple(data["days"])
+    data["local_time"] = time.fromisoformat(data["local_time"])
+    data["first_day"] = date.fromisoformat(data["first_day"])
+    data["exdates"] = tuple(date.fromisoformat(d) for d in data.get("exdates") or ())
+    data["stamp"] = datetime.fromisoformat(data["stamp"]) if data.get("stamp") else None
+    data["attendee"] = Attendee(**data["attendee"])
+    return RoomInvite(**data)

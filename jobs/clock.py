@@ -85,7 +85,7 @@ def fire(app: Flask, programme_id: int, now: datetime | None = None) -> None:
     with app.app_context():
         try:
             programme = db.session.get(Programme, programme_id)
-            if programme is None or not programme.active:
+            if programme is None or not programme.active or programme.is_drop_in:
                 return
             now = now or datetime.now(UTC)
             schedule = schedule_for(programme)
@@ -114,7 +114,12 @@ def catch_up(app: Flask, now: datetime) -> None:
 
 
 def _active_programmes() -> list[Programme]:
-    return list(db.session.scalars(select(Programme).where(Programme.active.is_(True))))
+    """The switched-on programmes that plan rounds (drop-in rooms are never matched)."""
+    return list(
+        db.session.scalars(
+            select(Programme).where(Programme.active.is_(True), Programme.kind != "drop_in")
+        )
+    )
 
 
 def sync_jobs(app: Flask, scheduler) -> None:
@@ -148,6 +153,7 @@ def tick(app: Flask, scheduler=None, now: datetime | None = None) -> None:
     stops the others."""
     from jobs.checkins import lift_pauses, queue_checkins
     from jobs.reminders import queue_reminders
+    from jobs.room_nudges import nudge_rooms
 
     now = now or datetime.now(UTC)
     steps = [("catch_up", lambda: catch_up(app, now))]
@@ -157,6 +163,7 @@ def tick(app: Flask, scheduler=None, now: datetime | None = None) -> None:
         ("reminders", queue_reminders),
         ("checkins", queue_checkins),
         ("pauses", lift_pauses),
+        ("room_nudges", nudge_rooms),
     ):
         steps.append((name, lambda step=step: _in_context(app, step, now)))
     for name, step in steps:

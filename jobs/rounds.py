@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
@@ -63,7 +63,10 @@ def plan_request(
     busy = busy or {}
     return PlanRequest(
         date=day,
-        participants=tuple(to_participant(p, day, busy.get(p.email, ())) for p in people),
+        participants=tuple(
+            _with_topic(to_participant(p, day, busy.get(p.email, ())), programme.topic)
+            for p in people
+        ),
         history=history(programme, day),
         group_size=programme.group_size,
         duration_minutes=programme.duration_minutes,
@@ -73,8 +76,17 @@ def plan_request(
     )
 
 
+def _with_topic(participant, topic: str | None):
+    """In a programme around a topic (learning teams), joining it says you are curious about it."""
+    if not topic or topic in participant.topics:
+        return participant
+    return replace(participant, topics=(*participant.topics, topic))
+
+
 def preview_round(programme: Programme, day: date, seed: int | None = None) -> RoundOutcome:
-    """Plan the round without writing anything."""
+    """Plan the round without writing anything (a drop-in room has nothing to plan)."""
+    if programme.is_drop_in:
+        return RoundOutcome(False, None, None, drop_in_message(programme))
     people = programme_participants(programme, eligible_people(day))
     if programme.group_size > 2:
         # "One-to-one only" people sit out group programmes (pairs may still become a trio).
@@ -89,6 +101,11 @@ def preview_round(programme: Programme, day: date, seed: int | None = None) -> R
         message=f"preview: {len(plan.groups)} groups for {len(people)} people",
         people={str(p.id): p for p in people},
     )
+
+
+def drop_in_message(programme: Programme) -> str:
+    """Why a drop-in programme has no rounds: people join its room when they like."""
+    return f"{programme.name} is a drop-in room: nobody is matched, there is no round to run"
 
 
 def existing_round(programme: Programme, day: date) -> Round | None:
@@ -143,6 +160,8 @@ def run_round(
     programme: Programme, day: date, *, seed: int | None = None, now: datetime | None = None
 ) -> RoundOutcome:
     """Run the round for (programme, day) exactly once; later calls change nothing."""
+    if programme.is_drop_in:
+        return RoundOutcome(False, None, None, drop_in_message(programme))
     previous = existing_round(programme, day)
     if previous is not None:
         what = "was recorded as missed" if previous.status == "missed" else "already ran"

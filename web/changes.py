@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from flask import current_app
 from sqlalchemy import select
 
+from web import rooms
 from web.channels import PER_GROUP, configured_channels
 from web.extensions import db
 from web.invites import build_invite, deliveries_for
@@ -82,6 +83,7 @@ def leave(person: Person, now: datetime | None = None) -> int:
     groups = upcoming_groups(person, now)
     for group in groups:
         withdraw(person, group, now)
+    rooms.person_leaves(person, now)
     db.session.commit()
     return len(groups)
 
@@ -93,6 +95,7 @@ def pause(person: Person, until: date, now: datetime | None = None) -> int:
     groups = upcoming_groups(person, now, before=until)
     for group in groups:
         withdraw(person, group, now)
+    rooms.person_paused(person, now)
     db.session.commit()
     return len(groups)
 
@@ -113,6 +116,7 @@ def erase(person: Person, now: datetime | None = None) -> int:
     groups = upcoming_groups(person, now)
     for group in groups:
         withdraw(person, group, now, keep_person_row=False)
+    rooms.person_leaves(person, now, erase=True)
     db.session.flush()
     person_id, email = person.id, person.email
     pending = Delivery.status.in_(("pending", "retrying"))

@@ -138,6 +138,8 @@ class Programme(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # "matched": people are put into groups each round; "drop_in": one daily room anyone joins
+    # when they like (a recurring invite per person, no matching; see integrations/room.py).
     kind: Mapped[str] = mapped_column(String(16), default="matched")
     days: Mapped[list] = mapped_column(JSON, default=lambda: list(WEEKDAYS[:5]))
     local_time: Mapped[time] = mapped_column(Time, default=time(10))
@@ -163,7 +165,15 @@ class Programme(db.Model):
     offices: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     # What the programme is about ("Learning teams" around a topic); shown to people choosing.
     topic: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # A drop-in programme's room. None: generated from FIKA_VIDEO_URL_TEMPLATE on first use and
+    # stored here, so the link in everyone's recurring invite never changes.
+    room_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_drop_in(self) -> bool:
+        """A drop-in room: never matched, one recurring invite per subscriber."""
+        return self.kind == "drop_in"
 
     def in_cadence(self, day: date) -> bool:
         """Whether ``day`` falls in a week the programme runs (every other week when biweekly)."""
@@ -303,6 +313,8 @@ class ProgrammeMember(db.Model):
     person_id: Mapped[int] = mapped_column(
         ForeignKey("person.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # The SEQUENCE of this person's recurring room invite (drop-in programmes): +1 per change.
+    room_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

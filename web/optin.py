@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
 from web.extensions import db
 from web.forms import OptInForm
-from web.models import Person, Preference
-from web.programmes import ensure_default_programme, next_break
+from web.models import Person, Preference, Programme
+from web.programmes import (
+    ensure_default_programme,
+    next_break,
+    set_programmes,
+    submitted_programme_ids,
+)
 
 bp = Blueprint("optin", __name__)
 
@@ -51,8 +56,22 @@ def upsert_person(form: OptInForm) -> tuple[Person, bool]:
 def join():
     """Show the opt-in form; on a valid POST store the person and confirm the first break."""
     form = OptInForm(default_zone=current_app.config["FIKA_TIMEZONE"])
+    programme_error = None
     if form.validate_on_submit():
+        try:
+            ids = submitted_programme_ids(request.form)
+        except ValueError as error:
+            ids, programme_error = None, str(error)
+    if form.validate_on_submit() and programme_error is None:
         person, created = upsert_person(form)
+        if ids:
+            try:
+                set_programmes(person, ids)  # drop-in rooms write their invite here
+            except ValueError as error:
+                db.session.rollback()
+                programme_error = f"{str(error)[:1].upper()}{str(error)[1:]}."
+        db.session.commit()
+    if form.validate_on_submit() and programme_error is None:
         programme = ensure_default_programme()
         start = next_break(programme, datetime.now(UTC))
         local = start.astimezone(ZoneInfo(person.timezone)) if start else None
@@ -60,4 +79,14 @@ def join():
             "joined.html", person=person, created=created, programme=programme, start=local
         )
     status = 400 if form.is_submitted() else 200
-    return render_template("join.html", form=form, offices=known_offices()), status
+    ensure_default_programme()
+    return render_template(
+        "join.html",
+        form=form,
+        offices=known_offices(),
+        choices=db.session.scalars(
+            select(Programme).where(Programme.active.is_(True)).order_by(Programme.id)
+        ).all(),
+        chosen=set(int(i) for i in request.form.getlist("programmes") if i.isdigit()),
+        programme_error=programme_error,
+    ), status

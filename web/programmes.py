@@ -113,13 +113,31 @@ def set_programmes(person: Person, ids: list[int]) -> list[Programme]:
             select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person.id)
         )
     )
+    from web import rooms  # drop-in rooms send their recurring invite or its CANCEL
+
     for programme_id in current - wanted:
+        programme = db.session.get(Programme, programme_id)
+        if programme is not None and programme.is_drop_in:
+            rooms.left(programme, person)
         db.session.delete(db.session.get(ProgrammeMember, (programme_id, person.id)))
     db.session.add_all(
         ProgrammeMember(programme_id=i, person_id=person.id) for i in sorted(wanted - current)
     )
     db.session.flush()
+    for programme_id in sorted(wanted - current):
+        if allowed[programme_id].is_drop_in:
+            rooms.joined(allowed[programme_id], person)
     return [allowed[i] for i in sorted(wanted)]
+
+
+def submitted_programme_ids(data) -> list[int] | None:
+    """The programme ids a form submitted; None when the form did not show the choice."""
+    if "programmes_shown" not in data:
+        return None
+    try:
+        return sorted({int(v) for v in data.getlist("programmes")})
+    except ValueError:
+        raise ValueError("Choose programmes from the list.") from None
 
 
 def programme_participants(programme: Programme, people: list[Person]) -> list[Person]:

@@ -91,3 +91,23 @@ def test_a_failing_free_busy_service_does_not_stop_the_round(app, monkeypatch):
 
         monkeypatch.setattr(integrations.registry, "busy_source", lambda config: broken)
         assert len(preview_round(ensure_default_programme(), MONDAY).plan.groups) == 1
+
+
+def test_learning_teams_form_groups_around_the_programme_topic(app):
+    with app.app_context():
+        teams = Programme(
+            name="Learning teams", group_size=3, timezone="Europe/Stockholm", topic="data"
+        )
+        db.session.add(teams)
+        db.session.flush()
+        people = [
+            add_person(f"t{i}@example.org", dept)
+            for i, dept in enumerate(["Legal", "Research", "Design", "Ops", "Sales", "People"])
+        ]
+        for person in people:
+            db.session.add(ProgrammeMember(programme_id=teams.id, person_id=person.id))
+        db.session.commit()
+        plan = preview_round(teams, MONDAY).plan
+        assert sorted(len(g.members) for g in plan.groups) == [3, 3]
+        for group in plan.groups:
+            assert any("data" in reason for reason in group.reasons), group.reasons

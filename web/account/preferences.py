@@ -14,6 +14,7 @@ from web.auth import current_person, login_required
 from web.extensions import db
 from web.models import WEEKDAYS, Person, Preference
 from web.optin import known_offices
+from web.programmes import open_programmes, programmes_for, set_programmes, submitted_programme_ids
 
 SEARCH_RESULTS = 20
 
@@ -102,22 +103,43 @@ def preferences():
         offices=_offices(person, pref), person_id=person.id, known_ids=_existing_ids
     )
     searching = "search" in request.form  # the Search button: keep unsaved edits, save nothing
+    programme_error = None
+    chosen_programmes = {p.id for p in programmes_for(person)}
+    if request.method == "POST":
+        try:
+            ids = submitted_programme_ids(request.form)
+        except ValueError as error:
+            ids, programme_error = None, str(error)
+        if ids is not None:
+            chosen_programmes = set(ids)
+            if not ids:
+                programme_error = "Choose at least one programme (or pause or leave instead)."
     if request.method == "GET":
         _fill(form, person, pref)
-    elif not searching and form.validate_on_submit():
-        _save(form, person, pref)
-        flash("Your preferences are saved.")
-        return redirect(url_for("account.preferences"))
+    elif not searching and form.validate_on_submit() and programme_error is None:
+        if ids is not None:
+            try:
+                set_programmes(person, ids)  # drop-in rooms write their invite or cancel here
+            except ValueError as error:
+                programme_error = f"{str(error)[:1].upper()}{str(error)[1:]}."
+        if programme_error is None:
+            _save(form, person, pref)
+            flash("Your preferences are saved.")
+            return redirect(url_for("account.preferences"))
+        db.session.rollback()
     query = (request.form if searching else request.args).get("q", "")
     matches = search_colleagues(person, query)
     chosen = set(form.avoid.data or [])
     listed = db.session.scalars(select(Person).where(Person.id.in_(chosen))).all() if chosen else []
-    status = 400 if form.errors else 200
+    status = 400 if form.errors or programme_error else 200
     return (
         render_template(
             "account/preferences.html",
             person=person,
             form=form,
+            choices=open_programmes(person),
+            chosen=chosen_programmes,
+            programme_error=programme_error,
             query=query,
             matches=[p for p in matches if p.id not in chosen],
             avoided=sorted(listed, key=lambda p: p.name),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -54,6 +56,17 @@ class ProgrammeForm(FlaskForm):
         "Name", validators=[DataRequired("Give the programme a name."), Length(max=200)]
     )
     topic = StringField("Topic (optional)", validators=[Length(max=200)])
+    kind = SelectField(
+        "Kind",
+        choices={
+            "matched": "Matched: people are put into groups each round",
+            "drop_in": "Drop-in room: one daily room anyone joins when they like",
+        },
+    )
+    room_url = StringField(
+        "Room URL for a drop-in room (empty: a video room Fika makes up, e.g. Jitsi)",
+        validators=[Length(max=500)],
+    )
     active = BooleanField("On: rounds run and people can choose it")
     cadence = SelectField(
         "How often", choices={"weekly": "Every week", "biweekly": "Every two weeks"}
@@ -96,6 +109,15 @@ class ProgrammeForm(FlaskForm):
         """At least one weekday, and only real ones."""
         if not field.data:
             raise ValidationError("Choose at least one day.")
+
+    def validate_room_url(self, field) -> None:
+        """A pasted room (Teams, Meet, Zoom...) must be an https link: it goes into invites."""
+        value = (field.data or "").strip()
+        if not value:
+            return
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
+            raise ValidationError("Give an https:// link to the room, or leave it empty.")
 
     def validate_timezone(self, field) -> None:
         """Only IANA zones."""

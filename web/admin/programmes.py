@@ -7,7 +7,7 @@ from datetime import time
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from web import audit
+from web import audit, rooms
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import DAY_NAMES, ProgrammeForm, names
@@ -51,6 +51,8 @@ PRESETS: dict[str, dict] = {
 FIELDS = (
     "name",
     "topic",
+    "kind",
+    "room_url",
     "active",
     "cadence",
     "days",
@@ -76,6 +78,7 @@ def _fill(programme: Programme, form: ProgrammeForm) -> None:
         value = getattr(form, field).data
         setattr(programme, field, value.strip() if isinstance(value, str) else value)
     programme.days = [d for d in WEEKDAYS if d in form.days.data]
+    programme.room_url = programme.room_url or None  # empty: generated on first use
     programme.departments = names(form.departments.data)
     programme.offices = names(form.offices.data)
 
@@ -120,6 +123,7 @@ def _save(programme: Programme | None):
         form = ProgrammeForm(data=defaults)
     else:
         current = _snapshot(programme)
+        current["room_url"] = current["room_url"] or ""
         current["departments"] = ", ".join(current["departments"])
         current["offices"] = ", ".join(current["offices"])
         form = ProgrammeForm(data=current)
@@ -133,7 +137,10 @@ def _save(programme: Programme | None):
                 programme = Programme()
                 db.session.add(programme)
             _fill(programme, form)
+            if not created and before["room_url"] and not programme.room_url:
+                programme.room_url = before["room_url"]  # emptied: keep the room people have
             db.session.flush()
+            rooms.programme_changed(programme, before)
             after = _snapshot(programme)
             changed = {k: v for k, v in after.items() if not before or before.get(k) != v}
             audit.record(

@@ -75,6 +75,8 @@ def preview():
 
     programme = _programme(request.args.get("programme"))
     day = _day(programme, request.args.get("date"))
+    if programme.is_drop_in:
+        abort(400, f"{programme.name} is a drop-in room: nobody is matched, there is no round.")
     try:
         outcome = preview_round(programme, day)
     except RequestError as exc:

@@ -1,0 +1,255 @@
+"""Drop-in coffee rooms: the recurring invite each subscriber gets, written to the outbox.
+
+A drop-in programme is never matched. Each subscriber holds one recurring event, UID
+``fika-room-<programme>-<person>``; every change to it (the programme's schedule or room, a
+pause, leaving) is a new version with ``ProgrammeMember.room_sequence`` + 1, written to the
+outbox in the caller's transaction like every other calendar change (see ``web.changes``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from integrations.base import Invite, Message
+from integrations.payload import message_to_dict
+from integrations.room import RoomInvite, first_occurrence
+from web.channels import PER_GROUP, configured_channels
+from web.extensions import db
+from web.invites import attendee, organiser, unsubscribe_url
+from web.models import WEEKDAYS, Delivery, Person, Programme, ProgrammeMember
+
+#: A pause lists at most this many days ahead as EXDATEs (a long pause is a leave).
+EXDATE_HORIZON_DAYS = 60
+#: The programme fields whose change sends every subscriber an update.
+SCHEDULE_FIELDS = ("name", "days", "local_time", "timezone", "duration_minutes", "room_url")
+
+
+def room_uid(programme_id: int, person_id: int) -> str:
+    """Stable per programme and person, so every version folds into one calendar series."""
+    return f"fika-room-{programme_id}-{person_id}"
+
+
+def room_url(programme: Programme) -> str:
+    """The programme's room; generated once from FIKA_VIDEO_URL_TEMPLATE and then kept."""
+    if not programme.room_url:
+        template = current_app.config["FIKA_VIDEO_URL_TEMPLATE"]
+        # Unguessable: anyone with the link can join a Jitsi room.
+        programme.room_url = template.format(room=f"fika-room-{secrets.token_hex(10)}")
+    return programme.room_url
+
+
+def pause_exdates(programme: Programme, person: Person, today: date) -> tuple[date, ...]:
+    """The programme days from ``today`` until the person's pause ends (at most 60 days)."""
+    pref = person.preference
+    until = pref.paused_until if pref is not None else None
+    if until is None or until <= today:
+        return ()
+    end = min(until, today + timedelta(days=EXDATE_HORIZON_DAYS))
+    days = set(programme.days or [])
+    return tuple(
+        today + timedelta(days=n)
+        for n in range((end - today).days)
+        if WEEKDAYS[(today + timedelta(days=n)).weekday()] in days
+    )
+
+
+def build_room_invite(
+    programme: Programme, person: Person, member: ProgrammeMember, method: str, now: datetime
+) -> RoomInvite:
+    """The person's room invite at the member's sequence, with their pause as EXDATEs.
+
+    The series starts on the day they subscribed, so it never shows sessions before that.
+    """
+    name, address = organiser()
+    zone = ZoneInfo(programme.timezone)
+    today = now.astimezone(zone).date()
+    since = member.created_at.astimezone(zone).date() if member.created_at else today
+    return RoomInvite(
+        uid=room_uid(programme.id, person.id),
+        sequence=member.room_sequence or 0,
+        method=method,  # type: ignore[arg-type]
+        programme=programme.name,
+        days=tuple(d for d in WEEKDAYS if d in (programme.days or [])),
+        local_time=programme.local_time,
+        timezone=programme.timezone,
+        duration_minutes=programme.duration_minutes,
+        first_day=since,
+        room_url=room_url(programme),
+        organizer_name=name,
+        organizer_email=address,
+        attendee=attendee(person, person.home_office),
+        exdates=pause_exdates(programme, person, today) if method == "REQUEST" else (),
+        stamp=now,
+    )
+
+
+def _carrier(room: RoomInvite) -> Invite:
+    """The plain Invite a Message needs: the first session, so subjects and logs read right."""
+    start = first_occurrence(room).astimezone(UTC)
+    return Invite(
+        uid=room.uid,
+        sequence=room.sequence,
+        method=room.method,
+        start=start,
+        end=start + timedelta(minutes=room.duration_minutes),
+        summary=room.programme,
+        organizer_name=room.organizer_name,
+        organizer_email=room.organizer_email,
+        attendees=(room.attendee,),
+        video_url=room.room_url,
+        programme=room.programme,
+        stamp=room.stamp,
+    )
+
+
+def room_deliveries(room: RoomInvite, person: Person, channels: Iterable[str]) -> list[Delivery]:
+    """One outbox row of kind "room" per person-channel (group channels have no room)."""
+    rows = []
+    for channel in channels:
+        if channel in PER_GROUP:
+            continue
+        message = Message(
+            key=f"{room.uid}.s{room.sequence}.{channel}",
+            invite=_carrier(room),
+            recipient=room.attendee,
+            unsubscribe_url=unsubscribe_url(person),
+            kind="room",
+            room=room,
+        )
+        rows.append(
+            Delivery(
+                key=message.key,
+                channel=channel,
+                kind="room",
+                recipient=person.email,
+                person_id=person.id,
+                payload=message_to_dict(message),
+            )
+        )
+    return rows
+
+
+def _channels() -> list[str]:
+    return sorted(configured_channels(current_app.config))
+
+
+def last_sequence(programme_id: int, person_id: int) -> int | None:
+    """The highest SEQUENCE already written for this series (a re-subscriber continues it)."""
+    prefix = room_uid(programme_id, person_id) + ".s"
+    keys = db.session.scalars(select(Delivery.key).where(Delivery.key.like(prefix + "%")))
+    numbers = [int(k[len(prefix) :].split(".")[0]) for k in keys]
+    return max(numbers) if numbers else None
+
+
+def send_room(
+    programme: Programme,
+    person: Person,
+    member: ProgrammeMember,
+    method: str,
+    now: datetime | None = None,
+    *,
+    bump: bool = True,
+    keep_person_row: bool = True,
+) -> None:
+    """Write the person's next room version (REQUEST or CANCEL) to the outbox."""
+    now = now or datetime.now(UTC)
+    if bump:
+        member.room_sequence = (member.room_sequence or 0) + 1
+    room = build_room_invite(programme, person, member, method, now)
+    rows = room_deliveries(room, person, _channels())
+    if not keep_person_row:  # erased: the cancel must outlive the person row
+        for row in rows:
+            row.person_id = None
+    db.session.add_all(rows)
+
+
+def joined(programme: Programme, person: Person, now: datetime | None = None) -> None:
+    """A new subscriber: the first invite (or, after an earlier leave, the next version)."""
+    member = db.session.get(ProgrammeMember, (programme.id, person.id))
+    previous = last_sequence(programme.id, person.id)
+    member.room_sequence = 0 if previous is None else previous + 1
+    send_room(programme, person, member, "REQUEST", now, bump=False)
+
+
+def subscribers(programme: Programme) -> list[tuple[ProgrammeMember, Person]]:
+    """Everyone subscribed to a drop-in programme, with their membership row."""
+    return list(
+        db.session.execute(
+            select(ProgrammeMember, Person)
+            .join(Person, Person.id == ProgrammeMember.person_id)
+            .where(ProgrammeMember.programme_id == programme.id)
+            .order_by(Person.id)
+        )
+    )
+
+
+def _takes_part(person: Person) -> bool:
+    return person.preference is None or person.preference.active
+
+
+def programme_changed(programme: Programme, before: dict | None, now: datetime | None = None):
+    """After an admin edit: updates on a schedule/room change, CANCELs when switched off.
+
+    ``before`` is the programme's snapshot before the edit (None: just created, no one yet).
+    """
+    if before is None:
+        return
+    was_on = before.get("kind") == "drop_in" and before.get("active")
+    is_on = programme.is_drop_in and programme.active
+    if not was_on and not is_on:
+        return
+    changed = any(before.get(f) != getattr(programme, f) for f in SCHEDULE_FIELDS)
+    if was_on and is_on and not changed:
+        return
+    method = "REQUEST" if is_on else "CANCEL"
+    for member, person in subscribers(programme):
+        if _takes_part(person):
+            send_room(programme, person, member, method, now)
+
+
+def person_leaves(person: Person, now: datetime | None = None, *, erase: bool = False) -> int:
+    """CANCEL every room the person holds and drop those subscriptions. Returns how many."""
+    rows = db.session.execute(
+        select(ProgrammeMember, Programme)
+        .join(Programme, Programme.id == ProgrammeMember.programme_id)
+        .where(ProgrammeMember.person_id == person.id, Programme.kind == "drop_in")
+    )
+    count = 0
+    for member, programme in list(rows):
+        if programme.active:
+            send_room(programme, person, member, "CANCEL", now, keep_person_row=not erase)
+            count += 1
+        db.session.delete(member)
+    db.session.flush()
+    return count
+
+
+def person_paused(person: Person, now: datetime | None = None) -> int:
+    """An update with the paused days as EXDATEs for every room the person holds."""
+    rows = db.session.execute(
+        select(ProgrammeMember, Programme)
+        .join(Programme, Programme.id == ProgrammeMember.programme_id)
+        .where(
+            ProgrammeMember.person_id == person.id,
+            Programme.kind == "drop_in",
+            Programme.active.is_(True),
+        )
+    )
+    count = 0
+    for member, programme in list(rows):
+        send_room(programme, person, member, "REQUEST", now)
+        count += 1
+    return count
+
+
+def left(programme: Programme, person: Person, now: datetime | None = None) -> None:
+    """The person unsubscribed from one room (the membership row is about to go)."""
+    member = db.session.get(ProgrammeMember, (programme.id, person.id))
+    if member is not None and programme.active:
+        send_room(programme, person, member, "CANCEL", now)
