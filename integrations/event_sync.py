@@ -108,6 +108,37 @@ def spread(changes: Sequence[EventChange], size: int, apply) -> list[DeliveryErr
     return outcomes
 
 
+class ChangeFailed(Exception):
+    """Carries a DeliveryError out of a provider's nested helpers to :func:`send_changes`."""
+
+    def __init__(self, error: DeliveryError):
+        super().__init__(error.reason)
+        self.error = error
+
+
+def send_changes(
+    messages: Sequence[Message], apply, service: str, session: requests.Session
+) -> list[DeliveryError | None]:
+    """A provider channel's ``send``: each group's newest change once, shared by its members.
+
+    ``apply(change)`` returns the outcome or raises :class:`ChangeFailed`; network errors are
+    transient. The session's pooled sockets are closed afterwards (it reopens them on next use).
+    """
+
+    def guarded(change: EventChange) -> DeliveryError | None:
+        try:
+            return apply(change)
+        except ChangeFailed as failed:
+            return failed.error
+        except requests.RequestException as error:
+            return network_error(error, service)
+
+    try:
+        return spread(event_changes(messages), len(messages), guarded)
+    finally:
+        session.close()
+
+
 class ProviderSession(requests.Session):
     """A requests session whose ``verify`` setting wins over REQUESTS_CA_BUNDLE.
 

@@ -29,12 +29,12 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from integrations.base import ConfigError, DeliveryError, Invite, Message
 from integrations.event_sync import (
+    ChangeFailed,
     EventChange,
     ProviderSession,
-    event_changes,
     http_error,
     network_error,
-    spread,
+    send_changes,
 )
 from integrations.ical import location_for
 from integrations.invite_text import render_text
@@ -117,12 +117,6 @@ def event_body(invite: Invite, *, create: bool) -> dict[str, Any]:
     return body
 
 
-class _Failed(Exception):
-    def __init__(self, error: DeliveryError):
-        super().__init__(error.reason)
-        self.error = error
-
-
 class GoogleChannel:
     """Inserts, patches and deletes each group's event, letting Google notify the attendees."""
 
@@ -155,7 +149,7 @@ class GoogleChannel:
         if response.status_code != 200:
             error = http_error(response, f"{SERVICE} token endpoint")
             # 400/401 (invalid_grant, unauthorized_client: delegation not granted) need a person.
-            raise _Failed(error)
+            raise ChangeFailed(error)
         payload = response.json()
         self._token_value = payload["access_token"]
         self._token_expires = now + float(payload.get("expires_in", 3600))
@@ -172,19 +166,7 @@ class GoogleChannel:
 
     def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
         """Apply each group's newest change once; members share the group's outcome."""
-
-        def apply(change: EventChange) -> DeliveryError | None:
-            try:
-                return self._apply(change)
-            except _Failed as failed:
-                return failed.error
-            except requests.RequestException as error:
-                return network_error(error, SERVICE)
-
-        try:
-            return spread(event_changes(messages), len(messages), apply)
-        finally:
-            self._session.close()
+        return send_changes(messages, self._apply, SERVICE, self._session)
 
     def _apply(self, change: EventChange) -> DeliveryError | None:
         if change.action == "none":
@@ -238,7 +220,7 @@ class GoogleChannel:
                          datetime.fromisoformat(b["end"]).astimezone(UTC))
                         for b in calendar.get("busy", [])
                     ]  # fmt: skip
-        except _Failed as failed:
+        except ChangeFailed as failed:
             raise failed.error from None
         except requests.RequestException as error:
             raise network_error(error, SERVICE) from None

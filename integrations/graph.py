@@ -25,12 +25,12 @@ import requests
 
 from integrations.base import DeliveryError, Invite, Message
 from integrations.event_sync import (
+    ChangeFailed,
     EventChange,
     ProviderSession,
-    event_changes,
     http_error,
     network_error,
-    spread,
+    send_changes,
 )
 from integrations.invite_text import render_html
 
@@ -57,14 +57,6 @@ class GraphSettings:
     organiser: str
     base_url: str = DEFAULT_BASE_URL
     authority: str = DEFAULT_AUTHORITY
-
-
-class _Failed(Exception):
-    """Carries a DeliveryError out of nested helpers."""
-
-    def __init__(self, error: DeliveryError):
-        super().__init__(error.reason)
-        self.error = error
 
 
 def graph_time(moment: datetime) -> dict[str, str]:
@@ -150,14 +142,14 @@ class GraphChannel:
                     timeout=self.timeout,
                 )
             except ValueError as error:
-                raise _Failed(DeliveryError(
+                raise ChangeFailed(DeliveryError(
                     f"FIKA_GRAPH_TENANT_ID / FIKA_GRAPH_AUTHORITY: {error}", transient=False
                 )) from None  # fmt: skip
         result = self._app.acquire_token_for_client(scopes=SCOPES)
         if "access_token" in result:
             return result["access_token"]
         code = result.get("error", "unknown_error")
-        raise _Failed(DeliveryError(
+        raise ChangeFailed(DeliveryError(
             f"{SERVICE} token request failed: {code}: {result.get('error_description', '')}",
             transient=code not in _PERMANENT_TOKEN_ERRORS,
         ))  # fmt: skip
@@ -177,7 +169,7 @@ class GraphChannel:
         query = f"singleValueExtendedProperties/Any(ep: ep/id eq '{UID_PROPERTY}' and ep/value eq '{literal}')"  # noqa: E501
         response = self._call("GET", self._events, params={"$filter": query, "$select": "id"})
         if response.status_code != 200:
-            raise _Failed(http_error(response, SERVICE))
+            raise ChangeFailed(http_error(response, SERVICE))
         found = response.json().get("value", [])
         return found[0]["id"] if found else None
 
@@ -185,19 +177,7 @@ class GraphChannel:
 
     def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
         """Apply each group's newest change once; members share the group's outcome."""
-
-        def apply(change: EventChange) -> DeliveryError | None:
-            try:
-                return self._apply(change)
-            except _Failed as failed:
-                return failed.error
-            except requests.RequestException as error:
-                return network_error(error, SERVICE)
-
-        try:
-            return spread(event_changes(messages), len(messages), apply)
-        finally:
-            self._session.close()  # pooled sockets; the session reopens them on next use
+        return send_changes(messages, self._apply, SERVICE, self._session)
 
     def _apply(self, change: EventChange) -> DeliveryError | None:
         if change.action == "none":
@@ -265,7 +245,7 @@ class GraphChannel:
                         for item in schedule.get("scheduleItems", [])
                         if item.get("status", "busy") in BUSY_STATUSES
                     ]
-        except _Failed as failed:
+        except ChangeFailed as failed:
             raise failed.error from None
         except requests.RequestException as error:
             raise network_error(error, SERVICE) from None

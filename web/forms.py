@@ -43,13 +43,9 @@ class ZoneSelect:
         return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
 
 
-class OptInForm(FlaskForm):
-    """Join the coffee breaks: who you are, where you work, your time zone."""
-
-    name = StringField(
-        "Your name", validators=[DataRequired("Please tell us your name."), Length(max=200)]
-    )
-    email = EmailField(
+def work_email_field() -> EmailField:
+    """The work-email field every form asks for, with the same messages everywhere."""
+    return EmailField(
         "Work email",
         validators=[
             DataRequired("Please enter your work email."),
@@ -57,6 +53,15 @@ class OptInForm(FlaskForm):
             Length(max=254),
         ],
     )
+
+
+class OptInForm(FlaskForm):
+    """Join the coffee breaks: who you are, where you work, your time zone."""
+
+    name = StringField(
+        "Your name", validators=[DataRequired("Please tell us your name."), Length(max=200)]
+    )
+    email = work_email_field()
     department = StringField(
         "Department",
         validators=[DataRequired("Please tell us your department."), Length(max=200)],

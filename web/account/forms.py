@@ -8,16 +8,15 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    EmailField,
     RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from web.forms import ZoneSelect, zone_choices
+from web.forms import ZoneSelect, work_email_field, zone_choices
 from web.models import MODES, WEEKDAYS
 from web.timezones import is_zone
 
@@ -49,14 +48,7 @@ assert {m for m, _ in MODE_CHOICES} == set(MODES)
 class SignInForm(FlaskForm):
     """Ask for a sign-in link."""
 
-    email = EmailField(
-        "Work email",
-        validators=[
-            DataRequired("Please enter your work email."),
-            Email("That does not look like an email address.", check_deliverability=False),
-            Length(max=254),
-        ],
-    )
+    email = work_email_field()
     next = StringField(validators=[Optional(), Length(max=500)])
 
 
