@@ -100,6 +100,15 @@ def pause(person: Person, until: date, now: datetime | None = None) -> int:
     return len(groups)
 
 
+def resume(person: Person, now: datetime | None = None) -> None:
+    """End a pause now; drop-in room invites get their paused days back (an update)."""
+    was_paused = person.preference.paused_until is not None
+    person.preference.paused_until = None
+    if was_paused:
+        rooms.person_paused(person, now or datetime.now(UTC))
+    db.session.commit()
+
+
 def erase(person: Person, now: datetime | None = None) -> int:
     """Delete every row about ``person``; their upcoming breaks are updated or cancelled first.
 

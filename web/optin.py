@@ -29,6 +29,12 @@ def known_offices() -> list[str]:
     return sorted(o for o in rows if o)
 
 
+def as_sentence(message: str) -> str:
+    """'choose at least one programme' -> 'Choose at least one programme.' for a form message."""
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith(".") else message + "."
+
+
 def upsert_person(form: OptInForm) -> tuple[Person, bool]:
     """Store the person by email (case-insensitively) with active preferences; True if new."""
     email = form.email.data.strip().lower()
@@ -60,24 +66,19 @@ def join():
     if form.validate_on_submit():
         try:
             ids = submitted_programme_ids(request.form)
+            person, created = upsert_person(form)
+            chosen = set_programmes(person, ids) if ids else []  # rooms write their invite
         except ValueError as error:
-            ids, programme_error = None, str(error)
-    if form.validate_on_submit() and programme_error is None:
-        person, created = upsert_person(form)
-        if ids:
-            try:
-                set_programmes(person, ids)  # drop-in rooms write their invite here
-            except ValueError as error:
-                db.session.rollback()
-                programme_error = f"{str(error)[:1].upper()}{str(error)[1:]}."
-        db.session.commit()
-    if form.validate_on_submit() and programme_error is None:
-        programme = ensure_default_programme()
-        start = next_break(programme, datetime.now(UTC))
-        local = start.astimezone(ZoneInfo(person.timezone)) if start else None
-        return render_template(
-            "joined.html", person=person, created=created, programme=programme, start=local
-        )
+            db.session.rollback()
+            programme_error = as_sentence(str(error))
+        else:
+            db.session.commit()
+            programme = chosen[0] if chosen else ensure_default_programme()
+            start = next_break(programme, datetime.now(UTC))
+            local = start.astimezone(ZoneInfo(person.timezone)) if start else None
+            return render_template(
+                "joined.html", person=person, created=created, programme=programme, start=local
+            )
     status = 400 if form.is_submitted() else 200
     ensure_default_programme()
     return render_template(

@@ -13,7 +13,7 @@ from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_lis
 from web.auth import current_person, login_required
 from web.extensions import db
 from web.models import WEEKDAYS, Person, Preference
-from web.optin import known_offices
+from web.optin import as_sentence, known_offices
 from web.programmes import open_programmes, programmes_for, set_programmes, submitted_programme_ids
 
 SEARCH_RESULTS = 20
@@ -121,7 +121,7 @@ def preferences():
             try:
                 set_programmes(person, ids)  # drop-in rooms write their invite or cancel here
             except ValueError as error:
-                programme_error = f"{str(error)[:1].upper()}{str(error)[1:]}."
+                programme_error = as_sentence(str(error))
         if programme_error is None:
             _save(form, person, pref)
             flash("Your preferences are saved.")
@@ -190,8 +190,10 @@ def pause():
 @login_required
 def resume():
     """End a pause now."""
-    _preference(current_person()).paused_until = None
-    db.session.commit()
+    from web.changes import resume as resume_breaks
+
+    _preference(current_person())
+    resume_breaks(current_person())
     flash("Welcome back: you take part from the next round.")
     return redirect(url_for("account.pause"))
 

@@ -58,6 +58,7 @@ class ProgrammeForm(FlaskForm):
     topic = StringField("Topic (optional)", validators=[Length(max=200)])
     kind = SelectField(
         "Kind",
+        validate_choice=False,  # validate_kind: a form without the field keeps "matched"
         choices={
             "matched": "Matched: people are put into groups each round",
             "drop_in": "Drop-in room: one daily room anyone joins when they like",
@@ -109,6 +110,12 @@ class ProgrammeForm(FlaskForm):
         """At least one weekday, and only real ones."""
         if not field.data:
             raise ValidationError("Choose at least one day.")
+
+    def validate_kind(self, field) -> None:
+        """Matched or drop-in; missing means matched (older forms and API clients)."""
+        field.data = field.data or "matched"
+        if field.data not in ("matched", "drop_in"):
+            raise ValidationError("Choose matched or drop-in room.")
 
     def validate_room_url(self, field) -> None:
         """A pasted room (Teams, Meet, Zoom...) must be an https link: it goes into invites."""

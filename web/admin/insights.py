@@ -214,3 +214,20 @@ def to_csv(insights: Insights, period: str, programme: str) -> str:
     for a in insights.departments:
         writer.writerow([a, *(insights.matrix[a, b] for b in insights.departments)])
     return out.getvalue()
+
+
+def room_subscribers(offices: Iterable[str | None]) -> list[tuple[str, int]]:
+    """Subscribers of a drop-in room per home office, "remote" for those without one.
+
+    Offices by count (largest first, then name), remote last: the question is whether the office
+    joins digitally next to the people at home.
+    """
+    counts: dict[str, int] = defaultdict(int)
+    remote = 0
+    for office in offices:
+        if office:
+            counts[office] += 1
+        else:
+            remote += 1
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [*rows, ("remote", remote)]

@@ -14,9 +14,17 @@ from sqlalchemy.orm import selectinload
 
 from web.admin import bp
 from web.admin.charts import heat_map, line_chart
-from web.admin.insights import Break, Insights, RoundRow, Seat, compute, to_csv
+from web.admin.insights import (
+    Break,
+    Insights,
+    RoundRow,
+    Seat,
+    compute,
+    room_subscribers,
+    to_csv,
+)
 from web.extensions import db
-from web.models import Group, GroupMember, Person, Programme, Round
+from web.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 
 DEFAULT_DAYS = 90
 HISTORY_DAYS = 365  # how far back a "met again" is looked for
@@ -57,7 +65,7 @@ def load_rounds(start: date, end: date, programme: Programme | None) -> list[Rou
     """The rounds from ``start`` to ``end`` (inclusive) as plain rows."""
     query = (
         select(Round)
-        .where(Round.date >= start, Round.date <= end)
+        .where(Round.date >= start, Round.date <= end, Round.status != "nudged")
         .order_by(Round.date, Round.id)
         .options(
             selectinload(Round.groups)
@@ -123,7 +131,23 @@ def insights():
             chart_id="met",
         ),
         names=people,
+        rooms=drop_in_rooms(),
     )
+
+
+def drop_in_rooms() -> list[tuple[Programme, list[tuple[str, int]]]]:
+    """Each drop-in programme with its subscribers per office and remote."""
+    result = []
+    for programme in db.session.scalars(
+        select(Programme).where(Programme.kind == "drop_in").order_by(Programme.id)
+    ):
+        offices = db.session.scalars(
+            select(Person.home_office)
+            .join(ProgrammeMember, ProgrammeMember.person_id == Person.id)
+            .where(ProgrammeMember.programme_id == programme.id)
+        )
+        result.append((programme, room_subscribers(offices)))
+    return result
 
 
 def _people(numbers: Insights) -> list[Person]:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
 from integrations.slack_verify import verify_slack_request
-from web.changes import leave, pause
+from web.changes import leave, pause, resume
 from web.channels import RememberedIds
 from web.chat import bp
 from web.chat.answers import AnswerError, apply_answer
@@ -172,8 +172,7 @@ def slack_commands():
         return _ephemeral(f"Paused {when}{extra}.")
     if command.name == "resume":
         person.preference.active = True
-        person.preference.paused_until = None
-        db.session.commit()
+        resume(person)
         return _ephemeral("Welcome back: you will be matched from the next round.")
     if command.name == "leave":
         touched = leave(person)
