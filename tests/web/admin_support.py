@@ -30,6 +30,15 @@ def sign_in(client, person: Person | None) -> None:
             session["person_id"] = person.id
 
 
+def admin_client_for(app):
+    """A test client signed in as the admin (who is created, with an ordinary person)."""
+    client = app.test_client()
+    with app.app_context():
+        admin, _ = make_admin_and_person()
+        sign_in(client, admin)
+    return client
+
+
 def past_round_with_dead_letter(programme) -> tuple[int, int]:
     """Run a round on MONDAY for four more people and kill one delivery; (round id, delivery id)."""
     from jobs.rounds import run_round

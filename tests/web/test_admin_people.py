@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.jobs.helpers import add_person
-from tests.web.admin_support import admin_config, make_admin_and_person, sign_in
+from tests.web.admin_support import admin_client_for, admin_config, make_admin_and_person, sign_in
 from web.extensions import db
 from web.models import AuditLog, Person
 
@@ -28,11 +28,7 @@ def app_config(app_config):
 
 @pytest.fixture
 def admin_client(app):
-    client = app.test_client()
-    with app.app_context():
-        admin, _ = make_admin_and_person()
-        sign_in(client, admin)
-    return client
+    return admin_client_for(app)
 
 
 def upload(client, text: str | bytes, name: str = "people.csv"):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.jobs.helpers import add_person
-from tests.web.admin_support import admin_config, make_admin_and_person, sign_in
+from tests.web.admin_support import admin_client_for, admin_config
 from web.extensions import db
 from web.models import AuditLog, Programme
 from web.programmes import (
@@ -27,11 +27,7 @@ def app_config(app_config):
 
 @pytest.fixture
 def admin_client(app):
-    client = app.test_client()
-    with app.app_context():
-        admin, _ = make_admin_and_person()
-        sign_in(client, admin)
-    return client
+    return admin_client_for(app)
 
 
 FORM = {

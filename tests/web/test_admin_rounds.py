@@ -8,10 +8,9 @@ from sqlalchemy import func, select
 from tests.jobs.helpers import add_person
 from tests.web.admin_support import (
     MONDAY,
+    admin_client_for,
     admin_config,
-    make_admin_and_person,
     past_round_with_dead_letter,
-    sign_in,
 )
 from web.extensions import db
 from web.models import AuditLog, Delivery, Round
@@ -25,11 +24,7 @@ def app_config(app_config):
 
 @pytest.fixture
 def admin_client(app):
-    client = app.test_client()
-    with app.app_context():
-        admin, _ = make_admin_and_person()
-        sign_in(client, admin)
-    return client
+    return admin_client_for(app)
 
 
 def count(model) -> int:
