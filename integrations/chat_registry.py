@@ -104,11 +104,24 @@ def announce_round(
     Returns the outcome per target ("slack", "teams"), so the caller can log each and one broken
     webhook never silences the other.
     """
+    return post_to_webhooks(
+        settings,
+        announcement_text(people, departments, hybrid_share),
+        announcement_card(people, departments, hybrid_share),
+    )
+
+
+def post_to_webhooks(settings: Settings, text: str, card: dict) -> dict[str, DeliveryError | None]:
+    """Post ``text`` to the Slack incoming webhook and ``card`` to the Teams Workflows webhook.
+
+    Only the configured ones; the outcome per target ("slack", "teams"), never raising, so one
+    broken webhook never silences the other.
+    """
     outcomes: dict[str, DeliveryError | None] = {}
     slack_url = _url(settings, "FIKA_SLACK_WEBHOOK_URL")
     if slack_url:
         try:
-            post_announcement(slack_url, announcement_text(people, departments, hybrid_share))
+            post_announcement(slack_url, text)
             outcomes["slack"] = None
         except DeliveryError as err:
             outcomes["slack"] = err
@@ -116,7 +129,7 @@ def announce_round(
     if teams_url:
         teams = TeamsWorkflowChannel(teams_url)
         try:
-            teams.post(workflows_envelope(announcement_card(people, departments, hybrid_share)))
+            teams.post(workflows_envelope(card))
             outcomes["teams"] = None
         except DeliveryError as err:
             outcomes["teams"] = err

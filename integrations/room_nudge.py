@@ -9,11 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.base import DeliveryError
-from integrations.chat_registry import _url
+from integrations.chat_registry import post_to_webhooks
 from integrations.registry import Settings
-from integrations.slack import post_announcement
-from integrations.teams import TeamsWorkflowChannel
-from integrations.teams_cards import CARD_SCHEMA, CARD_VERSION, workflows_envelope
+from integrations.teams_cards import CARD_SCHEMA, CARD_VERSION
 
 NUDGE_MINUTES = 5
 
@@ -48,22 +46,6 @@ def post_room_nudge(
     settings: Settings, programme: str, room_url: str
 ) -> dict[str, DeliveryError | None]:
     """Post the nudge to every configured chat webhook; the outcome per target, never raises."""
-    outcomes: dict[str, DeliveryError | None] = {}
-    slack_url = _url(settings, "FIKA_SLACK_WEBHOOK_URL")
-    if slack_url:
-        try:
-            post_announcement(slack_url, nudge_text(programme, room_url))
-            outcomes["slack"] = None
-        except DeliveryError as err:
-            outcomes["slack"] = err
-    teams_url = _url(settings, "FIKA_TEAMS_WEBHOOK_URL")
-    if teams_url:
-        teams = TeamsWorkflowChannel(teams_url)
-        try:
-            teams.post(workflows_envelope(nudge_card(programme, room_url)))
-            outcomes["teams"] = None
-        except DeliveryError as err:
-            outcomes["teams"] = err
-        finally:
-            teams.close()
-    return outcomes
+    return post_to_webhooks(
+        settings, nudge_text(programme, room_url), nudge_card(programme, room_url)
+    )
