@@ -6,6 +6,9 @@ buttons), plus the same calendar as an ``invite.ics`` attachment for clients tha
 attachments. The ``method=`` of the calendar part always equals the calendar's METHOD, since
 clients that see a mismatch ignore the invite.
 
+The bytes are written by :mod:`integrations.mime` (fast, and checked against header injection);
+:func:`build_email` parses them back for tests and previews.
+
 Per RFC 5321, 4xx replies are transient (the dispatcher retries them) and 5xx replies permanent.
 """
 
@@ -17,18 +20,15 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
-from email.utils import format_datetime, formataddr
+from email.message import EmailMessage
 from html import escape
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from integrations import mime, nudges
 from integrations.base import ConfigError, DeliveryError, Message
 from integrations.ical import build_calendar
 from integrations.invite_text import answers_html, answers_text, render_html, render_text
-from integrations.nudges import build_nudge_email
 from integrations.room import build_room_calendar
 from integrations.room import describe as room_text
 
@@ -95,11 +95,86 @@ def subject_for(message: Message) -> str:
     return invite.summary
 
 
-def _part(content: str | bytes, **options: object) -> MIMEPart:
-    part = MIMEPart(policy=policy.default)
-    part.set_content(content, **options)  # type: ignore[arg-type]
-    del part["MIME-Version"]  # only the top-level message carries it
-    return part
+def calendar_for(message: Message) -> bytes:
+    """The iCalendar object of an invite (or of a drop-in room's recurring event)."""
+    if message.room is not None:
+        return build_room_calendar(message.room)
+    return build_calendar(message.invite)
+
+
+def render_email(
+    message: Message,
+    mail_from: str,
+    mail_from_name: str = "Fika",
+    *,
+    date: datetime | None = None,
+    calendar: bytes | None = None,
+) -> bytes:
+    """The full iMIP message for one delivery, as the bytes sent (see the module docstring).
+
+    ``calendar`` may pass the group's calendar object when the caller already built it: every
+    member of a group gets the same one. Raises ``ValueError`` for a header that would inject
+    (a line break in a name) or an address that is not an address.
+    """
+    invite = message.invite
+    # Cancellations carry no answer links: there is nothing left to answer.
+    links = message.links if invite.method == "REQUEST" else {}
+    calendar = calendar or calendar_for(message)
+    if message.room is not None:  # a drop-in room: one recurring event (integrations/room.py)
+        text = room_text(message.room) + answers_text({}, message.unsubscribe_url)
+        html = f"<html><body><pre>{escape(room_text(message.room))}</pre></body></html>"
+        html = html.replace(
+            "</body></html>", answers_html({}, message.unsubscribe_url) + "</body></html>"
+        )
+    else:
+        text = render_text(invite, message.recipient) + answers_text(links, message.unsubscribe_url)
+        html = render_html(invite, message.recipient).replace(
+            "</body></html>", answers_html(links, message.unsubscribe_url) + "</body></html>"
+        )
+    # The calendar goes base64, so its CRLF line ends survive exactly.
+    alternative = mime.multipart(
+        "alternative",
+        [
+            mime.text_part(text),
+            mime.text_part(html, "html"),
+            mime.binary_part(calendar, f'text/calendar; method="{invite.method}"; charset="UTF-8"'),
+        ],
+        mime.boundary(message.key, 2),
+    )
+    attachment = mime.binary_part(
+        calendar, "application/ics", ['Content-Disposition: attachment; filename="invite.ics"']
+    )
+    body = mime.multipart("mixed", [alternative, attachment], mime.boundary(message.key, 1))
+    return _headers(message, mail_from, mail_from_name, subject_for(message), date) + body
+
+
+def render_nudge_email(
+    message: Message, mail_from: str, mail_from_name: str = "Fika", *, date: datetime | None = None
+) -> bytes:
+    """A reminder, check-in or pause offer: one plain-text part, no calendar (see nudges.py)."""
+    body = mime.text_part(nudges.render_nudge_text(message))
+    return _headers(message, mail_from, mail_from_name, nudges.subject_for(message), date) + body
+
+
+def _headers(
+    message: Message, mail_from: str, mail_from_name: str, subject: str, date: datetime | None
+) -> bytes:
+    """The headers every Fika email carries, up to and including MIME-Version."""
+    recipients = (message.recipient,) if message.recipient else message.invite.attendees
+    domain = mail_from.rpartition("@")[2] or "localhost"
+    fields = [
+        ("Subject", mime.unstructured("Subject", subject)),
+        ("From", mime.address(mail_from_name, mail_from)),
+        ("To", mime.address_list([(a.name, a.email) for a in recipients])),
+        ("Date", mime.date(date or datetime.now(UTC))),
+        ("Message-ID", message_id(message.key, domain)),
+        ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation auto-replies
+    ]
+    if message.unsubscribe_url:
+        fields.append(("List-Unsubscribe", f"<{message.unsubscribe_url}>"))
+        fields.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    fields.append(("MIME-Version", "1.0"))
+    return mime.headers(fields)
 
 
 def build_email(
@@ -109,62 +184,8 @@ def build_email(
     *,
     date: datetime | None = None,
 ) -> EmailMessage:
-    """The full iMIP message for one delivery (see the module docstring for the structure)."""
-    invite = message.invite
-    recipients = (message.recipient,) if message.recipient else invite.attendees
-    domain = mail_from.rpartition("@")[2] or "localhost"
-
-    alternative = MIMEPart(policy=policy.default)
-    alternative.make_alternative()
-    # Cancellations carry no answer links: there is nothing left to answer.
-    links = message.links if invite.method == "REQUEST" else {}
-    if message.room is not None:  # a drop-in room: one recurring event (integrations/room.py)
-        calendar = build_room_calendar(message.room)
-        text = room_text(message.room) + answers_text({}, message.unsubscribe_url)
-        html = f"<html><body><pre>{escape(room_text(message.room))}</pre></body></html>"
-        html = html.replace(
-            "</body></html>", answers_html({}, message.unsubscribe_url) + "</body></html>"
-        )
-    else:
-        calendar = build_calendar(invite)
-        text = render_text(invite, message.recipient) + answers_text(links, message.unsubscribe_url)
-        html = render_html(invite, message.recipient).replace(
-            "</body></html>", answers_html(links, message.unsubscribe_url) + "</body></html>"
-        )
-    alternative.attach(_part(text, cte="quoted-printable"))
-    alternative.attach(_part(html, subtype="html", cte="quoted-printable"))
-    # Bytes, so the calendar's CRLF line ends survive exactly (base64 keeps them).
-    alternative.attach(
-        _part(
-            calendar,
-            maintype="text",
-            subtype="calendar",
-            params={"method": invite.method, "charset": "UTF-8"},
-        )
-    )
-    attachment = _part(
-        calendar,
-        maintype="application",
-        subtype="ics",
-        disposition="attachment",
-        filename="invite.ics",
-    )
-
-    email = EmailMessage(policy=policy.default)
-    email["Subject"] = subject_for(message)
-    email["From"] = formataddr((mail_from_name, mail_from))
-    email["To"] = [Address(a.name, addr_spec=a.email) for a in recipients]
-    email["Date"] = format_datetime(date or datetime.now(UTC))
-    email["Message-ID"] = message_id(message.key, domain)
-    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
-    if message.unsubscribe_url:
-        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
-        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email["MIME-Version"] = "1.0"
-    email.set_type("multipart/mixed")
-    email.attach(alternative)
-    email.attach(attachment)
-    return email
+    """:func:`render_email` parsed back, as a receiving client sees it (tests, previews)."""
+    return mime.parse(render_email(message, mail_from, mail_from_name, date=date))
 
 
 def _smtp_error(error: smtplib.SMTPResponseException | tuple[int, bytes]) -> DeliveryError:
@@ -217,19 +238,30 @@ class EmailChannel:
             raise
         return smtp
 
-    def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
+    def _send_one(
+        self, smtp: smtplib.SMTP, message: Message, calendars: dict[object, bytes]
+    ) -> DeliveryError | None:
         if message.kind not in ("invite", "room"):  # reminders, check-ins: plain mail, no calendar
-            domain = self.mail_from.rpartition("@")[2] or "localhost"
-            mid = message_id(message.key, domain)
-            email = build_nudge_email(message, self.mail_from, self.mail_from_name, mid)
+            raw = render_nudge_email(message, self.mail_from, self.mail_from_name)
         else:
-            email = build_email(message, self.mail_from, self.mail_from_name)
+            # Every member of a group gets the same calendar: build it once per batch.
+            source = message.room if message.room is not None else message.invite
+            calendar = calendars.get(source)
+            if calendar is None:
+                calendars.clear()  # members are consecutive: one group's calendar is enough
+                calendar = calendars[source] = calendar_for(message)
+            raw = render_email(message, self.mail_from, self.mail_from_name, calendar=calendar)
         to = (
             [message.recipient.email]
             if message.recipient
             else [a.email for a in message.invite.attendees]
         )
-        refused = smtp.send_message(email, from_addr=self.mail_from, to_addrs=to)
+        # Internationalised addresses need the server's SMTPUTF8 (RFC 6531).
+        options = [] if all(a.isascii() for a in [self.mail_from, *to]) else ["SMTPUTF8"]
+        try:
+            refused = smtp.sendmail(self.mail_from, to, raw, mail_options=options)
+        except smtplib.SMTPNotSupportedError as error:
+            return DeliveryError(f"{error}: needed for {', '.join(to)}", transient=False)
         if refused:
             return _smtp_error(next(iter(refused.values())))
         return None
@@ -239,6 +271,7 @@ class EmailChannel:
         outcomes: list[DeliveryError | None] = []
         smtp: smtplib.SMTP | None = None
         connect_error: DeliveryError | None = None
+        calendars: dict[object, bytes] = {}
         try:
             for message in messages:
                 if smtp is None and connect_error is None:
@@ -269,7 +302,7 @@ class EmailChannel:
                     outcomes.append(connect_error)
                     continue
                 try:
-                    outcomes.append(self._send_one(smtp, message))
+                    outcomes.append(self._send_one(smtp, message, calendars))
                 except smtplib.SMTPRecipientsRefused as error:
                     outcomes.append(_smtp_error(next(iter(error.recipients.values()))))
                 except smtplib.SMTPResponseException as error:

@@ -11,12 +11,6 @@ time, people and video link) and the signed answer links in ``links``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
-
 from integrations.base import Attendee, Message
 from integrations.invite_text import format_span
 
@@ -112,27 +106,3 @@ def render_nudge_text(message: Message) -> str:
         lines += ["", f"Stop all coffee breaks: {message.unsubscribe_url}"]
     lines += ["", f"-- {invite.programme}"]
     return "\n".join(lines) + "\n"
-
-
-def build_nudge_email(
-    message: Message,
-    mail_from: str,
-    mail_from_name: str,
-    message_id: str,
-    *,
-    date: datetime | None = None,
-) -> EmailMessage:
-    """A plain-text email for a nudge; ``message_id`` is derived from the delivery's key."""
-    recipients = (message.recipient,) if message.recipient else message.invite.attendees
-    email = EmailMessage(policy=policy.default)
-    email["Subject"] = subject_for(message)
-    email["From"] = formataddr((mail_from_name, mail_from))
-    email["To"] = [Address(a.name, addr_spec=a.email) for a in recipients]
-    email["Date"] = format_datetime(date or datetime.now(UTC))
-    email["Message-ID"] = message_id
-    email["Auto-Submitted"] = "auto-generated"
-    if message.unsubscribe_url:
-        email["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
-        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email.set_content(render_nudge_text(message), cte="quoted-printable")
-    return email

@@ -212,7 +212,8 @@ SmtpFactory = Callable[..., SmtpServer]
 
 @pytest.fixture
 def smtp_server_factory(tls_files: TlsFiles) -> Iterator[SmtpFactory]:
-    """Start SMTP servers: ``factory(security="none"|"starttls"|"tls", credentials={...})``.
+    """Start SMTP servers: ``factory(security="none"|"starttls"|"tls", credentials={...},
+    smtputf8=False)``.
 
     With "starttls" the server requires STARTTLS before anything else; with credentials it
     offers AUTH (PLAIN/LOGIN) and records successful logins in ``handler.logins``. Use
@@ -220,10 +221,17 @@ def smtp_server_factory(tls_files: TlsFiles) -> Iterator[SmtpFactory]:
     """
     controllers: list[Controller] = []
 
-    def start(security: str = "none", credentials: dict[str, str] | None = None) -> SmtpServer:
+    def start(
+        security: str = "none", credentials: dict[str, str] | None = None, smtputf8: bool = False
+    ) -> SmtpServer:
         handler = RecordingHandler()
         port = free_port()
-        options: dict[str, Any] = {"hostname": HOST, "port": port, "ready_timeout": 5.0}
+        options: dict[str, Any] = {
+            "hostname": HOST,
+            "port": port,
+            "ready_timeout": 5.0,
+            "enable_SMTPUTF8": smtputf8,  # RFC 6531: internationalised addresses
+        }
         if security == "starttls":
             options.update(tls_context=tls_files.server_context(), require_starttls=True)
         elif security == "tls":

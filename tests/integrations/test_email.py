@@ -1,6 +1,7 @@
 """Email invites: built to iMIP rules and delivered to a real aiosmtpd server on 127.0.0.1."""
 
 from datetime import UTC, datetime, timedelta
+from email import message_from_string, policy
 
 import icalendar
 import pytest
@@ -271,3 +272,40 @@ def test_header_injection_is_refused_for_that_message_only(smtp_server):
     assert outcomes[0] is not None and not outcomes[0].transient
     assert outcomes[1] is None
     assert [m.rcpt_tos for m in smtp_server.messages] == [[ANA.email]]
+
+
+def test_each_message_in_a_mixed_batch_carries_its_own_groups_calendar(smtp_server):
+    # The channel builds a group's calendar once for its consecutive members; a batch that
+    # interleaves groups must still give everyone their own group's event.
+    first, second = make_invite(), make_invite(uid="round-7-group-4@fika.example.org", sequence=1)
+    batch = [*messages_for(first)[:2], messages_for(second)[0], messages_for(first)[2]]
+    assert channel_for(smtp_server).send(batch) == [None] * 4
+    uids = []
+    for mail in smtp_server.messages:
+        inline, attachment = calendar_parts(mail)
+        event = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")[0]
+        uids.append((str(event["UID"]), int(event["SEQUENCE"])))
+    assert uids == [(first.uid, 0), (first.uid, 0), (second.uid, 1), (first.uid, 0)]
+
+
+def test_an_internationalised_address_goes_with_smtputf8(smtp_server_factory):
+    server = smtp_server_factory(smtputf8=True)
+    jose = ANA.__class__("José Núñez", "josé@exämple.org", "Europe/Madrid")
+    message = Message("utf8", make_invite(attendees=(jose, BEN)), jose)
+    assert channel_for(server).send([message]) == [None]
+    assert server.messages[0].rcpt_tos == [jose.email]
+    # RFC 6532: the headers carry the address as UTF-8 (the email package parses text for that).
+    received = message_from_string(server.messages[0].data.decode(), policy=policy.SMTPUTF8)
+    assert received["To"].addresses[0].addr_spec == jose.email
+    assert received["To"].addresses[0].display_name == jose.name
+
+
+def test_an_internationalised_address_is_dead_when_the_server_lacks_smtputf8(smtp_server):
+    jose = ANA.__class__("José Núñez", "josé@exämple.org", "Europe/Madrid")
+    message = Message("utf8", make_invite(attendees=(jose, BEN)), jose)
+    ascii_message = messages_for(make_invite())[1]
+    outcomes = channel_for(smtp_server).send([message, ascii_message])
+    assert outcomes[0] is not None and not outcomes[0].transient
+    assert "SMTPUTF8" in outcomes[0].reason and jose.email in outcomes[0].reason
+    assert outcomes[1] is None  # the connection still serves the rest of the batch
+    assert [m.rcpt_tos for m in smtp_server.messages] == [[BEN.email]]
