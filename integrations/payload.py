@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -81,3 +82,35 @@ def room_from_dict(data: dict[str, Any]) -> RoomInvite:
     data["stamp"] = datetime.fromisoformat(data["stamp"]) if data.get("stamp") else None
     data["attendee"] = Attendee(**data["attendee"])
     return RoomInvite(**data)
+
+
+FORMER = "a former participant"
+
+
+def forget(value: Any, email: str, name: str, first_name: str = "") -> Any:
+    """``value`` (a payload, or any JSON) with one erased person taken out.
+
+    Attendee entries with their ``email`` are dropped from lists; any text holding their email
+    address or full name has it replaced; a ``summary`` (which names members by first name) has
+    the first name replaced as a whole word. The others' records of a break then no longer say
+    who the person was. Used when a person is erased (``web.changes.erase``).
+    """
+    if isinstance(value, dict):
+        forgotten = {k: forget(v, email, name, first_name) for k, v in value.items()}
+        summary = forgotten.get("summary")
+        if first_name and isinstance(summary, str):
+            forgotten["summary"] = re.sub(rf"\b{re.escape(first_name)}\b", FORMER, summary)
+        return forgotten
+    if isinstance(value, list):
+        return [
+            forget(v, email, name, first_name)
+            for v in value
+            if not (isinstance(v, dict) and v.get("email") == email)
+        ]
+    if isinstance(value, str):
+        if email and email in value:
+            value = value.replace(email, "(erased)")
+        if len(name) >= 3 and name in value:  # a one-letter "name" would eat ordinary words
+            value = value.replace(name, FORMER)
+        return value
+    return value

@@ -161,6 +161,9 @@ def send_due(
             for row, error in zip(group, outcomes, strict=True):
                 status = _record(row, error, answered, rng, limits)
                 setattr(counts, status, getattr(counts, status) + 1)
+                if status in ("sent", "dead") and row.payload.get("forget_after_sending"):
+                    db.session.delete(row)  # to a person since erased: nothing of it stays
+                    continue
                 if status == "sent" and unreachable.get(row.key):
                     missing = ", ".join(unreachable[row.key])
                     row.last_error = f"not reached on {name}, the email invite only: {missing}"

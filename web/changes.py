@@ -122,12 +122,17 @@ def erase(person: Person, now: datetime | None = None) -> int:
     from web.models import Delivery, Preference
 
     now = now or datetime.now(UTC)
+    person_id, email = person.id, person.email
+    names = (person.name, person.first_name())
+    were_in = list(
+        db.session.scalars(select(GroupMember.group_id).where(GroupMember.person_id == person_id))
+    )
     groups = upcoming_groups(person, now)
     for group in groups:
         withdraw(person, group, now, keep_person_row=False)
     rooms.person_leaves(person, now, erase=True)
     db.session.flush()
-    person_id, email = person.id, person.email
+    _forget_in_others_records(person_id, email, names, were_in)
     pending = Delivery.status.in_(("pending", "retrying"))
     # Messages sent to them after an earlier detach go too; the cancellations just written are
     # pending and must still go out.
@@ -157,3 +162,29 @@ def erase(person: Person, now: datetime | None = None) -> int:
     db.session.execute(delete(Person).where(Person.id == person_id))
     db.session.commit()
     return len(groups)
+
+
+def _forget_in_others_records(
+    person_id: int, email: str, names: tuple[str, str], group_ids: list[int]
+) -> None:
+    """Take an erased person out of the rows that stay: the others' messages about the breaks
+    they shared and the audit log. Their own messages are deleted (see :func:`erase`), except
+    the cancellations still to reach them: those are marked to be deleted once sent."""
+    from sqlalchemy import String, cast
+
+    from integrations.payload import forget
+    from web.models import AuditLog, Delivery
+
+    name, first = names
+    pending = Delivery.status.in_(("pending", "retrying"))
+    to_them = select(Delivery).where(Delivery.recipient == email, pending)
+    for row in db.session.scalars(to_them):
+        row.payload = {**row.payload, "forget_after_sending": True}  # see jobs.outbox
+    shared = select(Delivery).where(Delivery.group_id.in_(group_ids), Delivery.recipient != email)
+    for row in db.session.scalars(shared):
+        row.payload = forget(row.payload, email, name, first)
+        if row.last_error:
+            row.last_error = forget(row.last_error, email, name)
+    mentions = select(AuditLog).where(cast(AuditLog.details, String).contains(email))
+    for entry in db.session.scalars(mentions):
+        entry.details = forget(entry.details, email, name) | {"erased_person": person_id}

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from integrations.payload import message_from_dict
+from jobs.outbox import send_due
 from tests.web.test_account_pages import group_of, next_weekday, people, plan, sign_in_as
+from web import audit
 from web.account.magic import issue_link
+from web.channels import configured_channels
 from web.extensions import db
-from web.models import Delivery, Group, GroupMember, Person, Preference, SignInToken
+from web.models import AuditLog, Delivery, Group, GroupMember, Person, Preference, SignInToken
 
 
 def test_download_holds_my_data_and_partners_by_name_only(app, client):
@@ -94,3 +99,64 @@ def test_delete_erases_every_row_and_tells_the_others(app, client):
         assert {d.payload["invite"]["method"] for d in to_ana} == {"CANCEL"}
         # ... and the partner hears about it too
         assert any(d.person_id in others for d in rows if d.payload["invite"]["sequence"] == 1)
+
+
+def _every_trace_of(text: str) -> list[str]:
+    """Where ``text`` still appears in the delivery and audit tables (their whole rows)."""
+    found = []
+    for row in db.session.scalars(select(Delivery)):
+        values = (
+            row.key,
+            row.recipient,
+            row.last_error or "",
+            json.dumps(row.payload, ensure_ascii=False),
+        )
+        if any(text in value for value in values):
+            found.append(f"delivery {row.id} ({row.status}, {row.recipient})")
+    for entry in db.session.scalars(select(AuditLog)):
+        if text in json.dumps(entry.details, ensure_ascii=False) or text in entry.actor:
+            found.append(f"audit {entry.id}")
+    return found
+
+
+def test_delete_takes_me_out_of_the_others_records_too(app, client):
+    ids = people(app)
+    past = datetime.now(UTC).date() - timedelta(days=7)
+    while past.weekday() >= 5:
+        past -= timedelta(days=1)
+    plan(app, past)
+    plan(app, next_weekday())
+    with app.app_context():
+        send_due(configured_channels(app.config))  # the past round's messages went out
+        hers = select(GroupMember.group_id).where(GroupMember.person_id == ids["ana"])
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.group_id.in_(hers))
+            .values(last_error="not reached on slack, the email invite only: ana.berg@example.org")
+        )
+        ana = db.session.get(Person, ids["ana"])
+        audit.record("admin@example.org", "person.update", email=ana.email, name=ana.name)
+        audit.record("admin@example.org", "person.update", email="ben.cole@example.org")
+        db.session.commit()
+        assert _every_trace_of("ana.berg@example.org") and _every_trace_of("Ana Berg")
+    past_group = group_of(app, ids["ana"], future=False)
+    sign_in_as(client, ids["ana"])
+    assert client.post("/me/delete", data={"confirm": "y"}).status_code == 200
+    with app.app_context():
+        # Only the cancellation still on its way to her names her, and only until it is sent.
+        traces = _every_trace_of("ana.berg@example.org")
+        assert traces and all("pending" in t and "ana.berg@example.org" in t for t in traces)
+        send_due(configured_channels(app.config))
+        assert _every_trace_of("ana.berg@example.org") == []
+        assert _every_trace_of("Ana Berg") == []
+        # The others' records of the break they shared still read, without her.
+        shared = db.session.scalars(select(Delivery).where(Delivery.group_id == past_group)).all()
+        assert shared
+        for row in shared:
+            message = message_from_dict(row.payload)
+            assert "Ana" not in message.invite.summary.split()
+            assert len(message.invite.attendees) >= 1
+        assert "ana" not in json.dumps([e.details for e in db.session.scalars(select(AuditLog))])
+        entries = db.session.scalars(select(AuditLog).order_by(AuditLog.id)).all()
+        assert entries[0].details["erased_person"] == ids["ana"]
+        assert entries[1].details == {"email": "ben.cole@example.org"}  # others' untouched
