@@ -59,7 +59,7 @@ def status_report(now: datetime) -> str:
         lines.append(f"  {programme.name} [#{programme.id}]: {when} ({holidays})")
     lines.append("Last rounds:")
     rounds = db.session.scalars(
-        select(Round).order_by(Round.date.desc(), Round.id.desc()).limit(5)
+        select(Round).where(Round.is_round()).order_by(Round.date.desc(), Round.id.desc()).limit(5)
     ).all()
     if not rounds:
         lines.append("  none yet")

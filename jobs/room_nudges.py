@@ -21,7 +21,7 @@ from jobs.events import log_event
 from jobs.rounds import _claim_round
 from jobs.schedule import schedule_for
 from web.extensions import db
-from web.models import Programme
+from web.models import Programme, Round
 from web.rooms import room_url
 
 log = logging.getLogger("fika.room")
@@ -44,7 +44,9 @@ def nudge_rooms(now: datetime) -> int:
         if not schedule.plan_at(day) <= now < schedule.break_at(day):
             continue
         url = room_url(programme)
-        claimed = _claim_round(programme, day, stats={"nudge": url}, unmatched=[], status="nudged")
+        claimed = _claim_round(
+            programme, day, stats={"nudge": url}, unmatched=[], status=Round.NUDGED
+        )
         db.session.commit()
         if claimed is None:
             continue  # another clock posted it

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -196,7 +197,9 @@ class Round(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="planned")  # or "missed"
+    # "planned", "missed", or NUDGED: a drop-in room's once-a-day nudge claim, not a round
+    # (see jobs/room_nudges.py); lists of rounds filter those out with ``Round.is_round``.
+    status: Mapped[str] = mapped_column(String(16), default="planned")
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     unmatched: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -207,6 +210,13 @@ class Round(db.Model):
     groups: Mapped[list[Group]] = relationship(
         back_populates="round", cascade="all, delete-orphan", order_by="Group.id"
     )
+
+    NUDGED = "nudged"
+
+    @classmethod
+    def is_round(cls) -> ColumnElement[bool]:
+        """A filter for rounds proper, leaving out the drop-in rooms' nudge claims."""
+        return cls.status != cls.NUDGED
 
 
 class Group(db.Model):

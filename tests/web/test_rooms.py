@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from fika.tables import status_report
 from integrations.payload import room_from_dict
 from integrations.room import build_room_calendar
 from jobs.clock import _active_programmes, tick
@@ -157,6 +158,13 @@ def test_done_when_admin_creates_room_person_opts_in_gets_one_invite_and_a_nudge
     assert url in slack_text
     card = posted["/teams"].get_json()["attachments"][0]["content"]
     assert card["actions"][0]["url"] == url
+    # The once-a-day claim behind the nudge is not a round: the admin's list leaves it out.
+    with app.app_context():
+        assert Round.NUDGED in db.session.scalars(select(Round.status)).all()
+        assert Round.NUDGED not in status_report(monday)  # nor does `fika status`
+    next_rounds, past_rounds = admin.get("/admin/rounds").get_data(as_text=True).split("<table")[1:]
+    assert "Daily coffee room" not in past_rounds and Round.NUDGED not in past_rounds
+    assert f"programme={room_id}" not in next_rounds  # and offers no preview of what cannot be
 
 
 def test_update_pause_resume_leave_and_rejoin_keep_the_uid_and_raise_the_sequence(app, admin):

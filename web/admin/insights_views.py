@@ -65,7 +65,7 @@ def load_rounds(start: date, end: date, programme: Programme | None) -> list[Rou
     """The rounds from ``start`` to ``end`` (inclusive) as plain rows."""
     query = (
         select(Round)
-        .where(Round.date >= start, Round.date <= end, Round.status != "nudged")
+        .where(Round.date >= start, Round.date <= end, Round.is_round())
         .order_by(Round.date, Round.id)
         .options(
             selectinload(Round.groups)

@@ -54,7 +54,8 @@ def rounds():
     """Programmes with a preview link, and the past rounds (newest first)."""
     programmes = db.session.scalars(select(Programme).order_by(Programme.id)).all()
     chosen = request.args.get("programme", "")
-    query = select(Round).order_by(Round.date.desc(), Round.id.desc()).limit(100)
+    query = select(Round).where(Round.is_round())
+    query = query.order_by(Round.date.desc(), Round.id.desc()).limit(100)
     if chosen.isdigit():
         query = query.where(Round.programme_id == int(chosen))
     past = db.session.scalars(query.options(selectinload(Round.groups))).all()
