@@ -45,6 +45,13 @@ def next_weekday(after: int = 2) -> date:
     return day
 
 
+def past_weekday(before: int = 7) -> date:
+    day = datetime.now(UTC).date() - timedelta(days=before)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
 def plan(app, day: date) -> None:
     with app.app_context():
         outcome = run_round(ensure_default_programme(), day)
@@ -123,10 +130,7 @@ def test_someone_elses_break_is_404_and_unchanged(app, client):
 
 def test_past_breaks_ask_did_you_meet_and_count_people_met(app, client):
     ids = people(app)
-    past = datetime.now(UTC).date() - timedelta(days=7)
-    while past.weekday() >= 5:
-        past -= timedelta(days=1)
-    plan(app, past)
+    plan(app, past_weekday())
     sign_in_as(client, ids["ana"])
     group_id = group_of(app, ids["ana"], future=False)
     html = client.get("/me").get_data(as_text=True)

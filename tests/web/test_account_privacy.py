@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
 from integrations.payload import message_from_dict
 from jobs.outbox import send_due
-from tests.web.test_account_pages import group_of, next_weekday, people, plan, sign_in_as
+from tests.web.test_account_pages import (
+    group_of,
+    next_weekday,
+    past_weekday,
+    people,
+    plan,
+    sign_in_as,
+)
 from web import audit
 from web.account.magic import issue_link
 from web.channels import configured_channels
@@ -121,10 +127,7 @@ def _every_trace_of(text: str) -> list[str]:
 
 def test_delete_takes_me_out_of_the_others_records_too(app, client):
     ids = people(app)
-    past = datetime.now(UTC).date() - timedelta(days=7)
-    while past.weekday() >= 5:
-        past -= timedelta(days=1)
-    plan(app, past)
+    plan(app, past_weekday())
     plan(app, next_weekday())
     with app.app_context():
         send_due(configured_channels(app.config))  # the past round's messages went out
