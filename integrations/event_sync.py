@@ -8,7 +8,8 @@ every provider: 429 and 5xx (and network trouble) are worth retrying, other 4xx 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -114,6 +115,20 @@ class ChangeFailed(Exception):
     def __init__(self, error: DeliveryError):
         super().__init__(error.reason)
         self.error = error
+
+
+@contextmanager
+def reading(service: str, session: requests.Session) -> Iterator[None]:
+    """Around a provider's read (free/busy): its failures come out as one DeliveryError, and
+    the session is closed whatever happens."""
+    try:
+        yield
+    except ChangeFailed as failed:
+        raise failed.error from None
+    except requests.RequestException as error:
+        raise network_error(error, service) from None
+    finally:
+        session.close()
 
 
 def send_changes(

@@ -33,7 +33,7 @@ from integrations.event_sync import (
     EventChange,
     ProviderSession,
     http_error,
-    network_error,
+    reading,
     send_changes,
 )
 from integrations.ical import location_for
@@ -201,7 +201,7 @@ class GoogleChannel:
         Raises DeliveryError when the call itself fails.
         """
         busy: Busy = {}
-        try:
+        with reading(SERVICE, self._session):
             for offset in range(0, len(emails), 50):  # freeBusy takes at most 50 calendars
                 body = {
                     "timeMin": google_time(start),
@@ -220,10 +220,4 @@ class GoogleChannel:
                          datetime.fromisoformat(b["end"]).astimezone(UTC))
                         for b in calendar.get("busy", [])
                     ]  # fmt: skip
-        except ChangeFailed as failed:
-            raise failed.error from None
-        except requests.RequestException as error:
-            raise network_error(error, SERVICE) from None
-        finally:
-            self._session.close()
         return busy

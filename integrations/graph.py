@@ -29,7 +29,7 @@ from integrations.event_sync import (
     EventChange,
     ProviderSession,
     http_error,
-    network_error,
+    reading,
     send_changes,
 )
 from integrations.invite_text import render_html
@@ -224,7 +224,7 @@ class GraphChannel:
         """
         busy: Busy = {}
         path = f"/users/{quote(self.settings.organiser, safe='@')}/calendar/getSchedule"
-        try:
+        with reading(SERVICE, self._session):
             for offset in range(0, len(emails), 20):  # keep each request small
                 body = {
                     "schedules": list(emails[offset : offset + 20]),
@@ -245,10 +245,4 @@ class GraphChannel:
                         for item in schedule.get("scheduleItems", [])
                         if item.get("status", "busy") in BUSY_STATUSES
                     ]
-        except ChangeFailed as failed:
-            raise failed.error from None
-        except requests.RequestException as error:
-            raise network_error(error, SERVICE) from None
-        finally:
-            self._session.close()
         return busy

@@ -90,6 +90,19 @@ def planned(app, people: int = 2) -> None:
             add_person(f"p{i}@example.org", ["Sales", "Legal"][i % 2])
 
 
+def round_to_send(app, make_app, app_config, smtp_server):
+    """Two people and Monday's round, written as the clock process would; its deliveries wait.
+
+    Returns the environment for ``fika`` processes and an in-process app that mails to
+    ``smtp_server``."""
+    planned(app)
+    env = environment(app_config, smtp_server.url())
+    mail = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
+    with mail.app_context():
+        run_round(ensure_default_programme(), date.fromisoformat(MONDAY))
+    return env, mail
+
+
 def uid_of(mail) -> str:
     for part in mail.message.walk():
         if part.get_content_type() == "text/calendar":
@@ -101,11 +114,7 @@ def uid_of(mail) -> str:
 def test_killed_after_the_server_accepted_resends_the_same_message_once(
     app, make_app, app_config, smtp_server, tmp_path
 ):
-    planned(app)
-    env = environment(app_config, smtp_server.url())
-    mail = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
-    with mail.app_context():  # the round as the clock process would write it
-        run_round(ensure_default_programme(), date.fromisoformat(MONDAY))
+    env, mail = round_to_send(app, make_app, app_config, smtp_server)
     kill_at(env, "outbox.sent", tmp_path / "mark", "worker", "--once")
     first = list(smtp_server.messages)
     assert len(first) == 2  # accepted by the server ...
@@ -127,11 +136,7 @@ def test_killed_after_the_server_accepted_resends_the_same_message_once(
 def test_killed_after_claiming_before_sending_sends_each_once_after_restart(
     app, make_app, app_config, smtp_server, tmp_path
 ):
-    planned(app)
-    env = environment(app_config, smtp_server.url())
-    mail = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
-    with mail.app_context():  # the round as the clock process would write it
-        run_round(ensure_default_programme(), date.fromisoformat(MONDAY))
+    env, mail = round_to_send(app, make_app, app_config, smtp_server)
     kill_at(env, "outbox.claimed", tmp_path / "mark", "worker", "--once")
     assert smtp_server.messages == []
     assert "sent 2" in fika(env, "worker", "--once").stdout

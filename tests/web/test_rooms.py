@@ -23,7 +23,7 @@ from jobs.outbox import send_due
 from jobs.rounds import preview_round, run_round
 from tests.integrations.test_room import with_icalendar, with_vobject
 from tests.jobs.helpers import add_person
-from tests.web.admin_support import ADMIN_EMAIL, admin_config, sign_in
+from tests.web.admin_support import admin_client_for, admin_config, sign_in
 from web import changes
 from web.channels import configured_channels
 from web.extensions import db
@@ -57,10 +57,7 @@ def app_config(app_config, smtp_server):
 
 @pytest.fixture
 def admin(app):
-    client = app.test_client()
-    with app.app_context():
-        sign_in(client, add_person(ADMIN_EMAIL, "People"))
-    return client
+    return admin_client_for(app)
 
 
 def create_room(admin, **changes) -> int:
