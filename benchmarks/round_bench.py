@@ -13,7 +13,9 @@ SMTP connection each) drains ``--drain`` email deliveries into an aiosmtpd serve
 127.0.0.1, timed. Times are medians. The schema is dropped at the end.
 
 Targets on the reference machine: a 10,000-person round in at most 20 s end to end; draining at
-least 200 emails per second with one worker.
+least 200 emails per second with one worker. The drain is also read against what the SMTP
+server alone accepts (one pre-built message sent 2,000 times on one connection), since on two
+cores the server's process, not the worker, sets the pace.
 """
 
 from __future__ import annotations
@@ -216,6 +218,29 @@ def _smtp_sink(port: int, received, ready) -> None:
         controller.stop()
 
 
+def bench_smtp_ceiling(port: int, count: int = 2000) -> float:
+    """What the SMTP server alone accepts: one pre-built invite sent ``count`` times on one
+    connection (no outbox, no building). The worker's drain rate is read against this."""
+    import smtplib
+
+    from integrations.base import Attendee, Invite, Message
+    from integrations.email import render_email
+
+    start = dt.datetime(2027, 2, 1, 9, tzinfo=dt.UTC)
+    people = (Attendee("A", "a@example.org", "UTC"), Attendee("B", "b@example.org", "UTC"))
+    invite = Invite(
+        uid="ceiling@fika", sequence=0, method="REQUEST", start=start,
+        end=start + dt.timedelta(minutes=15), summary="Fika: A and B", organizer_name="Fika",
+        organizer_email="fika@example.org", attendees=people, video_url="https://v.example/x",
+    )  # fmt: skip
+    raw = render_email(Message("ceiling", invite, people[0]), "fika@example.org")
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        started = time.perf_counter()
+        for _ in range(count):
+            smtp.sendmail("fika@example.org", ["a@example.org"], raw)
+        return count / (time.perf_counter() - started)
+
+
 class NullChannel:
     """Accepts every message without building it: what the outbox itself costs per row."""
 
@@ -309,6 +334,11 @@ def main() -> None:
                     print(
                         f"drain: {sent} emails in {seconds:.2f} s = {sent / seconds:.0f} emails/s "
                         f"with one worker (server received {received.value})"
+                    )
+                    ceiling = bench_smtp_ceiling(port)
+                    print(
+                        f"the SMTP server alone (pre-built message, one connection): "
+                        f"{ceiling:.0f} emails/s; the worker reaches {sent / seconds / ceiling:.0%}"
                     )
                     overhead = bench_outbox_overhead(app, sent)
                     print(
