@@ -60,12 +60,24 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+#: Pooled server connections older than this are replaced at checkout (a clock check, no query).
+POOL_RECYCLE_SECONDS = 180
+
+
 def _engine_options(config) -> dict:
-    """SQLite waits for a busy writer instead of failing; PostgreSQL checks pooled connections."""
+    """SQLite waits for a busy writer instead of failing; server databases recycle connections.
+
+    ``pool_recycle`` instead of ``pool_pre_ping``: pre-ping costs a ``SELECT 1`` round trip on
+    every checkout, that is on every request. A connection is never idle longer than it is
+    old, so recycling at three minutes never reuses one that a middlebox dropped for idleness
+    (Azure's load balancer after 4 minutes, AWS NAT after 350 s). What pre-ping also covered,
+    a database restart, now fails the first query on a dead connection once: SQLAlchemy sees
+    the disconnect and discards the whole pool, so the following requests reconnect.
+    """
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+    return {"pool_recycle": POOL_RECYCLE_SECONDS}
 
 
 def _configure_logging(app: Flask) -> None:
