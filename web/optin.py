@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from web.extensions import db
 from web.forms import OptInForm
@@ -20,6 +22,9 @@ from web.programmes import (
 
 bp = Blueprint("optin", __name__)
 
+#: Seconds the form's office suggestions are reused (per process) before they are read again.
+OFFICE_SUGGESTIONS_SECONDS = 60.0
+
 
 def known_offices() -> list[str]:
     """Offices people already named, for the form's suggestions."""
@@ -29,6 +34,29 @@ def known_offices() -> list[str]:
     return sorted(o for o in rows if o)
 
 
+def office_suggestions() -> list[str]:
+    """:func:`known_offices` for the form's datalist, read at most once a minute per process.
+
+    The list is only a hint (any office may be typed), while reading it is a DISTINCT over every
+    person on each anonymous page view, which grows with the organisation. Validation (the
+    preferences page) still reads :func:`known_offices` fresh.
+    """
+    cache = current_app.extensions.setdefault("fika_office_suggestions", {"until": 0.0})
+    now = time.monotonic()
+    if now >= cache["until"]:
+        cache["offices"] = known_offices()
+        cache["until"] = now + OFFICE_SUGGESTIONS_SECONDS
+    return cache["offices"]
+
+
+def programme_choices() -> list[Programme]:
+    """The programmes switched on, oldest first, in one query; on a fresh install the default."""
+    programmes = db.session.scalars(select(Programme).order_by(Programme.id)).all()
+    if not programmes:
+        programmes = [ensure_default_programme()]
+    return [p for p in programmes if p.active]
+
+
 def as_sentence(message: str) -> str:
     """'choose at least one programme' -> 'Choose at least one programme.' for a form message."""
     message = message[:1].upper() + message[1:]
@@ -36,9 +64,14 @@ def as_sentence(message: str) -> str:
 
 
 def upsert_person(form: OptInForm) -> tuple[Person, bool]:
-    """Store the person by email (case-insensitively) with active preferences; True if new."""
+    """Store the person by email (case-insensitively) with active preferences; True if new.
+
+    Flushed, not committed: the caller commits once the programme choice is stored too.
+    """
     email = form.email.data.strip().lower()
-    person = db.session.scalar(select(Person).where(Person.email == email))
+    person = db.session.scalar(
+        select(Person).where(Person.email == email).options(joinedload(Person.preference))
+    )
     created = person is None
     if created:
         person = Person(email=email)
@@ -54,7 +87,7 @@ def upsert_person(form: OptInForm) -> tuple[Person, bool]:
     if not form.remote.data:
         # A fresh opt-in says where they work; per-weekday overrides come from the preferences page.
         person.preference.weekday_sites = {}
-    db.session.commit()
+    db.session.flush()
     return person, created
 
 
@@ -72,22 +105,21 @@ def join():
             db.session.rollback()
             programme_error = as_sentence(str(error))
         else:
-            db.session.commit()
             programme = chosen[0] if chosen else ensure_default_programme()
             start = next_break(programme, datetime.now(UTC))
             local = start.astimezone(ZoneInfo(person.timezone)) if start else None
-            return render_template(
+            # Rendered before the one commit, which expires the rows the page reads.
+            page = render_template(
                 "joined.html", person=person, created=created, programme=programme, start=local
             )
+            db.session.commit()
+            return page
     status = 400 if form.is_submitted() else 200
-    ensure_default_programme()
     return render_template(
         "join.html",
         form=form,
-        offices=known_offices(),
-        choices=db.session.scalars(
-            select(Programme).where(Programme.active.is_(True)).order_by(Programme.id)
-        ).all(),
+        offices=office_suggestions(),
+        choices=programme_choices(),
         chosen=set(int(i) for i in request.form.getlist("programmes") if i.isdigit()),
         programme_error=programme_error,
     ), status

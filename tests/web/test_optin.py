@@ -3,10 +3,14 @@
 import re
 
 import pytest
+from markupsafe import Markup
 from sqlalchemy import func, select
+from wtforms.widgets import html_params as wtforms_html_params
 
+from tests.jobs.helpers import add_person
 from web.extensions import db
-from web.models import Person
+from web.forms import html_params
+from web.models import Person, Programme
 
 GOOD = {
     "name": "Ana Berg",
@@ -30,6 +34,46 @@ def test_form_renders_with_labels_and_default_zone(client):
         assert re.search(rf'<label[^>]*for="{field}"', html), field
     assert '<option selected value="Europe/Stockholm">' in html
     assert 'lang="en"' in html and 'name="viewport"' in html
+
+
+def test_form_attributes_are_all_meant(app, client):
+    """No attribute rendered from a missing value, no empty reference, hints linked by id."""
+    with app.app_context():
+        add_person("cai.dahl@example.org", "Legal", office="Malmö")
+    html = client.get("/").get_data(as_text=True)
+    assert '="None"' not in html and 'aria-describedby=""' not in html
+    assert re.search(r'<input aria-describedby="email-hint" [^>]*id="email"', html)
+    assert '<datalist id="offices"><option value="Malmö"></datalist>' in html
+    bad = client.post("/", data=dict(GOOD, email="nope")).get_data(as_text=True)
+    assert re.search(r'<input aria-describedby="email-hint email-error" [^>]*id="email"', bad)
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"id": "name", "name": "name", "type": "text", "value": "", "maxlength": 200},
+        {"checked": True, "readonly": False, "class_": "check", "for_": "remote"},
+        {"data_user_name": "ana", "aria_invalid": "true", "aria-describedby": "a b"},
+        {"value": 'Ann "the <b>" & co'},
+        {"value": Markup('already "safe" <em>')},
+    ],
+)
+def test_fast_html_params_writes_what_wtforms_writes(attributes):
+    assert html_params(**attributes) == wtforms_html_params(**attributes)
+    assert html_params(list=None, **attributes) == wtforms_html_params(**attributes)
+
+
+def test_refused_programme_choice_stores_nobody(app, client):
+    with app.app_context():
+        sales = Programme(name="Sales lunch", timezone="Europe/Stockholm", departments=["Sales"])
+        db.session.add(sales)
+        db.session.commit()
+        sales_id = sales.id
+    data = dict(GOOD, programmes_shown="1", programmes=[str(sales_id)])  # GOOD is in Research
+    response = client.post("/", data=data)
+    assert response.status_code == 400
+    assert f"Programme {sales_id} is not open to you." in response.get_data(as_text=True)
+    assert people_count(app) == 0
 
 
 def test_join_stores_person_and_confirms_first_break(app, client):
