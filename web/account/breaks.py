@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from web.account import bp
 from web.account.forms import AnswerForm
 from web.auth import current_person, login_required
 from web.extensions import db
-from web.models import Group, GroupMember, Person, Round
+from web.models import Group, GroupMember, Person, Programme, Round
 
 
 @dataclass
@@ -36,19 +36,19 @@ class BreakView:
 def my_breaks(person: Person) -> list[BreakView]:
     """Every group ``person`` sits in, oldest first, with times in their zone."""
     zone = ZoneInfo(person.timezone)
-    groups = db.session.scalars(
-        select(Group)
+    rows = db.session.execute(
+        # One query: each group with its programme's name and its seats with people (2-8 each);
+        # only the name, not the round and programme rows with their JSON columns.
+        select(Group, Programme.name)
         .join(GroupMember, GroupMember.group_id == Group.id)
+        .join(Round, Round.id == Group.round_id)
+        .join(Programme, Programme.id == Round.programme_id)
         .where(GroupMember.person_id == person.id)
-        # Two queries in all: groups with their round and programme, then seats with people.
-        .options(
-            joinedload(Group.round).joinedload(Round.programme),
-            selectinload(Group.members).joinedload(GroupMember.person),
-        )
+        .options(joinedload(Group.members).joinedload(GroupMember.person))
         .order_by(Group.start_at)
-    )
+    ).unique()
     views = []
-    for group in groups:
+    for group, programme in rows:
         seat = next(m for m in group.members if m.person_id == person.id)
         others = [m.person for m in group.members if m.person_id != person.id]
         views.append(
@@ -58,7 +58,7 @@ def my_breaks(person: Person) -> list[BreakView]:
                 others=sorted(others, key=lambda p: p.name),
                 start=group.start_at.astimezone(zone),
                 end=group.end_at.astimezone(zone),
-                programme=group.round.programme.name,
+                programme=programme,
             )
         )
     return views
