@@ -7,6 +7,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from web.config import finalise, load_settings
 from web.extensions import csrf, db, migrate
@@ -56,8 +57,22 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     signing.init_app(app)
     security.init_app(app)  # after the blueprints: it wraps their views in rate limits
+    _trust_proxies(app)
     _configure_logging(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind FIKA_PROXY_FIX reverse proxies, take the client's address and scheme from them.
+
+    ProxyFix reads only the last N entries of X-Forwarded-For and X-Forwarded-Proto (the ones
+    our own proxies appended), so a client cannot choose its address by sending the header
+    itself; rate limits then key on the real client. X-Forwarded-Host is not trusted: links
+    are built from FIKA_BASE_URL, and not every proxy overwrites that header.
+    """
+    proxies = app.config["FIKA_PROXY_FIX"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
 
 #: Pooled server connections older than this are replaced at checkout (a clock check, no query).

@@ -51,6 +51,16 @@ def _number(env: dict[str, str], name: str, default, kind):
     return value
 
 
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    """A whole number >= 0, or SettingsError naming it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SettingsError(f"{name}: expected a whole number (0 for none), got {raw!r}")
+    return int(raw)
+
+
 def _email_list(value: str | None) -> tuple[str, ...]:
     """'A@x.org, b@y.org' -> ('a@x.org', 'b@y.org'): trimmed, lower-cased, blanks dropped."""
     return tuple(sorted({e.strip().lower() for e in (value or "").split(",") if e.strip()}))
@@ -96,6 +106,9 @@ def load_settings(environ: dict[str, str] | None = None, instance_path: str | No
         "FIKA_RATELIMIT_STORAGE_URI": env.get("FIKA_RATELIMIT_STORAGE_URI") or "memory://",
         "FIKA_RATELIMIT_SIGNIN": env.get("FIKA_RATELIMIT_SIGNIN") or "10 per minute;50 per hour",
         "FIKA_RATELIMIT_FORM": env.get("FIKA_RATELIMIT_FORM") or "30 per minute;300 per hour",
+        # Reverse proxies in front of Fika whose X-Forwarded-For/-Proto are trusted (0: none, the
+        # headers are ignored). Rate limits then count per real client, not per proxy.
+        "FIKA_PROXY_FIX": _count(env, "FIKA_PROXY_FIX", 0),
     }
     # Channel settings are handed to integrations/ untouched; only their presence is checked here.
     for key, value in env.items():
@@ -120,6 +133,11 @@ def finalise(config: dict, instance_path: str) -> None:
         raise SettingsError(
             f"FIKA_TIMEZONE: unknown time zone {config['FIKA_TIMEZONE']!r}"
         ) from exc
+    proxies = config.get("FIKA_PROXY_FIX", 0)
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        raise SettingsError(
+            f"FIKA_PROXY_FIX: expected a whole number (0 for none), got {proxies!r}"
+        )
     template = config["FIKA_VIDEO_URL_TEMPLATE"]
     if "{room}" not in template:
         raise SettingsError("FIKA_VIDEO_URL_TEMPLATE: must contain {room}")

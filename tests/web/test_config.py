@@ -36,6 +36,14 @@ def test_every_documented_variable_is_read(tmp_path):
     assert settings["FIKA_SMTP_URL"] == "smtp://mail:25"
     assert settings["FIKA_MAIL_FROM"] == "Coffee <coffee@example.org>"
     assert settings["FIKA_VIDEO_URL_TEMPLATE"] == "https://video.example.org/{room}"
+    assert settings["FIKA_PROXY_FIX"] == 0
+    assert load_settings({"FIKA_PROXY_FIX": "2"}, str(tmp_path))["FIKA_PROXY_FIX"] == 2
+
+
+@pytest.mark.parametrize("bad", ["-1", "yes", "1.5"])
+def test_unreadable_proxy_count_names_the_variable(tmp_path, bad):
+    with pytest.raises(SettingsError, match="FIKA_PROXY_FIX"):
+        load_settings({"FIKA_PROXY_FIX": bad}, str(tmp_path))
 
 
 @pytest.mark.parametrize(

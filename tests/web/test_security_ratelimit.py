@@ -63,6 +63,32 @@ def test_apps_do_not_share_counters(make_app):
         assert app.test_client().post("/me/sign-in", data={"email": "a@b.org"}).status_code == 200
 
 
+def forwarded(client, chain: str) -> int:
+    """POST the form as it arrives through a proxy that says the client is ``chain``."""
+    return client.post("/", data=JOIN, headers={"X-Forwarded-For": chain}).status_code
+
+
+def test_behind_a_trusted_proxy_the_form_is_limited_per_forwarded_address(make_app):
+    app = make_app(FIKA_RATELIMIT_FORM="2 per minute", FIKA_PROXY_FIX=1)
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()  # every request comes from the proxy at 127.0.0.1
+    assert [forwarded(client, "203.0.113.5") for _ in range(3)] == [200, 200, 429]
+    assert forwarded(client, "203.0.113.6") == 200  # another client behind the same proxy
+    # Only the entry our proxy appended counts: what the client put before it is ignored.
+    assert forwarded(client, "198.51.100.1, 203.0.113.5") == 429
+    assert forwarded(client, "203.0.113.5, 203.0.113.6") == 200
+
+
+def test_without_proxy_fix_x_forwarded_for_is_ignored(make_app):
+    app = make_app(FIKA_RATELIMIT_FORM="2 per minute")
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    codes = [forwarded(client, f"203.0.113.{i}") for i in range(3)]
+    assert codes == [200, 200, 429]  # one client (127.0.0.1), whatever the header says
+
+
 @pytest.mark.parametrize("bad", ["lots", "5 per fortnight"])
 def test_unreadable_limit_refuses_to_start(make_app, bad):
     with pytest.raises(SettingsError, match="FIKA_RATELIMIT_SIGNIN"):
