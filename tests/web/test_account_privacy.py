@@ -47,6 +47,7 @@ def test_download_holds_my_data_and_partners_by_name_only(app, client):
     assert data["preferences"]["rather_not_meet"] == ["Cai Dahl"]
     [coffee] = data["coffee_breaks"]
     assert {p["name"] for p in coffee["with"]} == {p.name for p in partners}
+    assert coffee["programme"] == "Daily digital coffee break"
     assert data["messages_sent_to_me"] and data["sign_in_links"]
     assert all(
         set(d) == {"channel", "status", "created_at", "sent_at"}

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import joinedload
 
 from web.account import bp
@@ -30,23 +30,30 @@ class BreakView:
     others: list[Person]
     start: datetime  # in the viewer's zone
     end: datetime
-    programme: str
+    programme: str | None  # with_programme only
 
 
-def my_breaks(person: Person) -> list[BreakView]:
-    """Every group ``person`` sits in, oldest first, with times in their zone."""
+def my_breaks(person: Person, *, with_programme: bool = False) -> list[BreakView]:
+    """Every group ``person`` sits in, oldest first, with times in their zone.
+
+    One query: the groups with their seats and people (2-8 per group). ``with_programme`` also
+    names each group's programme (the download shows it, the page does not); without it the
+    round and programme tables stay out of the query, which PostgreSQL makes each transaction
+    pay for per table it touches.
+    """
     zone = ZoneInfo(person.timezone)
-    rows = db.session.execute(
-        # One query: each group with its programme's name and its seats with people (2-8 each);
-        # only the name, not the round and programme rows with their JSON columns.
-        select(Group, Programme.name)
+    query = (
+        select(Group, Programme.name if with_programme else null())
         .join(GroupMember, GroupMember.group_id == Group.id)
-        .join(Round, Round.id == Group.round_id)
-        .join(Programme, Programme.id == Round.programme_id)
         .where(GroupMember.person_id == person.id)
         .options(joinedload(Group.members).joinedload(GroupMember.person))
         .order_by(Group.start_at)
-    ).unique()
+    )
+    if with_programme:
+        query = query.join(Round, Round.id == Group.round_id).join(
+            Programme, Programme.id == Round.programme_id
+        )
+    rows = db.session.execute(query).unique()
     views = []
     for group, programme in rows:
         seat = next(m for m in group.members if m.person_id == person.id)

@@ -45,7 +45,7 @@ def export(person: Person) -> dict:
             "my_answer": view.seat.response,
             "did_we_meet": view.seat.met,
         }
-        for view in my_breaks(person)
+        for view in my_breaks(person, with_programme=True)
     ]
     deliveries = db.session.scalars(
         select(Delivery).where(Delivery.person_id == person.id).order_by(Delivery.id)
