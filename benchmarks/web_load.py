@@ -1,6 +1,7 @@
 """Load-test the people's pages under gunicorn (2 workers) on PostgreSQL, next to hello-world.
 
     python benchmarks/web_load.py [--duration 10] [--connections 16] [--rate 200] [--people 200]
+                                  [--worker-class sync|gthread] [--threads 4]
 
 In one run, on loopback:
 
@@ -8,7 +9,9 @@ In one run, on loopback:
    tables, the default programme, ``--people`` people and a round planned for the next weekday;
 2. ``gunicorn -w 2 "web:create_app()"`` on it (production mode, CSRF and rate limits on; the
    form's limit is raised so the limiter runs but never answers 429), and
-   ``gunicorn -w 2 "web_load:hello()"``, a bare Flask hello-world, under the same settings;
+   ``gunicorn -w 2 "web_load:hello()"``, a bare Flask hello-world, under the same settings
+   (``sync`` workers, which close the connection after each response, unless
+   ``--worker-class gthread`` gives both apps threads with keep-alive);
 3. for each of: the form GET, the form POST (a real CSRF token and its session cookie), "my
    coffee breaks" (a signed-in session) and hello-world: ``wrk`` at full speed (throughput,
    p50/p99), then a paced open-loop client at ``--rate`` requests per second (p50/p99 measured
@@ -144,8 +147,16 @@ def _app_settings(url: str, port: int) -> dict:
     }
 
 
-def start_gunicorn(app_spec: str, port: int, env: dict[str, str], chdir: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+def gunicorn_options(worker_class: str, threads: int) -> list[str]:
+    """The server settings both apps get: 2 workers of ``worker_class`` (threads for gthread)."""
+    options = ["-w", "2", "-k", worker_class]
+    return options + (["--threads", str(threads)] if worker_class == "gthread" else [])
+
+
+def start_gunicorn(
+    app_spec: str, port: int, env: dict[str, str], chdir: Path, options: list[str]
+) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{port}",
                "--chdir", str(chdir), "--log-level", "warning", app_spec]  # fmt: skip
     process = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 30
@@ -269,7 +280,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--rate", type=int, default=200, help="paced requests per second")
     parser.add_argument("--people", type=int, default=200)
+    parser.add_argument(
+        "--worker-class",
+        default="sync",
+        choices=["sync", "gthread"],
+        help="gunicorn worker class, the same for Fika and hello-world",
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     args = parser.parse_args()
+    options = gunicorn_options(args.worker_class, args.threads)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     base = os.environ.get("FIKA_BENCH_DATABASE_URL", DEFAULT_PG)
@@ -285,8 +304,8 @@ def main() -> None:
         FIKA_RATELIMIT_FORM="1000000 per minute",
     )
     servers = [
-        start_gunicorn("web:create_app()", fika_port, env, ROOT),
-        start_gunicorn("web_load:hello()", hello_port, env, HERE),
+        start_gunicorn("web:create_app()", fika_port, env, ROOT, options),
+        start_gunicorn("web_load:hello()", hello_port, env, HERE, options),
     ]
     try:
         signed_in = {"Cookie": f"session={cookie}"}
@@ -298,7 +317,7 @@ def main() -> None:
         ]
         for target in targets:
             check(target)
-        print(f"gunicorn -w 2, PostgreSQL schema {schema}, {args.people} people, "
+        print(f"gunicorn {' '.join(options)}, PostgreSQL schema {schema}, {args.people} people, "
               f"wrk -t2 -c{args.connections} {args.duration}s; paced {args.rate}/s for "
               f"{args.duration}s; {os.cpu_count()} CPUs")  # fmt: skip
         header = (
