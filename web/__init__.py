@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from web import transactions
 from web.config import finalise, load_settings
 from web.extensions import csrf, db, migrate
 
@@ -33,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["DEBUG"] = bool(app.config.get("FIKA_DEBUG"))
 
     db.init_app(app)
+    transactions.init_app(app)  # after db.init_app: reads end with COMMIT (see the module)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
 
