@@ -1,17 +1,18 @@
 """Load-test the people's pages under gunicorn (2 workers) on PostgreSQL, next to hello-world.
 
     python benchmarks/web_load.py [--duration 10] [--connections 16] [--rate 200] [--people 200]
-                                  [--worker-class sync|gthread] [--threads 4]
+                                  [--worker-class gthread|sync] [--threads 4]
+                                  [--ratelimit-storage redis://127.0.0.1:6379/0]
 
 In one run, on loopback:
 
 1. a fresh PostgreSQL schema (``FIKA_BENCH_DATABASE_URL``, default the test server) with the
    tables, the default programme, ``--people`` people and a round planned for the next weekday;
-2. ``gunicorn -w 2 "web:create_app()"`` on it (production mode, CSRF and rate limits on; the
-   form's limit is raised so the limiter runs but never answers 429), and
-   ``gunicorn -w 2 "web_load:hello()"``, a bare Flask hello-world, under the same settings
-   (``sync`` workers, which close the connection after each response, unless
-   ``--worker-class gthread`` gives both apps threads with keep-alive);
+2. ``gunicorn -w 2 "web:create_app()"`` on it (production mode, CSRF and rate limits on, the
+   counters in Redis as with several workers in production; the form's limit is raised so the
+   limiter runs but never answers 429), and ``gunicorn -w 2 "web_load:hello()"``, a bare Flask
+   hello-world, under the same settings: ``gthread`` workers with 4 threads, as the Procfile's
+   ``gunicorn.conf.py`` (``--worker-class sync`` for workers without threads or keep-alive);
 3. for each of: the form GET, the form POST (a real CSRF token and its session cookie), "my
    coffee breaks" (a signed-in session) and hello-world: ``wrk`` at full speed (throughput,
    p50/p99), then a paced open-loop client at ``--rate`` requests per second (p50/p99 measured
@@ -281,8 +282,13 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="paced requests per second")
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument(
+        "--ratelimit-storage",
+        default="redis://127.0.0.1:6379/0",
+        help="FIKA_RATELIMIT_STORAGE_URI: with 2 workers, production shares counters in Redis",
+    )
+    parser.add_argument(
         "--worker-class",
-        default="sync",
+        default="gthread",
         choices=["sync", "gthread"],
         help="gunicorn worker class, the same for Fika and hello-world",
     )
@@ -302,6 +308,7 @@ def main() -> None:
         FIKA_BASE_URL=f"http://127.0.0.1:{fika_port}",
         FIKA_INSTANCE_PATH=tempfile.mkdtemp(prefix="fika-bench-"),
         FIKA_RATELIMIT_FORM="1000000 per minute",
+        FIKA_RATELIMIT_STORAGE_URI=args.ratelimit_storage,
     )
     servers = [
         start_gunicorn("web:create_app()", fika_port, env, ROOT, options),
@@ -318,6 +325,7 @@ def main() -> None:
         for target in targets:
             check(target)
         print(f"gunicorn {' '.join(options)}, PostgreSQL schema {schema}, {args.people} people, "
+              f"rate limits in {args.ratelimit_storage}, "
               f"wrk -t2 -c{args.connections} {args.duration}s; paced {args.rate}/s for "
               f"{args.duration}s; {os.cpu_count()} CPUs")  # fmt: skip
         header = (
