@@ -88,8 +88,9 @@ def _engine_options(config) -> dict:
     every checkout, that is on every request. A connection is never idle longer than it is
     old, so recycling at three minutes never reuses one that a middlebox dropped for idleness
     (Azure's load balancer after 4 minutes, AWS NAT after 350 s). What pre-ping also covered,
-    a database restart, now fails the first query on a dead connection once: SQLAlchemy sees
-    the disconnect and discards the whole pool, so the following requests reconnect.
+    a database restart, now fails the first query on a dead connection once: that request gets
+    a 503 "try again" (``web.errors``), SQLAlchemy discards the whole pool, and the following
+    requests reconnect.
     """
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from web.extensions import db
@@ -30,6 +31,24 @@ def register(app: Flask) -> None:
             render_template("error.html", code=exc.code, title=exc.name, message=exc.description),
             exc.code,
         )
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        db.session.rollback()
+        if not exc.connection_invalidated:
+            return unexpected(exc)
+        # The database dropped the connection (a restart, a failover): SQLAlchemy has thrown
+        # the pool away, so the next request connects afresh. Nothing was saved.
+        app.logger.warning("database connection lost on %s %s", request.method, request.path)
+        message = "The database was briefly unavailable. Nothing was saved; please try again."
+        if _wants_json():
+            response = error_response(503, message)
+        else:
+            response = app.make_response(
+                (render_template("error.html", code=503, title="Try again", message=message), 503)
+            )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
