@@ -12,6 +12,25 @@ ADMIN_EMAIL = "boss@example.org"
 MONDAY = date(2026, 11, 30)
 
 
+def programme_form(name: str, **changes) -> dict:
+    """The admin's programme form, filled in for a weekly Monday/Tuesday break; ``changes`` win."""
+    form = {
+        "name": name,
+        "active": "y",
+        "cadence": "weekly",
+        "days": ["mon", "tue"],
+        "local_time": "10:00",
+        "timezone": "Europe/Stockholm",
+        "duration_minutes": "15",
+        "lead_minutes": "60",
+        "group_size": "2",
+        "cooldown_rounds": "10",
+        "departments": "",
+        "offices": "",
+    }
+    return {**form, **changes}
+
+
 def admin_config(config: dict) -> dict:
     """Settings with one admin, written in a different case to prove the comparison ignores it."""
     return {**config, "FIKA_ADMIN_EMAILS": " Boss@Example.ORG , other-admin@example.org"}

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.admin_support import admin_config, make_admin_and_person, past_round_with_dead_letter
+from tests.web.admin_support import (
+    admin_config,
+    make_admin_and_person,
+    past_round_with_dead_letter,
+    programme_form,
+)
 from tests.web.admin_support import sign_in as sign_in_as
 from web.api_tokens import create_token
 from web.extensions import db
@@ -37,8 +42,8 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None, int]]:
         ("GET", "/admin/insights.csv", None, 200),
         ("GET", "/admin/tokens", None, 200),
         ("GET", "/admin/audit", None, 200),
-        ("POST", "/admin/programmes/new", _programme_form("Weekly 1:1"), 302),
-        ("POST", f"/admin/programmes/{p}", _programme_form("Daily digital coffee break"), 302),
+        ("POST", "/admin/programmes/new", programme_form("Weekly 1:1"), 302),
+        ("POST", f"/admin/programmes/{p}", programme_form("Daily digital coffee break"), 302),
         ("POST", "/admin/people/import", {}, 400),  # no file: the form says so
         ("POST", "/admin/people/import/" + "0" * 32, {}, 404),  # no such upload
         ("POST", "/admin/rounds/run", {"programme": p, "date": "2026-12-01"}, 302),
@@ -46,23 +51,6 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None, int]]:
         ("POST", "/admin/tokens", {"name": "HR sync"}, 200),
         ("POST", f"/admin/tokens/{t}/revoke", {}, 302),
     ]
-
-
-def _programme_form(name: str) -> dict:
-    return {
-        "name": name,
-        "active": "y",
-        "cadence": "weekly",
-        "days": ["mon", "tue"],
-        "local_time": "10:00",
-        "timezone": "Europe/Stockholm",
-        "duration_minutes": "15",
-        "lead_minutes": "60",
-        "group_size": "2",
-        "cooldown_rounds": "10",
-        "departments": "",
-        "offices": "",
-    }
 
 
 @pytest.fixture

@@ -8,8 +8,13 @@ from io import BytesIO
 
 import pytest
 
-from tests.web.admin_support import MONDAY, admin_config, make_admin_and_person, sign_in
-from tests.web.test_admin_access import _programme_form
+from tests.web.admin_support import (
+    MONDAY,
+    admin_config,
+    make_admin_and_person,
+    programme_form,
+    sign_in,
+)
 from tests.web.test_import_people import big_file
 
 
@@ -27,7 +32,7 @@ def test_an_admin_sets_up_imports_runs_and_sees_the_heat_map(app):
         sign_in(other_client, person)
     data = big_file(500).replace(b"Europe/Berlin", b"Europe/Stockholm")
     steps = [
-        ("post", "/admin/programmes/new", {"data": _programme_form("Weekly 1:1")}),
+        ("post", "/admin/programmes/new", {"data": programme_form("Weekly 1:1")}),
         (
             "post",
             "/admin/people/import",
@@ -40,7 +45,7 @@ def test_an_admin_sets_up_imports_runs_and_sees_the_heat_map(app):
     for method, path, kwargs in steps:
         assert getattr(other_client, method)(path, **_fresh(kwargs, data)).status_code == 403
     assert (
-        admin_client.post("/admin/programmes/new", data=_programme_form("Weekly 1:1")).status_code
+        admin_client.post("/admin/programmes/new", data=programme_form("Weekly 1:1")).status_code
         == 302
     )
     preview = admin_client.post(

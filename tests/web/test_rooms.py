@@ -23,7 +23,7 @@ from jobs.outbox import send_due
 from jobs.rounds import preview_round, run_round
 from tests.integrations.test_room import with_icalendar, with_vobject
 from tests.jobs.helpers import add_person
-from tests.web.admin_support import admin_client_for, admin_config, sign_in
+from tests.web.admin_support import admin_client_for, admin_config, programme_form, sign_in
 from web import changes
 from web.channels import configured_channels
 from web.extensions import db
@@ -31,22 +31,12 @@ from web.models import Delivery, Person, Programme, ProgrammeMember, Round
 from web.programmes import set_programmes
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-ROOM_FORM = {
-    "name": "Daily coffee room",
-    "kind": "drop_in",
-    "room_url": "",
-    "active": "y",
-    "cadence": "weekly",
-    "days": ["mon", "tue", "wed", "thu", "fri"],
-    "local_time": "10:00",
-    "timezone": "Europe/Stockholm",
-    "duration_minutes": "15",
-    "lead_minutes": "60",
-    "group_size": "2",
-    "cooldown_rounds": "10",
-    "departments": "",
-    "offices": "",
-}
+ROOM_FORM = programme_form(
+    "Daily coffee room",
+    kind="drop_in",
+    room_url="",
+    days=["mon", "tue", "wed", "thu", "fri"],
+)
 
 
 @pytest.fixture
