@@ -85,6 +85,11 @@ class Message:
     # integrations.room; ``invite`` then only describes its first session).
     room: RoomInvite | None = None
 
+    @property
+    def recipients(self) -> tuple[Attendee, ...]:
+        """Who the message goes to: its recipient, or every attendee of a group message."""
+        return (self.recipient,) if self.recipient else self.invite.attendees
+
 
 class DeliveryError(Exception):
     """A channel could not deliver a message.

@@ -160,12 +160,11 @@ def _headers(
     message: Message, mail_from: str, mail_from_name: str, subject: str, date: datetime | None
 ) -> bytes:
     """The headers every Fika email carries, up to and including MIME-Version."""
-    recipients = (message.recipient,) if message.recipient else message.invite.attendees
     domain = mail_from.rpartition("@")[2] or "localhost"
     fields = [
         ("Subject", mime.unstructured("Subject", subject)),
         ("From", mime.address(mail_from_name, mail_from)),
-        ("To", mime.address_list([(a.name, a.email) for a in recipients])),
+        ("To", mime.address_list([(a.name, a.email) for a in message.recipients])),
         ("Date", mime.date(date or datetime.now(UTC))),
         ("Message-ID", message_id(message.key, domain)),
         ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation auto-replies
@@ -251,11 +250,7 @@ class EmailChannel:
                 calendars.clear()  # members are consecutive: one group's calendar is enough
                 calendar = calendars[source] = calendar_for(message)
             raw = render_email(message, self.mail_from, self.mail_from_name, calendar=calendar)
-        to = (
-            [message.recipient.email]
-            if message.recipient
-            else [a.email for a in message.invite.attendees]
-        )
+        to = [a.email for a in message.recipients]
         # Internationalised addresses need the server's SMTPUTF8 (RFC 6531).
         options = [] if all(a.isascii() for a in [self.mail_from, *to]) else ["SMTPUTF8"]
         try:

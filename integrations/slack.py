@@ -203,7 +203,7 @@ class SlackChannel:
 
     def _deliver(self, message: Message) -> None:
         """Look up, open, post; report members Slack cannot reach once the outcome is final."""
-        members = [message.recipient] if message.recipient else list(message.invite.attendees)
+        members = message.recipients
         found: list[str] = []
         missing: list[Attendee] = []
         for member in members:

@@ -164,7 +164,7 @@ class TeamsBotChannel:
         return outcomes
 
     def _deliver(self, message: Message) -> None:
-        members = [message.recipient] if message.recipient else list(message.invite.attendees)
+        members = message.recipients
         card = group_card(message.invite, message.links)
         activity = {
             "type": "message",
