@@ -4,7 +4,9 @@ Headers: a Content-Security-Policy that allows no inline script and no framing, 
 same-origin Referrer-Policy (links carry tokens in their path), and ``no-store`` on personal
 pages. Cookies: ``HttpOnly``, ``SameSite=Lax``, ``Secure`` when FIKA_BASE_URL is https.
 
-Rate limits (Flask-Limiter) guard sign-in and the opt-in form. Each app gets its own
+Rate limits (Flask-Limiter) guard sign-in and the opt-in form: only their POSTs, which cost one
+round trip to the store each (a 429 also says when to come back, in ``Retry-After``); every other
+request skips the limiter. Each app gets its own
 :class:`~flask_limiter.Limiter`, so tests and the CLI can build several apps in one process
 without sharing counters or storage; FIKA_RATELIMIT_STORAGE_URI chooses the store (``memory://``
 counts per process, so production with more than one worker wants ``redis://``).
@@ -12,6 +14,8 @@ counts per process, so production with more than one worker wants ``redis://``).
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 
 from flask import Flask, Response, current_app, request
@@ -87,7 +91,9 @@ def _install_limiter(app: Flask) -> Limiter:
     """A limiter of this app's own, wrapped around the limited views after registration."""
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["FIKA_RATELIMIT_STORAGE_URI"]
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # X-RateLimit-* headers on every limited response would cost two more round trips to the
+    # store per POST (the window's count and its expiry); a 429 gets Retry-After instead.
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     limiter = Limiter(
         get_remote_address,
         storage_uri=app.config["FIKA_RATELIMIT_STORAGE_URI"],
@@ -96,6 +102,8 @@ def _install_limiter(app: Flask) -> Limiter:
         in_memory_fallback_enabled=True,
     )
     limiter.init_app(app)
+    # The limiter's own check runs before every request; all but the limited POSTs skip it.
+    limiter.request_filter(_not_limited)
     for endpoint, setting in LIMITED_ENDPOINTS.items():
         view = app.view_functions.get(endpoint)
         if view is None:
@@ -105,4 +113,22 @@ def _install_limiter(app: Flask) -> Limiter:
             view = limiter.limit(SIGNIN_PER_EMAIL, key_func=_email_key, methods=["POST"])(view)
         app.view_functions[endpoint] = view
     app.extensions["fika_limiter"] = limiter
+    app.after_request(_retry_after)
     return limiter
+
+
+def _not_limited() -> bool:
+    """True for every request the rate limits do not apply to (anything but a limited POST)."""
+    return request.method != "POST" or request.endpoint not in LIMITED_ENDPOINTS
+
+
+def _retry_after(response: Response) -> Response:
+    """On a 429, ``Retry-After``: the seconds until the limit's window lets this client in."""
+    if response.status_code == 429 and "Retry-After" not in response.headers:
+        limit = current_app.extensions["fika_limiter"].current_limit
+        try:
+            wait = limit.window[0] - time.time() if limit else 60.0  # when its window resets
+        except Exception:  # the store went away since it counted: a minute is a fair guess
+            wait = 60.0
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response

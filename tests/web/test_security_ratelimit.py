@@ -32,6 +32,31 @@ def test_sign_in_is_limited_per_client(make_app):
     assert client.get("/me/sign-in").status_code == 200  # only the POST is limited
 
 
+def retry_until_allowed(client) -> tuple[int, int]:
+    """POST the form until a 429; wait its Retry-After; return (that wait, the next status)."""
+    while (page := client.post("/", data=JOIN)).status_code != 429:
+        assert page.status_code == 200
+    wait = int(page.headers["Retry-After"])
+    assert not any(name.startswith("X-RateLimit") for name in page.headers.keys())
+    time.sleep(wait)
+    return wait, client.post("/", data=JOIN).status_code
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_retry_after_says_when_the_form_takes_posts_again(make_app, storage, request):
+    settings = {"FIKA_RATELIMIT_FORM": "2 per 2 seconds"}
+    if storage == "redis":
+        request.getfixturevalue("redis_client")
+        settings |= {"FIKA_RATELIMIT_STORAGE_URI": REDIS,
+                     "RATELIMIT_KEY_PREFIX": f"fika-test-{uuid.uuid4().hex[:8]}"}  # fmt: skip
+    app = make_app(**settings)
+    with app.app_context():
+        db.create_all()
+    wait, status = retry_until_allowed(app.test_client())
+    assert 1 <= wait <= 2 and status == 200
+    assert "X-RateLimit-Limit" not in app.test_client().post("/", data=JOIN).headers
+
+
 def test_sign_in_is_limited_per_address(make_app):
     app = make_app(FIKA_RATELIMIT_SIGNIN="100 per minute")
     with app.app_context():
