@@ -14,6 +14,8 @@ from web.extensions import db
 from web.forms import OptInForm
 from web.models import Person, Preference, Programme
 from web.programmes import (
+    cached_programmes,
+    default_programme,
     ensure_default_programme,
     next_break,
     set_programmes,
@@ -50,10 +52,12 @@ def office_suggestions() -> list[str]:
 
 
 def programme_choices() -> list[Programme]:
-    """The programmes switched on, oldest first, in one query; on a fresh install the default."""
-    programmes = db.session.scalars(select(Programme).order_by(Programme.id)).all()
-    if not programmes:
-        programmes = [ensure_default_programme()]
+    """The programmes switched on, oldest first (read-only copies); on a fresh install the default.
+
+    A choice that was switched off in another worker a few seconds ago may still be shown;
+    choosing it is refused with a message (``set_programmes`` checks the database).
+    """
+    programmes = cached_programmes() or (ensure_default_programme(),)
     return [p for p in programmes if p.active]
 
 
@@ -105,7 +109,7 @@ def join():
             db.session.rollback()
             programme_error = as_sentence(str(error))
         else:
-            programme = chosen[0] if chosen else ensure_default_programme()
+            programme = chosen[0] if chosen else default_programme()
             start = next_break(programme, datetime.now(UTC))
             local = start.astimezone(ZoneInfo(person.timezone)) if start else None
             # Rendered before the one commit, which expires the rows the page reads.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from web.extensions import db
 from web.models import Person, Programme, ProgrammeMember
@@ -27,6 +29,60 @@ def ensure_default_programme() -> Programme:
         db.session.add(programme)
         db.session.commit()
     return programme
+
+
+# --- The programmes as the opt-in form shows them, without a query per page view ---------------
+
+#: Seconds a worker reuses its copy of the programmes (its own changes show at once).
+PROGRAMMES_CACHE_SECONDS = 10.0
+
+_CHANGED = "fika_programmes_changed"  # key in Session.info: this transaction wrote a programme
+_generation = 0  # bumped by every commit in this process that wrote a programme
+
+
+def cached_programmes() -> tuple[Programme, ...]:
+    """Every programme, oldest first, as read-only copies read at most every 10 s per process.
+
+    The opt-in form and its confirmation are the pages everyone requests; with these they read
+    nothing from the database (the form's GET then needs no transaction at all). A commit in
+    this process that adds, changes or deletes a programme makes the next call read afresh;
+    a change made by another worker or the CLI shows within PROGRAMMES_CACHE_SECONDS. The copies
+    are detached from any session: read them, never change them or add them to one; whatever
+    writes reads its programmes in its own session (``set_programmes`` does).
+    """
+    cache = current_app.extensions.setdefault("fika_programmes", {"until": 0.0})
+    now = time.monotonic()
+    if now >= cache["until"] or cache.get("generation") != _generation:
+        generation = _generation  # before reading: a commit meanwhile makes the next call read
+        # Its own session, so the request's session and its identity map stay as they were.
+        with db.session.session_factory() as session:
+            cache["programmes"] = tuple(session.scalars(select(Programme).order_by(Programme.id)))
+        cache.update(until=now + PROGRAMMES_CACHE_SECONDS, generation=generation)
+    return cache["programmes"]
+
+
+def default_programme() -> Programme:
+    """The first programme (created on a fresh install), from :func:`cached_programmes`."""
+    programmes = cached_programmes()
+    return programmes[0] if programmes else ensure_default_programme()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_programme_writes(session: Session, flush_context: object) -> None:
+    if any(isinstance(o, Programme) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _programmes_changed(session: Session) -> None:
+    global _generation
+    if session.info.pop(_CHANGED, False):
+        _generation += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _programme_writes_undone(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def find_programme(name: str | None) -> Programme | None:

@@ -1,13 +1,17 @@
 """The opt-in form: happy path, updates by email, and each bad input refused with its message."""
 
 import re
+from contextlib import contextmanager
+from datetime import UTC, datetime, time
 
 import pytest
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy.pool import NullPool
 from wtforms.widgets import html_params as wtforms_html_params
 
 from tests.jobs.helpers import add_person
+from web import programmes
 from web.extensions import db
 from web.forms import html_params
 from web.models import Person, Programme
@@ -130,3 +134,81 @@ def test_csrf_is_enforced(app, make_app):
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     assert client.post("/", data=dict(GOOD, csrf_token=token)).status_code == 200
     assert people_count(strict) == 1
+
+
+@contextmanager
+def statements(app):
+    """The SQL statements the app's engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_form_page_reads_nothing_from_the_database(app, client):
+    """Everyone opens the form: its programmes come from the worker's copy, not a query each."""
+    assert client.get("/").status_code == 200  # the first view reads the programmes once
+    with statements(app) as seen:
+        assert client.get("/").status_code == 200
+    assert seen == []
+    with statements(app) as seen:
+        assert client.post("/", data=GOOD).status_code == 200
+    assert [s.split()[0] for s in seen] == ["SELECT", "INSERT", "INSERT"]  # person, prefs
+
+
+def add_programme_elsewhere(app, name: str) -> None:
+    """A programme created as another worker (or the CLI) would: not through this process."""
+    with app.app_context():
+        other = create_engine(db.engine.url, poolclass=NullPool)
+        with other.begin() as conn:
+            conn.execute(
+                Programme.__table__.insert().values(
+                    name=name, kind="matched", days=["mon"], local_time=time(9),
+                    timezone="UTC", group_size=2, duration_minutes=15, lead_minutes=60,
+                    cooldown_rounds=10, active=True, created_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+        other.dispose()
+
+
+def test_programmes_changed_here_show_at_once_and_elsewhere_within_seconds(
+    app, client, monkeypatch
+):
+    clock = [1000.0]
+    monkeypatch.setattr(programmes.time, "monotonic", lambda: clock[0])
+    assert "Which coffee breaks?" not in client.get("/").get_data(as_text=True)  # one programme
+    with app.app_context():  # a commit in this process (the admin pages, the CLI in-process)
+        db.session.add(Programme(name="Tea at three", timezone="UTC"))
+        db.session.commit()
+    assert "Tea at three" in client.get("/").get_data(as_text=True)
+
+    add_programme_elsewhere(app, "Walk and talk")
+    clock[0] += programmes.PROGRAMMES_CACHE_SECONDS - 1
+    assert "Walk and talk" not in client.get("/").get_data(as_text=True)
+    clock[0] += 1
+    assert "Walk and talk" in client.get("/").get_data(as_text=True)
+
+
+def test_a_programme_switched_off_elsewhere_is_refused_while_still_shown(app, client):
+    with app.app_context():
+        db.session.add(Programme(name="Tea at three", timezone="UTC"))
+        db.session.commit()
+        tea = db.session.scalar(select(Programme.id).where(Programme.name == "Tea at three"))
+    assert "Tea at three" in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        other = create_engine(db.engine.url, poolclass=NullPool)
+        with other.begin() as conn:
+            conn.execute(update(Programme.__table__).values(active=False).where(
+                Programme.__table__.c.id == tea))  # fmt: skip
+        other.dispose()
+    page = client.post("/", data=GOOD | {"programmes_shown": "1", "programmes": str(tea)})
+    assert page.status_code == 400 and "is not open to you" in page.get_data(as_text=True)
+    assert people_count(app) == 0
