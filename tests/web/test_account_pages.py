@@ -12,7 +12,7 @@ from sqlalchemy import select
 from jobs.rounds import run_round
 from tests.jobs.helpers import add_person
 from web.extensions import db
-from web.models import WEEKDAYS, Delivery, Group, GroupMember, Person
+from web.models import WEEKDAYS, Delivery, Group, GroupMember, Person, Round
 from web.programmes import ensure_default_programme
 
 
@@ -126,6 +126,48 @@ def test_someone_elses_break_is_404_and_unchanged(app, client):
         group = db.session.get(Group, theirs)
         assert group.status == "scheduled" and group.sequence == 0
         assert all(m.response is None and m.met is None for m in group.members)
+
+
+def break_with(app, person_ids: list[int], start: datetime, **seat) -> datetime:
+    """A group of ``person_ids`` at ``start`` (its own round); ``seat`` sets the first one's row."""
+    with app.app_context():
+        programme = ensure_default_programme()
+        round_ = Round(programme_id=programme.id, date=start.date(), status="done")
+        group = Group(uid=f"g-{start:%Y%m%d%H%M}@test", start_at=start,
+                      end_at=start + timedelta(minutes=15), video_url="https://meet.example/x",
+                      status=seat.pop("status", "scheduled"))  # fmt: skip
+        round_.groups.append(group)
+        group.members = [GroupMember(person_id=i) for i in person_ids]
+        for key, value in seat.items():
+            setattr(group.members[0], key, value)
+        db.session.add(round_)
+        db.session.commit()
+    return start
+
+
+def test_a_long_history_lists_the_last_20_and_counts_every_break(app, client):
+    """After 25 past breaks the page lists the newest 20; the counts still cover all of them."""
+    ids = people(app)
+    with app.app_context():
+        eve = add_person("eve.fox@example.org", "People").id
+        fay = add_person("fay.gray@example.org", "Finance").id
+    ana, others = ids["ana"], [ids["ben"], ids["cai"], ids["dee"]]
+    today = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    starts = [break_with(app, [ana, others[i % 3]], today - timedelta(days=30 - i))
+              for i in range(23)]  # fmt: skip
+    starts.append(break_with(app, [ana, eve], today - timedelta(days=5), status="cancelled"))
+    starts.append(break_with(app, [ana, fay], today - timedelta(days=4), met=False))
+    ahead = break_with(app, [ana, ids["dee"]], today + timedelta(days=3))
+    sign_in_as(client, ana)
+    html = client.get("/me").get_data(as_text=True)
+    assert "You have met <strong>3</strong> people" in html  # not Eve (cancelled), not Fay (no)
+    assert "from <strong>3</strong> departments" in html
+
+    def shown(start: datetime) -> bool:
+        return f'datetime="{start.astimezone(ZoneInfo("Europe/Stockholm")).isoformat()}"' in html
+
+    assert [shown(s) for s in starts] == [False] * 5 + [True] * 20
+    assert shown(ahead) and "Fay Gray" in html and "Eve Fox" in html
 
 
 def test_past_breaks_ask_did_you_meet_and_count_people_met(app, client):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
-from sqlalchemy import null, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from web.account import bp
 from web.account.forms import AnswerForm
@@ -33,27 +34,56 @@ class BreakView:
     programme: str | None  # with_programme only
 
 
-def my_breaks(person: Person, *, with_programme: bool = False) -> list[BreakView]:
-    """Every group ``person`` sits in, oldest first, with times in their zone.
+#: Past breaks "My coffee breaks" lists, newest first (the download has every one).
+PAST_SHOWN = 20
 
-    One query: the groups with their seats and people (2-8 per group). ``with_programme`` also
-    names each group's programme (the download shows it, the page does not); without it the
-    round and programme tables stay out of the query, which PostgreSQL makes each transaction
-    pay for per table it touches.
+
+@cache
+def _breaks_query(*, with_programme: bool, shown_only: bool) -> Select:
+    """The statement :func:`my_breaks` runs, built once (building one costs more than running it).
+
+    Parameters: ``person_id``, and ``shown_at`` when ``shown_only``.
     """
-    zone = ZoneInfo(person.timezone)
+    person_id = bindparam("person_id")
     query = (
         select(Group, Programme.name if with_programme else null())
         .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.person_id == person.id)
+        .where(GroupMember.person_id == person_id)
         .options(joinedload(Group.members).joinedload(GroupMember.person))
         .order_by(Group.start_at)
     )
+    if shown_only:
+        shown_at = bindparam("shown_at", type_=Group.start_at.type)
+        recent = (
+            select(Group.id)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(GroupMember.person_id == person_id, Group.start_at <= shown_at)
+            .order_by(Group.start_at.desc())
+            .limit(PAST_SHOWN)
+        )
+        query = query.where(or_(Group.start_at > shown_at, Group.id.in_(recent)))
     if with_programme:
         query = query.join(Round, Round.id == Group.round_id).join(
             Programme, Programme.id == Round.programme_id
         )
-    rows = db.session.execute(query).unique()
+    return query
+
+
+def my_breaks(
+    person: Person, *, with_programme: bool = False, shown_at: datetime | None = None
+) -> list[BreakView]:
+    """The groups ``person`` sits in, oldest first, with times in their zone.
+
+    One query: the groups with their seats and people (2-8 per group). ``with_programme`` also
+    names each group's programme (the download shows it, the page does not); without it the
+    round and programme tables stay out of the query, which PostgreSQL makes each transaction
+    pay for per table it touches. With ``shown_at``, only what the page shows at that instant:
+    the groups still ahead and the last :data:`PAST_SHOWN` before it, so the page costs the
+    same after years of breaks; otherwise every group (the download).
+    """
+    zone = ZoneInfo(person.timezone)
+    query = _breaks_query(with_programme=with_programme, shown_only=shown_at is not None)
+    rows = db.session.execute(query, {"person_id": person.id, "shown_at": shown_at}).unique()
     views = []
     for group, programme in rows:
         seat = next(m for m in group.members if m.person_id == person.id)
@@ -71,18 +101,32 @@ def my_breaks(person: Person, *, with_programme: bool = False) -> list[BreakView
     return views
 
 
-def met_so_far(views: list[BreakView], now: datetime) -> tuple[int, int]:
-    """(people, departments) met in breaks that took place and that the viewer did not deny."""
-    people: dict[int, str] = {}
-    for view in views:
-        if (
-            view.group.start_at <= now
-            and view.group.status != "cancelled"
-            and view.seat.met is not False
-        ):
-            for other in view.others:
-                people[other.id] = other.department
-    return len(people), len(set(people.values()))
+@cache
+def _met_query() -> Select:
+    """People and departments met: parameters ``person_id`` and ``now``; built once."""
+    mine, theirs = aliased(GroupMember), aliased(GroupMember)
+    return (
+        select(func.count(distinct(theirs.person_id)), func.count(distinct(Person.department)))
+        .select_from(mine)
+        .join(Group, Group.id == mine.group_id)
+        .join(theirs, and_(theirs.group_id == Group.id, theirs.person_id != mine.person_id))
+        .join(Person, Person.id == theirs.person_id)
+        .where(
+            mine.person_id == bindparam("person_id"),
+            Group.start_at <= bindparam("now", type_=Group.start_at.type),
+            Group.status != "cancelled",
+            or_(mine.met.is_(None), mine.met.is_(True)),
+        )
+    )
+
+
+def met_so_far(person: Person, now: datetime) -> tuple[int, int]:
+    """(people, departments) met in breaks that took place and that ``person`` did not deny.
+
+    Counted in the database, over every past break, without loading them.
+    """
+    row = db.session.execute(_met_query(), {"person_id": person.id, "now": now}).one()
+    return row[0], row[1]
 
 
 @bp.get("")
@@ -91,10 +135,10 @@ def breaks():
     """The home of a signed-in person: next break, later ones, past ones, who they have met."""
     person = current_person()
     now = datetime.now(UTC)
-    views = my_breaks(person)
+    views = my_breaks(person, shown_at=now)
     upcoming = [v for v in views if v.group.start_at > now and v.group.status == "scheduled"]
-    past = [v for v in reversed(views) if v.group.start_at <= now][:20]
-    people, departments = met_so_far(views, now)
+    past = [v for v in reversed(views) if v.group.start_at <= now]
+    people, departments = met_so_far(person, now)
     return render_template(
         "account/breaks.html",
         person=person,
