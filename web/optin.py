@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from web.extensions import db
@@ -73,26 +73,39 @@ def upsert_person(form: OptInForm) -> tuple[Person, bool]:
     Flushed, not committed: the caller commits once the programme choice is stored too.
     """
     email = form.email.data.strip().lower()
-    person = db.session.scalar(
-        select(Person).where(Person.email == email).options(joinedload(Person.preference))
-    )
+    person = db.session.scalar(_PERSON_BY_EMAIL, {"email": email})
     created = person is None
     if created:
         person = Person(email=email)
         db.session.add(person)
-    person.name = form.name.data.strip()
-    person.department = form.department.data.strip()
-    person.timezone = form.timezone.data
-    person.home_office = None if form.remote.data else form.office.data.strip()
+    _change(
+        person,
+        name=form.name.data.strip(),
+        department=form.department.data.strip(),
+        timezone=form.timezone.data,
+        home_office=None if form.remote.data else form.office.data.strip(),
+    )
     if person.preference is None:
         person.preference = Preference()
-    person.preference.active = True
-    person.preference.paused_until = None
+    _change(person.preference, active=True, paused_until=None)
     if not form.remote.data:
         # A fresh opt-in says where they work; per-weekday overrides come from the preferences page.
-        person.preference.weekday_sites = {}
+        _change(person.preference, weekday_sites={})
     db.session.flush()
     return person, created
+
+
+#: The person by (lower-case) email with their preferences; built once, run with ``email``.
+_PERSON_BY_EMAIL = (
+    select(Person).where(Person.email == bindparam("email")).options(joinedload(Person.preference))
+)
+
+
+def _change(row: object, **values: object) -> None:
+    """Set the attributes whose value differs: an unchanged re-submit leaves the rows clean."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
 
 
 @bp.route("/", methods=["GET", "POST"])

@@ -164,6 +164,18 @@ def test_the_form_page_reads_nothing_from_the_database(app, client):
     assert [s.split()[0] for s in seen] == ["SELECT", "INSERT", "INSERT"]  # person, prefs
 
 
+def test_an_unchanged_resubmit_writes_nothing_and_a_change_writes_it(app, client):
+    assert client.post("/", data=GOOD).status_code == 200
+    with statements(app) as seen:
+        assert client.post("/", data=GOOD).status_code == 200
+    assert [s.split()[0] for s in seen] == ["SELECT"]
+    with statements(app) as seen:
+        assert client.post("/", data=GOOD | {"department": "Legal"}).status_code == 200
+    assert [s.split()[:2] for s in seen] == [["SELECT", "person.id,"], ["UPDATE", "person"]]
+    with app.app_context():
+        assert db.session.scalar(select(Person.department)) == "Legal"
+
+
 def add_programme_elsewhere(app, name: str) -> None:
     """A programme created as another worker (or the CLI) would: not through this process."""
     with app.app_context():
