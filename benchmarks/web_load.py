@@ -13,8 +13,9 @@ In one run, on loopback:
    limiter runs but never answers 429), and ``gunicorn -w 2 "web_load:hello()"``, a bare Flask
    hello-world, under the same settings: ``gthread`` workers with 4 threads, as the Procfile's
    ``gunicorn.conf.py`` (``--worker-class sync`` for workers without threads or keep-alive);
-3. for each of: the form GET, the form POST (a real CSRF token and its session cookie), "my
-   coffee breaks" (a signed-in session) and hello-world: ``wrk`` at full speed (throughput,
+3. for each of: the form GET, the form POST (a real CSRF token and its session cookie; every
+   POST is a new person joining, two INSERTs and a commit, as on launch day), "my coffee
+   breaks" (a signed-in session) and hello-world: ``wrk`` at full speed (throughput,
    p50/p99), then a paced open-loop client at ``--rate`` requests per second (p50/p99 measured
    from each request's scheduled time, so a stall is not hidden by fewer requests).
 
@@ -45,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-" + uuid.uuid4().hex
+NUMBER = "NUMBER"
 sys.path[:0] = [str(ROOT)]
 
 
@@ -70,7 +72,10 @@ class Target:
     method: str
     path: str
     headers: dict[str, str]
-    body: str = ""
+    body: str = ""  # NUMBER in it becomes a number unique to each request
+
+    def body_for(self, number: str) -> str:
+        return self.body.replace(NUMBER, number)
 
 
 @dataclass
@@ -181,11 +186,14 @@ def get(port: int, path: str, headers: dict[str, str] | None = None):
 
 
 def form_post_target(port: int) -> Target:
-    """A real CSRF token and the session cookie that carries its secret, from the form GET."""
+    """A real CSRF token and the session cookie that carries its secret, from the form GET.
+
+    Each POST joins a new person: ``NUMBER`` in the email becomes a number of its own.
+    """
     response, body = get(port, "/")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1)
     cookie = response.getheader("Set-Cookie").split(";")[0]
-    fields = {"name": "Load Test", "email": "load@example.org", "department": "Ops",
+    fields = {"name": "Load Test", "email": f"load-{NUMBER}@example.org", "department": "Ops",
               "office": "Stockholm", "timezone": "Europe/Stockholm"}  # fmt: skip
     data = urlencode({"csrf_token": token, **fields})
     headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
@@ -194,7 +202,8 @@ def form_post_target(port: int) -> Target:
 
 def check(target: Target, expected: int = 200) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=10)
-    conn.request(target.method, target.path, body=target.body or None, headers=target.headers)
+    body = target.body_for("check") or None
+    conn.request(target.method, target.path, body=body, headers=target.headers)
     response = conn.getresponse()
     text = response.read().decode()
     conn.close()
@@ -209,6 +218,17 @@ def run_wrk(target: Target, duration: int, connections: int) -> Result:
     script.write(f'wrk.method = "{target.method}"\nwrk.body = "{body}"\n')
     for key, value in target.headers.items():
         script.write(f'wrk.headers["{key}"] = "{value}"\n')
+    if NUMBER in target.body:  # each thread numbers its requests: "wrk-<thread>-<n>"
+        script.write(
+            "local threads = 0\n"
+            "function setup(thread) threads = threads + 1; thread:set('tid', threads) end\n"
+            "local n = 0\n"
+            "function request()\n"
+            "  n = n + 1\n"
+            f"  local body = string.gsub(wrk.body, '{NUMBER}', 'wrk-' .. tid .. '-' .. n)\n"
+            "  return wrk.format(nil, nil, nil, body)\n"
+            "end\n"
+        )
     script.write(
         "done = function(summary, latency, requests)\n"
         '  io.write(string.format("P50 %d\\nP99 %d\\nERR %d\\n", latency:percentile(50),'
@@ -230,17 +250,18 @@ def run_wrk(target: Target, duration: int, connections: int) -> Result:
 
 def run_paced(target: Target, rate: int, duration: int, workers: int = 32) -> Result:
     """Open loop: a request is due every 1/rate s; latency counts from when it was due."""
-    due: queue.Queue[float | None] = queue.Queue()
+    due: queue.Queue[tuple[int, float] | None] = queue.Queue()
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
 
     def worker() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=10)
-        while (scheduled := due.get()) is not None:
+        while (item := due.get()) is not None:
+            number, scheduled = item
             try:
-                conn.request(target.method, target.path, body=target.body or None,
-                             headers=target.headers)  # fmt: skip
+                body = target.body_for(f"paced-{number}") or None
+                conn.request(target.method, target.path, body=body, headers=target.headers)
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
@@ -264,7 +285,7 @@ def run_paced(target: Target, rate: int, duration: int, workers: int = 32) -> Re
         pause = when - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        due.put(when)
+        due.put((i, when))
     for _ in threads:
         due.put(None)
     for thread in threads:
@@ -273,6 +294,17 @@ def run_paced(target: Target, rate: int, duration: int, workers: int = 32) -> Re
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return Result(len(ordered) / elapsed, statistics.median(ordered) * 1000, p99 * 1000, errors[0])
+
+
+def joined_people(url: str) -> int:
+    """How many people the form POSTs created (each was a new person)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        count = conn.scalar(sa.text("SELECT count(*) FROM person WHERE email LIKE 'load-%'"))
+    engine.dispose()
+    return count
 
 
 def main() -> None:
@@ -344,6 +376,7 @@ def main() -> None:
                 f"{full.p50_ms:>8.1f} {full.p99_ms:>8.1f} {full.errors:>5} | "
                 f"{paced.p50_ms:>9.1f} {paced.p99_ms:>8.1f} {paced.errors:>5}"
             )
+        print(f"form POST: {joined_people(url)} new people joined during the run")
     finally:
         for server in servers:
             server.terminate()
