@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import g, redirect, request, session, url_for
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from web.extensions import db
@@ -20,12 +21,17 @@ def current_person() -> Person | None:
     if "current_person" not in g:
         person_id = session.get("person_id")
         g.current_person = (
-            # Every personal page reads the preferences too: one query instead of two.
-            db.session.get(Person, person_id, options=[joinedload(Person.preference)])
+            db.session.scalar(_PERSON_BY_ID, {"person_id": person_id})
             if isinstance(person_id, int)
             else None
         )
     return g.current_person
+
+
+#: Every personal page reads the preferences too: one query instead of two. Built once.
+_PERSON_BY_ID = (
+    select(Person).where(Person.id == bindparam("person_id")).options(joinedload(Person.preference))
+)
 
 
 def sign_in(person: Person) -> None:

@@ -147,7 +147,6 @@ def breaks():
         past=past,
         people_met=people,
         departments_met=departments,
-        form=AnswerForm(),
     )
 
 
