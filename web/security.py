@@ -127,7 +127,8 @@ def _retry_after(response: Response) -> Response:
     if response.status_code == 429 and "Retry-After" not in response.headers:
         limit = current_app.extensions["fika_limiter"].current_limit
         try:
-            wait = limit.window[0] - time.time() if limit else 60.0  # when its window resets
+            # reset_at: the window's end rounded up to a whole second, as Redis counts its TTL
+            wait = limit.reset_at - time.time() if limit else 60.0
         except Exception:  # the store went away since it counted: a minute is a fair guess
             wait = 60.0
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))

@@ -1,6 +1,7 @@
 """The opt-in form: happy path, updates by email, and each bad input refused with its message."""
 
 import re
+import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime, time
 
@@ -224,3 +225,34 @@ def test_a_programme_switched_off_elsewhere_is_refused_while_still_shown(app, cl
     page = client.post("/", data=GOOD | {"programmes_shown": "1", "programmes": str(tea)})
     assert page.status_code == 400 and "is not open to you" in page.get_data(as_text=True)
     assert people_count(app) == 0
+
+
+def test_a_workers_threads_read_the_programmes_once_between_them(app):
+    """When the copy is stale, one thread reads; the others wait for its copy (one connection)."""
+    reads = []
+
+    def slow_read(conn, cursor, statement, parameters, context, executemany):
+        if "FROM programme" in statement:
+            reads.append(statement)
+            threading.Event().wait(0.2)  # a slow database: the other threads arrive meanwhile
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", slow_read)
+    start, copies = threading.Barrier(6), []
+
+    def view() -> None:
+        with app.test_request_context("/"):
+            start.wait()
+            copies.append(programmes.cached_programmes())
+
+    try:
+        threads = [threading.Thread(target=view) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        event.remove(engine, "before_cursor_execute", slow_read)
+    assert len(reads) == 1 and len(copies) == 6
+    assert all(copy is copies[0] for copy in copies)

@@ -50,7 +50,7 @@ def _breaks_query(*, with_programme: bool, shown_only: bool) -> Select:
         .join(GroupMember, GroupMember.group_id == Group.id)
         .where(GroupMember.person_id == person_id)
         .options(joinedload(Group.members).joinedload(GroupMember.person))
-        .order_by(Group.start_at)
+        .order_by(Group.start_at, Group.id)
     )
     if shown_only:
         shown_at = bindparam("shown_at", type_=Group.start_at.type)
@@ -58,7 +58,7 @@ def _breaks_query(*, with_programme: bool, shown_only: bool) -> Select:
             select(Group.id)
             .join(GroupMember, GroupMember.group_id == Group.id)
             .where(GroupMember.person_id == person_id, Group.start_at <= shown_at)
-            .order_by(Group.start_at.desc())
+            .order_by(Group.start_at.desc(), Group.id.desc())
             .limit(PAST_SHOWN)
         )
         query = query.where(or_(Group.start_at > shown_at, Group.id.in_(recent)))
