@@ -68,7 +68,7 @@ def _limits() -> tuple[int, float]:
 def _claim(now: datetime, limit: int) -> list[Delivery]:
     query = (
         select(Delivery)
-        .where(Delivery.status.in_(("pending", "retrying")), Delivery.next_attempt_at <= now)
+        .where(Delivery.is_unsent(), Delivery.next_attempt_at <= now)
         .order_by(Delivery.id)
         .limit(limit)
     )
@@ -194,11 +194,7 @@ def _send_safely(channel: Channel, rows: list[Delivery]) -> list[DeliveryError |
 
 def next_due() -> datetime | None:
     """When the next pending or retrying delivery falls due (None: the outbox is drained)."""
-    return db.session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.status.in_(("pending", "retrying"))
-        )
-    )
+    return db.session.scalar(select(func.min(Delivery.next_attempt_at)).where(Delivery.is_unsent()))
 
 
 def counts_by_status() -> dict[str, int]:

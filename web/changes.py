@@ -133,7 +133,7 @@ def erase(person: Person, now: datetime | None = None) -> int:
     rooms.person_leaves(person, now, erase=True)
     db.session.flush()
     _forget_in_others_records(person_id, email, names, were_in)
-    pending = Delivery.status.in_(("pending", "retrying"))
+    pending = Delivery.is_unsent()
     # Messages sent to them after an earlier detach go too; the cancellations just written are
     # pending and must still go out.
     db.session.execute(
@@ -176,7 +176,7 @@ def _forget_in_others_records(
     from web.models import AuditLog, Delivery
 
     name, first = names
-    pending = Delivery.status.in_(("pending", "retrying"))
+    pending = Delivery.is_unsent()
     to_them = select(Delivery).where(Delivery.recipient == email, pending)
     for row in db.session.scalars(to_them):
         row.payload = {**row.payload, "forget_after_sending": True}  # see jobs.outbox

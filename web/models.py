@@ -294,6 +294,14 @@ class Delivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    #: Statuses of a delivery still to go out (the others are "sent" and "dead").
+    UNSENT = ("pending", "retrying")
+
+    @classmethod
+    def is_unsent(cls) -> ColumnElement[bool]:
+        """A filter for deliveries still to go out: pending, or retrying after a failure."""
+        return cls.status.in_(cls.UNSENT)
+
 
 class SignInToken(db.Model):
     """A magic sign-in link: single use, expiring. Only a hash of its secret is stored.
