@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from web.extensions import db
 from web.forms import OptInForm
 from web.models import Person, Preference, Programme
+from web.per_process import kept
 from web.programmes import (
     cached_programmes,
     default_programme,
@@ -43,12 +43,7 @@ def office_suggestions() -> list[str]:
     person on each anonymous page view, which grows with the organisation. Validation (the
     preferences page) still reads :func:`known_offices` fresh.
     """
-    cache = current_app.extensions.setdefault("fika_office_suggestions", {"until": 0.0})
-    now = time.monotonic()
-    if now >= cache["until"]:
-        cache["offices"] = known_offices()
-        cache["until"] = now + OFFICE_SUGGESTIONS_SECONDS
-    return cache["offices"]
+    return kept("office suggestions", OFFICE_SUGGESTIONS_SECONDS, known_offices)
 
 
 def programme_choices() -> list[Programme]:

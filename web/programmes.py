@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from web.extensions import db
 from web.models import Person, Programme, ProgrammeMember
+from web.per_process import kept
 
 DEFAULT_PROGRAMME = "Daily digital coffee break"
 
@@ -39,15 +38,8 @@ def ensure_default_programme() -> Programme:
 PROGRAMMES_CACHE_SECONDS = 10.0
 
 _CHANGED = "fika_programmes_changed"  # key in Session.info: this transaction wrote a programme
-_lock = threading.RLock()  # one thread reads the programmes at a time; bumps _generation
+_bump = threading.Lock()
 _generation = 0  # bumped by every commit in this process that wrote a programme
-
-
-@dataclass(frozen=True)
-class _Copy:
-    programmes: tuple[Programme, ...]
-    until: float  # time.monotonic() after which it is read again
-    generation: int  # _generation when it was read
 
 
 def cached_programmes() -> tuple[Programme, ...]:
@@ -59,27 +51,14 @@ def cached_programmes() -> tuple[Programme, ...]:
     a change made by another worker or the CLI shows within PROGRAMMES_CACHE_SECONDS. The copies
     are detached from any session: read them, never change them or add them to one; whatever
     writes reads its programmes in its own session (``set_programmes`` does).
-
-    One thread reads while the others wait for its copy, so a worker's threads never hold
-    more than one extra pooled connection between them.
     """
-    copy = current_app.extensions.get("fika_programmes")
-    if _fresh(copy):
-        return copy.programmes
-    with _lock:
-        copy = current_app.extensions.get("fika_programmes")
-        if not _fresh(copy):
-            generation = _generation  # before reading: a commit meanwhile makes the next read
-            # Its own session, so the request's session and its identity map stay as they were.
-            with db.session.session_factory() as session:
-                programmes = tuple(session.scalars(select(Programme).order_by(Programme.id)))
-            copy = _Copy(programmes, time.monotonic() + PROGRAMMES_CACHE_SECONDS, generation)
-            current_app.extensions["fika_programmes"] = copy
-    return copy.programmes
+    return kept("programmes", PROGRAMMES_CACHE_SECONDS, _read_programmes, _generation)
 
 
-def _fresh(copy: _Copy | None) -> bool:
-    return copy is not None and copy.generation == _generation and time.monotonic() < copy.until
+def _read_programmes() -> tuple[Programme, ...]:
+    # Its own session, so the request's session and its identity map stay as they were.
+    with db.session.session_factory() as session:
+        return tuple(session.scalars(select(Programme).order_by(Programme.id)))
 
 
 def default_programme() -> Programme:
@@ -98,7 +77,7 @@ def _note_programme_writes(session: Session, flush_context: object) -> None:
 def _programmes_changed(session: Session) -> None:
     global _generation
     if session.info.pop(_CHANGED, False):
-        with _lock:
+        with _bump:
             _generation += 1
 
 

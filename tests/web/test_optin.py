@@ -12,7 +12,7 @@ from sqlalchemy.pool import NullPool
 from wtforms.widgets import html_params as wtforms_html_params
 
 from tests.jobs.helpers import add_person
-from web import programmes
+from web import optin, per_process, programmes
 from web.extensions import db
 from web.forms import html_params
 from web.models import Person, Programme
@@ -196,7 +196,7 @@ def test_programmes_changed_here_show_at_once_and_elsewhere_within_seconds(
     app, client, monkeypatch
 ):
     clock = [1000.0]
-    monkeypatch.setattr(programmes.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(per_process.time, "monotonic", lambda: clock[0])
     assert "Which coffee breaks?" not in client.get("/").get_data(as_text=True)  # one programme
     with app.app_context():  # a commit in this process (the admin pages, the CLI in-process)
         db.session.add(Programme(name="Tea at three", timezone="UTC"))
@@ -208,6 +208,20 @@ def test_programmes_changed_here_show_at_once_and_elsewhere_within_seconds(
     assert "Walk and talk" not in client.get("/").get_data(as_text=True)
     clock[0] += 1
     assert "Walk and talk" in client.get("/").get_data(as_text=True)
+
+
+def test_office_suggestions_are_read_again_after_a_minute(app, client, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(per_process.time, "monotonic", lambda: clock[0])
+    with app.app_context():
+        add_person("ana@example.org", "Research", office="Malmö")
+    assert '<option value="Malmö">' in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        add_person("ben@example.org", "Sales", office="Uppsala")
+    clock[0] += optin.OFFICE_SUGGESTIONS_SECONDS - 1
+    assert '<option value="Uppsala">' not in client.get("/").get_data(as_text=True)
+    clock[0] += 1
+    assert '<option value="Uppsala">' in client.get("/").get_data(as_text=True)
 
 
 def test_a_programme_switched_off_elsewhere_is_refused_while_still_shown(app, client):
