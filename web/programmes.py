@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
+from web import transactions
 from web.extensions import db
 from web.models import Person, Programme, ProgrammeMember
 from web.per_process import kept
@@ -37,7 +37,6 @@ def ensure_default_programme() -> Programme:
 #: Seconds a worker reuses its copy of the programmes (its own changes show at once).
 PROGRAMMES_CACHE_SECONDS = 10.0
 
-_CHANGED = "fika_programmes_changed"  # key in Session.info: this transaction wrote a programme
 _bump = threading.Lock()
 _generation = 0  # bumped by every commit in this process that wrote a programme
 
@@ -47,10 +46,11 @@ def cached_programmes() -> tuple[Programme, ...]:
 
     The opt-in form and its confirmation are the pages everyone requests; with these they read
     nothing from the database (the form's GET then needs no transaction at all). A commit in
-    this process that adds, changes or deletes a programme makes the next call read afresh;
-    a change made by another worker or the CLI shows within PROGRAMMES_CACHE_SECONDS. The copies
-    are detached from any session: read them, never change them or add them to one; whatever
-    writes reads its programmes in its own session (``set_programmes`` does).
+    this process that adds, changes or deletes a programme makes the next call read afresh
+    (``transactions.after_commit_writing``); a change made by another worker or the CLI shows
+    within PROGRAMMES_CACHE_SECONDS. The copies are detached from any session: read them, never
+    change them or add them to one; whatever writes reads its programmes in its own session
+    (``set_programmes`` does).
     """
     return kept("programmes", PROGRAMMES_CACHE_SECONDS, _read_programmes, _generation)
 
@@ -67,23 +67,13 @@ def default_programme() -> Programme:
     return programmes[0] if programmes else ensure_default_programme()
 
 
-@event.listens_for(Session, "after_flush")
-def _note_programme_writes(session: Session, flush_context: object) -> None:
-    if any(isinstance(o, Programme) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _programmes_changed(session: Session) -> None:
+def _programmes_changed() -> None:
     global _generation
-    if session.info.pop(_CHANGED, False):
-        with _bump:
-            _generation += 1
+    with _bump:
+        _generation += 1
 
 
-@event.listens_for(Session, "after_rollback")
-def _programme_writes_undone(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+transactions.after_commit_writing(Programme, _programmes_changed)
 
 
 def find_programme(name: str | None) -> Programme | None:

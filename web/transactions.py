@@ -10,9 +10,15 @@ So a request whose transaction only read ends with COMMIT. A transaction that wr
 the view did not commit ends as before, with ROLLBACK: objects still pending, or changes
 flushed to the database (tracked per transaction with the ``after_flush`` event). A view that
 fails half-way therefore still saves nothing.
+
+The same tracking tells other modules what a committed transaction wrote: ``after_commit_writing``
+calls back after every commit that flushed rows of a given class (the per-process programmes
+copy in ``web.programmes`` uses it).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import Flask
 from sqlalchemy import event
@@ -21,7 +27,9 @@ from sqlalchemy.orm import Session
 
 from web.extensions import db
 
-WROTE = "fika_wrote"  # key in Session.info: this transaction flushed changes
+WROTE = "fika_wrote"  # key in Session.info: the classes of the rows this transaction flushed
+
+_on_commit: list[tuple[type, Callable[[], None]]] = []
 
 
 def init_app(app: Flask) -> None:
@@ -32,7 +40,7 @@ def init_app(app: Flask) -> None:
         if exc is not None or not db.session.registry.has():
             return
         session = db.session()
-        if not session.in_transaction() or session.info.get(WROTE):
+        if not session.in_transaction() or WROTE in session.info:
             return
         if session.new or session.dirty or session.deleted:
             return
@@ -47,12 +55,26 @@ def init_app(app: Flask) -> None:
             session.expire_on_commit = expire
 
 
+def after_commit_writing(cls: type, callback: Callable[[], None]) -> None:
+    """Call ``callback()`` after each commit, in this process, that wrote rows of ``cls``."""
+    _on_commit.append((cls, callback))
+
+
 @event.listens_for(Session, "after_flush")
 def _wrote(session: Session, flush_context: object) -> None:
-    session.info[WROTE] = True
+    # Still the state before the flush: what it inserted, updated and deleted.
+    written = session.info.setdefault(WROTE, set())
+    written.update(type(row) for row in (*session.new, *session.dirty, *session.deleted))
 
 
 @event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    written = session.info.pop(WROTE, ())
+    for cls, callback in _on_commit:
+        if any(issubclass(kind, cls) for kind in written):
+            callback()
+
+
 @event.listens_for(Session, "after_rollback")
 def _ended(session: Session) -> None:
     session.info.pop(WROTE, None)
