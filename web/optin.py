@@ -14,9 +14,8 @@ from web.forms import OptInForm
 from web.models import Person, Preference, Programme
 from web.per_process import kept
 from web.programmes import (
-    cached_programmes,
+    cached_or_default,
     default_programme,
-    ensure_default_programme,
     next_break,
     set_programmes,
     submitted_programme_ids,
@@ -52,8 +51,7 @@ def programme_choices() -> list[Programme]:
     A choice that was switched off in another worker a few seconds ago may still be shown;
     choosing it is refused with a message (``set_programmes`` checks the database).
     """
-    programmes = cached_programmes() or (ensure_default_programme(),)
-    return [p for p in programmes if p.active]
+    return [p for p in cached_or_default() if p.active]
 
 
 def as_sentence(message: str) -> str:

@@ -61,10 +61,14 @@ def _read_programmes() -> tuple[Programme, ...]:
         return tuple(session.scalars(select(Programme).order_by(Programme.id)))
 
 
+def cached_or_default() -> tuple[Programme, ...]:
+    """:func:`cached_programmes`, or on a fresh install the default programme, created now."""
+    return cached_programmes() or (ensure_default_programme(),)
+
+
 def default_programme() -> Programme:
     """The first programme (created on a fresh install), from :func:`cached_programmes`."""
-    programmes = cached_programmes()
-    return programmes[0] if programmes else ensure_default_programme()
+    return cached_or_default()[0]
 
 
 def _programmes_changed() -> None:
