@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -45,13 +48,15 @@ def office_suggestions() -> list[str]:
     return kept("office suggestions", OFFICE_SUGGESTIONS_SECONDS, known_offices)
 
 
-def programme_choices() -> list[Programme]:
+def programme_choices(programmes: tuple[Programme, ...] | None = None) -> list[Programme]:
     """The programmes switched on, oldest first (read-only copies); on a fresh install the default.
+
+    ``programmes``: the copies to choose from, when the caller holds them already.
 
     A choice that was switched off in another worker a few seconds ago may still be shown;
     choosing it is refused with a message (``set_programmes`` checks the database).
     """
-    return [p for p in cached_or_default() if p.active]
+    return [p for p in programmes or cached_or_default() if p.active]
 
 
 def as_sentence(message: str) -> str:
@@ -104,6 +109,8 @@ def _change(row: object, **values: object) -> None:
 @bp.route("/", methods=["GET", "POST"])
 def join():
     """Show the opt-in form; on a valid POST store the person and confirm the first break."""
+    if request.method != "POST":  # GET or HEAD
+        return blank_form_page()
     form = OptInForm(default_zone=current_app.config["FIKA_TIMEZONE"])
     programme_error = None
     if form.validate_on_submit():
@@ -124,7 +131,6 @@ def join():
             )
             db.session.commit()
             return page
-    status = 400 if form.is_submitted() else 200
     return render_template(
         "join.html",
         form=form,
@@ -132,4 +138,49 @@ def join():
         choices=programme_choices(),
         chosen=set(int(i) for i in request.form.getlist("programmes") if i.isdigit()),
         programme_error=programme_error,
-    ), status
+    ), 400
+
+
+@dataclass(frozen=True)
+class _BlankPage:
+    """The form page as a first visit sees it, for one set of programmes and offices."""
+
+    programmes: tuple[Programme, ...]
+    offices: list[str]
+    script_root: str
+    html: str
+
+
+#: Stands for the CSRF token in the kept blank page; each view puts its own token in its place.
+_TOKEN_SLOT = "csrf-slot-" + uuid.uuid4().hex
+
+
+def blank_form_page() -> str:
+    """The opt-in form with nothing filled in, rendered once per process and input, not per view.
+
+    Everyone opens this page, mostly all at once when the coffee breaks are announced, and it
+    differs between visitors only in the CSRF token. The page is rendered again when the
+    programmes or office suggestions it shows are read again (the kept copies are compared by
+    identity, so it follows their expiry and the in-process invalidation exactly); each view
+    then costs one token and a string replace instead of building and rendering the form.
+    """
+    programmes, offices = cached_or_default(), office_suggestions()
+    root = request.script_root
+    page = current_app.extensions.get("fika_blank_form")
+    if page is None or not (
+        page.programmes is programmes and page.offices is offices and page.script_root == root
+    ):
+        html = render_template(
+            "join.html",
+            form=OptInForm(default_zone=current_app.config["FIKA_TIMEZONE"]),
+            offices=offices,
+            choices=programme_choices(programmes),
+            chosen=set(),
+            programme_error=None,
+            csrf_token=lambda: _TOKEN_SLOT,
+        )
+        page = _BlankPage(programmes, offices, root, html)
+        current_app.extensions["fika_blank_form"] = page  # threads may both render: same page
+    if _TOKEN_SLOT not in page.html:  # CSRF switched off (tests)
+        return page.html
+    return page.html.replace(_TOKEN_SLOT, generate_csrf(), 1)

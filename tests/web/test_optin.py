@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, time
 
 import pytest
+from flask import template_rendered
 from markupsafe import Markup
 from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.pool import NullPool
@@ -163,6 +164,39 @@ def test_the_form_page_reads_nothing_from_the_database(app, client):
     with statements(app) as seen:
         assert client.post("/", data=GOOD).status_code == 200
     assert [s.split()[0] for s in seen] == ["SELECT", "INSERT", "INSERT"]  # person, prefs
+
+
+def token_in(page: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_the_blank_form_is_rendered_once_and_each_visitor_gets_a_token_of_their_own(make_app):
+    strict = make_app(WTF_CSRF_ENABLED=True)
+    with strict.app_context():
+        db.create_all()
+    rendered = []
+
+    def record(app, template, context, **extra):
+        rendered.append(template.name)
+
+    strict.test_client().get("/")  # creates the default programme: the form shows it from now on
+    ana, ben = strict.test_client(), strict.test_client()
+    with template_rendered.connected_to(record, strict):
+        first, second = (c.get("/").get_data(as_text=True) for c in (ana, ben))
+    assert rendered == ["join.html"]  # the second visitor's page was not rendered again
+    assert token_in(first) != token_in(second) and optin._TOKEN_SLOT not in first + second
+    assert first.replace(token_in(first), "") == second.replace(token_in(second), "")
+    assert strict.test_client().head("/").status_code == 200
+    # Each token goes with its own visitor's session only.
+    assert ben.post("/", data=GOOD | {"csrf_token": token_in(first)}).status_code == 400
+    assert ana.post("/", data=GOOD | {"csrf_token": token_in(first)}).status_code == 200
+    assert people_count(strict) == 1
+
+
+def test_without_csrf_the_blank_form_has_no_token_field(client):
+    page = client.get("/").get_data(as_text=True)
+    assert 'name="csrf_token"' not in page and optin._TOKEN_SLOT not in page
+    assert '<label for="email">' in page
 
 
 def test_an_unchanged_resubmit_writes_nothing_and_a_change_writes_it(app, client):
