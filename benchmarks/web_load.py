@@ -19,6 +19,11 @@ In one run, on loopback:
    p50/p99), then a paced open-loop client at ``--rate`` requests per second (p50/p99 measured
    from each request's scheduled time, so a stall is not hidden by fewer requests).
 
+Also, as the floor for each page: a bare Flask app whose only work is what the page cannot do
+without, one CSRF token in a new session (``floor: CSRF token``), one raw psycopg SELECT
+(``floor: 1 SELECT``) or one autocommitted INSERT (``floor: 1 INSERT``), see :func:`floor`;
+each page is compared with its floor too.
+
 Prints one table; the targets are >= 50 % of hello-world's throughput and p99 <= 100 ms at 200/s.
 """
 
@@ -59,6 +64,59 @@ def hello():
     @app.get("/")
     def index():
         return "Hello, World!"
+
+    return app
+
+
+FLOOR_TABLE = "bench_floor"
+
+
+def floor():
+    """The least a page that reads or writes the database can cost, for comparison.
+
+    Bare Flask with one raw psycopg statement per request on a connection of the thread's own,
+    in autocommit (one round trip): no ORM, pool, template, session or CSRF. ``GET /select``
+    reads one row by key; ``POST /insert`` adds one row with a unique email, as a join adds a
+    person. ``GET /token`` touches no database: it only gives each visitor a CSRF token (a
+    Flask-WTF token in a new session cookie) in a fixed page as long as the opt-in form, as
+    any page with a form must. No real page can be cheaper than these, so their share of
+    hello-world's throughput is the ceiling for such pages.
+    """
+    import threading
+
+    import psycopg
+    from flask import Flask, request
+    from flask_wtf.csrf import CSRFProtect, generate_csrf
+
+    url = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://", 1)
+    local = threading.local()
+    app = Flask("floor")
+    app.secret_key = os.environ["FIKA_SECRET_KEY"]
+    csrf = CSRFProtect(app)
+    page = "<!doctype html>" + "x" * 32_000 + '<input name="csrf_token" value="SLOT">'
+
+    @app.get("/token")
+    def token():
+        return page.replace("SLOT", generate_csrf())
+
+    def connection() -> psycopg.Connection:
+        if getattr(local, "conn", None) is None:
+            local.conn = psycopg.connect(url, autocommit=True)
+        return local.conn
+
+    @app.get("/select")
+    def select_one():
+        row = connection().execute(f"SELECT name FROM {FLOOR_TABLE} WHERE id = %s", (1,)).fetchone()
+        return f"Hello, {row[0]}!"
+
+    @app.post("/insert")
+    @csrf.exempt  # the floor of a write: no token to check
+    def insert_one():
+        connection().execute(
+            f"INSERT INTO {FLOOR_TABLE} (name, email) VALUES (%s, %s)",
+            (request.form["name"], request.form["email"]),
+        )
+        return "Joined"
 
     return app
 
@@ -139,6 +197,12 @@ def prepare_database(base_url: str, people: int) -> tuple[str, str, str]:
             day += timedelta(days=1)
         run_round(programme, day)
         person_id = db.session.scalar(sa.select(GroupMember.person_id).limit(1))
+        db.session.execute(sa.text(f"CREATE TABLE {FLOOR_TABLE} (id serial PRIMARY KEY, "
+                                   "name text NOT NULL, email text NOT NULL UNIQUE)"))  # fmt: skip
+        db.session.execute(
+            sa.text(f"INSERT INTO {FLOOR_TABLE} (name, email) VALUES ('Ana', 'a@x')")
+        )
+        db.session.commit()
         cookie = app.session_interface.get_signing_serializer(app).dumps({"person_id": person_id})
         db.engine.dispose()
     return url, schema, cookie
@@ -185,6 +249,9 @@ def get(port: int, path: str, headers: dict[str, str] | None = None):
     return response, body
 
 
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
 def form_post_target(port: int) -> Target:
     """A real CSRF token and the session cookie that carries its secret, from the form GET.
 
@@ -196,7 +263,7 @@ def form_post_target(port: int) -> Target:
     fields = {"name": "Load Test", "email": f"load-{NUMBER}@example.org", "department": "Ops",
               "office": "Stockholm", "timezone": "Europe/Stockholm"}  # fmt: skip
     data = urlencode({"csrf_token": token, **fields})
-    headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {"Cookie": cookie, **FORM_HEADERS}
     return Target("form POST", port, "POST", "/", headers, data)
 
 
@@ -332,7 +399,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install -y wrk)")
     base = os.environ.get("FIKA_BENCH_DATABASE_URL", DEFAULT_PG)
     url, schema, cookie = prepare_database(base, args.people)
-    fika_port, hello_port = free_port(), free_port()
+    fika_port, hello_port, floor_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIKA_")}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -346,6 +413,7 @@ def main() -> None:
     servers = [
         start_gunicorn("web:create_app()", fika_port, env, ROOT, options),
         start_gunicorn("web_load:hello()", hello_port, env, HERE, options),
+        start_gunicorn("web_load:floor()", floor_port, env, HERE, options),
     ]
     try:
         signed_in = {"Cookie": f"session={cookie}"}
@@ -354,7 +422,11 @@ def main() -> None:
             Target("form GET", fika_port, "GET", "/", {}),
             form_post_target(fika_port),
             Target("my coffee breaks", fika_port, "GET", "/me", signed_in),
-        ]
+            Target("floor: CSRF token", floor_port, "GET", "/token", {}),
+            Target("floor: 1 SELECT", floor_port, "GET", "/select", {}),
+            Target("floor: 1 INSERT", floor_port, "POST", "/insert", FORM_HEADERS,
+                   urlencode({"name": "Load", "email": f"floor-{NUMBER}@example.org"})),
+        ]  # fmt: skip
         for target in targets:
             check(target)
         print(f"gunicorn {' '.join(options)}, PostgreSQL schema {schema}, {args.people} people, "
@@ -367,17 +439,21 @@ def main() -> None:
         )
         print(header)
         print("-" * len(header))
-        baseline = None
+        rps: dict[str, float] = {}
         for target in targets:
             full = run_wrk(target, args.duration, args.connections)
             paced = run_paced(target, args.rate, args.duration)
-            baseline = baseline or full.rps
+            rps[target.name] = full.rps
             print(
-                f"{target.name:<18} {full.rps:>10.0f} {full.rps / baseline:>8.0%} "
+                f"{target.name:<18} {full.rps:>10.0f} {full.rps / rps['hello-world']:>8.0%} "
                 f"{full.p50_ms:>8.1f} {full.p99_ms:>8.1f} {full.errors:>5} | "
                 f"{paced.p50_ms:>9.1f} {paced.p99_ms:>8.1f} {paced.errors:>5}"
             )
         print(f"form POST: {joined_people(url)} new people joined during the run")
+        floors = {"form GET": "floor: CSRF token", "form POST": "floor: 1 INSERT",
+                  "my coffee breaks": "floor: 1 SELECT"}  # fmt: skip
+        for page, least in floors.items():
+            print(f"{page}: {rps[page] / rps[least]:.0%} of {least}'s throughput")
     finally:
         for server in servers:
             server.terminate()
