@@ -103,7 +103,7 @@ def _install_limiter(app: Flask) -> Limiter:
         in_memory_fallback_enabled=True,
     )
     limiter.init_app(app)
-    _check_only_limited_requests(app, limiter)
+    _drop_the_check_before_every_request(app, limiter)
     for endpoint, setting in LIMITED_ENDPOINTS.items():
         view = app.view_functions.get(endpoint)
         if view is None:
@@ -119,25 +119,14 @@ def _install_limiter(app: Flask) -> Limiter:
     return limiter
 
 
-def _not_limited() -> bool:
-    """True for every request the rate limits do not apply to (anything but a limited POST)."""
-    return request.method != "POST" or request.endpoint not in LIMITED_ENDPOINTS
+def _drop_the_check_before_every_request(app: Flask, limiter: Limiter) -> None:
+    """Flask-Limiter checks every request before it runs, for default and blueprint limits.
 
-
-def _check_only_limited_requests(app: Flask, limiter: Limiter) -> None:
-    """Flask-Limiter checks every request before it runs; only the limited POSTs are checked.
-
-    Its check works out the endpoint's limits before it looks at any filter, a fifth of the
-    opt-in form's GET. Fika has no default or blueprint limits, so nothing else needs it.
+    Fika has neither (its settings cannot add them): every limit sits on a view and is checked
+    by that view's wrapper, storage fallback included. The hook still worked out each request's
+    limits before finding none, a fifth of the opt-in form's GET, and a second check per POST.
     """
-    hooks = app.before_request_funcs[None]
-    check = hooks[hooks.index(limiter._check_request_limit)]  # ValueError if Flask-Limiter changes
-
-    def check_limited_post() -> None:
-        if not _not_limited():
-            check()
-
-    hooks[hooks.index(check)] = check_limited_post
+    app.before_request_funcs[None].remove(limiter._check_request_limit)  # fails loudly if renamed
 
 
 def _post_through(limited: Callable, view: Callable) -> Callable:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 import uuid
 
@@ -97,6 +98,20 @@ def test_only_the_limited_posts_ask_the_limiter(make_app, monkeypatch):
     assert client.post("/", data=JOIN).status_code == 200 and asked
     asked.clear()
     assert client.post("/me/sign-in", data={"email": "a@b.org"}).status_code == 200 and asked
+
+
+def test_a_store_that_is_down_falls_back_to_counting_in_memory(make_app, caplog):
+    """Redis unreachable: the form still answers, and its limit still holds (per process)."""
+    with socket.socket() as probe:  # a loopback port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    app = make_app(FIKA_RATELIMIT_FORM="2 per minute",
+                   FIKA_RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{closed}")  # fmt: skip
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    assert [client.post("/", data=JOIN).status_code for _ in range(3)] == [200, 200, 429]
+    assert "storage unreachable" in caplog.text
 
 
 def test_apps_do_not_share_counters(make_app):
