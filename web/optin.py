@@ -183,4 +183,4 @@ def blank_form_page() -> str:
         current_app.extensions["fika_blank_form"] = page  # threads may both render: same page
     if _TOKEN_SLOT not in page.html:  # CSRF switched off (tests)
         return page.html
-    return page.html.replace(_TOKEN_SLOT, generate_csrf(), 1)
+    return page.html.replace(_TOKEN_SLOT, generate_csrf())  # every form on the page
