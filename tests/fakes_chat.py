@@ -165,6 +165,8 @@ class FakeSlackApi:
     def __init__(self, users: dict[str, str], token: str = SLACK_TOKEN):
         self.users = users
         self.token = token
+        #: Profile fields that differ from the made-up ones, per Slack user id.
+        self.profiles: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self.channels: dict[str, list[str]] = {}
         self._canned: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
@@ -213,7 +215,12 @@ class FakeSlackApi:
             "ok": True,
             "user": {
                 "id": params["user"],
-                "profile": {"email": email, "real_name": name, "title": "Research"},
+                "profile": {
+                    "email": email,
+                    "real_name": name,
+                    "title": "Research",
+                    **self.profiles.get(params["user"], {}),
+                },
             },
         }
 

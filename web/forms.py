@@ -10,6 +10,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField, widgets
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets.core import clean_key
 
+from core.text import text_problem
 from web.timezones import is_zone, zone_names
 
 
@@ -47,6 +48,22 @@ class CheckboxInput(widgets.CheckboxInput):
     """WTForms' checkbox, rendered with the faster :func:`html_params`."""
 
     html_params = staticmethod(html_params)
+
+
+class PlainText:
+    """A field of one line of text: no line breaks, tabs or other control characters.
+
+    The form's side of :func:`core.text.text_problem`, the rule every way in shares.
+    """
+
+    def __init__(self, what: str):
+        self.what = what  # "Your name", "The department": how the message names the field
+
+    def __call__(self, form, field) -> None:
+        """Raise the field's message when its text breaks the rule."""
+        problem = text_problem(field.data or "")
+        if problem is not None:
+            raise ValidationError(f"{self.what} {problem}.")
 
 
 @lru_cache(maxsize=1)
@@ -97,16 +114,26 @@ class OptInForm(FlaskForm):
 
     name = StringField(
         "Your name",
-        validators=[DataRequired("Please tell us your name."), Length(max=200)],
+        validators=[
+            DataRequired("Please tell us your name."),
+            Length(max=200),
+            PlainText("Your name"),
+        ],
         widget=TextInput(),
     )
     email = work_email_field()
     department = StringField(
         "Department",
-        validators=[DataRequired("Please tell us your department."), Length(max=200)],
+        validators=[
+            DataRequired("Please tell us your department."),
+            Length(max=200),
+            PlainText("The department"),
+        ],
         widget=TextInput(),
     )
-    office = StringField("Office", validators=[Length(max=200)], widget=TextInput())
+    office = StringField(
+        "Office", validators=[Length(max=200), PlainText("The office")], widget=TextInput()
+    )
     remote = BooleanField("I work remotely", widget=CheckboxInput())
     timezone = SelectField("Time zone", validate_choice=False, widget=ZoneSelect())
 

@@ -18,6 +18,7 @@ from datetime import time
 
 from sqlalchemy import select
 
+from core.text import text_problem
 from web.extensions import db
 from web.models import Person
 from web.timezones import is_zone
@@ -39,7 +40,6 @@ REQUIRED = ("email", "name", "department")
 #: No slash or backslash either, so an address is always one segment of an API URL.
 _ATOM = r"[^@\s,;<>\"/\\\x00-\x1f\x7f.]+"
 EMAIL_PATTERN = rf"^[^@\s,;<>\"/\\\x00-\x1f\x7f]+@{_ATOM}(\.{_ATOM})+$"
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 LIMITS = {"email": 254, "name": 200, "department": 200, "office": 200}
 TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
@@ -110,8 +110,9 @@ def _text(raw: Mapping, column: str, line: int, errors: list[RowError]) -> str:
         errors.append(RowError(line, column, "must be text"))
         return ""
     value = value.strip()
-    if not _printable(value):
-        errors.append(RowError(line, column, "contains control characters or invalid text"))
+    problem = text_problem(value)
+    if problem is not None:
+        errors.append(RowError(line, column, problem))
         return ""
     limit = LIMITS.get(column)
     if limit and len(value) > limit:
@@ -128,17 +129,6 @@ def _time(raw: Mapping, column: str, default: time, line: int, errors: list[RowE
         return default
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
-
-
-def _printable(value: str) -> bool:
-    """No control characters (PostgreSQL refuses NUL) and no lone surrogates (not UTF-8)."""
-    if CONTROL.search(value):
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def validate_record(
@@ -248,8 +238,10 @@ def read_csv(
     records: list[PersonRecord] = []
     first_line: dict[str, int] = {}
     rows = 0
+    ended = reader.line_num  # the line the previous record ended on
     for cells in reader:
-        line = reader.line_num
+        # A quoted cell may span lines: a record is reported at the line it starts on.
+        line, ended = ended + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue
         rows += 1

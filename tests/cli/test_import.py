@@ -118,3 +118,13 @@ def test_token_create_prints_once_stores_hash_and_revoke(fika):
     assert blank.exit_code == 2 and blank.output.startswith("fika: --name:")
     both = fika("admin", "token", "revoke")
     assert both.exit_code == 2 and "exactly one of --name" in both.output
+
+
+def test_control_characters_are_refused_with_line_and_column(fika, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_bytes(b'email,name,department\nada@example.org,"Ada\r\nLovelace",Re\x00search\n')
+    result = fika("import", str(path))
+    assert result.exit_code == 2
+    assert "line 2, column name: must not contain line breaks" in result.output
+    assert "line 2, column department: must not contain line breaks" in result.output
+    assert people_count(fika) == 0

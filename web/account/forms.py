@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from web.forms import ZoneSelect, work_email_field, zone_choices
+from web.forms import PlainText, ZoneSelect, work_email_field, zone_choices
 from web.models import MODES, WEEKDAYS
 from web.timezones import is_zone
 
@@ -90,8 +90,13 @@ class PreferencesForm(FlaskForm):
     work_end = TimeField("Working hours end", validators=[DataRequired("Enter an end time.")])
     frequency = RadioField("How often?")
     group_size_pref = RadioField("Group size")
-    topics = StringField("Topics you would like to learn about", validators=[Length(max=1000)])
-    share_topics = StringField("Topics you can share", validators=[Length(max=1000)])
+    topics = StringField(
+        "Topics you would like to learn about",
+        validators=[Length(max=1000), PlainText("The topics")],
+    )
+    share_topics = StringField(
+        "Topics you can share", validators=[Length(max=1000), PlainText("The topics")]
+    )
     avoid = SelectMultipleField("Rather not be matched with", coerce=int, validate_choice=False)
     reminders = BooleanField("Remind me before each break")
 

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from web.forms import PlainText
 from web.models import WEEKDAYS
 from web.timezones import is_zone, zone_names
 
@@ -53,9 +54,14 @@ class ProgrammeForm(FlaskForm):
     """Everything a programme needs: when, how long, how big, who may join."""
 
     name = StringField(
-        "Name", validators=[DataRequired("Give the programme a name."), Length(max=200)]
+        "Name",
+        validators=[
+            DataRequired("Give the programme a name."),
+            Length(max=200),
+            PlainText("The name"),
+        ],
     )
-    topic = StringField("Topic (optional)", validators=[Length(max=200)])
+    topic = StringField("Topic (optional)", validators=[Length(max=200), PlainText("The topic")])
     kind = SelectField(
         "Kind",
         validate_choice=False,  # validate_kind: a form without the field keeps "matched"
@@ -95,11 +101,12 @@ class ProgrammeForm(FlaskForm):
         validators=[InputRequired("Give a number."), NumberRange(0, 100, "From 0 to 100.")],
     )
     departments = StringField(
-        "Departments that may join (comma-separated; empty: all)", validators=[Length(max=2000)]
+        "Departments that may join (comma-separated; empty: all)",
+        validators=[Length(max=2000), PlainText("The list of departments")],
     )
     offices = StringField(
         "Offices that may join (comma-separated, 'remote' for home workers; empty: all)",
-        validators=[Length(max=2000)],
+        validators=[Length(max=2000), PlainText("The list of offices")],
     )
 
     def __init__(self, *args, **kwargs):
@@ -143,5 +150,9 @@ class TokenForm(FlaskForm):
 
     name = StringField(
         "Name (what will use it, e.g. 'Workday sync')",
-        validators=[DataRequired("Give the token a name."), Length(max=100)],
+        validators=[
+            DataRequired("Give the token a name."),
+            Length(max=100),
+            PlainText("The name"),
+        ],
     )

@@ -19,6 +19,7 @@ import requests
 from flask import abort, current_app, jsonify, request
 from sqlalchemy import select
 
+from core.text import clean_text
 from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
 from integrations.slack_verify import verify_slack_request
 from web.changes import leave, pause, resume
@@ -186,10 +187,13 @@ def _join(person: Person | None, email: str | None, profile: dict) -> str:
     if person is None:
         if email is None:
             return "Fika could not read your email from Slack; please join on the web form."
+        # Profile text nobody can correct on a form: control characters become spaces.
+        name = clean_text(str(profile.get("real_name") or ""))[:200]
+        department = clean_text(str(profile.get("title") or ""))[:200]
         person = Person(
             email=email,
-            name=profile.get("real_name") or email.split("@")[0],
-            department=profile.get("title") or "Not set yet",
+            name=name or email.split("@")[0],
+            department=department or "Not set yet",
             timezone=current_app.config["FIKA_TIMEZONE"],
         )
         db.session.add(person)
