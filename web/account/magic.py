@@ -30,6 +30,7 @@ from integrations.signin_mail import (
 )
 from web.extensions import db
 from web.models import Person, SignInToken
+from web.redirects import safe_next
 from web.signing import make_token, read_token
 
 log = logging.getLogger("fika.signin")
@@ -40,13 +41,6 @@ LINK_MINUTES = 30
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site (no open redirect), else None."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
 
 
 def find_person(email: str) -> Person | None:

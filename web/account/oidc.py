@@ -18,6 +18,7 @@ from flask import Flask, abort, current_app, redirect, render_template, request,
 from web.account import bp, magic
 from web.account.forms import SignInForm
 from web.auth import sign_in as start_session
+from web.redirects import safe_next
 
 log = logging.getLogger("fika.oidc")
 CLIENT = "sso"
@@ -54,7 +55,7 @@ def _client():
 def oidc_start():
     """Send the browser to the provider; it comes back to :func:`oidc_callback`."""
     client = _client()
-    session["oidc_next"] = magic.safe_next(request.args.get("next"))
+    session["oidc_next"] = safe_next(request.args.get("next"))
     callback = current_app.config["FIKA_BASE_URL"] + url_for("account.oidc_callback")
     try:
         return client.authorize_redirect(callback)

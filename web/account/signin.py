@@ -15,6 +15,7 @@ from web.account.oidc import oidc_enabled
 from web.auth import current_person
 from web.auth import sign_in as start_session
 from web.auth import sign_out as end_session
+from web.redirects import safe_next
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -22,7 +23,7 @@ def sign_in():
     """Ask for a link by email (or go to single sign-on when it is set up)."""
     form = SignInForm()
     if request.method == "GET":
-        form.next.data = magic.safe_next(request.args.get("next"))
+        form.next.data = safe_next(request.args.get("next"))
         if current_person() is not None:
             return redirect(form.next.data or url_for("account.breaks"))
     if form.validate_on_submit():
