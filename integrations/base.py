@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # integrations.room imports this module
 Method = Literal["REQUEST", "CANCEL"]
 
 
+def first_name(full_name: str) -> str:
+    """How a message addresses someone: the first word of their name ("" for a blank name)."""
+    words = full_name.split()
+    return words[0] if words else ""
+
+
 @dataclass(frozen=True)
 class Attendee:
     """One member of a group as channels need them: who, where to reach them, their zone."""

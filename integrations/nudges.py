@@ -11,7 +11,7 @@ time, people and video link) and the signed answer links in ``links``.
 
 from __future__ import annotations
 
-from integrations.base import Attendee, Message
+from integrations.base import Attendee, Message, first_name
 from integrations.invite_text import format_span
 
 KINDS = ("reminder", "checkin", "pause_offer")
@@ -34,7 +34,7 @@ def _others(message: Message) -> str:
 
 
 def _first_name(recipient: Attendee | None) -> str:
-    name = recipient.name.split()[0] if recipient and recipient.name.split() else ""
+    name = first_name(recipient.name) if recipient else ""
     return f"Hi {name}," if name else "Hi,"
 
 

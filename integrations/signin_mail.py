@@ -18,10 +18,21 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
+from typing import Literal
 
-from integrations.base import DeliveryError
+from integrations.base import DeliveryError, first_name
 from integrations.email import EmailChannel, SmtpSettings
 from integrations.outbox_dir import safe_filename, write_atomically
+
+#: Why the link is sent: asked for on the sign-in page; or the opt-in form was filled in with
+#: the address of someone who already takes part ("already_in") or who left ("left").
+Reason = Literal["sign_in", "already_in", "left"]
+
+SUBJECTS: dict[str, str] = {
+    "sign_in": "Your sign-in link for Fika",
+    "already_in": "You already take part in the coffee breaks",
+    "left": "Join the coffee breaks again",
+}
 
 
 @dataclass(frozen=True)
@@ -35,14 +46,34 @@ class SignInMail:
     org_name: str
     mail_from: str
     mail_from_name: str = "Fika"
+    reason: Reason = "sign_in"
+
+
+def _opening(mail: SignInMail) -> str:
+    """The paragraph before the link: why this email came."""
+    if mail.reason == "sign_in":
+        return f"here is your link to sign in to Fika, the coffee breaks at {mail.org_name}.\n"
+    form = (
+        f"someone, probably you, filled in the sign-up form for the coffee breaks at "
+        f"{mail.org_name} with this address. "
+    )
+    if mail.reason == "already_in":
+        return form + (
+            "You already take part, so nothing was changed.\n"
+            "To change your details or preferences, or to pause, use this link.\n"
+        )
+    return form + (
+        "You left the coffee breaks earlier, so nothing was changed.\n"
+        'To take part again, open this link and choose "Join again".\n'
+    )
 
 
 def build_signin_email(mail: SignInMail, *, date: datetime | None = None) -> EmailMessage:
     """A short plain-text message: no HTML, no tracking, the link on a line of its own."""
-    first = mail.to_name.split()[0] if mail.to_name.split() else mail.to_name
+    first = first_name(mail.to_name)
     body = (
         f"Hello {first},\n\n"
-        f"here is your link to sign in to Fika, the coffee breaks at {mail.org_name}.\n"
+        f"{_opening(mail)}"
         f"It works once and expires in {mail.minutes} minutes:\n\n"
         f"{mail.link}\n\n"
         "If you did not ask for it, you can ignore this email: nobody can sign in without the "
@@ -51,7 +82,7 @@ def build_signin_email(mail: SignInMail, *, date: datetime | None = None) -> Ema
     digest = hashlib.sha256(mail.link.encode()).hexdigest()[:32]
     domain = mail.mail_from.rpartition("@")[2] or "localhost"
     email = EmailMessage(policy=policy.SMTP)
-    email["Subject"] = "Your sign-in link for Fika"
+    email["Subject"] = SUBJECTS[mail.reason]
     email["From"] = formataddr((mail.mail_from_name, mail.mail_from))
     email["To"] = Address(mail.to_name, addr_spec=mail.to_email)
     email["Date"] = format_datetime(date or datetime.now(UTC))

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from integrations.base import first_name
 from web.extensions import db
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -83,7 +84,7 @@ class Person(db.Model):
 
     def first_name(self) -> str:
         """How invites address the person."""
-        return self.name.split()[0] if self.name.split() else self.name
+        return first_name(self.name)
 
 
 class Preference(db.Model):

@@ -1,4 +1,4 @@
-"""The opt-in form at ``/``: join (or update) with a few details, see when the first break is."""
+"""The opt-in form at ``/``: join with a few details, see when the first break is."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from web.extensions import db
@@ -17,7 +18,9 @@ from web.forms import OptInForm
 from web.models import Person, Preference, Programme
 from web.per_process import kept
 from web.programmes import (
+    Applicant,
     cached_or_default,
+    check_programmes,
     default_programme,
     next_break,
     set_programmes,
@@ -65,32 +68,49 @@ def as_sentence(message: str) -> str:
     return message if message.endswith(".") else message + "."
 
 
-def upsert_person(form: OptInForm) -> tuple[Person, bool]:
-    """Store the person by email (case-insensitively) with active preferences; True if new.
-
-    Flushed, not committed: the caller commits once the programme choice is stored too.
-    """
-    email = form.email.data.strip().lower()
-    person = db.session.scalar(_PERSON_BY_EMAIL, {"email": email})
-    created = person is None
-    if created:
-        person = Person(email=email)
-        db.session.add(person)
-    _change(
-        person,
+def applicant_from(form: OptInForm) -> Applicant:
+    """The person the form describes, as typed (the address lower-cased, as it is stored)."""
+    return Applicant(
+        email=form.email.data.strip().lower(),
         name=form.name.data.strip(),
         department=form.department.data.strip(),
-        timezone=form.timezone.data,
         home_office=None if form.remote.data else form.office.data.strip(),
+        timezone=form.timezone.data,
     )
-    if person.preference is None:
-        person.preference = Preference()
-    _change(person.preference, active=True, paused_until=None)
-    if not form.remote.data:
-        # A fresh opt-in says where they work; per-weekday overrides come from the preferences page.
-        _change(person.preference, weekday_sites={})
+
+
+def store_new_person(applicant: Applicant, programme_ids: list[int] | None) -> None:
+    """Add the applicant as a new person taking part, with their programmes (flushed).
+
+    The caller commits. Nothing here ever changes an existing person: that is theirs to do,
+    signed in, on their preferences page.
+    """
+    person = Person(
+        email=applicant.email,
+        name=applicant.name,
+        department=applicant.department,
+        timezone=applicant.timezone,
+        home_office=applicant.home_office,
+        preference=Preference(active=True),
+    )
+    db.session.add(person)
     db.session.flush()
-    return person, created
+    if programme_ids:
+        set_programmes(person, programme_ids)  # drop-in rooms write their invite
+
+
+def remind_existing_person(person: Person) -> None:
+    """Email someone who already has an account a sign-in link instead of changing them.
+
+    A link to their preferences, or to the page that lets them join again if they left.
+    """
+    from web.account import magic  # the account pages import this module
+
+    pref = person.preference
+    left = pref is not None and not pref.active
+    next_url = url_for("account.pause" if left else "account.preferences")
+    link = magic.issue_link(person, next_url)
+    magic.send_link(person, link, reason="left" if left else "already_in")
 
 
 #: The person by (lower-case) email with their preferences; built once, run with ``email``.
@@ -99,37 +119,45 @@ _PERSON_BY_EMAIL = (
 )
 
 
-def _change(row: object, **values: object) -> None:
-    """Set the attributes whose value differs: an unchanged re-submit leaves the rows clean."""
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-
-
 @bp.route("/", methods=["GET", "POST"])
 def join():
-    """Show the opt-in form; on a valid POST store the person and confirm the first break."""
+    """Show the opt-in form; on a valid POST add the person and confirm the first break.
+
+    Only a new address is stored. For one that is already known nothing changes (only its
+    owner, signed in, may change it): its owner gets a sign-in link by email, and the page
+    answers exactly as it does for a new address, so the form tells nobody who takes part.
+    """
     if request.method != "POST":  # GET or HEAD
         return blank_form_page()
     form = OptInForm(default_zone=current_app.config["FIKA_TIMEZONE"])
     programme_error = None
     if form.validate_on_submit():
+        applicant = applicant_from(form)
         try:
             ids = submitted_programme_ids(request.form)
-            person, created = upsert_person(form)
-            chosen = set_programmes(person, ids) if ids else []  # rooms write their invite
+            chosen = check_programmes(applicant, ids) if ids else []
+            known = db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
+            if known is None:
+                store_new_person(applicant, ids)
         except ValueError as error:
             db.session.rollback()
             programme_error = as_sentence(str(error))
         else:
             programme = chosen[0] if chosen else default_programme()
             start = next_break(programme, datetime.now(UTC))
-            local = start.astimezone(ZoneInfo(person.timezone)) if start else None
-            # Rendered before the one commit, which expires the rows the page reads.
+            local = start.astimezone(ZoneInfo(applicant.timezone)) if start else None
+            # Rendered from the form alone, before the commit, which expires the rows.
             page = render_template(
-                "joined.html", person=person, created=created, programme=programme, start=local
+                "joined.html", person=applicant, programme=programme, start=local
             )
-            db.session.commit()
+            if known is None:
+                try:
+                    db.session.commit()
+                except IntegrityError:  # the same address joined a moment ago, in a race
+                    db.session.rollback()
+                    known = db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
+            if known is not None:
+                remind_existing_person(known)  # commits its single-use link
             return page
     return render_template(
         "join.html",

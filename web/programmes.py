@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
+from integrations.base import first_name
 from web import transactions
 from web.extensions import db
 from web.models import Person, Programme, ProgrammeMember
@@ -117,7 +119,26 @@ def next_break(programme: Programme, now: datetime) -> datetime | None:
 REMOTE = "remote"
 
 
-def may_join(programme: Programme, person: Person) -> bool:
+@dataclass(frozen=True)
+class Applicant:
+    """Someone as the opt-in form describes them, before (or instead of) storing anything.
+
+    The form answers from this alone, so its reply is the same whether or not the address is
+    already known (see ``web.optin.join``).
+    """
+
+    email: str
+    name: str
+    department: str
+    home_office: str | None
+    timezone: str
+
+    def first_name(self) -> str:
+        """How the confirmation page addresses them."""
+        return first_name(self.name)
+
+
+def may_join(programme: Programme, person: Person | Applicant) -> bool:
     """Whether the programme's department and office filters let ``person`` in."""
     departments = {d.casefold() for d in programme.departments or []}
     if departments and person.department.casefold() not in departments:
@@ -127,7 +148,7 @@ def may_join(programme: Programme, person: Person) -> bool:
     return not offices or office in offices
 
 
-def open_programmes(person: Person) -> list[Programme]:
+def open_programmes(person: Person | Applicant) -> list[Programme]:
     """The programmes switched on that ``person`` may choose on their preferences page."""
     programmes = db.session.scalars(select(Programme).where(Programme.active.is_(True)))
     return [p for p in programmes.all() if may_join(p, person)]
@@ -147,10 +168,11 @@ def programmes_for(person: Person) -> list[Programme]:
     return [default] if default is not None else []
 
 
-def set_programmes(person: Person, ids: list[int]) -> list[Programme]:
-    """Make ``ids`` the person's programmes (the caller commits). ValueError names a bad choice.
+def check_programmes(person: Person | Applicant, ids: list[int]) -> list[Programme]:
+    """The programmes ``ids`` name, if ``person`` may choose them all; writes nothing.
 
-    An empty choice is refused: leaving every programme is "stop taking part" (``web.changes``).
+    ValueError names a bad choice. An empty choice is refused: leaving every programme is
+    "stop taking part" (``web.changes``).
     """
     wanted = set(ids)
     if not wanted:
@@ -159,6 +181,14 @@ def set_programmes(person: Person, ids: list[int]) -> list[Programme]:
     refused = sorted(wanted - set(allowed))
     if refused:
         raise ValueError(f"programme {refused[0]} is not open to you")
+    return [allowed[i] for i in sorted(wanted)]
+
+
+def set_programmes(person: Person, ids: list[int]) -> list[Programme]:
+    """Make ``ids`` the person's programmes (the caller commits). ValueError names a bad choice."""
+    chosen = check_programmes(person, ids)
+    allowed = {p.id: p for p in chosen}
+    wanted = set(allowed)
     current = set(
         db.session.scalars(
             select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person.id)
@@ -178,7 +208,7 @@ def set_programmes(person: Person, ids: list[int]) -> list[Programme]:
     for programme_id in sorted(wanted - current):
         if allowed[programme_id].is_drop_in:
             rooms.joined(allowed[programme_id], person)
-    return [allowed[i] for i in sorted(wanted)]
+    return chosen
 
 
 def submitted_programme_ids(data) -> list[int] | None:

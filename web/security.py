@@ -56,6 +56,9 @@ LIMITED_ENDPOINTS = {
 
 #: Per address asked for, on top of the per-client limit: nobody gets flooded with sign-in mail.
 SIGNIN_PER_EMAIL = "5 per 15 minutes"
+#: Endpoints whose POST may email a sign-in link to the address it names (the opt-in form
+#: does for an address that already takes part); they share one count per address.
+PER_EMAIL_ENDPOINTS = ("account.sign_in", "optin.join")
 
 
 def init_app(app: Flask) -> Limiter:
@@ -84,7 +87,7 @@ def _limit(setting: str) -> Callable[[], str]:
 
 
 def _email_key() -> str:
-    """The address a sign-in form asks a link for, so one inbox cannot be flooded."""
+    """The address a form may send a sign-in link to, so one inbox cannot be flooded."""
     return "signin-email:" + (request.form.get("email") or "").strip().lower()
 
 
@@ -109,7 +112,7 @@ def _install_limiter(app: Flask) -> Limiter:
         if view is None:
             continue
         limited = limiter.limit(_limit(setting), methods=["POST"])(view)
-        if endpoint == "account.sign_in":
+        if endpoint in PER_EMAIL_ENDPOINTS:
             limited = limiter.limit(SIGNIN_PER_EMAIL, key_func=_email_key, methods=["POST"])(
                 limited
             )

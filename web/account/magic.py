@@ -23,6 +23,7 @@ from sqlalchemy import delete, or_, select, update
 from integrations.base import DeliveryError
 from integrations.email import SmtpSettings
 from integrations.signin_mail import (
+    Reason,
     SignInMail,
     build_signin_email,
     send_signin_email,
@@ -108,8 +109,11 @@ def redeem(token: str, now: datetime | None = None) -> tuple[Person, str | None]
     return (person, safe_next(next_url)) if person else None
 
 
-def send_link(person: Person, link: str) -> threading.Thread:
-    """Email ``link`` now (SMTP) or write it to the outbox folder; never raises to the caller."""
+def send_link(person: Person, link: str, reason: Reason = "sign_in") -> threading.Thread:
+    """Email ``link`` now (SMTP) or write it to the outbox folder; never raises to the caller.
+
+    ``reason`` says why (see :data:`integrations.signin_mail.Reason`).
+    """
     config = current_app.config
     name, address = parseaddr(config["FIKA_MAIL_FROM"])
     mail = SignInMail(
@@ -120,6 +124,7 @@ def send_link(person: Person, link: str) -> threading.Thread:
         org_name=config["FIKA_ORG_NAME"],
         mail_from=address or "fika@localhost",
         mail_from_name=name or "Fika",
+        reason=reason,
     )
     smtp_url = config.get("FIKA_SMTP_URL")
     folder = config.get("FIKA_OUTBOX_DIR") or config["FIKA_DEFAULT_OUTBOX_DIR"]
