@@ -1,4 +1,4 @@
-"""Time a 10,000-row CSV import (``web.people_import``) on SQLite and PostgreSQL.
+"""Time a 10,000-row CSV import (``core.people_import``) on SQLite and PostgreSQL.
 
 Prints the median of three fresh imports per database. PostgreSQL comes from
 FIKA_TEST_DATABASE_URL (default: the local test server); each run uses a schema of its own.
@@ -17,10 +17,10 @@ import uuid
 
 import sqlalchemy as sa
 
+from core.db import db
+from core.people_import import check_csv
+from core.settings import normalise_database_url
 from web import create_app
-from web.config import normalise_database_url
-from web.extensions import db
-from web.people_import import check_csv
 
 DEPARTMENTS = ["Sales", "Research", "Legal", "People", "Finance", "Design", "Ops"]
 

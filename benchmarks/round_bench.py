@@ -5,10 +5,10 @@
 
 Per size: a seeded organisation (benchmarks/orgs.py: uneven departments, 3-6 offices in
 several zones, managers, avoid lists) is inserted into a schema of its own, then
-``jobs.rounds.run_round`` runs for ``--repeat`` consecutive weekdays (so later rounds carry
+``core.rounds.run_round`` runs for ``--repeat`` consecutive weekdays (so later rounds carry
 history) and is timed end to end, with its phases: load (eligible people and history), plan
 (``pairing.plan_round``), persist (Round, Groups, seats and one email Delivery per person, in
-one transaction). Then one worker (``jobs.outbox.send_due``, one process, batches of 200 on one
+one transaction). Then one worker (``core.dispatch.send_due``, one process, batches of 200 on one
 SMTP connection each) drains ``--drain`` email deliveries into an aiosmtpd server on
 127.0.0.1, timed. Times are medians. The schema is dropped at the end.
 
@@ -43,7 +43,7 @@ FIRST_DAY = dt.date(2027, 2, 1)
 
 
 class Phases:
-    """Wall time spent in named functions, by wrapping them where ``jobs.rounds`` looks them up."""
+    """Wall time spent in named functions, by wrapping them where ``core.rounds`` looks them up."""
 
     def __init__(self):
         self.seconds: dict[str, float] = {}
@@ -71,7 +71,7 @@ class Phases:
 @contextmanager
 def schema(base_url: str):
     """A fresh PostgreSQL schema; yields a URL whose search_path points at it; drops it after."""
-    from web.config import normalise_database_url
+    from core.settings import normalise_database_url
 
     base = normalise_database_url(base_url)
     name = f"bench_{uuid.uuid4().hex[:10]}"
@@ -91,8 +91,8 @@ def seed_people(n: int) -> None:
     """Insert ``n`` people with preferences in bulk (Core executemany)."""
     from orgs import make_org
 
-    from web.extensions import db
-    from web.models import Person, Preference
+    from core.db import db
+    from core.models import Person, Preference
 
     org = make_org(n, seed=1)["participants"]
     ids = {p["id"]: i + 1 for i, p in enumerate(org)}
@@ -139,9 +139,9 @@ def seed_people(n: int) -> None:
 
 def bench_rounds(app, n: int, repeat: int) -> tuple[list[float], list[dict], int]:
     """Run ``repeat`` rounds on consecutive weekdays; return times, phases, deliveries."""
-    import jobs.rounds as rounds
-    from web.extensions import db
-    from web.models import Delivery
+    import core.rounds as rounds
+    from core.db import db
+    from core.models import Delivery
     from web.programmes import ensure_default_programme
 
     totals, phases = [], []
@@ -170,10 +170,10 @@ def bench_rounds(app, n: int, repeat: int) -> tuple[list[float], list[dict], int
 
 def bench_drain(app, count: int) -> tuple[float, int]:
     """One worker sends ``count`` due email deliveries into a local SMTP server."""
-    from jobs.outbox import send_due
-    from web.channels import configured_channels
-    from web.extensions import db
-    from web.models import Delivery
+    from core.channels import configured_channels
+    from core.db import db
+    from core.dispatch import send_due
+    from core.models import Delivery
 
     with app.app_context():
         # Only the first ``count`` rows are due now; the rest wait.
@@ -252,9 +252,9 @@ class NullChannel:
 
 def bench_outbox_overhead(app, count: int) -> float:
     """Re-queue the ``count`` sent rows and drain them through :class:`NullChannel`."""
-    from jobs.outbox import send_due
-    from web.extensions import db
-    from web.models import Delivery
+    from core.db import db
+    from core.dispatch import send_due
+    from core.models import Delivery
 
     with app.app_context():
         db.session.execute(
@@ -285,8 +285,8 @@ def main() -> None:
 
     import logging
 
+    from core.db import db
     from web import create_app
-    from web.extensions import db
 
     logging.basicConfig(level=logging.WARNING)
 

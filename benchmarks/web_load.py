@@ -154,7 +154,7 @@ def prepare_database(base_url: str, people: int) -> tuple[str, str, str]:
     """A new schema with people and a round; returns (URL, schema, a signed-in session cookie)."""
     import sqlalchemy as sa
 
-    from web.config import normalise_database_url
+    from core.settings import normalise_database_url
 
     schema = f"bench_web_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(normalise_database_url(base_url), isolation_level="AUTOCOMMIT")
@@ -168,10 +168,10 @@ def prepare_database(base_url: str, people: int) -> tuple[str, str, str]:
     )
     from datetime import UTC, datetime, time, timedelta
 
-    from jobs.rounds import run_round
+    from core.db import db
+    from core.models import GroupMember, Person, Preference
+    from core.rounds import run_round
     from web import create_app
-    from web.extensions import db
-    from web.models import GroupMember, Person, Preference
     from web.programmes import ensure_default_programme
 
     app = create_app(_app_settings(url, 0) | {"INSTANCE_PATH": tempfile.mkdtemp()})
@@ -460,7 +460,7 @@ def main() -> None:
             server.wait(10)
         import sqlalchemy as sa
 
-        from web.config import normalise_database_url
+        from core.settings import normalise_database_url
 
         admin = sa.create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:

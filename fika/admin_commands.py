@@ -1,6 +1,6 @@
 """``fika import FILE [--dry-run]`` and ``fika admin token create|revoke|list``.
 
-The same checks as the admin upload (``web.people_import``): a file with any bad row writes
+The same checks as the admin upload (``core.people_import``): a file with any bad row writes
 nothing, and every problem is printed as ``line N, column C: reason``. Large files show a
 progress bar while rows are compared and written.
 """
@@ -33,9 +33,9 @@ def _app(ctx: click.Context):
 @click.pass_context
 def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
     """Create or update people from a CSV file (UTF-8), matched by email; all or nothing."""
-    from web import audit
-    from web.extensions import db
-    from web.people_import import check_csv
+    from core import audit
+    from core.db import db
+    from core.people_import import check_csv
 
     try:
         data = file.read_bytes()
@@ -91,9 +91,9 @@ def token_group() -> None:
 @click.pass_context
 def token_create(ctx: click.Context, name: str) -> None:
     """Create a token and print it once (only its hash is stored)."""
-    from web import audit
-    from web.api_tokens import create_token
-    from web.extensions import db
+    from core import audit
+    from core.api_tokens import create_token
+    from core.db import db
 
     with _app(ctx).app_context():
         try:
@@ -113,10 +113,10 @@ def token_create(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def token_revoke(ctx: click.Context, name: str | None, token_id: int | None) -> None:
     """Revoke a token by --name or --id; it stops working at once."""
-    from web import audit
-    from web.api_tokens import active_tokens_named, revoke
-    from web.extensions import db
-    from web.models import ApiToken
+    from core import audit
+    from core.api_tokens import active_tokens_named, revoke
+    from core.db import db
+    from core.models import ApiToken
 
     if (name is None) == (token_id is None):
         raise _fail("give exactly one of --name NAME or --id ID")
@@ -143,7 +143,7 @@ def token_revoke(ctx: click.Context, name: str | None, token_id: int | None) -> 
 @click.pass_context
 def token_list(ctx: click.Context) -> None:
     """Tokens with their state (never the secret)."""
-    from web.api_tokens import all_tokens
+    from core.api_tokens import all_tokens
 
     with _app(ctx).app_context():
         for token in all_tokens():

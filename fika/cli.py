@@ -13,8 +13,8 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from flask_migrate.cli import db as db_group
 
+from core.settings import SettingsError
 from fika.admin_commands import admin_group, import_command
-from web.config import SettingsError
 
 
 class Failure(click.ClickException):
@@ -55,7 +55,7 @@ def _app(ctx: click.Context) -> Flask:
 
 
 def _close(app: Flask) -> None:
-    from web.extensions import db
+    from core.db import db
 
     with app.app_context():
         db.session.remove()
@@ -140,8 +140,8 @@ def round_command(
     """Run (or preview) one round; a second run for the same programme and date does nothing."""
     from zoneinfo import ZoneInfo
 
+    from core.rounds import preview_round, run_round
     from fika.tables import groups_table
-    from jobs.rounds import preview_round, run_round
     from web.programmes import find_programme
 
     parsed = _parse_date(day)

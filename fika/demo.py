@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from web.extensions import db
-from web.models import WEEKDAYS, Person, Preference
+from core.db import db
+from core.models import WEEKDAYS, Person, Preference
 
 DEPARTMENTS = [
     ("Engineering", 8),
@@ -191,10 +191,10 @@ def demo_day(programme, today: date) -> date:
 
 def run_demo(count: int, seed: int) -> str:
     """Create the demo organisation, run today's round, deliver it; return a printable report."""
+    from core.channels import configured_channels
+    from core.dispatch import send_due
+    from core.rounds import existing_round, run_round
     from fika.tables import groups_table
-    from jobs.outbox import send_due
-    from jobs.rounds import existing_round, run_round
-    from web.channels import configured_channels
     from web.programmes import ensure_default_programme
 
     created = ensure_demo_people(count, seed)

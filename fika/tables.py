@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from core.db import db
+from core.models import Person, Programme, Round
 from pairing import Plan
-from web.extensions import db
-from web.models import Person, Programme, Round
 
 
 def groups_table(plan: Plan, people: dict[str, Person], day: date) -> str:
@@ -39,8 +39,8 @@ def groups_table(plan: Plan, people: dict[str, Person], day: date) -> str:
 
 def status_report(now: datetime) -> str:
     """Next firing and break per programme, the last rounds, the outbox and its dead letters."""
-    from jobs.outbox import counts_by_status, dead_letters
-    from jobs.schedule import schedule_for
+    from core.dispatch import counts_by_status, dead_letters
+    from core.schedule import schedule_for
 
     lines = ["Programmes:"]
     for programme in db.session.scalars(select(Programme).order_by(Programme.id)):
@@ -91,7 +91,7 @@ def status_report(now: datetime) -> str:
 
 def _oldest_due(now: datetime) -> str:
     """How late the most overdue queued delivery is, when one is more than a minute late."""
-    from jobs.outbox import next_due
+    from core.dispatch import next_due
 
     due = next_due()
     if due is None or now - due < timedelta(minutes=1):

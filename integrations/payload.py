@@ -93,7 +93,7 @@ def forget(value: Any, email: str, name: str, first_name: str = "") -> Any:
     Attendee entries with their ``email`` are dropped from lists; any text holding their email
     address or full name has it replaced; a ``summary`` (which names members by first name) has
     the first name replaced as a whole word. The others' records of a break then no longer say
-    who the person was. Used when a person is erased (``web.changes.erase``).
+    who the person was. Used when a person is erased (``core.changes.erase``).
     """
     if isinstance(value, dict):
         forgotten = {k: forget(v, email, name, first_name) for k, v in value.items()}

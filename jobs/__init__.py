@@ -1,5 +1,6 @@
-"""What runs on its own: rounds, the delivery outbox, the clock.
+"""What runs on its own: the clock (APScheduler) and the outbox worker loop.
 
-Composes web's app and models with ``pairing`` and ``integrations``; nothing in ``web`` imports
-this package at module level.
+Both are thin loops over the core (``core.rounds``, ``core.dispatch``, ...): they decide when
+to call it, never what a change does. Nothing here imports ``web``; the command line (``fika``)
+hands the jobs a :class:`core.runtime.Runtime`.
 """

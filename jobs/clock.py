@@ -4,7 +4,7 @@ Exactly one clock should run (the Procfile's ``clock`` process, or inside ``fika
 correctness never depends on it: every firing goes through ``run_round``, whose UNIQUE
 (programme, date) key turns a second firing, a second clock or an admin's "run now" into a no-op.
 
-Each job's trigger is the programme's :class:`~jobs.schedule.Schedule` (its zone, days, public
+Each job's trigger is the programme's :class:`~core.schedule.Schedule` (its zone, days, public
 holidays and days off), so it fires once per working day across DST changes. A minute tick keeps
 the jobs in line with the programmes, catches up firings the clock missed (planning them before
 the cut-off, recording them as missed after it) and queues reminders and check-ins.
@@ -21,10 +21,10 @@ from apscheduler.triggers.base import BaseTrigger
 from flask import Flask
 from sqlalchemy import select
 
-from jobs.events import log_event
-from jobs.schedule import Schedule, schedule_for
-from web.extensions import db
-from web.models import Programme
+from core.db import db
+from core.events import log_event
+from core.models import Programme
+from core.schedule import Schedule, schedule_for
 
 log = logging.getLogger("fika.clock")
 
@@ -60,7 +60,7 @@ class ProgrammeTrigger(BaseTrigger):
 
 def plan_or_miss(programme: Programme, schedule: Schedule, day, now: datetime, *, late: bool):
     """Plan the round for ``day`` if it is still before the cut-off, else record it as missed."""
-    from jobs.rounds import existing_round, record_missed, run_round
+    from core.rounds import existing_round, record_missed, run_round
 
     if existing_round(programme, day) is not None:
         return None
@@ -151,9 +151,9 @@ def sync_jobs(app: Flask, scheduler) -> None:
 def tick(app: Flask, scheduler=None, now: datetime | None = None) -> None:
     """The minute job: sync, catch up, reminders, check-ins, lift pauses; one failing never
     stops the others."""
-    from jobs.checkins import lift_pauses, queue_checkins
-    from jobs.reminders import queue_reminders
-    from jobs.room_nudges import nudge_rooms
+    from core.checkins import lift_pauses, queue_checkins
+    from core.reminders import queue_reminders
+    from core.room_nudges import nudge_rooms
 
     now = now or datetime.now(UTC)
     steps = [("catch_up", lambda: catch_up(app, now))]

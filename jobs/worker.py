@@ -19,10 +19,10 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from jobs.events import log_event
-from jobs.outbox import DispatchCounts, next_due, send_due
-from web.channels import configured_channels
-from web.extensions import db
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import DispatchCounts, next_due, send_due
+from core.events import log_event
 
 log = logging.getLogger("fika.worker")
 

@@ -20,7 +20,7 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 def pg_base_url() -> str:
     """The PostgreSQL server the suite uses, normalised for psycopg 3."""
-    from web.config import normalise_database_url
+    from core.settings import normalise_database_url
 
     return normalise_database_url(os.environ.get("FIKA_TEST_DATABASE_URL") or DEFAULT_PG)
 
@@ -90,8 +90,8 @@ def app_config(database_url, tmp_path) -> dict:
 @pytest.fixture
 def app(app_config):
     """The app with its tables created and the default programme in place."""
+    from core.db import db
     from web import create_app
-    from web.extensions import db
     from web.programmes import ensure_default_programme
 
     application = create_app(app_config)
@@ -107,8 +107,8 @@ def app(app_config):
 @pytest.fixture
 def make_app(app_config):
     """Build extra apps on the same database with changed settings; engines closed afterwards."""
+    from core.db import db
     from web import create_app
-    from web.extensions import db
 
     made = []
 

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.db import db
+from core.settings import finalise, load_settings
 from web import transactions
-from web.config import finalise, load_settings
-from web.extensions import csrf, db, migrate
+from web.config import EXTENSION
+from web.extensions import csrf, migrate
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -27,7 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     instance_path = settings["INSTANCE_PATH"]
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=False)
     app.config.update(settings)
-    finalise(app.config, instance_path)
+    app.extensions[EXTENSION] = finalise(app.config, instance_path)
     Path(instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app.config))
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
@@ -38,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
 
-    from web import account, errors, optin, security, signing, unsubscribe
+    from web import account, errors, optin, security, unsubscribe
     from web.account import oidc
 
     app.register_blueprint(optin.bp)
@@ -57,7 +59,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.filters["zone"] = ZoneInfo  # {{ instant.astimezone(person.timezone|zone) }}
     oidc.init_app(app)
     errors.register(app)
-    signing.init_app(app)
     security.init_app(app)  # after the blueprints: it wraps their views in rate limits
     _trust_proxies(app)
     _configure_logging(app)

@@ -12,8 +12,8 @@ from flask import g, redirect, request, session, url_for
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from web.extensions import db
-from web.models import Person
+from core.db import db
+from core.models import Person
 
 
 def current_person() -> Person | None:

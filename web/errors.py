@@ -6,7 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from web.extensions import db
+from core.db import db
 
 
 def error_response(status: int, message: str):

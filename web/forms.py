@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets.core import clean_key
 
 from core.text import text_problem
-from web.timezones import is_zone, zone_names
+from core.zones import is_zone, zone_names
 
 
 def html_params(**kwargs) -> Markup:

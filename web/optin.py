@@ -13,9 +13,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from web.extensions import db
+from core.db import db
+from core.models import Person, Preference, Programme
 from web.forms import OptInForm
-from web.models import Person, Preference, Programme
 from web.per_process import kept
 from web.programmes import (
     Applicant,

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from core.db import db
+from core.models import Person, Programme, ProgrammeMember
 from integrations.base import first_name
 from web import transactions
-from web.extensions import db
-from web.models import Person, Programme, ProgrammeMember
 from web.per_process import kept
 
 DEFAULT_PROGRAMME = "Daily digital coffee break"
@@ -172,7 +172,7 @@ def check_programmes(person: Person | Applicant, ids: list[int]) -> list[Program
     """The programmes ``ids`` name, if ``person`` may choose them all; writes nothing.
 
     ValueError names a bad choice. An empty choice is refused: leaving every programme is
-    "stop taking part" (``web.changes``).
+    "stop taking part" (``core.changes``).
     """
     wanted = set(ids)
     if not wanted:
@@ -194,7 +194,7 @@ def set_programmes(person: Person, ids: list[int]) -> list[Programme]:
             select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person.id)
         )
     )
-    from web import rooms  # drop-in rooms send their recurring invite or its CANCEL
+    from core import rooms  # drop-in rooms send their recurring invite or its CANCEL
 
     for programme_id in current - wanted:
         programme = db.session.get(Programme, programme_id)
@@ -224,7 +224,7 @@ def submitted_programme_ids(data) -> list[int] | None:
 def programme_participants(programme: Programme, people: list[Person]) -> list[Person]:
     """Of ``people`` (already eligible that day), those taking part in ``programme``.
 
-    ``jobs.participants.eligible_people`` finds who is available on a date; this narrows that
+    ``core.participants.eligible_people`` finds who is available on a date; this narrows that
     list to the programme's members allowed by its department and office filters.
     """
     if not people:

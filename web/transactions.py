@@ -25,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from web.extensions import db
+from core.db import db
 
 WROTE = "fika_wrote"  # key in Session.info: the classes of the rows this transaction flushed
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from web.extensions import csrf, db
-from web.models import Person
-from web.signing import read_token
+from core.db import db
+from core.models import Person
+from core.signing import read_token
+from web.extensions import csrf
 
 bp = Blueprint("unsubscribe", __name__)
 
@@ -35,7 +36,7 @@ def confirm(token: str):
 @csrf.exempt  # RFC 8058: mail providers POST without our form or cookies; the token is proof
 def unsubscribe(token: str):
     """Stop the person's coffee breaks; idempotent."""
-    from web.changes import leave
+    from core.changes import leave
 
     person = _person(token)
     leave(person)

@@ -10,12 +10,12 @@ import time_machine
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from core.db import db
+from core.models import Group, GroupMember, Person
 from fika.cli import cli
 from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi, FakeWorkflowHook
 from tests.web.test_chat_routes import SECRET, signed, wait_for
 from web import create_app
-from web.extensions import db
-from web.models import Group, GroupMember, Person
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import vobject
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from core.changes import pause
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import send_due
+from core.models import Group, Person
 from fika.cli import cli
-from jobs.outbox import send_due
 from web import create_app
-from web.changes import pause
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Group, Person
 
 
 def calendar_of(mail):

@@ -18,8 +18,8 @@ GOOD = (
 @pytest.fixture
 def fika(database_url, tmp_path, monkeypatch):
     """Run ``fika`` in-process against a fresh database with every table created."""
+    from core.db import db
     from web import create_app
-    from web.extensions import db
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("FIKA_INSTANCE_PATH", str(tmp_path / "instance"))
@@ -45,7 +45,7 @@ def fika(database_url, tmp_path, monkeypatch):
 
 
 def people_count(fika) -> int:
-    from web.models import Person
+    from core.models import Person
 
     return fika.query(select(func.count(Person.id)))
 
@@ -62,7 +62,7 @@ def test_dry_run_then_import_then_unchanged(fika, tmp_path):
     assert people_count(fika) == 2
     again = fika("import", str(path))
     assert "created 0, updated 0, unchanged 2" in again.output
-    from web.models import AuditLog
+    from core.models import AuditLog
 
     assert fika.query(select(func.count(AuditLog.id)).where(AuditLog.actor == "cli")) == 2
 
@@ -98,8 +98,8 @@ def test_wrong_encoding_and_missing_file_are_one_line(fika, tmp_path):
 
 
 def test_token_create_prints_once_stores_hash_and_revoke(fika):
-    from web.api_tokens import hash_token
-    from web.models import ApiToken
+    from core.api_tokens import hash_token
+    from core.models import ApiToken
 
     created = fika("admin", "token", "create", "--name", "Workday")
     assert created.exit_code == 0, created.output

@@ -1,6 +1,6 @@
 """``python -m tests.jobs.crashing <fika arguments>``: the fika command, stopping at a fault point.
 
-With FIKA_CRASH_AT=<point> (see jobs/faults.py) the process, on reaching the point, writes the
+With FIKA_CRASH_AT=<point> (see core/faults.py) the process, on reaching the point, writes the
 file FIKA_CRASH_MARK and sleeps until the test kills it with SIGKILL.
 """
 
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from jobs import faults
+from core import faults
 
 
 def _stop_here(point: str) -> None:

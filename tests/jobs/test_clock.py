@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 
+from core.checkins import lift_pauses
+from core.db import db
+from core.models import Delivery, Group, GroupMember, Programme, Round
+from core.rounds import run_round
+from core.schedule import schedule_for
 from fika.tables import status_report
-from jobs.checkins import lift_pauses
 from jobs.clock import catch_up, fire, sync_jobs, tick
-from jobs.rounds import run_round
-from jobs.schedule import schedule_for
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Delivery, Group, GroupMember, Programme, Round
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 MONDAY = date(2027, 1, 4)  # Stockholm; Wednesday 6 January is Epiphany, a public holiday in SE

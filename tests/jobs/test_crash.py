@@ -21,12 +21,12 @@ import icalendar
 import pytest
 from sqlalchemy import func, select
 
-from jobs.outbox import send_due
-from jobs.rounds import run_round
-from tests.jobs.helpers import add_person
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Delivery, Round
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import send_due
+from core.models import Delivery, Round
+from core.rounds import run_round
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,11 +15,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from jobs.schedule import schedule_for
+from core.db import db
+from core.models import Delivery, Group, GroupMember, Round
+from core.schedule import schedule_for
+from tests.core.helpers import add_person
 from tests.jobs import racers
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Delivery, Group, GroupMember, Round
 from web.programmes import ensure_default_programme
 
 TRIALS = 20

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Delivery, Person
+from core.db import db
+from core.models import Delivery, Person
+from tests.core.helpers import add_person
 
 ADMIN_EMAIL = "boss@example.org"
 MONDAY = date(2026, 11, 30)
@@ -60,7 +60,7 @@ def admin_client_for(app):
 
 def past_round_with_dead_letter(programme) -> tuple[int, int]:
     """Run a round on MONDAY for four more people and kill one delivery; (round id, delivery id)."""
-    from jobs.rounds import run_round
+    from core.rounds import run_round
 
     for i, dept in enumerate(["Sales", "Legal", "Research", "Design"]):
         add_person(f"member{i}@example.org", dept)

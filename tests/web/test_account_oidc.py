@@ -17,9 +17,9 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug import Response
 
-from tests.jobs.helpers import add_person
-from web.config import SettingsError
-from web.extensions import db
+from core.db import db
+from core.settings import SettingsError
+from tests.core.helpers import add_person
 
 CLIENT_ID, SECRET = "fika-client", "s3cret-value"
 KEY = RSAKey.generate_key(2048, parameters={"kid": "k1", "alg": "RS256", "use": "sig"})

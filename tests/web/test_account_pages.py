@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from jobs.rounds import run_round
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import WEEKDAYS, Delivery, Group, GroupMember, Person, Round
+from core.db import db
+from core.models import WEEKDAYS, Delivery, Group, GroupMember, Person, Round
+from core.rounds import run_round
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 

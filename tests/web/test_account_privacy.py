@@ -6,8 +6,12 @@ import json
 
 from sqlalchemy import func, select, update
 
+from core import audit
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import send_due
+from core.models import AuditLog, Delivery, Group, GroupMember, Person, Preference, SignInToken
 from integrations.payload import message_from_dict
-from jobs.outbox import send_due
 from tests.web.test_account_pages import (
     group_of,
     next_weekday,
@@ -16,11 +20,7 @@ from tests.web.test_account_pages import (
     plan,
     sign_in_as,
 )
-from web import audit
 from web.account.magic import issue_link
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import AuditLog, Delivery, Group, GroupMember, Person, Preference, SignInToken
 
 
 def test_download_holds_my_data_and_partners_by_name_only(app, client):

@@ -11,9 +11,9 @@ from email import message_from_bytes, policy
 import time_machine
 from sqlalchemy import func, select
 
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import SignInToken
+from core.db import db
+from core.models import SignInToken
+from tests.core.helpers import add_person
 
 LINK = re.compile(r"https?://\S+/me/sign-in/\S+")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.api_tokens import create_token
+from core.db import db
 from tests.web.admin_support import (
     admin_config,
     make_admin_and_person,
@@ -11,8 +13,6 @@ from tests.web.admin_support import (
     programme_form,
 )
 from tests.web.admin_support import sign_in as sign_in_as
-from web.api_tokens import create_token
-from web.extensions import db
 from web.programmes import ensure_default_programme
 
 
@@ -95,7 +95,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(app, setup):
 
 
 def test_people_who_are_not_admins_get_403(app, setup):
-    from web.models import Person
+    from core.models import Person
 
     client = app.test_client()
     with app.app_context():
@@ -104,14 +104,14 @@ def test_people_who_are_not_admins_get_403(app, setup):
         response = _call(client, method, path, form)
         assert response.status_code == 403, (method, path)
     with app.app_context():  # and nothing happened
-        from web.models import AuditLog, Programme
+        from core.models import AuditLog, Programme
 
         assert db.session.scalar(db.select(db.func.count(AuditLog.id))) == 0
         assert db.session.scalar(db.select(db.func.count(Programme.id))) == 1
 
 
 def test_admins_get_through(app, setup):
-    from web.models import AuditLog, Person
+    from core.models import AuditLog, Person
 
     client = app.test_client()
     with app.app_context():

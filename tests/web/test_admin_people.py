@@ -9,10 +9,10 @@ from io import BytesIO
 import pytest
 from sqlalchemy import func, select
 
-from tests.jobs.helpers import add_person
+from core.db import db
+from core.models import AuditLog, Person
+from tests.core.helpers import add_person
 from tests.web.admin_support import admin_client_for, admin_config, make_admin_and_person, sign_in
-from web.extensions import db
-from web.models import AuditLog, Person
 
 CSV = (
     "email,name,department,office,timezone\n"

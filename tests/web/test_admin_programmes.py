@@ -7,10 +7,10 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select
 
-from tests.jobs.helpers import add_person
+from core.db import db
+from core.models import AuditLog, Programme
+from tests.core.helpers import add_person
 from tests.web.admin_support import admin_client_for, admin_config
-from web.extensions import db
-from web.models import AuditLog, Programme
 from web.programmes import (
     ensure_default_programme,
     open_programmes,

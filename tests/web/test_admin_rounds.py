@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.jobs.helpers import add_person
+from core.db import db
+from core.models import AuditLog, Delivery, Round
+from tests.core.helpers import add_person
 from tests.web.admin_support import (
     MONDAY,
     admin_client_for,
     admin_config,
     past_round_with_dead_letter,
 )
-from web.extensions import db
-from web.models import AuditLog, Delivery, Round
 from web.programmes import ensure_default_programme
 
 

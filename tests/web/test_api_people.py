@@ -7,12 +7,12 @@ import hashlib
 import pytest
 from sqlalchemy import func, select
 
-from tests.jobs.helpers import add_person
+from core.api_tokens import create_token, revoke
+from core.db import db
+from core.models import ApiToken, AuditLog, Person
+from tests.core.helpers import add_person
 from tests.web.admin_support import admin_config, make_admin_and_person
 from tests.web.admin_support import sign_in as sign_in_as
-from web.api_tokens import create_token, revoke
-from web.extensions import db
-from web.models import ApiToken, AuditLog, Person
 
 ADA = {
     "name": "Ada Lovelace",
@@ -87,7 +87,7 @@ def test_each_method_needs_credentials(app, people, method, path, body, ok):
         if method == "DELETE":
             add_person("bob@example.org", "Sales")
         if method == "PUT":
-            from web.changes import erase
+            from core.changes import erase
 
             erase(db.session.scalar(select(Person).where(Person.email == "ada@example.org")))
     assert _call(client, method, path, body, bearer(good)).status_code == ok
@@ -203,8 +203,8 @@ def test_list_pages_and_searches(app, people):
 def test_delete_withdraws_from_upcoming_breaks(app, people):
     from datetime import UTC, datetime, timedelta
 
-    from jobs.rounds import run_round
-    from web.models import Delivery, Group
+    from core.models import Delivery, Group
+    from core.rounds import run_round
     from web.programmes import ensure_default_programme
 
     client = app.test_client()

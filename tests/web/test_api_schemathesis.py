@@ -16,9 +16,9 @@ from schemathesis.checks import (
 )
 from werkzeug.serving import make_server
 
-from tests.jobs.helpers import add_person
-from web.api_tokens import create_token
-from web.extensions import db
+from core.api_tokens import create_token
+from core.db import db
+from tests.core.helpers import add_person
 
 CHECKS = [
     not_a_server_error,

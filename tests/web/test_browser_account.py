@@ -22,9 +22,9 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import GroupMember, Person
+from core.db import db
+from core.models import GroupMember, Person
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 CHROMIUM = "/usr/bin/chromium"
@@ -133,7 +133,7 @@ def pause_until_day() -> date:
 
 
 def test_join_sign_in_manage_and_delete_on_a_phone(browser, served, smtp_server, tmp_path):
-    from jobs.rounds import run_round
+    from core.rounds import run_round
 
     base, app = served
     shots = tmp_path / "screenshots"

@@ -11,13 +11,13 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from jobs.rounds import run_round
+from core.db import db
+from core.models import Delivery, Group, GroupMember, Person
+from core.rounds import run_round
+from core.signing import make_token
+from tests.core.helpers import add_person
 from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Delivery, Group, GroupMember, Person
 from web.programmes import ensure_default_programme
-from web.signing import make_token
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 MONDAY = date(2030, 1, 7)

@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.settings import SettingsError, load_settings, normalise_database_url
 from web import create_app
-from web.config import SettingsError, load_settings, normalise_database_url
 
 
 def test_defaults_come_from_environment(tmp_path):

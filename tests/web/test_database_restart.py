@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
-from web.extensions import db
-from web.models import Person
+from core.db import db
+from core.models import Person
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 

@@ -15,19 +15,19 @@ import time_machine
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
+from core.api_tokens import create_token
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import send_due
+from core.models import Delivery, Person, Preference, Programme
+from core.rounds import run_round
 from core.text import clean_text, is_plain_text, text_problem
-from jobs.outbox import send_due
-from jobs.rounds import run_round
+from tests.core.helpers import add_person
 from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi
-from tests.jobs.helpers import add_person
 from tests.web.admin_support import admin_client_for, admin_config, programme_form
 from tests.web.test_account_pages import GOOD_PREFS, sign_in_as
 from tests.web.test_chat_routes import SECRET, signed
 from tests.web.test_optin import GOOD
-from web.api_tokens import create_token
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Delivery, Person, Preference, Programme
 from web.programmes import ensure_default_programme
 
 #: Line breaks, tab, NUL, DEL, a C1 control (NEL) and the Unicode line separator.

@@ -8,9 +8,9 @@ from datetime import time as clock
 import pytest
 from sqlalchemy import func, select
 
-from web.extensions import db
-from web.models import Person, Preference
-from web.people_import import check_csv, read_csv
+from core.db import db
+from core.models import Person, Preference
+from core.people_import import check_csv, read_csv
 
 HEADER = "email,name,department,office,timezone,work_start,work_end,manager_email,active\n"
 GOOD = HEADER + (

@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
+from core.insights import Break, RoundRow, Seat, compute, department_matrix, to_csv
 from web.admin.charts import heat_map, line_chart
-from web.admin.insights import Break, RoundRow, Seat, compute, department_matrix, to_csv
 
 D0, D1, D2 = date(2026, 11, 23), date(2026, 11, 30), date(2026, 12, 1)
 SVG = "{http://www.w3.org/2000/svg}"

@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import inspect, select
 
-from web.extensions import db
-from web.models import Programme
+from core.db import db
+from core.models import Programme
 from web.programmes import DEFAULT_PROGRAMME, ensure_default_programme
 
 
@@ -35,7 +35,7 @@ def test_upgrade_cleans_control_characters_out_of_stored_names(make_app):
     """Rows stored before every way in refused them: their invites would all go dead."""
     from flask_migrate import downgrade
 
-    from web.models import Person
+    from core.models import Person
 
     app = make_app()
     with app.app_context():

@@ -12,11 +12,11 @@ from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.pool import NullPool
 from wtforms.widgets import html_params as wtforms_html_params
 
-from tests.jobs.helpers import add_person
+from core.db import db
+from core.models import Person, Programme
+from tests.core.helpers import add_person
 from web import optin, per_process, programmes
-from web.extensions import db
 from web.forms import html_params
-from web.models import Person, Programme
 
 GOOD = {
     "name": "Ana Berg",

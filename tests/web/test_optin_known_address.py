@@ -15,10 +15,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from tests.jobs.helpers import add_person
+from core.db import db
+from core.models import Person, Preference, Programme, ProgrammeMember, SignInToken
+from tests.core.helpers import add_person
 from tests.web.test_account_signin import link_path, wait_for_mail
-from web.extensions import db
-from web.models import Person, Preference, Programme, ProgrammeMember, SignInToken
 
 KNOWN = "ana.berg@example.org"
 NEW = "zoe.lind@example.org"  # as long as KNOWN, so the pages are as long

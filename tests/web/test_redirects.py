@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.jobs.helpers import add_person
+from tests.core.helpers import add_person
 from tests.web.test_account_pages import sign_in_as
 from tests.web.test_account_signin import link_path, mail_app, wait_for_mail
 from web.redirects import safe_next

@@ -15,19 +15,19 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from core import changes
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import send_due
+from core.models import Delivery, Person, Programme, ProgrammeMember, Round
+from core.rounds import preview_round, run_round
 from fika.tables import status_report
 from integrations.payload import room_from_dict
 from integrations.room import build_room_calendar
 from jobs.clock import _active_programmes, tick
-from jobs.outbox import send_due
-from jobs.rounds import preview_round, run_round
+from tests.core.helpers import add_person
 from tests.integrations.test_room import with_icalendar, with_vobject
-from tests.jobs.helpers import add_person
 from tests.web.admin_support import admin_client_for, admin_config, programme_form, sign_in
-from web import changes
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Delivery, Person, Programme, ProgrammeMember, Round
 from web.programmes import set_programmes
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Person
+from core.db import db
+from core.models import Person
+from tests.core.helpers import add_person
 
 TEMPLATES = Path(__file__).parents[2] / "web" / "templates"
 

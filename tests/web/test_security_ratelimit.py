@@ -9,9 +9,9 @@ import uuid
 
 import pytest
 
-from tests.jobs.helpers import add_person
-from web.config import SettingsError
-from web.extensions import db
+from core.db import db
+from core.settings import SettingsError
+from tests.core.helpers import add_person
 
 REDIS = "redis://127.0.0.1:6379"
 JOIN = {"name": "Ana Berg", "email": "ana@example.org", "department": "Research",

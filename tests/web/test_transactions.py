@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, func, select
 
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Person
+from core.db import db
+from core.models import Person
+from tests.core.helpers import add_person
 
 
 @pytest.fixture

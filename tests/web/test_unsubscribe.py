@@ -2,10 +2,10 @@
 
 from sqlalchemy import select
 
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Person
-from web.signing import make_token
+from core.db import db
+from core.models import Person
+from core.signing import make_token
+from tests.core.helpers import add_person
 
 
 def token_for(app, email="ana@example.org"):

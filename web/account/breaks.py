@@ -15,11 +15,11 @@ from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
+from core.db import db
+from core.models import Group, GroupMember, Person, Programme, Round
 from web.account import bp
 from web.account.forms import AnswerForm
 from web.auth import current_person, login_required
-from web.extensions import db
-from web.models import Group, GroupMember, Person, Programme, Round
 
 
 @dataclass
@@ -163,7 +163,7 @@ def _my_seat(group_id: int) -> tuple[Person, Group, GroupMember]:
 @login_required
 def answer(group_id: int):
     """'I'm in' keeps the seat; 'Can't make it' gives it up (the others get an update)."""
-    from web.changes import withdraw
+    from core.changes import withdraw
 
     person, group, seat = _my_seat(group_id)
     form = AnswerForm()

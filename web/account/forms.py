@@ -16,9 +16,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from core.models import MODES, WEEKDAYS
+from core.zones import is_zone
 from web.forms import PlainText, ZoneSelect, work_email_field, zone_choices
-from web.models import MODES, WEEKDAYS
-from web.timezones import is_zone
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip

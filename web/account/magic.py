@@ -20,6 +20,9 @@ from email.utils import parseaddr
 from flask import current_app, url_for
 from sqlalchemy import delete, or_, select, update
 
+from core.db import db
+from core.models import Person, SignInToken
+from core.signing import make_token, read_token
 from integrations.base import DeliveryError
 from integrations.email import SmtpSettings
 from integrations.signin_mail import (
@@ -29,10 +32,7 @@ from integrations.signin_mail import (
     send_signin_email,
     write_signin_email,
 )
-from web.extensions import db
-from web.models import Person, SignInToken
 from web.redirects import safe_next
-from web.signing import make_token, read_token
 
 log = logging.getLogger("fika.signin")
 

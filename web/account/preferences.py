@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from core.db import db
+from core.models import WEEKDAYS, Person, Preference
 from web.account import bp
 from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_list
 from web.auth import current_person, login_required
-from web.extensions import db
-from web.models import WEEKDAYS, Person, Preference
 from web.optin import as_sentence, known_offices
 from web.programmes import open_programmes, programmes_for, set_programmes, submitted_programme_ids
 
@@ -157,7 +157,7 @@ def today_for(person: Person) -> date:
 @login_required
 def pause():
     """Pause until a date (breaks before it are given up), resume, leave or join again."""
-    from web.changes import pause as pause_until
+    from core.changes import pause as pause_until
 
     person = current_person()
     pref = _preference(person)
@@ -190,7 +190,7 @@ def pause():
 @login_required
 def resume():
     """End a pause now."""
-    from web.changes import resume as resume_breaks
+    from core.changes import resume as resume_breaks
 
     _preference(current_person())
     resume_breaks(current_person())
@@ -202,7 +202,7 @@ def resume():
 @login_required
 def leave():
     """Stop taking part (upcoming breaks are updated or cancelled); the account stays."""
-    from web.changes import leave as leave_breaks
+    from core.changes import leave as leave_breaks
 
     leave_breaks(current_person())
     flash("You have left the coffee breaks. Join again here any time.")

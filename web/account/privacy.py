@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from flask import Response, render_template
 from sqlalchemy import select
 
+from core.db import db
+from core.models import Delivery, Person, SignInToken
 from web.account import bp
 from web.account.breaks import my_breaks
 from web.account.forms import DeleteForm
 from web.auth import current_person, login_required, sign_out
-from web.extensions import db
-from web.models import Delivery, Person, SignInToken
 
 
 def _iso(value) -> str | None:
@@ -123,7 +123,7 @@ def download():
 @login_required
 def delete():
     """Confirm, then erase every row about me; my upcoming breaks are updated or cancelled."""
-    from web.changes import erase
+    from core.changes import erase
 
     person = current_person()
     form = DeleteForm()

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from sqlalchemy import func, select
 
+from core.db import db
+from core.models import Delivery, Person, Programme, Round
 from web.admin.access import is_admin, redirect_to_sign_in
 from web.auth import current_person
-from web.extensions import db
-from web.models import Delivery, Person, Programme, Round
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

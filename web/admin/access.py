@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import current_app, redirect, request, session, url_for
 from werkzeug.routing import BuildError
 
+from core.models import Person
 from web.auth import current_person
-from web.models import Person
 
 
 def admin_emails() -> frozenset[str]:

@@ -17,9 +17,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.models import WEEKDAYS
+from core.zones import is_zone, zone_names
 from web.forms import PlainText
-from web.models import WEEKDAYS
-from web.timezones import is_zone, zone_names
 
 DAY_NAMES = dict(
     zip(

@@ -12,19 +12,11 @@ from flask import Response, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core.db import db
+from core.insights import Break, Insights, RoundRow, Seat, compute, room_subscribers, to_csv
+from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from web.admin import bp
 from web.admin.charts import heat_map, line_chart
-from web.admin.insights import (
-    Break,
-    Insights,
-    RoundRow,
-    Seat,
-    compute,
-    room_subscribers,
-    to_csv,
-)
-from web.extensions import db
-from web.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 
 DEFAULT_DAYS = 90
 HISTORY_DAYS = 365  # how far back a "met again" is looked for

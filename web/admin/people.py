@@ -24,14 +24,14 @@ from flask import (
 )
 from sqlalchemy import select
 
-from web import audit
+from core import audit
+from core.db import db
+from core.models import Programme
+from core.people_import import check_csv, template_csv
+from core.people_search import STATUSES, PeopleFilter, choices, search, status_of
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm, ImportForm
-from web.extensions import db
-from web.models import Programme
-from web.people_import import check_csv, template_csv
-from web.people_search import STATUSES, PeopleFilter, choices, search, status_of
 
 PAGE = 50
 MAX_UPLOAD = 20 * 1024 * 1024  # 20 MB: about 150,000 rows

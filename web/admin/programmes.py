@@ -7,12 +7,12 @@ from datetime import time
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from web import audit, rooms
+from core import audit, rooms
+from core.db import db
+from core.models import WEEKDAYS, Programme, ProgrammeMember
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import DAY_NAMES, ProgrammeForm, names
-from web.extensions import db
-from web.models import WEEKDAYS, Programme, ProgrammeMember
 
 #: Starting points for the programmes people ask for most; every value can be changed.
 PRESETS: dict[str, dict] = {

@@ -1,6 +1,6 @@
 """Rounds in the admin: preview the next one, run it now, past rounds, deliveries, dead letters.
 
-Preview and run go through ``jobs.rounds`` (imported inside the views: ``web`` never imports
+Preview and run go through ``core.rounds`` (imported inside the views: ``web`` never imports
 ``jobs`` at module level), so "run now" takes the same exactly-once path as the clock: a round
 that already ran for that programme and date is not run again.
 """
@@ -14,12 +14,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from web import audit
+from core import audit
+from core.db import db
+from core.models import Delivery, Group, GroupMember, Programme, Round
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm
-from web.extensions import db
-from web.models import Delivery, Group, GroupMember, Programme, Round
 from web.programmes import next_break
 
 DELIVERY_STATUSES = ("pending", "retrying", "sent", "dead")
@@ -71,7 +71,7 @@ def rounds():
 @bp.get("/rounds/preview")
 def preview():
     """What the round would be, without saving: groups, reasons, who is unmatched and why."""
-    from jobs.rounds import existing_round, preview_round
+    from core.rounds import existing_round, preview_round
     from pairing import RequestError
 
     programme = _programme(request.args.get("programme"))
@@ -97,7 +97,7 @@ def preview():
 @bp.post("/rounds/run")
 def run_now():
     """Run the round now through the exactly-once path; a second click changes nothing."""
-    from jobs.rounds import existing_round, run_round
+    from core.rounds import existing_round, run_round
 
     form = ActionForm()
     if not form.validate_on_submit():
@@ -171,7 +171,7 @@ def dead_letters():
 @bp.post("/deliveries/<int:delivery_id>/resend")
 def resend(delivery_id: int):
     """Queue a dead delivery again now, with fresh attempts (same key: no duplicate)."""
-    from jobs.outbox import resend as queue_again
+    from core.dispatch import resend as queue_again
 
     form = ActionForm()
     if not form.validate_on_submit():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from web import audit
+from core import audit
+from core.api_tokens import all_tokens, create_token, revoke
+from core.db import db
+from core.models import ApiToken
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm, TokenForm
-from web.api_tokens import all_tokens, create_token, revoke
-from web.extensions import db
-from web.models import ApiToken
 
 AUDIT_PAGE = 100
 

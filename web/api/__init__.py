@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, g, request
 
+from core.api_tokens import find_active
+from core.db import db
 from web.admin.access import is_admin
-from web.api_tokens import find_active
 from web.auth import current_person
 from web.errors import error_response
-from web.extensions import csrf, db
+from web.extensions import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
 from web.api import bp
 from web.api.people import MAX_BATCH, MAX_LIMIT, MAX_OFFSET
-from web.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
 
 JSON = "application/json"
 

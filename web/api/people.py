@@ -6,20 +6,14 @@ import hashlib
 
 from flask import current_app, g, jsonify, request
 
-from web import audit
+from core import audit
+from core.changes import erase
+from core.db import db
+from core.people_import import COLUMNS, PersonRecord, RowError, unknown_managers, validate_record
+from core.people_search import PeopleFilter, by_email, person_json, search
+from core.people_upsert import apply_records
 from web.api import bp
-from web.changes import erase
 from web.errors import error_response
-from web.extensions import db
-from web.people_import import (
-    COLUMNS,
-    PersonRecord,
-    RowError,
-    unknown_managers,
-    validate_record,
-)
-from web.people_search import PeopleFilter, by_email, person_json, search
-from web.people_upsert import apply_records
 
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000
@@ -166,7 +160,7 @@ def upsert_people():
 
 @bp.delete("/v1/people/<path:email>")
 def delete_person(email: str):
-    """Erase a person (``web.changes.erase``): upcoming breaks are updated or cancelled first."""
+    """Erase a person (``core.changes.erase``): upcoming breaks are updated or cancelled first."""
     person = by_email(email)
     if person is None:
         return error_response(404, f"no person with the email {email!r}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from web.changes import pause, withdraw
-from web.extensions import db
-from web.models import Group, Person
+from core.changes import pause, withdraw
+from core.db import db
+from core.models import Group, Person
 
 ACTIONS = ("in", "cant", "pause_week")
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from core.db import db
+from core.models import Group, Person
+from core.signing import read_token
 from web.auth import current_person
 from web.chat import bp
 from web.chat.answers import ACTIONS, AnswerError, apply_answer
-from web.extensions import db
-from web.models import Group, Person
-from web.signing import read_token
 
 #: Action links work for two weeks: long enough for any break they belong to.
 LINK_MAX_AGE = 14 * 24 * 3600

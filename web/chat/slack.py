@@ -19,15 +19,16 @@ import requests
 from flask import abort, current_app, jsonify, request
 from sqlalchemy import select
 
+from core.changes import leave, pause, resume
+from core.channels import RememberedIds
+from core.db import db
+from core.models import Group, Person, Preference
 from core.text import clean_text
 from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
 from integrations.slack_verify import verify_slack_request
-from web.changes import leave, pause, resume
-from web.channels import RememberedIds
 from web.chat import bp
 from web.chat.answers import AnswerError, apply_answer
-from web.extensions import csrf, db
-from web.models import Group, Person, Preference
+from web.extensions import csrf
 from web.programmes import ensure_default_programme, next_break
 
 log = logging.getLogger("fika.slack")

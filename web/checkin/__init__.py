@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, render_template, request
 
+from core.checkin_links import PAUSE_CHOICES, checkin_links, read_checkin, read_pause
+from core.db import db
+from core.models import GroupMember, Person
 from web.checkin.answers import record_answer
-from web.checkin.links import PAUSE_CHOICES, checkin_links, read_checkin, read_pause
-from web.extensions import csrf, db
-from web.models import GroupMember, Person
+from web.extensions import csrf
 
 bp = Blueprint("checkin", __name__)
 
@@ -59,7 +60,7 @@ def answer(token: str):
 @csrf.exempt
 def pause(token: str):
     """Show the pause choice (GET) and apply it (POST): breaks inside the pause are given up."""
-    from web.changes import pause as pause_person
+    from core.changes import pause as pause_person
 
     data = read_pause(token)
     if data is None:

@@ -2,7 +2,7 @@
 
 An answer sets the seat's ``checkin`` and ``met`` (met: True, not met: False, rescheduled:
 unknown). Groups with a "not met" answer are not counted as having met by the repeat rules
-(``jobs.participants.history``).
+(``core.participants.history``).
 
 A break reported as not happening counts against each member who did not say it happened, if
 someone else in the group reported it: the one who reports is the one who turned up. After
@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from web.checkin.links import ANSWERS, pause_links
-from web.checkin.outbox import insert_deliveries, nudge_channels, nudge_rows
-from web.extensions import db
-from web.models import Group, GroupMember, Person, Round
+from core.checkin_links import ANSWERS, pause_links
+from core.db import db
+from core.models import Group, GroupMember, Person, Round
+from core.outbox import insert_deliveries, nudge_channels, nudge_rows
 
 NO_SHOW_STREAK = 3
 ASK_AGAIN_AFTER = timedelta(days=30)

@@ -4,13 +4,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from jobs.outbox import send_due
-from jobs.rounds import run_round
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import send_due
+from core.models import Delivery
+from core.rounds import run_round
+from tests.core.helpers import add_person
 from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi
-from tests.jobs.helpers import add_person
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Delivery
 from web.programmes import ensure_default_programme
 
 

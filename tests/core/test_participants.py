@@ -4,12 +4,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import integrations.registry
+from core.db import db
+from core.models import Programme, ProgrammeMember
+from core.participants import eligible_people
+from core.rounds import preview_round, run_round
 from integrations.base import DeliveryError
-from jobs.participants import eligible_people
-from jobs.rounds import preview_round, run_round
-from tests.jobs.helpers import add_person
-from web.extensions import db
-from web.models import Programme, ProgrammeMember
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 MONDAY = date(2030, 1, 7)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from web.extensions import db
-from web.models import ApiToken
+from core.db import db
+from core.models import ApiToken
 
 PREFIX = "fika_"
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-
-
-def init_app(app: Flask) -> None:
-    """Nothing to set up yet; kept so the factory wires every module the same way."""
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:

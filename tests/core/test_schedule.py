@@ -12,9 +12,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.holidays import country_for_timezone, holiday_country
+from core.schedule import Schedule, schedule_for
 from jobs.clock import ProgrammeTrigger
-from jobs.holidays import country_for_timezone, holiday_country
-from jobs.schedule import Schedule, schedule_for
 
 WEEKDAYS = frozenset(range(5))
 
@@ -182,7 +182,7 @@ def test_a_programme_without_days_never_fires():
 
 
 def test_biweekly_programme_works_every_other_week_only():
-    from jobs.schedule import Schedule
+    from core.schedule import Schedule
 
     every = Schedule(timezone="Europe/Stockholm", local_time=time(10), country="")
     other = Schedule(timezone="Europe/Stockholm", local_time=time(10), country="", biweekly=True)

@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping, MutableMapping
 
 from sqlalchemy import delete, select
 
+from core.db import db
+from core.models import ExternalId
 from integrations.base import Channel
-from web.extensions import db
-from web.models import ExternalId
 
 #: Channels that take one message per group (an event, a group chat) rather than one per person.
 PER_GROUP = frozenset({"caldav", "slack", "teams", "graph", "google"})

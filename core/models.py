@@ -24,8 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.db import db
 from integrations.base import first_name
-from web.extensions import db
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MODES = ("in_person", "virtual", "either")
@@ -184,7 +184,7 @@ class Programme(db.Model):
     def runs_on(self, day: date) -> bool:
         """Whether the programme has a break on ``day`` by its days and cadence.
 
-        Holidays and days off are the clock's business (``jobs.schedule``).
+        Holidays and days off are the clock's business (``core.schedule``).
         """
         return self.active and WEEKDAYS[day.weekday()] in (self.days or []) and self.in_cadence(day)
 
@@ -307,7 +307,7 @@ class Delivery(db.Model):
 class SignInToken(db.Model):
     """A magic sign-in link: single use, expiring. Only a hash of its secret is stored.
 
-    The link itself is signed too (``web.signing``), so a forged link fails before any query; the
+    The link itself is signed too (``core.signing``), so a forged link fails before any query; the
     row makes it single use (``used_at`` is set in the same UPDATE that checks it is unset).
     """
 

@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 from werkzeug import Request, Response
 
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import dead_letters, resend, retry_delay, send_due
+from core.models import Delivery
+from core.rounds import run_round
 from fika.tables import status_report
-from jobs.outbox import dead_letters, resend, retry_delay, send_due
-from jobs.rounds import run_round
 from jobs.worker import WorkerBusy, run_worker, single_worker
-from tests.jobs.helpers import add_person
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Delivery
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 MONDAY = date(2027, 1, 4)

@@ -1,7 +1,7 @@
 """People from a CSV file or the JSON API: parse, validate every row, then upsert by email.
 
 Both the admin upload and ``fika import`` go through :func:`check_csv` (read, validate and
-compare; it writes through :func:`web.people_upsert.apply_records` only when asked and clean; the
+compare; it writes through :func:`core.people_upsert.apply_records` only when asked and clean; the
 caller commits), and the API validates each person with :func:`validate_record`. An import is
 all or nothing: a file with any bad row writes nothing, and every bad row is reported with its
 line, column and reason so the file can be fixed in one go.
@@ -18,10 +18,10 @@ from datetime import time
 
 from sqlalchemy import select
 
+from core.db import db
+from core.models import Person
 from core.text import text_problem
-from web.extensions import db
-from web.models import Person
-from web.timezones import is_zone
+from core.zones import is_zone
 
 #: The columns a file may have, in the order a template shows them.
 COLUMNS = (
@@ -301,7 +301,7 @@ def check_csv(
     report = ImportReport(rows=rows, errors=errors, ignored_columns=ignored, dry_run=dry_run)
     write = not dry_run and not errors
     report.dry_run = not write
-    from web.people_upsert import apply_records  # it builds on this module
+    from core.people_upsert import apply_records  # it builds on this module
 
     report.created, report.updated, report.unchanged = apply_records(
         records, dry_run=not write, progress=progress

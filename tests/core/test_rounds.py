@@ -8,12 +8,12 @@ import icalendar
 import pytest
 from sqlalchemy import func, select
 
-from jobs.outbox import send_due
-from jobs.rounds import preview_round, run_round
-from tests.jobs.helpers import add_person
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Delivery, Group, GroupMember, Round
+from core.channels import configured_channels
+from core.db import db
+from core.dispatch import send_due
+from core.models import Delivery, Group, GroupMember, Round
+from core.rounds import preview_round, run_round
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 MONDAY = date(2026, 11, 30)
@@ -80,7 +80,7 @@ def test_second_round_for_same_programme_and_date_is_a_noop(app):
 
 def test_claim_conflict_rolls_back_everything(app, monkeypatch):
     """A racer that inserted the round between our check and our insert wins; we write nothing."""
-    import jobs.rounds as rounds
+    import core.rounds as rounds
 
     with app.app_context():
         make_people(4)

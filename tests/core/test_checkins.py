@@ -9,15 +9,15 @@ from pathlib import Path
 import time_machine
 from sqlalchemy import func, select
 
-from jobs.checkins import queue_checkins
-from jobs.outbox import send_due
-from jobs.participants import history
-from jobs.reminders import queue_reminders
-from jobs.rounds import run_round
-from tests.jobs.helpers import add_person
-from web.channels import configured_channels
-from web.extensions import db
-from web.models import Delivery, Group, GroupMember, Person
+from core.channels import configured_channels
+from core.checkins import queue_checkins
+from core.db import db
+from core.dispatch import send_due
+from core.models import Delivery, Group, GroupMember, Person
+from core.participants import history
+from core.reminders import queue_reminders
+from core.rounds import run_round
+from tests.core.helpers import add_person
 from web.programmes import ensure_default_programme
 
 FRIDAY = date(2027, 1, 8)

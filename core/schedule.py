@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from jobs.holidays import holiday_country, holiday_name, is_public_holiday
-from web.models import is_biweekly_week
+from core.holidays import holiday_country, holiday_name, is_public_holiday
+from core.models import is_biweekly_week
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: How far ahead to look for the next working day (a year of days off would be a setup error).
@@ -40,7 +40,7 @@ class Schedule:
     cutoff_minutes: int = 15
     country: str | None = None  # public holidays of this country are skipped
     days_off: frozenset[date] = field(default_factory=frozenset)
-    biweekly: bool = False  # every other week only (see web.models.is_biweekly_week)
+    biweekly: bool = False  # every other week only (see core.models.is_biweekly_week)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -130,7 +130,7 @@ class Schedule:
 
 
 def schedule_for(programme) -> Schedule:
-    """The :class:`Schedule` of a ``web.models.Programme`` row."""
+    """The :class:`Schedule` of a ``core.models.Programme`` row."""
     days_off = set()
     for value in programme.days_off or []:
         try:

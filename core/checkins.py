@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from jobs.events import log_event
-from jobs.schedule import schedule_for
-from web.checkin.links import checkin_links
-from web.checkin.outbox import insert_deliveries, nudge_channels, nudge_rows
-from web.extensions import db
-from web.models import Group, GroupMember, Preference, Programme, Round
+from core.checkin_links import checkin_links
+from core.db import db
+from core.events import log_event
+from core.models import Group, GroupMember, Preference, Programme, Round
+from core.outbox import insert_deliveries, nudge_channels, nudge_rows
+from core.schedule import schedule_for
 
 log = logging.getLogger("fika.checkins")
 

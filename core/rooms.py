@@ -3,7 +3,7 @@
 A drop-in programme is never matched. Each subscriber holds one recurring event, UID
 ``fika-room-<programme>-<person>``; every change to it (the programme's schedule or room, a
 pause, leaving) is a new version with ``ProgrammeMember.room_sequence`` + 1, written to the
-outbox in the caller's transaction like every other calendar change (see ``web.changes``).
+outbox in the caller's transaction like every other calendar change (see ``core.changes``).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from core.channels import PER_GROUP, configured_channels
+from core.db import db
+from core.invites import attendee, organiser, unsubscribe_url
+from core.models import WEEKDAYS, Delivery, Person, Programme, ProgrammeMember
 from integrations.base import Invite, Message
 from integrations.payload import message_to_dict
 from integrations.room import RoomInvite, first_occurrence
-from web.channels import PER_GROUP, configured_channels
-from web.extensions import db
-from web.invites import attendee, organiser, unsubscribe_url
-from web.models import WEEKDAYS, Delivery, Person, Programme, ProgrammeMember
 
 #: A pause lists at most this many days ahead as EXDATEs (a long pause is a leave).
 EXDATE_HORIZON_DAYS = 60

@@ -8,12 +8,12 @@ from email.utils import parseaddr
 
 from flask import current_app
 
+from core.channels import PER_GROUP
+from core.models import Delivery, Group, Person
+from core.signing import make_token
 from integrations.base import Attendee, Invite, Message
 from integrations.invite_text import summary_for
 from integrations.payload import message_to_dict
-from web.channels import PER_GROUP
-from web.models import Delivery, Group, Person
-from web.signing import make_token
 
 
 def organiser() -> tuple[str, str]:

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from web.extensions import db
-from web.models import AuditLog
+from core.db import db
+from core.models import AuditLog
 
 
 def record(actor: str, action: str, **details: Any) -> AuditLog:

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from jobs.events import log_event
-from web.checkin.outbox import insert_deliveries, nudge_channels, nudge_rows
-from web.extensions import db
-from web.models import Group, GroupMember, Person, Programme, Round
+from core.db import db
+from core.events import log_event
+from core.models import Group, GroupMember, Person, Programme, Round
+from core.outbox import insert_deliveries, nudge_channels, nudge_rows
 
 log = logging.getLogger("fika.reminders")
 

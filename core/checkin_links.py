@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from web.signing import make_token, read_token
+from core.signing import make_token, read_token
 
 #: The answers a member can give about a break, and what each records in ``GroupMember.met``.
 ANSWERS: dict[str, bool | None] = {"met": True, "not_met": False, "rescheduled": None}

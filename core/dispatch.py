@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from core import faults
+from core.db import db
+from core.events import log_event
+from core.models import Delivery
 from integrations.base import Channel, DeliveryError
 from integrations.payload import message_from_dict
-from jobs import faults
-from jobs.events import log_event
-from web.extensions import db
-from web.models import Delivery
 
 log = logging.getLogger("fika.outbox")
 

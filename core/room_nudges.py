@@ -1,7 +1,7 @@
 """The nudge before each drop-in room opens: once per programme and day, working days only.
 
 Run from the clock's minute tick. A programme's nudge is due from ``NUDGE_MINUTES`` before the
-room opens until it opens, on the programme's working days (``jobs.schedule``: its days, minus
+room opens until it opens, on the programme's working days (``core.schedule``: its days, minus
 public holidays and days off). Each (programme, date) is claimed by inserting a Round row with
 status "nudged" through the rounds' ON CONFLICT DO NOTHING claim, so two clocks post once. The
 post happens after the claim commits: a crash in between loses one nudge, never doubles it.
@@ -16,13 +16,13 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
+from core.db import db
+from core.events import log_event
+from core.models import Programme, Round
+from core.rooms import room_url
+from core.rounds import _claim_round
+from core.schedule import schedule_for
 from integrations.room_nudge import NUDGE_MINUTES, post_room_nudge
-from jobs.events import log_event
-from jobs.rounds import _claim_round
-from jobs.schedule import schedule_for
-from web.extensions import db
-from web.models import Programme, Round
-from web.rooms import room_url
 
 log = logging.getLogger("fika.room")
 

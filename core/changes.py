@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime
 from flask import current_app
 from sqlalchemy import select
 
-from web import rooms
-from web.channels import PER_GROUP, configured_channels
-from web.extensions import db
-from web.invites import build_invite, deliveries_for
-from web.models import Group, GroupMember, Person
+from core import rooms
+from core.channels import PER_GROUP, configured_channels
+from core.db import db
+from core.invites import build_invite, deliveries_for
+from core.models import Group, GroupMember, Person
 
 
 def upcoming_groups(person: Person, now: datetime, before: date | None = None) -> list[Group]:
@@ -119,7 +119,7 @@ def erase(person: Person, now: datetime | None = None) -> int:
     """
     from sqlalchemy import delete, or_, update
 
-    from web.models import Delivery, Preference
+    from core.models import Delivery, Preference
 
     now = now or datetime.now(UTC)
     person_id, email = person.id, person.email
@@ -172,8 +172,8 @@ def _forget_in_others_records(
     the cancellations still to reach them: those are marked to be deleted once sent."""
     from sqlalchemy import String, cast
 
+    from core.models import AuditLog, Delivery
     from integrations.payload import forget
-    from web.models import AuditLog, Delivery
 
     name, first = names
     pending = Delivery.is_unsent()

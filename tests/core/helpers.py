@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
-from web.extensions import db
-from web.models import Person, Preference
+from core.db import db
+from core.models import Person, Preference
 
 
 def add_person(

@@ -1,7 +1,7 @@
 """Writing validated people: a bulk upsert by email, a few statements per 900 rows.
 
 Used by the CSV import (admin upload and ``fika import``) and the JSON API, after
-:mod:`web.people_import` has checked every record. Nothing here commits: the caller commits the
+:mod:`core.people_import` has checked every record. Nothing here commits: the caller commits the
 rows together with its audit entry.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from sqlalchemy import bindparam, insert, select, update
 
-from web.extensions import db
-from web.models import Person, Preference
-from web.people_import import CHUNK, PersonRecord, ids_by_email
+from core.db import db
+from core.models import Person, Preference
+from core.people_import import CHUNK, PersonRecord, ids_by_email
 
 
 def _fields(record: PersonRecord) -> dict:

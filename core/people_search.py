@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from web.extensions import db
-from web.models import Person, Preference, ProgrammeMember
-from web.people_import import EMAIL_PATTERN
+from core.db import db
+from core.models import Person, Preference, ProgrammeMember
+from core.people_import import EMAIL_PATTERN
 
 STATUSES = ("active", "paused", "inactive")
 

@@ -19,15 +19,15 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core import faults
+from core.channels import configured_channels
+from core.db import db
+from core.events import log_event
+from core.invites import build_invite, deliveries_for
+from core.models import Delivery, Group, GroupMember, Person, Programme, Round
+from core.participants import busy_times, eligible_people, history, to_participant
 from integrations.starters import choose_starter
-from jobs import faults
-from jobs.events import log_event
-from jobs.participants import busy_times, eligible_people, history, to_participant
 from pairing import Plan, PlanRequest, plan_round
-from web.channels import configured_channels
-from web.extensions import db
-from web.invites import build_invite, deliveries_for
-from web.models import Delivery, Group, GroupMember, Person, Programme, Round
 from web.programmes import break_start, programme_participants
 
 log = logging.getLogger("fika.round")

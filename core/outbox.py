@@ -13,12 +13,12 @@ from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.channels import PER_GROUP, configured_channels
+from core.db import db
+from core.invites import attendee, build_invite, unsubscribe_url
+from core.models import Delivery, Group, Person
 from integrations.base import Message
 from integrations.payload import message_to_dict
-from web.channels import PER_GROUP, configured_channels
-from web.extensions import db
-from web.invites import attendee, build_invite, unsubscribe_url
-from web.models import Delivery, Group, Person
 
 
 def nudge_channels() -> list[str]:

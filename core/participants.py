@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from core.db import db
+from core.models import Group, GroupMember, Person, Preference, Programme, Round
 from pairing import HistoryRound, Participant
-from web.extensions import db
-from web.models import Group, GroupMember, Person, Preference, Programme, Round
 
 log = logging.getLogger("fika.participants")
 
