@@ -38,6 +38,8 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 import sqlalchemy as sa  # noqa: E402
 
+from web.config import current_settings  # noqa: E402
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 FIRST_DAY = dt.date(2027, 2, 1)
 
@@ -142,13 +144,13 @@ def bench_rounds(app, n: int, repeat: int) -> tuple[list[float], list[dict], int
     import core.rounds as rounds
     from core.db import db
     from core.models import Delivery
-    from web.programmes import ensure_default_programme
+    from core.programmes import ensure_default_programme
 
     totals, phases = [], []
     days = [d for d in (FIRST_DAY + dt.timedelta(i) for i in range(14)) if d.weekday() < 5]
     with app.app_context():
         seed_people(n)
-        programme = ensure_default_programme()
+        programme = ensure_default_programme(current_settings().timezone)
         programme.holiday_country = ""
         db.session.commit()
         for day in days[:repeat]:
@@ -158,7 +160,7 @@ def bench_rounds(app, n: int, repeat: int) -> tuple[list[float], list[dict], int
             timer.wrap(rounds, "plan_round", "plan")
             timer.wrap(rounds, "_persist_groups", "persist")
             started = time.perf_counter()
-            outcome = rounds.run_round(programme, day)
+            outcome = rounds.run_round(current_settings(), programme, day)
             totals.append(time.perf_counter() - started)
             assert outcome.created and len(outcome.people) == n, outcome.message
             timer.restore()
@@ -185,7 +187,7 @@ def bench_drain(app, count: int) -> tuple[float, int]:
             sa.update(Delivery).where(Delivery.id.in_(due[count:])).values(next_attempt_at=later)
         )
         db.session.commit()
-        channels = configured_channels(app.config)
+        channels = configured_channels(current_settings())
         started = time.perf_counter()
         counts = send_due(channels)
         seconds = time.perf_counter() - started

@@ -170,14 +170,15 @@ def prepare_database(base_url: str, people: int) -> tuple[str, str, str]:
 
     from core.db import db
     from core.models import GroupMember, Person, Preference
+    from core.programmes import ensure_default_programme
     from core.rounds import run_round
     from web import create_app
-    from web.programmes import ensure_default_programme
+    from web.config import current_settings
 
     app = create_app(_app_settings(url, 0) | {"INSTANCE_PATH": tempfile.mkdtemp()})
     with app.app_context():
         db.create_all()
-        programme = ensure_default_programme()
+        programme = ensure_default_programme(current_settings().timezone)
         departments = ["Sales", "Research", "Legal", "People", "Finance", "Design", "Ops"]
         for i in range(people):
             person = Person(
@@ -195,7 +196,7 @@ def prepare_database(base_url: str, people: int) -> tuple[str, str, str]:
         day = datetime.now(UTC).date() + timedelta(days=1)
         while day.weekday() >= 5:
             day += timedelta(days=1)
-        run_round(programme, day)
+        run_round(current_settings(), programme, day)
         person_id = db.session.scalar(sa.select(GroupMember.person_id).limit(1))
         db.session.execute(sa.text(f"CREATE TABLE {FLOOR_TABLE} (id serial PRIMARY KEY, "
                                    "name text NOT NULL, email text NOT NULL UNIQUE)"))  # fmt: skip

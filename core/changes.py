@@ -1,4 +1,7 @@
-"""Changes to a person's taking part after a round: leave, pause, can't make it, erase.
+"""Changes to a person's taking part: leave, join again, pause, resume, can't make it, erase.
+
+Each is one function that every way in calls (the web pages, the one-click links, Slack, the
+API, the command line), so a pause from Slack and a pause on the web do exactly the same.
 
 Every change that touches an upcoming break writes its calendar consequences into the outbox in
 the same transaction: the person who drops out gets a CANCEL; when the rest can still meet they
@@ -8,16 +11,19 @@ break is cancelled for everyone.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import String, cast, delete, or_, select, update
 
 from core import rooms
-from core.channels import PER_GROUP, configured_channels
 from core.db import db
-from core.invites import build_invite, deliveries_for
-from core.models import Group, GroupMember, Person
+from core.invites import build_invite
+from core.models import AuditLog, Delivery, Group, GroupMember, Person, Preference
+from core.outbox import Outbox
+from core.programmes import Applicant, set_programmes
+from core.settings import Settings
+from integrations.payload import forget
 
 
 def upcoming_groups(person: Person, now: datetime, before: date | None = None) -> list[Group]:
@@ -38,78 +44,115 @@ def upcoming_groups(person: Person, now: datetime, before: date | None = None) -
     return groups
 
 
-def withdraw(person: Person, group: Group, now: datetime, *, keep_person_row: bool = True) -> None:
-    """Take ``person`` out of ``group``: update the others, or cancel the break for all."""
-    channels = sorted(configured_channels(current_app.config))
-    per_person = [c for c in channels if c not in PER_GROUP]
+def withdraw(
+    settings: Settings,
+    person: Person,
+    group: Group,
+    now: datetime,
+    *,
+    keep_person_row: bool = True,
+) -> None:
+    """Take ``person`` out of ``group``: update the others, or cancel the break for all.
+
+    With ``keep_person_row`` False (the person is being erased) their cancellation is detached
+    from their row, so it still reaches them after the row is gone.
+    """
+    outbox = Outbox(settings)
     programme = group.round.programme.name
     members = [m.person for m in group.members]
     others = [p for p in members if p.id != person.id]
+    detach = None if keep_person_row else person.id
     group.sequence += 1
     if len(others) >= 2:
         for seat in list(group.members):
             if seat.person_id == person.id:
                 group.members.remove(seat)
         db.session.flush()
-        update = build_invite(group, others, "REQUEST", programme, now)
-        db.session.add_all(deliveries_for(update, group, others, channels))
-        cancel = build_invite(group, [person], "CANCEL", programme, now)
-        cancel = _with_scope(cancel, "attendees")
-        rows = deliveries_for(cancel, group, [person], per_person)
+        update = build_invite(settings, group, others, "REQUEST", programme, now)
+        rows = outbox.invite_rows(update, group, others, now)
+        cancel = build_invite(settings, group, [person], "CANCEL", programme, now)
+        cancel = replace(cancel, cancel_scope="attendees")
+        rows += outbox.invite_rows(
+            cancel, group, [person], now, channels=outbox.per_person, detach=detach
+        )
     else:
         group.status = "cancelled"
-        cancel = build_invite(group, members, "CANCEL", programme, now)
-        rows = deliveries_for(cancel, group, members, channels)
-    if not keep_person_row:
-        # The person is being erased: the cancellation still has to reach them, so the row
-        # must not be tied to (and deleted with) their person row.
-        for row in rows:
-            if row.person_id == person.id:
-                row.person_id = None
-    db.session.add_all(rows)
+        cancel = build_invite(settings, group, members, "CANCEL", programme, now)
+        rows = outbox.invite_rows(cancel, group, members, now, detach=detach)
+    outbox.write(rows)
 
 
-def _with_scope(invite, scope: str):
-    from dataclasses import replace
+def join(settings: Settings, applicant: Applicant, programme_ids: list[int] | None) -> Person:
+    """Add someone new who opted in, taking part, with their programmes (flushed; the caller
+    commits). It never changes an existing person: that is theirs to do, signed in."""
+    person = Person(
+        email=applicant.email,
+        name=applicant.name,
+        department=applicant.department,
+        timezone=applicant.timezone,
+        home_office=applicant.home_office,
+        preference=Preference(active=True),
+    )
+    db.session.add(person)
+    db.session.flush()
+    if programme_ids:
+        set_programmes(settings, person, programme_ids)  # drop-in rooms write their invite
+    return person
 
-    return replace(invite, cancel_scope=scope)
 
+def leave(settings: Settings, person: Person, now: datetime | None = None) -> int:
+    """Stop taking part; upcoming breaks are updated or cancelled. Returns how many were touched.
 
-def leave(person: Person, now: datetime | None = None) -> int:
-    """Stop taking part; upcoming breaks are updated or cancelled. Returns how many were touched."""
+    The one-click unsubscribe, the preferences page, ``/fika leave`` and leaving a linked chat
+    channel all end here. Commits.
+    """
     now = now or datetime.now(UTC)
     if person.preference is not None:
         person.preference.active = False
     groups = upcoming_groups(person, now)
     for group in groups:
-        withdraw(person, group, now)
-    rooms.person_leaves(person, now)
+        withdraw(settings, person, group, now)
+    rooms.person_leaves(settings, person, now)
     db.session.commit()
     return len(groups)
 
 
-def pause(person: Person, until: date, now: datetime | None = None) -> int:
-    """Pause until ``until`` (taking part again that day); breaks before it are given up."""
+def rejoin(person: Person) -> None:
+    """Take part again after leaving (or a pause): from the next round. Commits."""
+    if person.preference is None:
+        person.preference = Preference()
+    person.preference.active = True
+    person.preference.paused_until = None
+    db.session.commit()
+
+
+def pause(settings: Settings, person: Person, until: date, now: datetime | None = None) -> int:
+    """Pause until ``until`` (taking part again that day); breaks before it are given up.
+
+    Returns how many upcoming breaks were given up. Commits.
+    """
     now = now or datetime.now(UTC)
     person.preference.paused_until = until
     groups = upcoming_groups(person, now, before=until)
     for group in groups:
-        withdraw(person, group, now)
-    rooms.person_paused(person, now)
+        withdraw(settings, person, group, now)
+    rooms.person_paused(settings, person, now)
     db.session.commit()
     return len(groups)
 
 
-def resume(person: Person, now: datetime | None = None) -> None:
-    """End a pause now; drop-in room invites get their paused days back (an update)."""
+def resume(settings: Settings, person: Person, now: datetime | None = None) -> None:
+    """Take part again now, ending a pause (or having left); drop-in room invites get their
+    paused days back (an update). Commits."""
     was_paused = person.preference.paused_until is not None
+    person.preference.active = True
     person.preference.paused_until = None
     if was_paused:
-        rooms.person_paused(person, now or datetime.now(UTC))
+        rooms.person_paused(settings, person, now or datetime.now(UTC))
     db.session.commit()
 
 
-def erase(person: Person, now: datetime | None = None) -> int:
+def erase(settings: Settings, person: Person, now: datetime | None = None) -> int:
     """Delete every row about ``person``; their upcoming breaks are updated or cancelled first.
 
     The cancellations written for them are detached from their row (``keep_person_row=False``)
@@ -117,10 +160,6 @@ def erase(person: Person, now: datetime | None = None) -> int:
     ``person`` is cleared explicitly (SQLite does not enforce ON DELETE), so a table added later
     is covered too. Returns how many upcoming breaks were touched.
     """
-    from sqlalchemy import delete, or_, update
-
-    from core.models import Delivery, Preference
-
     now = now or datetime.now(UTC)
     person_id, email = person.id, person.email
     names = (person.name, person.first_name())
@@ -129,8 +168,8 @@ def erase(person: Person, now: datetime | None = None) -> int:
     )
     groups = upcoming_groups(person, now)
     for group in groups:
-        withdraw(person, group, now, keep_person_row=False)
-    rooms.person_leaves(person, now, erase=True)
+        withdraw(settings, person, group, now, keep_person_row=False)
+    rooms.person_leaves(settings, person, now, erase=True)
     db.session.flush()
     _forget_in_others_records(person_id, email, names, were_in)
     pending = Delivery.is_unsent()
@@ -170,16 +209,11 @@ def _forget_in_others_records(
     """Take an erased person out of the rows that stay: the others' messages about the breaks
     they shared and the audit log. Their own messages are deleted (see :func:`erase`), except
     the cancellations still to reach them: those are marked to be deleted once sent."""
-    from sqlalchemy import String, cast
-
-    from core.models import AuditLog, Delivery
-    from integrations.payload import forget
-
     name, first = names
     pending = Delivery.is_unsent()
     to_them = select(Delivery).where(Delivery.recipient == email, pending)
     for row in db.session.scalars(to_them):
-        row.payload = {**row.payload, "forget_after_sending": True}  # see jobs.outbox
+        row.payload = {**row.payload, "forget_after_sending": True}  # core.dispatch
     shared = select(Delivery).where(Delivery.group_id.in_(group_ids), Delivery.recipient != email)
     for row in db.session.scalars(shared):
         row.payload = forget(row.payload, email, name, first)

@@ -7,12 +7,13 @@ integrations never see the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, MutableMapping
 
 from sqlalchemy import delete, select
 
 from core.db import db
 from core.models import ExternalId
+from core.settings import Settings
 from integrations.base import Channel
 
 #: Channels that take one message per group (an event, a group chat) rather than one per person.
@@ -80,16 +81,20 @@ def forget_person(email: str) -> None:
     )
 
 
-def configured_channels(config: Mapping) -> dict[str, Channel]:
-    """Every channel the settings ask for, by name. Raises ConfigError naming a bad setting."""
+def configured_channels(settings: Settings) -> dict[str, Channel]:
+    """Every channel the settings ask for, built, by name (for the dispatcher).
+
+    Raises ConfigError naming a bad setting.
+    """
     from integrations.chat_registry import chat_channels
     from integrations.registry import calendar_channels
 
+    config = settings.channel_settings
     channels: list[Channel] = list(
         calendar_channels(
             config,
             id_store=RememberedIds("graph_event"),
-            default_outbox_dir=config["FIKA_DEFAULT_OUTBOX_DIR"],
+            default_outbox_dir=settings.default_outbox_dir,
         )
     )
     channels.extend(
@@ -100,3 +105,8 @@ def configured_channels(config: Mapping) -> dict[str, Channel]:
         )
     )
     return {c.name: c for c in channels}
+
+
+def channel_names(settings: Settings) -> list[str]:
+    """The names of the channels the settings ask for, for the outbox writer."""
+    return sorted(configured_channels(settings))

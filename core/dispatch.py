@@ -15,13 +15,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from core import faults
 from core.db import db
 from core.events import log_event
 from core.models import Delivery
+from core.settings import Settings
 from integrations.base import Channel, DeliveryError
 from integrations.payload import message_from_dict
 
@@ -57,12 +57,17 @@ def retry_delay(
     return max(delay, retry_after or 0.0)
 
 
-def _limits() -> tuple[int, float]:
-    config = current_app.config
-    return (
-        int(config.get("FIKA_OUTBOX_MAX_ATTEMPTS") or MAX_ATTEMPTS),
-        float(config.get("FIKA_OUTBOX_BASE_DELAY") or BASE_DELAY),
-    )
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a transient failure is retried, and how long the first wait is."""
+
+    max_attempts: int = MAX_ATTEMPTS
+    base_delay: float = BASE_DELAY
+
+    @classmethod
+    def of(cls, settings: Settings) -> RetryPolicy:
+        """FIKA_OUTBOX_MAX_ATTEMPTS and FIKA_OUTBOX_BASE_DELAY."""
+        return cls(settings.outbox_max_attempts, settings.outbox_base_delay)
 
 
 def _claim(now: datetime, limit: int) -> list[Delivery]:
@@ -82,9 +87,9 @@ def _record(
     error: DeliveryError | None,
     now: datetime,
     rng: random.Random,
-    limits: tuple[int, float] = (MAX_ATTEMPTS, BASE_DELAY),
+    policy: RetryPolicy,
 ) -> str:
-    max_attempts, base = limits
+    max_attempts, base = policy.max_attempts, policy.base_delay
     row.attempts += 1
     delay = None
     if error is None:
@@ -115,13 +120,14 @@ def _record(
 def send_due(
     channels: dict[str, Channel],
     *,
+    policy: RetryPolicy | None = None,
     now: datetime | None = None,
     batch: int = 200,
     rng: random.Random | None = None,
 ) -> DispatchCounts:
     """Send every due delivery, one batch (one transaction) at a time; return the counts."""
     rng = rng or random.Random()
-    limits = _limits()
+    limits = policy or RetryPolicy()
     total = DispatchCounts()
     while True:
         moment = now or datetime.now(UTC)

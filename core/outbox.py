@@ -1,90 +1,207 @@
-"""Outbox rows for the plain messages about a break: reminders, check-ins and pause offers.
+"""The outbox writer: the one place that turns messages into Delivery rows.
 
-They go to the per-person channels (email, or the outbox folder), never to calendars (a calendar
-object would read as a change to the event) nor to the group chat. Rows are inserted with
-``ON CONFLICT (key) DO NOTHING``: two clocks queueing the same reminder write one row.
+Every message Fika sends (invites, their updates and cancellations, reminders, check-ins, pause
+offers, drop-in room invites, the after-round announcement and the room nudges) is written here,
+in the transaction of the change that causes it, and sent later by the dispatcher
+(``core.dispatch``). So a change and its messages commit together or not at all, and a message
+that fails is retried and, in the end, shown to admins as a dead letter.
+
+Each row's ``key`` is its idempotency key: rows are inserted with ``ON CONFLICT (key) DO
+NOTHING``, so two clocks queueing the same reminder write one row, and a retried change writes
+nothing twice. A builder method makes the rows of one kind of message; :meth:`Outbox.write`
+inserts them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from flask import current_app
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.channels import PER_GROUP, configured_channels
+from core.channels import PER_GROUP, channel_names
 from core.db import db
-from core.invites import attendee, build_invite, unsubscribe_url
+from core.invites import attendee, build_invite, site_of
+from core.links import Links
 from core.models import Delivery, Group, Person
-from integrations.base import Message
+from core.settings import Settings
+from integrations.base import Invite, Message
 from integrations.payload import message_to_dict
+from integrations.room import RoomInvite, first_occurrence
+
+#: Rows per INSERT statement: below SQLite's bound-parameter limit with every column given.
+CHUNK = 500
 
 
-def nudge_channels() -> list[str]:
-    """The configured channels that reach one person (email, outbox folder)."""
-    return sorted(c for c in configured_channels(current_app.config) if c not in PER_GROUP)
+class Outbox:
+    """The outbox of one deployment: which channels it writes for, and its signed links."""
 
+    def __init__(self, settings: Settings, channels: Iterable[str] | None = None):
+        self.settings = settings
+        self.links = Links(settings)
+        self.channels = sorted(channel_names(settings) if channels is None else channels)
+        #: The channels that reach one person (email, the outbox folder), not a whole group.
+        self.per_person = [c for c in self.channels if c not in PER_GROUP]
 
-def nudge_rows(
-    kind: str,
-    key: str,
-    group: Group,
-    person: Person,
-    channels: list[str],
-    now: datetime,
-    links: dict[str, str] | None = None,
-) -> list[dict]:
-    """Delivery rows (as dicts) of one nudge to one person, one per channel in ``channels``.
+    # --- building rows ----------------------------------------------------------------------
 
-    ``key`` identifies the nudge (e.g. ``reminder-<uid>-<person>``); the channel is appended.
-    The message carries the group's current invite, for its time, people and video link.
-    """
-    members = [seat.person for seat in group.members] or [person]
-    invite = build_invite(group, members, "REQUEST", group.round.programme.name, now)
-    site = group.site if group.mode == "in_person" else person.home_office
-    rows = []
-    for channel in channels:
-        message = Message(
-            key=f"{key}-{channel}",
-            invite=invite,
-            recipient=attendee(person, site),
-            unsubscribe_url=unsubscribe_url(person),
-            links=dict(links or {}),
-            kind=kind,
+    def invite_rows(
+        self,
+        invite: Invite,
+        group: Group,
+        people: list[Person],
+        now: datetime,
+        *,
+        channels: Iterable[str] | None = None,
+        detach: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """One row per person (email, outbox folder) or per group (calendar, chat).
+
+        ``channels`` narrows the deployment's channels (a person's own cancellation goes to
+        their own channels only); ``detach`` is the id of a person being erased, whose rows must
+        not be tied to (and deleted with) their person row.
+        """
+        rows = []
+        shared = message_to_dict(Message(key="", invite=invite))["invite"]  # once per group
+        for channel in self.channels if channels is None else channels:
+            if channel in PER_GROUP:
+                message = Message(
+                    key=f"{invite.uid}-{invite.sequence}-{channel}",
+                    invite=invite,
+                    links=self.links.actions(group.id, None) if invite.method == "REQUEST" else {},
+                )
+                rows.append(
+                    _row(message, channel, f"group:{group.uid}", now, group=group, invite=shared)
+                )
+                continue
+            for person, who in zip(people, invite.attendees, strict=True):
+                message = Message(
+                    key=f"{invite.uid}-{invite.sequence}-{channel}-{person.id}",
+                    invite=invite,
+                    recipient=who,
+                    unsubscribe_url=self.links.unsubscribe(person.id),
+                    links=self.links.actions(group.id, person.id),
+                )
+                person_id = None if person.id == detach else person.id
+                rows.append(
+                    _row(message, channel, person.email, now, group, person_id, invite=shared)
+                )
+        return rows
+
+    def nudge_rows(
+        self,
+        kind: str,
+        key: str,
+        group: Group,
+        person: Person,
+        now: datetime,
+        links: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """A plain message about a break to one person: a reminder, check-in or pause offer.
+
+        They go to the per-person channels only, never to calendars (a calendar object would
+        read as a change to the event) nor to the group chat. ``key`` identifies the message
+        (e.g. ``reminder-<uid>-<person>``); the channel is appended. The message carries the
+        group's current invite, for its time, people and video link.
+        """
+        members = [seat.person for seat in group.members] or [person]
+        invite = build_invite(
+            self.settings, group, members, "REQUEST", group.round.programme.name, now
         )
-        rows.append(
-            {
-                "key": message.key,
-                "kind": kind,
-                "channel": channel,
-                "recipient": person.email,
-                "group_id": group.id,
-                "round_id": group.round_id,
-                "person_id": person.id,
-                "payload": message_to_dict(message),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-    return rows
+        rows = []
+        for channel in self.per_person:
+            message = Message(
+                key=f"{key}-{channel}",
+                invite=invite,
+                recipient=attendee(person, site_of(group, person)),
+                unsubscribe_url=self.links.unsubscribe(person.id),
+                links=dict(links or {}),
+                kind=kind,
+            )
+            rows.append(_row(message, channel, person.email, now, group, person.id))
+        return rows
 
+    def room_rows(
+        self, room: RoomInvite, person: Person, now: datetime, *, detach: bool = False
+    ) -> list[dict[str, Any]]:
+        """A person's drop-in room invite (kind "room"), on the per-person channels."""
+        rows = []
+        for channel in self.per_person:
+            message = Message(
+                key=f"{room.uid}.s{room.sequence}.{channel}",
+                invite=_room_carrier(room),
+                recipient=room.attendee,
+                unsubscribe_url=self.links.unsubscribe(person.id),
+                kind="room",
+                room=room,
+            )
+            rows.append(
+                _row(message, channel, person.email, now, person_id=None if detach else person.id)
+            )
+        return rows
 
-def insert_deliveries(rows: list[dict]) -> int:
-    """Insert rows, skipping keys that exist already; returns how many were new."""
-    if not rows:
-        return 0
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    new = 0
-    for start in range(0, len(rows), 500):
+    # --- writing ----------------------------------------------------------------------------
+
+    def write(self, rows: list[dict[str, Any]]) -> int:
+        """Insert ``rows`` in the current transaction, skipping keys already there.
+
+        Returns how many rows were new. The only INSERT into ``delivery`` in Fika.
+        """
+        if not rows:
+            return 0
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         statement = (
-            insert(Delivery)
-            .values(rows[start : start + 500])
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(Delivery.id)
+            insert(Delivery).on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
         )
-        new += len(db.session.execute(statement).all())
-    return new
+        new = 0
+        for start in range(0, len(rows), CHUNK):
+            new += len(db.session.execute(statement, rows[start : start + CHUNK]).all())
+        return new
+
+
+def _row(
+    message: Message,
+    channel: str,
+    recipient: str,
+    now: datetime,
+    group: Group | None = None,
+    person_id: int | None = None,
+    *,
+    invite: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The Delivery row of one message on one channel (``invite``: its serialised invite)."""
+    return {
+        "key": message.key,
+        "kind": message.kind,
+        "channel": channel,
+        "recipient": recipient,
+        "group_id": group.id if group is not None else None,
+        "round_id": group.round_id if group is not None else None,
+        "person_id": person_id,
+        "payload": message_to_dict(message, invite),
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def _room_carrier(room: RoomInvite) -> Invite:
+    """The plain Invite a Message needs: the first session, so subjects and logs read right."""
+    start = first_occurrence(room).astimezone(UTC)
+    return Invite(
+        uid=room.uid,
+        sequence=room.sequence,
+        method=room.method,
+        start=start,
+        end=start + timedelta(minutes=room.duration_minutes),
+        summary=room.programme,
+        organizer_name=room.organizer_name,
+        organizer_email=room.organizer_email,
+        attendees=(room.attendee,),
+        video_url=room.room_url,
+        programme=room.programme,
+        stamp=room.stamp,
+    )

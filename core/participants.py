@@ -1,4 +1,11 @@
-"""Turn people in the database into the planner's plain data for one programme and date."""
+"""Who takes part in a round, and the planner's plain data for each of them.
+
+:func:`taking_part` is the one place that decides who is in a programme's round on a date:
+active and not paused, taking part that weekday, due by how often they asked for breaks, a
+member of the programme (or of the default one when they chose none) that its department and
+office filters let in, and, in a group programme, not someone who asked for one-to-ones only.
+The round, its preview and the admin's numbers all ask it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core.db import db
-from core.models import Group, GroupMember, Person, Preference, Programme, Round
+from core.models import Group, GroupMember, Person, Preference, Programme, ProgrammeMember, Round
+from core.programmes import may_join
+from core.settings import Settings
 from pairing import HistoryRound, Participant
 
 log = logging.getLogger("fika.participants")
@@ -20,6 +29,15 @@ HISTORY_ROUNDS = 60
 
 #: Breaks a person may have had in the seven days before a round, by how often they asked for.
 WEEKLY_CAP = {"daily": None, "few_per_week": 2, "weekly": 1}
+
+
+def taking_part(programme: Programme, day: date) -> list[Person]:
+    """Everyone in ``programme``'s round on ``day`` (see the module docstring), by id."""
+    people = programme_members(programme, eligible_people(day))
+    if programme.group_size > 2:
+        # "One-to-one only" people sit out group programmes (pairs may still become a trio).
+        people = [p for p in people if p.preference.group_size_pref != "one_to_one"]
+    return people
 
 
 def eligible_people(day: date) -> list[Person]:
@@ -63,7 +81,34 @@ def recent_breaks(person_ids: list[int], day: date) -> dict[int, int]:
     return dict(rows.all())
 
 
-def busy_times(config, people: list[Person], day: date) -> dict[str, tuple]:
+def programme_members(programme: Programme, people: list[Person]) -> list[Person]:
+    """Of ``people`` (already eligible that day), those taking part in ``programme``.
+
+    :func:`eligible_people` finds who is available on a date; this narrows that list to the
+    programme's members allowed by its department and office filters.
+    """
+    if not people:
+        return []
+    ids = [p.id for p in people]
+    chosen: dict[int, set[int]] = {}
+    for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
+        rows = db.session.execute(
+            select(ProgrammeMember.person_id, ProgrammeMember.programme_id).where(
+                ProgrammeMember.person_id.in_(ids[start : start + 900])
+            )
+        )
+        for person_id, programme_id in rows:
+            chosen.setdefault(person_id, set()).add(programme_id)
+    default_id = db.session.scalar(select(Programme.id).order_by(Programme.id).limit(1))
+    result = []
+    for person in people:
+        member = programme.id in chosen.get(person.id, {default_id})
+        if member and may_join(programme, person):
+            result.append(person)
+    return result
+
+
+def busy_times(settings: Settings, people: list[Person], day: date) -> dict[str, tuple]:
     """Meetings already in people's calendars on ``day`` (Graph or Google free/busy), by email.
 
     Without a calendar service, or when it fails, nobody has known busy times: the round still
@@ -72,7 +117,7 @@ def busy_times(config, people: list[Person], day: date) -> dict[str, tuple]:
     from integrations.base import DeliveryError
     from integrations.registry import busy_source
 
-    source = busy_source(config)
+    source = busy_source(settings.channel_settings)
     if source is None or not people:
         return {}
     start = datetime.combine(day, time(0), tzinfo=UTC) - timedelta(hours=14)

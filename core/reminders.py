@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 from core.db import db
 from core.events import log_event
 from core.models import Group, GroupMember, Person, Programme, Round
-from core.outbox import insert_deliveries, nudge_channels, nudge_rows
+from core.outbox import Outbox
+from core.settings import Settings
 
 log = logging.getLogger("fika.reminders")
 
@@ -30,10 +31,10 @@ def wants_reminder(seat: GroupMember) -> bool:
     return seat.response != "cant"
 
 
-def queue_reminders(now: datetime) -> int:
+def queue_reminders(settings: Settings, now: datetime) -> int:
     """Queue the reminders of every break starting within its programme's reminder window."""
-    channels = nudge_channels()
-    if not channels:
+    outbox = Outbox(settings)
+    if not outbox.per_person:
         return 0
     queued = 0
     programmes = db.session.scalars(
@@ -61,8 +62,8 @@ def queue_reminders(now: datetime) -> int:
             for seat in group.members:
                 if wants_reminder(seat):
                     key = f"reminder-{group.uid}-{seat.person_id}"
-                    rows += nudge_rows("reminder", key, group, seat.person, channels, now)
-            new = insert_deliveries(rows)
+                    rows += outbox.nudge_rows("reminder", key, group, seat.person, now)
+            new = outbox.write(rows)
             if new:
                 log_event(log, "reminders.queued", round=group.round_id, group=group.id, new=new)
             queued += new

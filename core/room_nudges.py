@@ -13,7 +13,6 @@ import logging
 from dataclasses import replace
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 
 from core.db import db
@@ -22,14 +21,15 @@ from core.models import Programme, Round
 from core.rooms import room_url
 from core.rounds import _claim_round
 from core.schedule import schedule_for
+from core.settings import Settings
 from integrations.room_nudge import NUDGE_MINUTES, post_room_nudge
 
 log = logging.getLogger("fika.room")
 
 
-def nudge_rooms(now: datetime) -> int:
+def nudge_rooms(settings: Settings, now: datetime) -> int:
     """Post every nudge due at ``now``; returns how many programmes were nudged."""
-    config = current_app.config
+    config = settings.channel_settings
     if not (config.get("FIKA_SLACK_WEBHOOK_URL") or config.get("FIKA_TEAMS_WEBHOOK_URL")):
         return 0
     programmes = db.session.scalars(
@@ -43,7 +43,7 @@ def nudge_rooms(now: datetime) -> int:
             continue
         if not schedule.plan_at(day) <= now < schedule.break_at(day):
             continue
-        url = room_url(programme)
+        url = room_url(settings, programme)
         claimed = _claim_round(
             programme, day, stats={"nudge": url}, unmatched=[], status=Round.NUDGED
         )

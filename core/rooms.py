@@ -9,20 +9,17 @@ outbox in the caller's transaction like every other calendar change (see ``core.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
-from core.channels import PER_GROUP, configured_channels
 from core.db import db
-from core.invites import attendee, organiser, unsubscribe_url
+from core.invites import attendee, organiser
 from core.models import WEEKDAYS, Delivery, Person, Programme, ProgrammeMember
-from integrations.base import Invite, Message
-from integrations.payload import message_to_dict
-from integrations.room import RoomInvite, first_occurrence
+from core.outbox import Outbox
+from core.settings import Settings
+from integrations.room import RoomInvite
 
 #: A pause lists at most this many days ahead as EXDATEs (a long pause is a leave).
 EXDATE_HORIZON_DAYS = 60
@@ -35,10 +32,10 @@ def room_uid(programme_id: int, person_id: int) -> str:
     return f"fika-room-{programme_id}-{person_id}"
 
 
-def room_url(programme: Programme) -> str:
+def room_url(settings: Settings, programme: Programme) -> str:
     """The programme's room; generated once from FIKA_VIDEO_URL_TEMPLATE and then kept."""
     if not programme.room_url:
-        template = current_app.config["FIKA_VIDEO_URL_TEMPLATE"]
+        template = settings.video_url_template
         # Unguessable: anyone with the link can join a Jitsi room.
         programme.room_url = template.format(room=f"fika-room-{secrets.token_hex(10)}")
     return programme.room_url
@@ -60,13 +57,18 @@ def pause_exdates(programme: Programme, person: Person, today: date) -> tuple[da
 
 
 def build_room_invite(
-    programme: Programme, person: Person, member: ProgrammeMember, method: str, now: datetime
+    settings: Settings,
+    programme: Programme,
+    person: Person,
+    member: ProgrammeMember,
+    method: str,
+    now: datetime,
 ) -> RoomInvite:
     """The person's room invite at the member's sequence, with their pause as EXDATEs.
 
     The series starts on the day they subscribed, so it never shows sessions before that.
     """
-    name, address = organiser()
+    name, address = organiser(settings)
     zone = ZoneInfo(programme.timezone)
     today = now.astimezone(zone).date()
     since = member.created_at.astimezone(zone).date() if member.created_at else today
@@ -80,63 +82,13 @@ def build_room_invite(
         timezone=programme.timezone,
         duration_minutes=programme.duration_minutes,
         first_day=since,
-        room_url=room_url(programme),
+        room_url=room_url(settings, programme),
         organizer_name=name,
         organizer_email=address,
         attendee=attendee(person, person.home_office),
         exdates=pause_exdates(programme, person, today) if method == "REQUEST" else (),
         stamp=now,
     )
-
-
-def _carrier(room: RoomInvite) -> Invite:
-    """The plain Invite a Message needs: the first session, so subjects and logs read right."""
-    start = first_occurrence(room).astimezone(UTC)
-    return Invite(
-        uid=room.uid,
-        sequence=room.sequence,
-        method=room.method,
-        start=start,
-        end=start + timedelta(minutes=room.duration_minutes),
-        summary=room.programme,
-        organizer_name=room.organizer_name,
-        organizer_email=room.organizer_email,
-        attendees=(room.attendee,),
-        video_url=room.room_url,
-        programme=room.programme,
-        stamp=room.stamp,
-    )
-
-
-def room_deliveries(room: RoomInvite, person: Person, channels: Iterable[str]) -> list[Delivery]:
-    """One outbox row of kind "room" per person-channel (group channels have no room)."""
-    rows = []
-    for channel in channels:
-        if channel in PER_GROUP:
-            continue
-        message = Message(
-            key=f"{room.uid}.s{room.sequence}.{channel}",
-            invite=_carrier(room),
-            recipient=room.attendee,
-            unsubscribe_url=unsubscribe_url(person),
-            kind="room",
-            room=room,
-        )
-        rows.append(
-            Delivery(
-                key=message.key,
-                channel=channel,
-                kind="room",
-                recipient=person.email,
-                person_id=person.id,
-                payload=message_to_dict(message),
-            )
-        )
-    return rows
-
-
-def _channels() -> list[str]:
-    return sorted(configured_channels(current_app.config))
 
 
 def last_sequence(programme_id: int, person_id: int) -> int | None:
@@ -148,6 +100,7 @@ def last_sequence(programme_id: int, person_id: int) -> int | None:
 
 
 def send_room(
+    settings: Settings,
     programme: Programme,
     person: Person,
     member: ProgrammeMember,
@@ -161,20 +114,20 @@ def send_room(
     now = now or datetime.now(UTC)
     if bump:
         member.room_sequence = (member.room_sequence or 0) + 1
-    room = build_room_invite(programme, person, member, method, now)
-    rows = room_deliveries(room, person, _channels())
-    if not keep_person_row:  # erased: the cancel must outlive the person row
-        for row in rows:
-            row.person_id = None
-    db.session.add_all(rows)
+    room = build_room_invite(settings, programme, person, member, method, now)
+    outbox = Outbox(settings)
+    # Erased: the cancel must outlive the person row.
+    outbox.write(outbox.room_rows(room, person, now, detach=not keep_person_row))
 
 
-def joined(programme: Programme, person: Person, now: datetime | None = None) -> None:
+def joined(
+    settings: Settings, programme: Programme, person: Person, now: datetime | None = None
+) -> None:
     """A new subscriber: the first invite (or, after an earlier leave, the next version)."""
     member = db.session.get(ProgrammeMember, (programme.id, person.id))
     previous = last_sequence(programme.id, person.id)
     member.room_sequence = 0 if previous is None else previous + 1
-    send_room(programme, person, member, "REQUEST", now, bump=False)
+    send_room(settings, programme, person, member, "REQUEST", now, bump=False)
 
 
 def subscribers(programme: Programme) -> list[tuple[ProgrammeMember, Person]]:
@@ -193,7 +146,9 @@ def _takes_part(person: Person) -> bool:
     return person.preference is None or person.preference.active
 
 
-def programme_changed(programme: Programme, before: dict | None, now: datetime | None = None):
+def programme_changed(
+    settings: Settings, programme: Programme, before: dict | None, now: datetime | None = None
+) -> None:
     """After an admin edit: updates on a schedule/room change, CANCELs when switched off.
 
     ``before`` is the programme's snapshot before the edit (None: just created, no one yet).
@@ -210,10 +165,12 @@ def programme_changed(programme: Programme, before: dict | None, now: datetime |
     method = "REQUEST" if is_on else "CANCEL"
     for member, person in subscribers(programme):
         if _takes_part(person):
-            send_room(programme, person, member, method, now)
+            send_room(settings, programme, person, member, method, now)
 
 
-def person_leaves(person: Person, now: datetime | None = None, *, erase: bool = False) -> int:
+def person_leaves(
+    settings: Settings, person: Person, now: datetime | None = None, *, erase: bool = False
+) -> int:
     """CANCEL every room the person holds and drop those subscriptions. Returns how many."""
     rows = db.session.execute(
         select(ProgrammeMember, Programme)
@@ -223,14 +180,14 @@ def person_leaves(person: Person, now: datetime | None = None, *, erase: bool = 
     count = 0
     for member, programme in list(rows):
         if programme.active:
-            send_room(programme, person, member, "CANCEL", now, keep_person_row=not erase)
+            send_room(settings, programme, person, member, "CANCEL", now, keep_person_row=not erase)
             count += 1
         db.session.delete(member)
     db.session.flush()
     return count
 
 
-def person_paused(person: Person, now: datetime | None = None) -> int:
+def person_paused(settings: Settings, person: Person, now: datetime | None = None) -> int:
     """An update with the paused days as EXDATEs for every room the person holds."""
     rows = db.session.execute(
         select(ProgrammeMember, Programme)
@@ -243,13 +200,15 @@ def person_paused(person: Person, now: datetime | None = None) -> int:
     )
     count = 0
     for member, programme in list(rows):
-        send_room(programme, person, member, "REQUEST", now)
+        send_room(settings, programme, person, member, "REQUEST", now)
         count += 1
     return count
 
 
-def left(programme: Programme, person: Person, now: datetime | None = None) -> None:
+def left(
+    settings: Settings, programme: Programme, person: Person, now: datetime | None = None
+) -> None:
     """The person unsubscribed from one room (the membership row is about to go)."""
     member = db.session.get(ProgrammeMember, (programme.id, person.id))
     if member is not None and programme.active:
-        send_room(programme, person, member, "CANCEL", now)
+        send_room(settings, programme, person, member, "CANCEL", now)

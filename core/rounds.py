@@ -14,28 +14,26 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import faults
-from core.channels import configured_channels
 from core.db import db
 from core.events import log_event
-from core.invites import build_invite, deliveries_for
-from core.models import Delivery, Group, GroupMember, Person, Programme, Round
-from core.participants import busy_times, eligible_people, history, to_participant
+from core.invites import build_invite
+from core.models import Group, GroupMember, Person, Programme, Round
+from core.outbox import Outbox
+from core.participants import busy_times, history, taking_part, to_participant
+from core.programmes import break_start
+from core.settings import Settings
 from integrations.starters import choose_starter
 from pairing import Plan, PlanRequest, plan_round
-from web.programmes import break_start, programme_participants
 
 log = logging.getLogger("fika.round")
 
-#: The Delivery columns written in bulk (every row gives all of them, as executemany needs).
 #: How far back the conversation starters people saw are remembered (to rotate them).
 STARTER_MEMORY = timedelta(days=14)
-_DELIVERY_COLUMNS = ("key", "channel", "recipient", "group_id", "round_id", "person_id", "payload")
 
 
 @dataclass
@@ -83,16 +81,15 @@ def _with_topic(participant, topic: str | None):
     return replace(participant, topics=(*participant.topics, topic))
 
 
-def preview_round(programme: Programme, day: date, seed: int | None = None) -> RoundOutcome:
+def preview_round(
+    settings: Settings, programme: Programme, day: date, seed: int | None = None
+) -> RoundOutcome:
     """Plan the round without writing anything (a drop-in room has nothing to plan)."""
     if programme.is_drop_in:
         return RoundOutcome(False, None, None, drop_in_message(programme))
-    people = programme_participants(programme, eligible_people(day))
-    if programme.group_size > 2:
-        # "One-to-one only" people sit out group programmes (pairs may still become a trio).
-        people = [p for p in people if p.preference.group_size_pref != "one_to_one"]
+    people = taking_part(programme, day)
     seed = default_seed(programme, day) if seed is None else seed
-    busy = busy_times(current_app.config, people, day)
+    busy = busy_times(settings, people, day)
     plan = plan_round(plan_request(programme, day, people, seed, busy))
     return RoundOutcome(
         created=False,
@@ -157,20 +154,27 @@ def _last_starters(person_ids: list[int], since: datetime) -> dict[int, str]:
 
 
 def run_round(
-    programme: Programme, day: date, *, seed: int | None = None, now: datetime | None = None
+    settings: Settings,
+    programme: Programme,
+    day: date,
+    *,
+    seed: int | None = None,
+    now: datetime | None = None,
 ) -> RoundOutcome:
-    """Run the round for (programme, day) exactly once; later calls change nothing."""
+    """Run the round for (programme, day) exactly once; later calls change nothing.
+
+    The clock, ``fika round``, the admin's "run now" and ``fika demo`` all call this.
+    """
     if programme.is_drop_in:
         return RoundOutcome(False, None, None, drop_in_message(programme))
     previous = existing_round(programme, day)
     if previous is not None:
         what = "was recorded as missed" if previous.status == "missed" else "already ran"
         return RoundOutcome(False, None, None, f"{programme.name} on {day}: {what}, nothing to do")
-    outcome = preview_round(programme, day, seed)
+    outcome = preview_round(settings, programme, day, seed)
     plan = outcome.plan
     assert plan is not None
     now = now or datetime.now(UTC)
-    channels = sorted(configured_channels(current_app.config))
     people = outcome.people
     try:
         round_id = _claim_round(
@@ -189,7 +193,7 @@ def run_round(
                 f"{programme.name} on {day}: already ran, nothing to do",
                 raced=True,
             )
-        deliveries = _persist_groups(programme, round_id, plan, people, channels, now)
+        deliveries = _persist_groups(settings, programme, round_id, plan, people, now)
         faults.reach("round.before_commit")
         db.session.commit()
     except Exception:
@@ -205,7 +209,7 @@ def run_round(
         unmatched=len(plan.unmatched),
         deliveries=deliveries,
     )
-    announce(plan, people, round_id)
+    announce(settings, plan, people, round_id)
     return RoundOutcome(
         True,
         round_id,
@@ -215,7 +219,7 @@ def run_round(
     )
 
 
-def announce(plan: Plan, people: dict[str, Person], round_id: int) -> None:
+def announce(settings: Settings, plan: Plan, people: dict[str, Person], round_id: int) -> None:
     """Post "Today's coffee breaks are out" to the configured chat webhooks, if any.
 
     After the commit and outside the exactly-once guarantee on purpose: an announcement lost to
@@ -223,7 +227,7 @@ def announce(plan: Plan, people: dict[str, Person], round_id: int) -> None:
     """
     from integrations.chat_registry import announce_round
 
-    config = current_app.config
+    config = settings.channel_settings
     if not (config.get("FIKA_SLACK_WEBHOOK_URL") or config.get("FIKA_TEAMS_WEBHOOK_URL")):
         return
     placed = [people[m] for g in plan.groups for m in g.members if m in people]
@@ -246,11 +250,11 @@ def announce(plan: Plan, people: dict[str, Person], round_id: int) -> None:
 
 
 def _persist_groups(
+    settings: Settings,
     programme: Programme,
     round_id: int,
     plan: Plan,
     people: dict[str, Person],
-    channels: list[str],
     now: datetime,
 ) -> int:
     """Write the groups, seats and outbox rows in bulk (Core executemany, not one ORM flush per
@@ -260,7 +264,7 @@ def _persist_groups(
     """
     if not plan.groups:
         return 0
-    template = current_app.config["FIKA_VIDEO_URL_TEMPLATE"]
+    template = settings.video_url_template
     starters = _last_starters([int(i) for i in people], now - STARTER_MEMORY)
     rows = []
     for planned in plan.groups:
@@ -285,24 +289,18 @@ def _persist_groups(
     group_ids = _new_ids("fika_group", len(rows))
     for row, group_id in zip(rows, group_ids, strict=True):
         row["id"] = group_id
-    seats, outbox = [], []
+    seats, messages = [], []
+    outbox = Outbox(settings)
     for row, planned in zip(rows, plan.groups, strict=True):
         members = [people[m] for m in planned.members]
         seats.extend({"group_id": row["id"], "person_id": p.id} for p in members)
         group = Group(**row)  # transient: only read by the invite builders
-        invite = build_invite(group, members, "REQUEST", programme.name, now)
-        for delivery in deliveries_for(invite, group, members, channels):
-            outbox.append({c: getattr(delivery, c) for c in _DELIVERY_COLUMNS})
-    created = {"kind": "invite", "status": "pending", "attempts": 0, "created_at": now}
+        invite = build_invite(settings, group, members, "REQUEST", programme.name, now)
+        messages += outbox.invite_rows(invite, group, members, now)
     connection = db.session.connection()  # Core executemany: no ORM bookkeeping per row
     connection.execute(insert(Group.__table__), rows)
     connection.execute(insert(GroupMember.__table__), seats)
-    if outbox:
-        connection.execute(
-            insert(Delivery.__table__),
-            [dict(row, next_attempt_at=now, **created) for row in outbox],
-        )
-    return len(outbox)
+    return outbox.write(messages)
 
 
 def _new_ids(table: str, count: int) -> list[int]:

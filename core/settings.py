@@ -71,9 +71,10 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
-def _email_list(value: str | None) -> tuple[str, ...]:
+def _email_list(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
     """'A@x.org, b@y.org' -> ('a@x.org', 'b@y.org'): trimmed, lower-cased, blanks dropped."""
-    return tuple(sorted({e.strip().lower() for e in (value or "").split(",") if e.strip()}))
+    items = value.split(",") if isinstance(value, str) else value or ()
+    return tuple(sorted({e.strip().lower() for e in items if e.strip()}))
 
 
 def load_settings(environ: dict[str, str] | None = None, instance_path: str | None = None) -> dict:
@@ -157,9 +158,7 @@ class Settings:
     ratelimit_form: str = "30 per minute;300 per hour"
     proxy_fix: int = 0
     #: The ``FIKA_*`` variables the channels read, by name, for ``integrations.catalogue``.
-    channel_settings: Mapping[str, str | None] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    channel_settings: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -183,7 +182,7 @@ class Settings:
             default_outbox_dir=config["FIKA_DEFAULT_OUTBOX_DIR"],
             outbox_dir=config.get("FIKA_OUTBOX_DIR"),
             smtp_url=config.get("FIKA_SMTP_URL"),
-            admin_emails=tuple(config.get("FIKA_ADMIN_EMAILS") or ()),
+            admin_emails=_email_list(config.get("FIKA_ADMIN_EMAILS")),
             admin_group=config.get("FIKA_ADMIN_GROUP"),
             outbox_max_attempts=int(config.get("FIKA_OUTBOX_MAX_ATTEMPTS") or 8),
             outbox_base_delay=float(config.get("FIKA_OUTBOX_BASE_DELAY") or 30.0),

@@ -12,19 +12,9 @@ from pathlib import Path
 
 import click
 
+from fika.context import Failure, app_for
+
 CLI_ACTOR = "cli"
-
-
-def _fail(message: str):
-    from fika.cli import Failure
-
-    return Failure(message)
-
-
-def _app(ctx: click.Context):
-    from fika.cli import _app as app_for
-
-    return app_for(ctx)
 
 
 @click.command("import")
@@ -36,18 +26,19 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
     from core import audit
     from core.db import db
     from core.people_import import check_csv
+    from web.config import runtime_of
 
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise _fail(f"FILE: cannot read {str(file)!r} ({exc.strerror or exc})") from None
-    app = _app(ctx)
+        raise Failure(f"FILE: cannot read {str(file)!r} ({exc.strerror or exc})") from None
+    app = app_for(ctx)
     with app.app_context():
         rows = max(data.count(b"\n") - 1, 1)
         label = "checking" if dry_run else "importing"
         with click.progressbar(length=rows, label=label, file=sys.stderr) as bar:
             report, _ = check_csv(
-                data, app.config["FIKA_TIMEZONE"], dry_run=dry_run, progress=bar.update
+                data, runtime_of(app).settings.timezone, dry_run=dry_run, progress=bar.update
             )
         if report.errors:
             db.session.rollback()
@@ -55,7 +46,7 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
                 click.echo(f"{file.name}: {error}", err=True)
             if len(report.errors) > 200:
                 click.echo(f"{file.name}: … and {len(report.errors) - 200} more", err=True)
-            raise _fail(
+            raise Failure(
                 f"{file.name}: {len(report.errors)} problem(s); nothing was imported "
                 "(fix the file and run again)"
             )
@@ -95,11 +86,11 @@ def token_create(ctx: click.Context, name: str) -> None:
     from core.api_tokens import create_token
     from core.db import db
 
-    with _app(ctx).app_context():
+    with app_for(ctx).app_context():
         try:
             token, secret = create_token(name, CLI_ACTOR)
         except ValueError as exc:
-            raise _fail(f"--{exc}") from None
+            raise Failure(f"--{exc}") from None
         db.session.flush()
         audit.record(CLI_ACTOR, "token.create", token_id=token.id, name=token.name)
         db.session.commit()
@@ -119,17 +110,17 @@ def token_revoke(ctx: click.Context, name: str | None, token_id: int | None) -> 
     from core.models import ApiToken
 
     if (name is None) == (token_id is None):
-        raise _fail("give exactly one of --name NAME or --id ID")
-    with _app(ctx).app_context():
+        raise Failure("give exactly one of --name NAME or --id ID")
+    with app_for(ctx).app_context():
         if token_id is not None:
             token = db.session.get(ApiToken, token_id)
             if token is None or token.revoked_at is not None:
-                raise _fail(f"--id: no active token with id {token_id}")
+                raise Failure(f"--id: no active token with id {token_id}")
             tokens = [token]
         else:
             tokens = active_tokens_named(name)
             if not tokens:
-                raise _fail(f"--name: no active token named {name!r}")
+                raise Failure(f"--name: no active token named {name!r}")
         for token in tokens:
             revoke(token)
             audit.record(CLI_ACTOR, "token.revoke", token_id=token.id, name=token.name)
@@ -145,7 +136,7 @@ def token_list(ctx: click.Context) -> None:
     """Tokens with their state (never the secret)."""
     from core.api_tokens import all_tokens
 
-    with _app(ctx).app_context():
+    with app_for(ctx).app_context():
         for token in all_tokens():
             state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
             click.echo(f"{token.id:>4}  {token.prefix}…  {token.name}  ({state})")

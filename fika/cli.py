@@ -13,28 +13,8 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from flask_migrate.cli import db as db_group
 
-from core.settings import SettingsError
 from fika.admin_commands import admin_group, import_command
-
-
-class Failure(click.ClickException):
-    """A one-line error with exit status 2."""
-
-    exit_code = 2
-
-    def show(self, file=None) -> None:  # noqa: D102 - one line, no "Error:" decoration
-        click.echo(f"fika: {self.format_message()}", err=True)
-
-
-def make_app(overrides: dict | None = None) -> Flask:
-    """The app from settings, or a one-line Failure naming the bad setting."""
-    from integrations.base import ConfigError
-    from web import create_app
-
-    try:
-        return create_app(overrides)
-    except (SettingsError, ConfigError) as exc:
-        raise Failure(str(exc)) from None
+from fika.context import Failure, app_for, make_app, runtime_for
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,24 +22,6 @@ def make_app(overrides: dict | None = None) -> Flask:
 def cli(ctx: click.Context) -> None:
     """Fika runs hybrid coffee breaks: opt-in, matching, invites and chat messages."""
     ctx.obj = ScriptInfo(create_app=lambda: make_app(ctx.meta.get("fika.overrides")))
-
-
-def _app(ctx: click.Context) -> Flask:
-    """The app for this invocation; its database connections close when the command ends."""
-    info = ctx.ensure_object(ScriptInfo)
-    fresh = info._loaded_app is None
-    app = info.load_app()
-    if fresh:
-        ctx.find_root().call_on_close(lambda: _close(app))
-    return app
-
-
-def _close(app: Flask) -> None:
-    from core.db import db
-
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _parse_date(value: str | None, option: str = "--date") -> date | None:
@@ -75,11 +37,12 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
     """Apply migrations and make sure the default programme exists."""
     from flask_migrate import upgrade
 
-    from web.programmes import ensure_default_programme
+    from core.programmes import ensure_default_programme
+    from web.config import runtime_of
 
     with app.app_context():
         upgrade(revision=revision)
-        ensure_default_programme()
+        ensure_default_programme(runtime_of(app).settings.timezone)
 
 
 @cli.group("db")
@@ -92,7 +55,7 @@ def db_command() -> None:
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Apply migrations up to ``revision`` and make sure the default programme exists."""
-    upgrade_database(_app(ctx), revision)
+    upgrade_database(app_for(ctx), revision)
     click.echo("database is up to date")
 
 
@@ -111,10 +74,10 @@ def demo(ctx: click.Context, people: int, seed: int) -> None:
     from fika.demo import run_demo
 
     ctx.meta["fika.overrides"] = {"FIKA_ENV": "demo"} if _demo_default() else None
-    app = _app(ctx)
+    app = app_for(ctx)
     upgrade_database(app)
     with app.app_context():
-        click.echo(run_demo(people, seed))
+        click.echo(run_demo(runtime_for(ctx).settings, people, seed))
 
 
 def _demo_default() -> bool:
@@ -140,13 +103,13 @@ def round_command(
     """Run (or preview) one round; a second run for the same programme and date does nothing."""
     from zoneinfo import ZoneInfo
 
+    from core.programmes import find_programme
     from core.rounds import preview_round, run_round
     from fika.tables import groups_table
-    from web.programmes import find_programme
 
     parsed = _parse_date(day)
-    app = _app(ctx)
-    with app.app_context():
+    runtime = runtime_for(ctx)
+    with runtime.unit_of_work():
         programme = find_programme(programme_name)
         if programme is None:
             what = (
@@ -154,7 +117,10 @@ def round_command(
             )
             raise Failure(f"--programme: {what} (run `fika db upgrade` first)")
         when = parsed or datetime.now(UTC).astimezone(ZoneInfo(programme.timezone)).date()
-        outcome = (preview_round if dry_run else run_round)(programme, when, seed=seed)
+        if dry_run:
+            outcome = preview_round(runtime.settings, programme, when, seed=seed)
+        else:
+            outcome = run_round(runtime.settings, programme, when, seed=seed)
         click.echo(outcome.message)
         if outcome.plan is not None:
             click.echo(groups_table(outcome.plan, outcome.people, when))
@@ -182,10 +148,9 @@ def worker(ctx: click.Context, once: bool, interval: float) -> None:
     """Deliver the outbox: invites, updates and messages, with retries."""
     from jobs.worker import WorkerBusy, run_worker
 
-    app = _app(ctx)
+    runtime = runtime_for(ctx)
     try:
-        with app.app_context():
-            counts = run_worker(app, once=once, interval=interval)
+        counts = run_worker(runtime, once=once, interval=interval)
     except WorkerBusy as exc:
         raise Failure(str(exc)) from None
     if once:
@@ -198,7 +163,7 @@ def clock(ctx: click.Context) -> None:
     """Run the scheduler: each programme's round at its time (run exactly one clock)."""
     from jobs.clock import run_clock
 
-    run_clock(_app(ctx))
+    run_clock(runtime_for(ctx))
 
 
 @cli.command()
@@ -213,14 +178,14 @@ def serve(ctx: click.Context, host: str, port: int, with_demo: bool, people: int
 
     if with_demo:
         ctx.meta["fika.overrides"] = {"FIKA_ENV": "demo"} if _demo_default() else None
-    app = _app(ctx)
+    app = app_for(ctx)
     upgrade_database(app)
     if with_demo:
         from fika.demo import run_demo
 
         with app.app_context():
-            click.echo(run_demo(people, 7))
-    serve_forever(app, host, port)
+            click.echo(run_demo(runtime_for(ctx).settings, people, 7))
+    serve_forever(app, runtime_for(ctx), host, port)
 
 
 @cli.command()
@@ -229,7 +194,7 @@ def status(ctx: click.Context) -> None:
     """Programmes with their next break, the last rounds, and the outbox by status."""
     from fika.tables import status_report
 
-    with _app(ctx).app_context():
+    with app_for(ctx).app_context():
         click.echo(status_report(datetime.now(UTC)))
 
 

@@ -6,11 +6,11 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from core.db import db
 from core.models import WEEKDAYS, Person, Preference
+from core.settings import Settings
 
 DEPARTMENTS = [
     ("Engineering", 8),
@@ -189,24 +189,24 @@ def demo_day(programme, today: date) -> date:
     return today
 
 
-def run_demo(count: int, seed: int) -> str:
+def run_demo(settings: Settings, count: int, seed: int) -> str:
     """Create the demo organisation, run today's round, deliver it; return a printable report."""
     from core.channels import configured_channels
     from core.dispatch import send_due
+    from core.programmes import ensure_default_programme
     from core.rounds import existing_round, run_round
     from fika.tables import groups_table
-    from web.programmes import ensure_default_programme
 
     created = ensure_demo_people(count, seed)
-    programme = ensure_default_programme()
+    programme = ensure_default_programme(settings.timezone)
     today = datetime.now(UTC).astimezone(ZoneInfo(programme.timezone)).date()
     lines = [f"demo organisation: {count} people ({created} new)"]
     day = demo_day(programme, today)
     if day != today:
         lines.append(f"no break today ({today:%A}); the demo plans the next one, {day:%A %-d %B}")
-    outcome = run_round(programme, day)
+    outcome = run_round(settings, programme, day)
     lines.append(outcome.message)
-    counts = send_due(configured_channels(current_app.config))
+    counts = send_due(configured_channels(settings))
     lines.append(f"deliveries: sent {counts.sent}, retrying {counts.retrying}, dead {counts.dead}")
     if outcome.plan is not None:
         lines.append(groups_table(outcome.plan, outcome.people, day))

@@ -13,6 +13,8 @@ import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from core.runtime import Runtime
+
 
 class _SingleHost(BaseApplication):
     def __init__(self, app: Flask, options: dict):
@@ -28,22 +30,21 @@ class _SingleHost(BaseApplication):
         return self.application
 
 
-def _start_background(app: Flask) -> None:
+def _start_background(runtime: Runtime) -> None:
     """Clock and worker threads, started inside the one gunicorn worker after it forks."""
     from jobs.clock import build_scheduler, catch_up
     from jobs.worker import run_worker
 
-    catch_up(app, datetime.now(UTC))
-    build_scheduler(app, background=True).start()
+    catch_up(runtime, datetime.now(UTC))
+    build_scheduler(runtime, background=True).start()
 
     def work() -> None:
-        with app.app_context():
-            run_worker(app, stop=threading.Event())
+        run_worker(runtime, stop=threading.Event())
 
     threading.Thread(target=work, name="fika-worker", daemon=True).start()
 
 
-def serve_forever(app: Flask, host: str, port: int) -> None:
+def serve_forever(app: Flask, runtime: Runtime, host: str, port: int) -> None:
     """Serve until interrupted; prints the URL first."""
     click.echo(f"Fika is serving on http://{host}:{port}/  (Ctrl+C to stop)")
     options = {
@@ -52,6 +53,6 @@ def serve_forever(app: Flask, host: str, port: int) -> None:
         "worker_class": "gthread",
         "threads": 8,
         "accesslog": "-",
-        "post_worker_init": lambda worker: _start_background(app),
+        "post_worker_init": lambda worker: _start_background(runtime),
     }
     _SingleHost(app, options).run()

@@ -18,13 +18,18 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
-from flask import Flask
 from sqlalchemy import select
 
+from core.checkins import lift_pauses, queue_checkins
 from core.db import db
 from core.events import log_event
 from core.models import Programme
+from core.reminders import queue_reminders
+from core.room_nudges import nudge_rooms
+from core.rounds import existing_round, record_missed, run_round
+from core.runtime import Runtime
 from core.schedule import Schedule, schedule_for
+from core.settings import Settings
 
 log = logging.getLogger("fika.clock")
 
@@ -58,15 +63,15 @@ class ProgrammeTrigger(BaseTrigger):
         return f"programme[{s.local_time:%H:%M} {s.timezone}, lead {s.lead_minutes} min]"
 
 
-def plan_or_miss(programme: Programme, schedule: Schedule, day, now: datetime, *, late: bool):
+def plan_or_miss(
+    settings: Settings, programme: Programme, schedule: Schedule, day, now: datetime, *, late: bool
+):
     """Plan the round for ``day`` if it is still before the cut-off, else record it as missed."""
-    from core.rounds import existing_round, record_missed, run_round
-
     if existing_round(programme, day) is not None:
         return None
     deadline = schedule.deadline(day)
     if now < deadline:
-        outcome = run_round(programme, day, now=now)
+        outcome = run_round(settings, programme, day, now=now)
         if late and outcome.created:
             log_event(
                 log,
@@ -80,10 +85,10 @@ def plan_or_miss(programme: Programme, schedule: Schedule, day, now: datetime, *
     return record_missed(programme, day, f"not planned before the cut-off {deadline:%H:%M}Z")
 
 
-def fire(app: Flask, programme_id: int, now: datetime | None = None) -> None:
+def fire(runtime: Runtime, programme_id: int, now: datetime | None = None) -> None:
     """The job: plan the round whose time has come; log, never raise (the clock must go on)."""
-    with app.app_context():
-        try:
+    try:
+        with runtime.unit_of_work():
             programme = db.session.get(Programme, programme_id)
             if programme is None or not programme.active or programme.is_drop_in:
                 return
@@ -91,26 +96,20 @@ def fire(app: Flask, programme_id: int, now: datetime | None = None) -> None:
             schedule = schedule_for(programme)
             firing = schedule.last_firing(now)
             if firing is not None:
-                plan_or_miss(programme, schedule, firing[1], now, late=False)
-        except Exception:  # noqa: BLE001
-            db.session.rollback()
-            log_event(log, "round.failed", logging.ERROR, programme=programme_id)
-            log.exception("round for programme=%s failed", programme_id)
-        finally:
-            db.session.remove()
+                plan_or_miss(runtime.settings, programme, schedule, firing[1], now, late=False)
+    except Exception:  # noqa: BLE001
+        log_event(log, "round.failed", logging.ERROR, programme=programme_id)
+        log.exception("round for programme=%s failed", programme_id)
 
 
-def catch_up(app: Flask, now: datetime) -> None:
+def catch_up(runtime: Runtime, now: datetime) -> None:
     """Plan (before the cut-off) or record as missed (after it) every firing the clock missed."""
-    with app.app_context():
-        try:
-            for programme in _active_programmes():
-                schedule = schedule_for(programme)
-                since = max(now - timedelta(days=CATCH_UP_DAYS), programme.created_at)
-                for _, day in schedule.firings_between(since, now):
-                    plan_or_miss(programme, schedule, day, now, late=True)
-        finally:
-            db.session.remove()
+    with runtime.unit_of_work():
+        for programme in _active_programmes():
+            schedule = schedule_for(programme)
+            since = max(now - timedelta(days=CATCH_UP_DAYS), programme.created_at)
+            for _, day in schedule.firings_between(since, now):
+                plan_or_miss(runtime.settings, programme, schedule, day, now, late=True)
 
 
 def _active_programmes() -> list[Programme]:
@@ -122,13 +121,10 @@ def _active_programmes() -> list[Programme]:
     )
 
 
-def sync_jobs(app: Flask, scheduler) -> None:
+def sync_jobs(runtime: Runtime, scheduler) -> None:
     """Add, reschedule or remove one job per active programme (admins may change them)."""
-    with app.app_context():
-        try:
-            wanted = {f"programme-{p.id}": (p.id, schedule_for(p)) for p in _active_programmes()}
-        finally:
-            db.session.remove()
+    with runtime.unit_of_work():
+        wanted = {f"programme-{p.id}": (p.id, schedule_for(p)) for p in _active_programmes()}
     for job in scheduler.get_jobs():
         if job.id.startswith("programme-") and job.id not in wanted:
             job.remove()
@@ -139,7 +135,7 @@ def sync_jobs(app: Flask, scheduler) -> None:
         scheduler.add_job(
             fire,
             ProgrammeTrigger(schedule),
-            args=(app, programme_id),
+            args=(runtime, programme_id),
             id=job_id,
             replace_existing=True,
             misfire_grace_time=None,  # a late firing still runs; fire() applies the cut-off
@@ -148,24 +144,21 @@ def sync_jobs(app: Flask, scheduler) -> None:
         )
 
 
-def tick(app: Flask, scheduler=None, now: datetime | None = None) -> None:
+def tick(runtime: Runtime, scheduler=None, now: datetime | None = None) -> None:
     """The minute job: sync, catch up, reminders, check-ins, lift pauses; one failing never
     stops the others."""
-    from core.checkins import lift_pauses, queue_checkins
-    from core.reminders import queue_reminders
-    from core.room_nudges import nudge_rooms
-
     now = now or datetime.now(UTC)
-    steps = [("catch_up", lambda: catch_up(app, now))]
+    settings = runtime.settings
+    steps = [("catch_up", lambda: catch_up(runtime, now))]
     if scheduler is not None:
-        steps.insert(0, ("sync", lambda: sync_jobs(app, scheduler)))
+        steps.insert(0, ("sync", lambda: sync_jobs(runtime, scheduler)))
     for name, step in (
-        ("reminders", queue_reminders),
-        ("checkins", queue_checkins),
-        ("pauses", lift_pauses),
-        ("room_nudges", nudge_rooms),
+        ("reminders", lambda: queue_reminders(settings, now)),
+        ("checkins", lambda: queue_checkins(settings, now)),
+        ("pauses", lambda: lift_pauses(now)),
+        ("room_nudges", lambda: nudge_rooms(settings, now)),
     ):
-        steps.append((name, lambda step=step: _in_context(app, step, now)))
+        steps.append((name, lambda step=step: _in_unit_of_work(runtime, step)))
     for name, step in steps:
         try:
             step()
@@ -173,26 +166,20 @@ def tick(app: Flask, scheduler=None, now: datetime | None = None) -> None:
             log.exception("clock step %s failed", name)
 
 
-def _in_context(app: Flask, step, now: datetime) -> None:
-    with app.app_context():
-        try:
-            step(now)
-        except Exception:
-            db.session.rollback()
-            raise
-        finally:
-            db.session.remove()
+def _in_unit_of_work(runtime: Runtime, step) -> None:
+    with runtime.unit_of_work():
+        step()
 
 
-def build_scheduler(app: Flask, *, background: bool):
+def build_scheduler(runtime: Runtime, *, background: bool):
     """A scheduler with the programme jobs and the minute tick."""
     scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone=UTC)
-    sync_jobs(app, scheduler)
+    sync_jobs(runtime, scheduler)
     scheduler.add_job(
         tick,
         "interval",
         seconds=TICK_SECONDS,
-        args=(app, scheduler),
+        args=(runtime, scheduler),
         id="tick",
         coalesce=True,
         max_instances=1,
@@ -205,10 +192,10 @@ def next_firings(scheduler) -> dict[str, datetime | None]:
     return {job.id: job.next_run_time for job in scheduler.get_jobs()}
 
 
-def run_clock(app: Flask) -> None:
+def run_clock(runtime: Runtime) -> None:
     """``fika clock``: catch up, then block and fire rounds until stopped."""
-    tick(app)
-    scheduler = build_scheduler(app, background=False)
+    tick(runtime)
+    scheduler = build_scheduler(runtime, background=False)
     log_event(log, "clock.started", programmes=len(scheduler.get_jobs()) - 1)
     try:
         scheduler.start()

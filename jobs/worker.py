@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Flask
 from sqlalchemy.engine import make_url
 
 from core.channels import configured_channels
 from core.db import db
-from core.dispatch import DispatchCounts, next_due, send_due
+from core.dispatch import DispatchCounts, RetryPolicy, next_due, send_due
 from core.events import log_event
+from core.runtime import Runtime
 
 log = logging.getLogger("fika.worker")
 
@@ -32,9 +32,9 @@ class WorkerBusy(RuntimeError):
 
 
 @contextmanager
-def single_worker(app: Flask):
+def single_worker(database_url: str):
     """On SQLite, hold ``<database>.worker.lock`` exclusively while the worker runs."""
-    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         yield
         return
@@ -54,33 +54,39 @@ def single_worker(app: Flask):
 
 
 def run_worker(
-    app: Flask, *, once: bool = False, interval: float = 5.0, stop: threading.Event | None = None
+    runtime: Runtime,
+    *,
+    once: bool = False,
+    interval: float = 5.0,
+    stop: threading.Event | None = None,
 ) -> DispatchCounts:
     """Send due deliveries until stopped; with ``once``, one pass that sends what is due.
 
     Between passes it sleeps until the next row falls due, but never longer than ``interval``
     (rows written by other processes appear without notice).
     """
-    channels = configured_channels(app.config)
-    try:
-        with single_worker(app):
+    settings = runtime.settings
+    policy = RetryPolicy.of(settings)
+    with single_worker(settings.database_url), runtime.unit_of_work():
+        channels = configured_channels(settings)
+        try:
             if once:
-                return send_due(channels)
-            return _loop(channels, interval, stop or _stop_on_signals())
-    finally:
-        for channel in channels.values():
-            close = getattr(channel, "close", None)
-            if callable(close):
-                close()
+                return send_due(channels, policy=policy)
+            return _loop(channels, policy, interval, stop or _stop_on_signals())
+        finally:
+            for channel in channels.values():
+                close = getattr(channel, "close", None)
+                if callable(close):
+                    close()
 
 
-def _loop(channels, interval: float, stop: threading.Event) -> DispatchCounts:
+def _loop(channels, policy: RetryPolicy, interval: float, stop: threading.Event) -> DispatchCounts:
     total = DispatchCounts()
     log_event(log, "worker.started", channels=",".join(sorted(channels)))
     while not stop.is_set():
         wait = interval
         try:
-            total += send_due(channels)
+            total += send_due(channels, policy=policy)
             due = next_due()
             db.session.commit()
             if due is not None:

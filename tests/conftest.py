@@ -13,6 +13,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from web.config import current_settings
+
 pytest_plugins = ["tests.servers"]
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -91,13 +93,13 @@ def app_config(database_url, tmp_path) -> dict:
 def app(app_config):
     """The app with its tables created and the default programme in place."""
     from core.db import db
+    from core.programmes import ensure_default_programme
     from web import create_app
-    from web.programmes import ensure_default_programme
 
     application = create_app(app_config)
     with application.app_context():
         db.create_all()
-        ensure_default_programme()
+        ensure_default_programme(current_settings().timezone)
     yield application
     with application.app_context():
         db.session.remove()
@@ -134,3 +136,10 @@ def client(app):
 def runner(app):
     """A CLI runner for the ``fika`` command bound to the app's settings."""
     return app.test_cli_runner()
+
+
+def settings_of(app):
+    """The typed settings an app was built with (what the core and the jobs are handed)."""
+    from web.config import runtime_of
+
+    return runtime_of(app).settings

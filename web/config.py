@@ -6,8 +6,9 @@ and views hand it to the core's use cases. This is the only place that looks for
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask, current_app
 
+from core.runtime import Runtime
 from core.settings import Settings
 
 #: The key of the app's extensions that holds its :class:`Settings`.
@@ -17,3 +18,8 @@ EXTENSION = "fika.settings"
 def current_settings() -> Settings:
     """The settings of the app handling this request (or this app context)."""
     return current_app.extensions[EXTENSION]
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """The app's settings and app context, as the jobs (clock, worker) are handed them."""
+    return Runtime(app.extensions[EXTENSION], app.app_context)

@@ -13,19 +13,14 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from core import changes, signin
 from core.db import db
-from core.models import Person, Preference, Programme
+from core.models import Person, Programme
+from core.programmes import Applicant, check_programmes, next_break
+from web.config import current_settings
 from web.forms import OptInForm
 from web.per_process import kept
-from web.programmes import (
-    Applicant,
-    cached_or_default,
-    check_programmes,
-    default_programme,
-    next_break,
-    set_programmes,
-    submitted_programme_ids,
-)
+from web.programmes import cached_or_default, default_programme, submitted_programme_ids
 
 bp = Blueprint("optin", __name__)
 
@@ -79,38 +74,17 @@ def applicant_from(form: OptInForm) -> Applicant:
     )
 
 
-def store_new_person(applicant: Applicant, programme_ids: list[int] | None) -> None:
-    """Add the applicant as a new person taking part, with their programmes (flushed).
-
-    The caller commits. Nothing here ever changes an existing person: that is theirs to do,
-    signed in, on their preferences page.
-    """
-    person = Person(
-        email=applicant.email,
-        name=applicant.name,
-        department=applicant.department,
-        timezone=applicant.timezone,
-        home_office=applicant.home_office,
-        preference=Preference(active=True),
-    )
-    db.session.add(person)
-    db.session.flush()
-    if programme_ids:
-        set_programmes(person, programme_ids)  # drop-in rooms write their invite
-
-
 def remind_existing_person(person: Person) -> None:
     """Email someone who already has an account a sign-in link instead of changing them.
 
     A link to their preferences, or to the page that lets them join again if they left.
     """
-    from web.account import magic  # the account pages import this module
 
     pref = person.preference
     left = pref is not None and not pref.active
     next_url = url_for("account.pause" if left else "account.preferences")
-    link = magic.issue_link(person, next_url)
-    magic.send_link(person, link, reason="left" if left else "already_in")
+    link = signin.issue_link(current_settings(), person, next_url)
+    signin.send_link(current_settings(), person, link, reason="left" if left else "already_in")
 
 
 #: The person by (lower-case) email with their preferences; built once, run with ``email``.
@@ -129,7 +103,7 @@ def join():
     """
     if request.method != "POST":  # GET or HEAD
         return blank_form_page()
-    form = OptInForm(default_zone=current_app.config["FIKA_TIMEZONE"])
+    form = OptInForm(default_zone=current_settings().timezone)
     programme_error = None
     if form.validate_on_submit():
         applicant = applicant_from(form)
@@ -138,7 +112,7 @@ def join():
             chosen = check_programmes(applicant, ids) if ids else []
             known = db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
             if known is None:
-                store_new_person(applicant, ids)
+                changes.join(current_settings(), applicant, ids)
         except ValueError as error:
             db.session.rollback()
             programme_error = as_sentence(str(error))
@@ -200,7 +174,7 @@ def blank_form_page() -> str:
     ):
         html = render_template(
             "join.html",
-            form=OptInForm(default_zone=current_app.config["FIKA_TIMEZONE"]),
+            form=OptInForm(default_zone=current_settings().timezone),
             offices=offices,
             choices=programme_choices(programmes),
             chosen=set(),

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
+from core.changes import leave
 from core.db import db
+from core.links import Links
 from core.models import Person
-from core.signing import read_token
+from web.config import current_settings
 from web.extensions import csrf
 
 bp = Blueprint("unsubscribe", __name__)
 
 
 def _person(token: str) -> Person:
-    person_id = read_token("unsubscribe", token)
-    person = db.session.get(Person, person_id) if isinstance(person_id, int) else None
+    person_id = Links(current_settings()).read_unsubscribe(token)
+    person = db.session.get(Person, person_id) if person_id is not None else None
     if person is None:
         abort(404, "This unsubscribe link is not valid. Nothing was changed.")
     return person
@@ -36,8 +38,6 @@ def confirm(token: str):
 @csrf.exempt  # RFC 8058: mail providers POST without our form or cookies; the token is proof
 def unsubscribe(token: str):
     """Stop the person's coffee breaks; idempotent."""
-    from core.changes import leave
-
     person = _person(token)
-    leave(person)
+    leave(current_settings(), person)
     return render_template("unsubscribe.html", person=person, token=token, done=True)

@@ -14,7 +14,9 @@ from core.db import db
 from core.dispatch import send_due
 from core.models import Group, Person
 from fika.cli import cli
+from tests.conftest import settings_of
 from web import create_app
+from web.config import current_settings
 
 
 def calendar_of(mail):
@@ -82,9 +84,9 @@ def test_demo_emails_invites_and_a_pause_sends_update_and_cancel(
             leaving = people[by_uid[trio_uid][0]]
             leaving_email = leaving.email
             staying = sorted(by_uid[trio_uid][1:])
-            pause(leaving, date(2026, 12, 7))
-            pause(people[by_uid[pair_uid][0]], date(2026, 12, 7))
-            counts = send_due(configured_channels(app.config))
+            pause(current_settings(), leaving, date(2026, 12, 7))
+            pause(current_settings(), people[by_uid[pair_uid][0]], date(2026, 12, 7))
+            counts = send_due(configured_channels(settings_of(app)))
             assert (counts.sent, counts.retrying, counts.dead) == (5, 0, 0)
 
         later = smtp_server.messages[7:]

@@ -8,10 +8,12 @@ from core.channels import configured_channels
 from core.db import db
 from core.dispatch import send_due
 from core.models import Delivery
+from core.programmes import ensure_default_programme
 from core.rounds import run_round
+from tests.conftest import settings_of
 from tests.core.helpers import add_person
 from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 
 def test_member_not_on_slack_is_named_on_the_delivery_and_still_gets_the_invite(
@@ -29,8 +31,12 @@ def test_member_not_on_slack_is_named_on_the_delivery_and_still_gets_the_invite(
         with chat.app_context():
             add_person("ana@example.org", "Sales")
             add_person("ben@example.org", "Legal")
-            run_round(ensure_default_programme(), date(2030, 1, 7))
-            counts = send_due(configured_channels(chat.config))
+            run_round(
+                current_settings(),
+                ensure_default_programme(current_settings().timezone),
+                date(2030, 1, 7),
+            )
+            counts = send_due(configured_channels(settings_of(chat)))
             rows = {r.channel: r for r in db.session.scalars(select(Delivery))}
             slack_row = rows["slack"]
             assert counts.dead == 0 and slack_row.status == "sent"

@@ -13,13 +13,15 @@ from werkzeug import Request, Response
 
 from core.channels import configured_channels
 from core.db import db
-from core.dispatch import dead_letters, resend, retry_delay, send_due
+from core.dispatch import RetryPolicy, dead_letters, resend, retry_delay, send_due
 from core.models import Delivery
+from core.programmes import ensure_default_programme
 from core.rounds import run_round
 from fika.tables import status_report
 from jobs.worker import WorkerBusy, run_worker, single_worker
+from tests.conftest import settings_of
 from tests.core.helpers import add_person
-from web.programmes import ensure_default_programme
+from web.config import current_settings, runtime_of
 
 MONDAY = date(2027, 1, 4)
 
@@ -28,7 +30,9 @@ def round_for(app, n: int = 2) -> None:
     with app.app_context():
         for i in range(n):
             add_person(f"p{i}@example.org", ["Sales", "Legal"][i % 2])
-        assert run_round(ensure_default_programme(), MONDAY).created
+        assert run_round(
+            current_settings(), ensure_default_programme(current_settings().timezone), MONDAY
+        ).created
 
 
 def rows(channel: str) -> list[Delivery]:
@@ -50,7 +54,7 @@ def test_smtp_451_is_retried_later_and_then_delivered(app, mail_app, smtp_server
     smtp_server.fail_next("451 4.3.0 Mailbox busy, try later")
     t0 = datetime.now(UTC)
     with mail_app.app_context():
-        channels = configured_channels(mail_app.config)
+        channels = configured_channels(settings_of(mail_app))
         assert sorted(channels) == ["email"]
         counts = send_due(channels, now=t0)
         assert (counts.sent, counts.retrying, counts.dead) == (1, 1, 0)
@@ -73,7 +77,7 @@ def test_smtp_550_is_dead_with_its_reason_listed_and_resendable(app, mail_app, s
     smtp_server.fail_next("550 5.1.1 No such user here", at="RCPT")
     now = datetime.now(UTC)
     with mail_app.app_context():
-        channels = configured_channels(mail_app.config)
+        channels = configured_channels(settings_of(mail_app))
         counts = send_due(channels, now=now)
         assert (counts.sent, counts.dead) == (1, 1)
         (dead,) = dead_letters()
@@ -93,15 +97,17 @@ def test_smtp_550_is_dead_with_its_reason_listed_and_resendable(app, mail_app, s
 
 
 def test_transient_failures_give_up_after_max_attempts(app, make_app, smtp_server):
-    capped = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
-    capped.config["FIKA_OUTBOX_MAX_ATTEMPTS"] = 2
+    capped = make_app(
+        FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None, FIKA_OUTBOX_MAX_ATTEMPTS=2
+    )
+    policy = RetryPolicy.of(settings_of(capped))
     round_for(capped, 2)
     smtp_server.fail_next("452 4.3.1 Insufficient storage", times=4, at="RCPT")
     now = datetime.now(UTC)
     with capped.app_context():
-        channels = configured_channels(capped.config)
-        send_due(channels, now=now)
-        send_due(channels, now=now + timedelta(hours=2))
+        channels = configured_channels(settings_of(capped))
+        send_due(channels, policy=policy, now=now)
+        send_due(channels, policy=policy, now=now + timedelta(hours=2))
         statuses = sorted((r.status, r.last_error) for r in rows("email"))
     assert statuses == [("dead", "gave up: SMTP 452: 4.3.1 Insufficient storage")] * 2
 
@@ -134,14 +140,14 @@ def test_http_429_then_500_then_200_is_delivered_with_the_delays(app, make_app, 
         return replies[len(seen) - 1]
 
     httpserver.expect_request("/workflow", method="POST").respond_with_handler(handler)
-    hooked = make_app(FIKA_TEAMS_WEBHOOK_URL=httpserver.url_for("/workflow"))
-    hooked.config["FIKA_OUTBOX_BASE_DELAY"] = 0.3
+    hooked = make_app(
+        FIKA_TEAMS_WEBHOOK_URL=httpserver.url_for("/workflow"), FIKA_OUTBOX_BASE_DELAY=0.3
+    )
     round_for(hooked, 2)
     stop = threading.Event()
 
     def work():
-        with hooked.app_context():
-            run_worker(hooked, interval=0.05, stop=stop)
+        run_worker(runtime_of(hooked), interval=0.05, stop=stop)
 
     worker = threading.Thread(target=work)
     worker.start()
@@ -164,7 +170,7 @@ def test_http_429_then_500_then_200_is_delivered_with_the_delays(app, make_app, 
 def test_sent_rows_are_logged_with_round_and_delivery_ids(app, caplog):
     round_for(app, 2)
     with app.app_context(), caplog.at_level(logging.INFO, logger="fika.outbox"):
-        send_due(configured_channels(app.config))
+        send_due(configured_channels(settings_of(app)))
         first = rows("outbox")[0]
     assert (
         f"event=delivery.sent delivery={first.id} round={first.round_id} group={first.group_id} "
@@ -174,11 +180,14 @@ def test_sent_rows_are_logged_with_round_and_delivery_ids(app, caplog):
 
 def test_a_second_worker_on_sqlite_refuses_to_start(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with single_worker(app), single_worker(app):  # PostgreSQL: any number may run
+        with (
+            single_worker(settings_of(app).database_url),
+            single_worker(settings_of(app).database_url),
+        ):  # PostgreSQL: any number may run
             return
-    with single_worker(app):
+    with single_worker(settings_of(app).database_url):
         with pytest.raises(WorkerBusy, match="another worker is running"):
-            with single_worker(app):
+            with single_worker(settings_of(app).database_url):
                 pass
-    with single_worker(app):  # released when the first one stops
+    with single_worker(settings_of(app).database_url):  # released when the first one stops
         pass

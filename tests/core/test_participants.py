@@ -7,10 +7,11 @@ import integrations.registry
 from core.db import db
 from core.models import Programme, ProgrammeMember
 from core.participants import eligible_people
+from core.programmes import ensure_default_programme
 from core.rounds import preview_round, run_round
 from integrations.base import DeliveryError
 from tests.core.helpers import add_person
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 MONDAY = date(2030, 1, 7)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -22,13 +23,13 @@ def test_frequency_caps_count_the_seven_days_before(app):
         weekly = add_person("weekly@example.org", "Legal", frequency="weekly")
         few = add_person("few@example.org", "Research", frequency="few_per_week")
         add_person("other@example.org", "Design")
-        programme = ensure_default_programme()
+        programme = ensure_default_programme(current_settings().timezone)
         everyone = {daily.id, weekly.id, few.id}
         assert everyone <= {p.id for p in eligible_people(MONDAY)}
-        run_round(programme, MONDAY)
+        run_round(current_settings(), programme, MONDAY)
         tuesday = {p.id for p in eligible_people(MONDAY + timedelta(days=1))}
         assert daily.id in tuesday and few.id in tuesday and weekly.id not in tuesday
-        run_round(programme, MONDAY + timedelta(days=1))
+        run_round(current_settings(), programme, MONDAY + timedelta(days=1))
         wednesday = {p.id for p in eligible_people(MONDAY + timedelta(days=2))}
         assert daily.id in wednesday and few.id not in wednesday and weekly.id not in wednesday
         next_monday = {p.id for p in eligible_people(MONDAY + timedelta(days=8))}
@@ -42,7 +43,7 @@ def test_one_to_one_people_sit_out_group_programmes(app):
             add_person(f"p{i}@example.org", dept)
             for i, dept in enumerate(["Legal", "Research", "Design", "Ops"])
         ]
-        default = ensure_default_programme()
+        default = ensure_default_programme(current_settings().timezone)
         teams = Programme(name="Learning teams", group_size=4, timezone="Europe/Stockholm")
         db.session.add(teams)
         db.session.flush()
@@ -50,9 +51,11 @@ def test_one_to_one_people_sit_out_group_programmes(app):
             db.session.add(ProgrammeMember(programme_id=default.id, person_id=person.id))
             db.session.add(ProgrammeMember(programme_id=teams.id, person_id=person.id))
         db.session.commit()
-        pairs = preview_round(ensure_default_programme(), MONDAY)
+        pairs = preview_round(
+            current_settings(), ensure_default_programme(current_settings().timezone), MONDAY
+        )
         assert str(solo.id) in pairs.people
-        groups = preview_round(teams, MONDAY)
+        groups = preview_round(current_settings(), teams, MONDAY)
         assert str(solo.id) not in groups.people and len(groups.people) == 4
 
 
@@ -71,7 +74,9 @@ def test_calendar_meetings_move_the_slot(app, monkeypatch):
             return {"ana@example.org": [meeting]}
 
         monkeypatch.setattr(integrations.registry, "busy_source", lambda config: fetch)
-        (group,) = preview_round(ensure_default_programme(), MONDAY).plan.groups
+        (group,) = preview_round(
+            current_settings(), ensure_default_programme(current_settings().timezone), MONDAY
+        ).plan.groups
         local = group.start.astimezone(STOCKHOLM)
         assert time(16) <= local.time() and group.end.astimezone(STOCKHOLM).time() <= time(17)
         (emails, start, end) = asked[0]
@@ -90,7 +95,16 @@ def test_a_failing_free_busy_service_does_not_stop_the_round(app, monkeypatch):
             raise DeliveryError("HTTP 503 from Graph", transient=True)
 
         monkeypatch.setattr(integrations.registry, "busy_source", lambda config: broken)
-        assert len(preview_round(ensure_default_programme(), MONDAY).plan.groups) == 1
+        assert (
+            len(
+                preview_round(
+                    current_settings(),
+                    ensure_default_programme(current_settings().timezone),
+                    MONDAY,
+                ).plan.groups
+            )
+            == 1
+        )
 
 
 def test_learning_teams_form_groups_around_the_programme_topic(app):
@@ -107,7 +121,7 @@ def test_learning_teams_form_groups_around_the_programme_topic(app):
         for person in people:
             db.session.add(ProgrammeMember(programme_id=teams.id, person_id=person.id))
         db.session.commit()
-        plan = preview_round(teams, MONDAY).plan
+        plan = preview_round(current_settings(), teams, MONDAY).plan
         assert sorted(len(g.members) for g in plan.groups) == [3, 3]
         for group in plan.groups:
             assert any("data" in reason for reason in group.reasons), group.reasons

@@ -12,9 +12,11 @@ from core.channels import configured_channels
 from core.db import db
 from core.dispatch import send_due
 from core.models import Delivery, Group, GroupMember, Round
+from core.programmes import ensure_default_programme
 from core.rounds import preview_round, run_round
+from tests.conftest import settings_of
 from tests.core.helpers import add_person
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 MONDAY = date(2026, 11, 30)
 DEPARTMENTS = ["Sales", "Research", "Legal", "People", "Finance", "Design", "Ops"]
@@ -39,7 +41,9 @@ def count(model) -> int:
 def test_everyone_eligible_is_in_exactly_one_group(app, n):
     with app.app_context():
         people = make_people(n)
-        outcome = run_round(ensure_default_programme(), MONDAY)
+        outcome = run_round(
+            current_settings(), ensure_default_programme(current_settings().timezone), MONDAY
+        )
         assert outcome.created
         seats = db.session.scalars(select(GroupMember.person_id)).all()
         assert sorted(seats) == sorted(p.id for p in people)
@@ -57,7 +61,7 @@ def test_paused_and_inactive_people_are_left_out(app):
         paused = add_person("paused@example.org", "Legal", paused_until=MONDAY + timedelta(days=1))
         gone = add_person("gone@example.org", "Legal", active=False)
         back = add_person("back@example.org", "Legal", paused_until=MONDAY)
-        run_round(ensure_default_programme(), MONDAY)
+        run_round(current_settings(), ensure_default_programme(current_settings().timezone), MONDAY)
         seated = set(db.session.scalars(select(GroupMember.person_id)))
         assert paused.id not in seated and gone.id not in seated
         assert back.id in seated  # a pause lifts on its date
@@ -67,14 +71,14 @@ def test_paused_and_inactive_people_are_left_out(app):
 def test_second_round_for_same_programme_and_date_is_a_noop(app):
     with app.app_context():
         make_people(6)
-        programme = ensure_default_programme()
-        first = run_round(programme, MONDAY)
+        programme = ensure_default_programme(current_settings().timezone)
+        first = run_round(current_settings(), programme, MONDAY)
         deliveries = count(Delivery)
-        second = run_round(programme, MONDAY)
+        second = run_round(current_settings(), programme, MONDAY)
         assert first.created and not second.created
         assert "already ran" in second.message
         assert count(Round) == 1 and count(Delivery) == deliveries == 6
-        assert run_round(programme, MONDAY + timedelta(days=1)).created
+        assert run_round(current_settings(), programme, MONDAY + timedelta(days=1)).created
         assert count(Round) == 2
 
 
@@ -84,11 +88,11 @@ def test_claim_conflict_rolls_back_everything(app, monkeypatch):
 
     with app.app_context():
         make_people(4)
-        programme = ensure_default_programme()
+        programme = ensure_default_programme(current_settings().timezone)
         monkeypatch.setattr(rounds, "existing_round", lambda *a: None)
-        assert run_round(programme, MONDAY).created
+        assert run_round(current_settings(), programme, MONDAY).created
         before = (count(Round), count(Group), count(Delivery))
-        outcome = run_round(programme, MONDAY)
+        outcome = run_round(current_settings(), programme, MONDAY)
         assert not outcome.created and "already ran" in outcome.message
         assert (count(Round), count(Group), count(Delivery)) == before
 
@@ -96,7 +100,9 @@ def test_claim_conflict_rolls_back_everything(app, monkeypatch):
 def test_dry_run_writes_nothing(app):
     with app.app_context():
         make_people(4)
-        outcome = preview_round(ensure_default_programme(), MONDAY)
+        outcome = preview_round(
+            current_settings(), ensure_default_programme(current_settings().timezone), MONDAY
+        )
         assert len(outcome.plan.groups) == 2
         assert count(Round) == count(Group) == count(Delivery) == 0
 
@@ -104,8 +110,8 @@ def test_dry_run_writes_nothing(app):
 def test_outbox_invites_parse_with_every_property(app):
     with app.app_context():
         people = [(p.email, p.timezone) for p in make_people(3)]
-        run_round(ensure_default_programme(), MONDAY)
-        counts = send_due(configured_channels(app.config))
+        run_round(current_settings(), ensure_default_programme(current_settings().timezone), MONDAY)
+        counts = send_due(configured_channels(settings_of(app)))
         assert (counts.sent, counts.retrying, counts.dead) == (3, 0, 0)
         assert count(Delivery) == 3
         assert all(d.status == "sent" for d in db.session.scalars(select(Delivery)))
@@ -142,7 +148,7 @@ def test_outbox_invites_parse_with_every_property(app):
 def test_worker_does_not_resend_what_was_sent(app):
     with app.app_context():
         make_people(2)
-        run_round(ensure_default_programme(), MONDAY)
-        channels = configured_channels(app.config)
+        run_round(current_settings(), ensure_default_programme(current_settings().timezone), MONDAY)
+        channels = configured_channels(settings_of(app))
         assert send_due(channels).sent == 2
         assert send_due(channels, now=datetime.now(UTC) + timedelta(days=1)).sent == 0

@@ -11,6 +11,8 @@ import logging
 import os
 from datetime import datetime
 
+from web.config import runtime_of
+
 
 class _RaceCounter(logging.Handler):
     def __init__(self) -> None:
@@ -46,7 +48,7 @@ def run(role: str, config: dict, barrier, tasks, results) -> None:
         barrier.wait(timeout=60)
         try:
             if role == "clock":
-                fire(app, programme_id, now=datetime.fromisoformat(now))
+                fire(runtime_of(app), programme_id, now=datetime.fromisoformat(now))
             else:
                 cli.main(["round", "--programme", name, "--date", day], standalone_mode=False)
             results.put((role, counter.raced - before, None))

@@ -25,9 +25,11 @@ from core.channels import configured_channels
 from core.db import db
 from core.dispatch import send_due
 from core.models import Delivery, Round
+from core.programmes import ensure_default_programme
 from core.rounds import run_round
+from tests.conftest import settings_of
 from tests.core.helpers import add_person
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MONDAY = "2027-01-04"
@@ -99,7 +101,11 @@ def round_to_send(app, make_app, app_config, smtp_server):
     env = environment(app_config, smtp_server.url())
     mail = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
     with mail.app_context():
-        run_round(ensure_default_programme(), date.fromisoformat(MONDAY))
+        run_round(
+            current_settings(),
+            ensure_default_programme(current_settings().timezone),
+            date.fromisoformat(MONDAY),
+        )
     return env, mail
 
 
@@ -123,7 +129,7 @@ def test_killed_after_the_server_accepted_resends_the_same_message_once(
     result = fika(env, "worker", "--once")
     assert result.returncode == 0 and "sent 2" in result.stdout, result.stderr
     with mail.app_context():  # and nothing is left to send a third time
-        assert send_due(configured_channels(mail.config)).sent == 0
+        assert send_due(configured_channels(settings_of(mail))).sent == 0
     messages = smtp_server.messages
     assert Counter(m.rcpt_tos[0] for m in messages) == {"p0@example.org": 2, "p1@example.org": 2}
     for recipient in ("p0@example.org", "p1@example.org"):
@@ -158,9 +164,13 @@ def test_round_killed_before_commit_leaves_nothing_to_send(
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
     mail = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
     with mail.app_context():
-        channels = configured_channels(mail.config)
+        channels = configured_channels(settings_of(mail))
         assert send_due(channels).sent == 0 and smtp_server.messages == []
         # Nothing half-done blocks the next run: the round is made and sent once.
-        assert run_round(ensure_default_programme(), date.fromisoformat(MONDAY)).created
+        assert run_round(
+            current_settings(),
+            ensure_default_programme(current_settings().timezone),
+            date.fromisoformat(MONDAY),
+        ).created
         assert send_due(channels).sent == 2
     assert len(smtp_server.messages) == 2

@@ -17,10 +17,11 @@ from sqlalchemy import func, select
 
 from core.db import db
 from core.models import Delivery, Group, GroupMember, Round
+from core.programmes import ensure_default_programme
 from core.schedule import schedule_for
 from tests.core.helpers import add_person
 from tests.jobs import racers
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 TRIALS = 20
 #: A working day per trial (people take part on weekdays).
@@ -31,7 +32,9 @@ def _racing(app, app_config, roles: list[str]) -> tuple[int, list]:
     with app.app_context():
         for i in range(7):
             add_person(f"r{i}@example.org", ["Sales", "Legal", "Ops"][i % 3])
-        programme = ensure_default_programme()  # everyone takes part in the default one
+        programme = ensure_default_programme(
+            current_settings().timezone
+        )  # everyone takes part in the default one
         programme.holiday_country = ""
         db.session.commit()
         programme_id, name = programme.id, programme.name

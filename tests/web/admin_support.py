@@ -7,6 +7,7 @@ from datetime import date
 from core.db import db
 from core.models import Delivery, Person
 from tests.core.helpers import add_person
+from web.config import current_settings
 
 ADMIN_EMAIL = "boss@example.org"
 MONDAY = date(2026, 11, 30)
@@ -64,7 +65,7 @@ def past_round_with_dead_letter(programme) -> tuple[int, int]:
 
     for i, dept in enumerate(["Sales", "Legal", "Research", "Design"]):
         add_person(f"member{i}@example.org", dept)
-    outcome = run_round(programme, MONDAY)
+    outcome = run_round(current_settings(), programme, MONDAY)
     assert outcome.created
     delivery = db.session.scalars(db.select(Delivery).order_by(Delivery.id)).first()
     delivery.status, delivery.attempts, delivery.last_error = "dead", 8, "550 mailbox unavailable"

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import WEEKDAYS, Delivery, Group, GroupMember, Person, Round
+from core.programmes import ensure_default_programme
 from core.rounds import run_round
 from tests.core.helpers import add_person
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 
 def sign_in_as(client, person_id: int) -> None:
@@ -54,7 +55,9 @@ def past_weekday(before: int = 7) -> date:
 
 def plan(app, day: date) -> None:
     with app.app_context():
-        outcome = run_round(ensure_default_programme(), day)
+        outcome = run_round(
+            current_settings(), ensure_default_programme(current_settings().timezone), day
+        )
         assert outcome.created, outcome.message
 
 
@@ -131,7 +134,7 @@ def test_someone_elses_break_is_404_and_unchanged(app, client):
 def break_with(app, person_ids: list[int], start: datetime, **seat) -> datetime:
     """A group of ``person_ids`` at ``start`` (its own round); ``seat`` sets the first one's row."""
     with app.app_context():
-        programme = ensure_default_programme()
+        programme = ensure_default_programme(current_settings().timezone)
         round_ = Round(programme_id=programme.id, date=start.date(), status="done")
         group = Group(uid=f"g-{start:%Y%m%d%H%M}@test", start_at=start,
                       end_at=start + timedelta(minutes=15), video_url="https://meet.example/x",

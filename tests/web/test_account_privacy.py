@@ -11,7 +11,9 @@ from core.channels import configured_channels
 from core.db import db
 from core.dispatch import send_due
 from core.models import AuditLog, Delivery, Group, GroupMember, Person, Preference, SignInToken
+from core.signin import issue_link
 from integrations.payload import message_from_dict
+from tests.conftest import settings_of
 from tests.web.test_account_pages import (
     group_of,
     next_weekday,
@@ -20,7 +22,7 @@ from tests.web.test_account_pages import (
     plan,
     sign_in_as,
 )
-from web.account.magic import issue_link
+from web.config import current_settings
 
 
 def test_download_holds_my_data_and_partners_by_name_only(app, client):
@@ -32,7 +34,7 @@ def test_download_holds_my_data_and_partners_by_name_only(app, client):
         ana.preference.topics = ["chess"]
         db.session.commit()
         with app.test_request_context():
-            issue_link(ana, None)
+            issue_link(current_settings(), ana, None)
         group = db.session.get(Group, group_of(app, ids["ana"]))
         partners = [m.person for m in group.members if m.person_id != ids["ana"]]
         everyone_else = [p.email for p in db.session.scalars(select(Person)) if p.id != ids["ana"]]
@@ -78,7 +80,7 @@ def test_delete_erases_every_row_and_tells_the_others(app, client):
         db.session.get(Person, ids["dee"]).preference.avoid = [ids["ana"], ids["cai"]]
         db.session.commit()
         with app.test_request_context():
-            issue_link(ana, None)
+            issue_link(current_settings(), ana, None)
     group_id = group_of(app, ids["ana"])
     with app.app_context():
         others = [m.person_id for m in db.session.get(Group, group_id).members]
@@ -131,7 +133,7 @@ def test_delete_takes_me_out_of_the_others_records_too(app, client):
     plan(app, past_weekday())
     plan(app, next_weekday())
     with app.app_context():
-        send_due(configured_channels(app.config))  # the past round's messages went out
+        send_due(configured_channels(settings_of(app)))  # the past round's messages went out
         hers = select(GroupMember.group_id).where(GroupMember.person_id == ids["ana"])
         db.session.execute(
             update(Delivery)
@@ -150,7 +152,7 @@ def test_delete_takes_me_out_of_the_others_records_too(app, client):
         # Only the cancellation still on its way to her names her, and only until it is sent.
         traces = _every_trace_of("ana.berg@example.org")
         assert traces and all("pending" in t and "ana.berg@example.org" in t for t in traces)
-        send_due(configured_channels(app.config))
+        send_due(configured_channels(settings_of(app)))
         assert _every_trace_of("ana.berg@example.org") == []
         assert _every_trace_of("Ana Berg") == []
         # The others' records of the break they shared still read, without her.

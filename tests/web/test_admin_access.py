@@ -6,6 +6,7 @@ import pytest
 
 from core.api_tokens import create_token
 from core.db import db
+from core.programmes import ensure_default_programme
 from tests.web.admin_support import (
     admin_config,
     make_admin_and_person,
@@ -13,7 +14,7 @@ from tests.web.admin_support import (
     programme_form,
 )
 from tests.web.admin_support import sign_in as sign_in_as
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None, int]]:
 def setup(app):
     with app.app_context():
         admin, person = make_admin_and_person()
-        programme = ensure_default_programme()
+        programme = ensure_default_programme(current_settings().timezone)
         round_id, delivery_id = past_round_with_dead_letter(programme)
         token, _ = create_token("existing", "test")
         db.session.commit()

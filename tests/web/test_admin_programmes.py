@@ -9,15 +9,16 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import AuditLog, Programme
-from tests.core.helpers import add_person
-from tests.web.admin_support import admin_client_for, admin_config
-from web.programmes import (
+from core.participants import programme_members
+from core.programmes import (
     ensure_default_programme,
     open_programmes,
-    programme_participants,
     programmes_for,
     set_programmes,
 )
+from tests.core.helpers import add_person
+from tests.web.admin_support import admin_client_for, admin_config
+from web.config import current_settings
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def test_biweekly_programmes_run_every_other_week(app):
 
 def test_membership_default_choice_and_filters(app):
     with app.app_context():
-        default = ensure_default_programme()
+        default = ensure_default_programme(current_settings().timezone)
         learning = Programme(name="Learning", departments=["Research"], offices=["remote"])
         weekly = Programme(name="Weekly")
         db.session.add_all([learning, weekly])
@@ -113,22 +114,22 @@ def test_membership_default_choice_and_filters(app):
         # Nobody chose anything yet: everyone is in the default programme only.
         assert programmes_for(seller) == [default]
         everyone = [researcher, office_researcher, seller]
-        assert programme_participants(default, everyone) == everyone
-        assert programme_participants(weekly, everyone) == []
+        assert programme_members(default, everyone) == everyone
+        assert programme_members(weekly, everyone) == []
         assert [p.name for p in open_programmes(researcher)] == [default.name, "Learning", "Weekly"]
         assert "Learning" not in [p.name for p in open_programmes(office_researcher)]
-        set_programmes(researcher, [learning.id, weekly.id])
+        set_programmes(current_settings(), researcher, [learning.id, weekly.id])
         db.session.commit()
         assert programmes_for(researcher) == [learning, weekly]
-        assert programme_participants(default, everyone) == [office_researcher, seller]
-        assert programme_participants(learning, everyone) == [researcher]
+        assert programme_members(default, everyone) == [office_researcher, seller]
+        assert programme_members(learning, everyone) == [researcher]
         # Narrowing a programme applies at the next round, without touching the choice.
         learning.departments = ["Design"]
-        assert programme_participants(learning, everyone) == []
+        assert programme_members(learning, everyone) == []
         with pytest.raises(ValueError, match="not open to you"):
-            set_programmes(seller, [learning.id])
+            set_programmes(current_settings(), seller, [learning.id])
         with pytest.raises(ValueError, match="at least one"):
-            set_programmes(seller, [])
-        set_programmes(researcher, [weekly.id])
+            set_programmes(current_settings(), seller, [])
+        set_programmes(current_settings(), researcher, [weekly.id])
         db.session.commit()
         assert programmes_for(researcher) == [weekly]

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from core.db import db
 from core.models import AuditLog, Delivery, Round
+from core.programmes import ensure_default_programme
 from tests.core.helpers import add_person
 from tests.web.admin_support import (
     MONDAY,
@@ -14,7 +15,7 @@ from tests.web.admin_support import (
     admin_config,
     past_round_with_dead_letter,
 )
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_preview_shows_groups_reasons_and_unmatched_and_saves_nothing(app, admin
             add_person(f"p{i}@example.org", dept)
         # Works 22:00-23:00 Stockholm time: no overlap with anyone, so left out with a reason.
         add_person("night@example.org", "Ops", hours=(22, 23))
-        programme_id = ensure_default_programme().id
+        programme_id = ensure_default_programme(current_settings().timezone).id
     page = admin_client.get(f"/admin/rounds/preview?programme={programme_id}&date={MONDAY}")
     assert page.status_code == 200
     text = page.data.decode()
@@ -52,7 +53,7 @@ def test_run_now_runs_once_and_shows_deliveries(app, admin_client):
     with app.app_context():
         for i, dept in enumerate(["Sales", "Legal", "Research"]):
             add_person(f"p{i}@example.org", dept)
-        programme_id = ensure_default_programme().id
+        programme_id = ensure_default_programme(current_settings().timezone).id
     form = {"programme": programme_id, "date": MONDAY.isoformat()}
     first = admin_client.post("/admin/rounds/run", data=form)
     assert first.status_code == 302 and "/admin/rounds/" in first.headers["Location"]
@@ -72,7 +73,9 @@ def test_run_now_runs_once_and_shows_deliveries(app, admin_client):
 
 def test_dead_letters_show_the_reason_and_resend_queues_again(app, admin_client):
     with app.app_context():
-        round_id, delivery_id = past_round_with_dead_letter(ensure_default_programme())
+        round_id, delivery_id = past_round_with_dead_letter(
+            ensure_default_programme(current_settings().timezone)
+        )
     page = admin_client.get("/admin/deliveries/dead").data.decode()
     assert "550 mailbox unavailable" in page and f"/admin/deliveries/{delivery_id}/resend" in page
     response = admin_client.post(
@@ -102,7 +105,7 @@ def test_bad_dates_and_missing_things_are_4xx(admin_client):
 
 def test_insights_page_and_csv_from_a_real_round(app, admin_client):
     with app.app_context():
-        past_round_with_dead_letter(ensure_default_programme())
+        past_round_with_dead_letter(ensure_default_programme(current_settings().timezone))
     query = "from=2026-11-01&to=2026-12-31"
     page = admin_client.get(f"/admin/insights?{query}").data.decode()
     assert page.count('class="cell"') == 25  # 5 departments: People, Sales, Legal, Research, Design

@@ -13,6 +13,7 @@ from core.models import ApiToken, AuditLog, Person
 from tests.core.helpers import add_person
 from tests.web.admin_support import admin_config, make_admin_and_person
 from tests.web.admin_support import sign_in as sign_in_as
+from web.config import current_settings
 
 ADA = {
     "name": "Ada Lovelace",
@@ -89,7 +90,10 @@ def test_each_method_needs_credentials(app, people, method, path, body, ok):
         if method == "PUT":
             from core.changes import erase
 
-            erase(db.session.scalar(select(Person).where(Person.email == "ada@example.org")))
+            erase(
+                current_settings(),
+                db.session.scalar(select(Person).where(Person.email == "ada@example.org")),
+            )
     assert _call(client, method, path, body, bearer(good)).status_code == ok
 
 
@@ -204,8 +208,8 @@ def test_delete_withdraws_from_upcoming_breaks(app, people):
     from datetime import UTC, datetime, timedelta
 
     from core.models import Delivery, Group
+    from core.programmes import ensure_default_programme
     from core.rounds import run_round
-    from web.programmes import ensure_default_programme
 
     client = app.test_client()
     with app.app_context():
@@ -214,7 +218,9 @@ def test_delete_withdraws_from_upcoming_breaks(app, people):
         day = (datetime.now(UTC) + timedelta(days=7)).date()
         while day.weekday() > 4:
             day += timedelta(days=1)
-        assert run_round(ensure_default_programme(), day).created
+        assert run_round(
+            current_settings(), ensure_default_programme(current_settings().timezone), day
+        ).created
         groups = db.session.scalars(select(Group)).all()
         victim = groups[0].members[0].person.email
         before = db.session.scalar(select(func.count(Delivery.id)))

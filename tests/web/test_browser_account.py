@@ -24,8 +24,10 @@ from werkzeug.serving import make_server
 
 from core.db import db
 from core.models import GroupMember, Person
+from core.programmes import ensure_default_programme
 from tests.core.helpers import add_person
-from web.programmes import ensure_default_programme
+from tests.servers import free_port
+from web.config import current_settings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -56,22 +58,22 @@ def browser():
 @pytest.fixture
 def served(make_app, smtp_server) -> Iterator[tuple[str, object]]:
     """Fika on 127.0.0.1:<free port> in a thread; yields (base URL, app)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     app = make_app(
-        FIKA_BASE_URL="http://127.0.0.1",
+        FIKA_BASE_URL=base,
         FIKA_SMTP_URL=smtp_server.url(),
         WTF_CSRF_ENABLED=True,
         TESTING=False,
     )
     with app.app_context():
         db.create_all()
-        ensure_default_programme()
+        ensure_default_programme(current_settings().timezone)
         for email, department in [("ben.cole@example.org", "Sales"),
                                   ("cai.dahl@example.org", "Legal"),
                                   ("dee.eko@example.org", "Design")]:  # fmt: skip
             add_person(email, department)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    app.config["FIKA_BASE_URL"] = base
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -212,7 +214,9 @@ def test_join_sign_in_manage_and_delete_on_a_phone(browser, served, smtp_server,
             assert pref.avoid == [cai.id] and ana.work_start.isoformat() == "08:30:00"
             assert ana.timezone == "Europe/Stockholm"  # not the browser's zone (UTC here)
             # The round on the day the pause ends includes her again.
-            assert run_round(ensure_default_programme(), resume).created
+            assert run_round(
+                current_settings(), ensure_default_programme(current_settings().timezone), resume
+            ).created
             seat = db.session.scalar(select(GroupMember).where(GroupMember.person_id == ana.id))
             partners = [m.person for m in seat.group.members if m.person_id != ana.id]
             assert partners and cai.id not in {p.id for p in partners}

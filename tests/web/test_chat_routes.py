@@ -13,11 +13,12 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import Delivery, Group, GroupMember, Person
+from core.programmes import ensure_default_programme
 from core.rounds import run_round
 from core.signing import make_token
 from tests.core.helpers import add_person
 from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 MONDAY = date(2030, 1, 7)
@@ -57,7 +58,7 @@ def trio(app):
                 ("chen@example.org", "Legal"),
             ]
         }
-        run_round(ensure_default_programme(), MONDAY)
+        run_round(current_settings(), ensure_default_programme(current_settings().timezone), MONDAY)
         return db.session.scalar(select(Group.id)), ids
 
 
@@ -68,7 +69,9 @@ def seat(app, group_id, person_id):
 
 def link(app, action, group_id, person_id):
     with app.app_context():
-        return "/a/" + make_token("action", [action, group_id, person_id])
+        return "/a/" + make_token(
+            current_settings().secret_key, "action", [action, group_id, person_id]
+        )
 
 
 def test_action_link_get_confirms_and_changes_nothing(app, client):

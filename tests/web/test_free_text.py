@@ -20,15 +20,17 @@ from core.channels import configured_channels
 from core.db import db
 from core.dispatch import send_due
 from core.models import Delivery, Person, Preference, Programme
+from core.programmes import ensure_default_programme
 from core.rounds import run_round
 from core.text import clean_text, is_plain_text, text_problem
+from tests.conftest import settings_of
 from tests.core.helpers import add_person
 from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi
 from tests.web.admin_support import admin_client_for, admin_config, programme_form
 from tests.web.test_account_pages import GOOD_PREFS, sign_in_as
 from tests.web.test_chat_routes import SECRET, signed
 from tests.web.test_optin import GOOD
-from web.programmes import ensure_default_programme
+from web.config import current_settings
 
 #: Line breaks, tab, NUL, DEL, a C1 control (NEL) and the Unicode line separator.
 BAD = ["\r\n", "\n", "\r", "\t", "\x00", "\x7f", "\x85", "\u2028"]
@@ -131,8 +133,10 @@ def test_a_slack_profile_with_a_line_break_is_cleaned_and_invites_still_go_out(
         with app.app_context():
             person = db.session.scalar(select(Person).where(Person.email == "new@example.org"))
             assert (person.name, person.department) == ("New Bcc: all@example.org", "R D")
-            assert run_round(ensure_default_programme(), MONDAY).created
-            channels = {"email": configured_channels(app.config)["email"]}
+            assert run_round(
+                current_settings(), ensure_default_programme(current_settings().timezone), MONDAY
+            ).created
+            channels = {"email": configured_channels(settings_of(app))["email"]}
             send_due(channels)
             mails = db.session.scalars(select(Delivery).where(Delivery.channel == "email")).all()
             assert {d.status for d in mails} == {"sent"} and len(mails) == 2

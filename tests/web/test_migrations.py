@@ -9,14 +9,15 @@ from sqlalchemy import inspect, select
 
 from core.db import db
 from core.models import Programme
-from web.programmes import DEFAULT_PROGRAMME, ensure_default_programme
+from core.programmes import DEFAULT_PROGRAMME, ensure_default_programme
+from web.config import current_settings
 
 
 def test_upgrade_matches_models_and_seeds_default_programme(make_app):
     app = make_app()
     with app.app_context():
         upgrade()
-        ensure_default_programme()
+        ensure_default_programme(current_settings().timezone)
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
         assert diff == [], diff
@@ -27,7 +28,7 @@ def test_upgrade_matches_models_and_seeds_default_programme(make_app):
         assert programme.days == ["mon", "tue", "wed", "thu", "fri"]
         assert programme.duration_minutes == 15
         upgrade()  # a second upgrade is a no-op
-        ensure_default_programme()
+        ensure_default_programme(current_settings().timezone)
         assert len(db.session.scalars(select(Programme)).all()) == 1
 
 

@@ -20,15 +20,17 @@ from core.channels import configured_channels
 from core.db import db
 from core.dispatch import send_due
 from core.models import Delivery, Person, Programme, ProgrammeMember, Round
+from core.programmes import set_programmes
 from core.rounds import preview_round, run_round
 from fika.tables import status_report
 from integrations.payload import room_from_dict
 from integrations.room import build_room_calendar
 from jobs.clock import _active_programmes, tick
+from tests.conftest import settings_of
 from tests.core.helpers import add_person
 from tests.integrations.test_room import with_icalendar, with_vobject
 from tests.web.admin_support import admin_client_for, admin_config, programme_form, sign_in
-from web.programmes import set_programmes
+from web.config import current_settings, runtime_of
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 ROOM_FORM = programme_form(
@@ -77,7 +79,7 @@ def versions() -> list[tuple[str, int, str]]:
 
 
 def test_done_when_admin_creates_room_person_opts_in_gets_one_invite_and_a_nudge(
-    app, admin, smtp_server, httpserver
+    app, make_app, admin, smtp_server, httpserver
 ):
     """The issue's Done-when: weekdays 10:00 Europe/Stockholm, one invite, a nudge before."""
     with app.app_context():
@@ -98,7 +100,7 @@ def test_done_when_admin_creates_room_person_opts_in_gets_one_invite_and_a_nudge
     with app.app_context():
         (row,) = room_rows()
         assert row.channel == "email" and row.key.startswith("fika-room-")
-        assert send_due(configured_channels(app.config)).sent == 1
+        assert send_due(configured_channels(settings_of(app))).sent == 1
     (mail,) = smtp_server.messages
     assert mail.rcpt_tos == ["ana@example.org"]
     message = mail.message
@@ -132,12 +134,14 @@ def test_done_when_admin_creates_room_person_opts_in_gets_one_invite_and_a_nudge
     # The nudge goes to the chat webhooks five minutes before the next session.
     httpserver.expect_request("/slack", method="POST").respond_with_data("ok")
     httpserver.expect_request("/teams", method="POST").respond_with_data("", status=202)
-    app.config["FIKA_SLACK_WEBHOOK_URL"] = httpserver.url_for("/slack")
-    app.config["FIKA_TEAMS_WEBHOOK_URL"] = httpserver.url_for("/teams")
+    hooked = make_app(
+        FIKA_SLACK_WEBHOOK_URL=httpserver.url_for("/slack"),
+        FIKA_TEAMS_WEBHOOK_URL=httpserver.url_for("/teams"),
+    )
     monday = datetime(2026, 11, 30, 9, 56, tzinfo=STOCKHOLM)
     with time_machine.travel(monday, tick=False):
-        tick(app)
-        tick(app)  # a second tick (or clock) posts nothing more
+        tick(runtime_of(hooked))
+        tick(runtime_of(hooked))  # a second tick (or clock) posts nothing more
     posted = {r.path: r for r, _ in httpserver.log}
     assert len(httpserver.log) == 2 and set(posted) == {"/slack", "/teams"}
     slack_text = posted["/slack"].get_json()["text"]
@@ -158,7 +162,7 @@ def test_update_pause_resume_leave_and_rejoin_keep_the_uid_and_raise_the_sequenc
     with app.app_context():
         room_id = create_room(admin)
         ana = add_person("ana@example.org", "Research")
-        set_programmes(ana, [room_id])
+        set_programmes(current_settings(), ana, [room_id])
         db.session.commit()
         uid = f"fika-room-{room_id}-{ana.id}"
         assert versions() == [(uid, 0, "REQUEST")]
@@ -174,7 +178,7 @@ def test_update_pause_resume_leave_and_rejoin_keep_the_uid_and_raise_the_sequenc
         # A two-week pause: an update listing the paused programme days as EXDATEs.
         ana = db.session.get(Person, ana.id)
         now = datetime(2026, 11, 30, 7, tzinfo=UTC)  # Monday
-        changes.pause(ana, date(2026, 12, 14), now=now)
+        changes.pause(current_settings(), ana, date(2026, 12, 14), now=now)
         paused = room_from_dict(room_rows()[-1].payload["room"])
         assert versions()[-1] == (uid, 2, "REQUEST")
         assert len(paused.exdates) == 10 and paused.exdates[0] == date(2026, 11, 30)
@@ -185,19 +189,21 @@ def test_update_pause_resume_leave_and_rejoin_keep_the_uid_and_raise_the_sequenc
         assert seen == with_vobject(calendar, start, start + timedelta(days=21))
         assert min(seen).date() == date(2026, 12, 14)  # nothing during the pause
         # Ending the pause early gives the paused days back.
-        changes.resume(db.session.get(Person, ana.id), now=now)
+        changes.resume(current_settings(), db.session.get(Person, ana.id), now=now)
         resumed = room_from_dict(room_rows()[-1].payload["room"])
         assert versions()[-1] == (uid, 3, "REQUEST") and resumed.exdates == ()
-        changes.resume(db.session.get(Person, ana.id), now=now)  # not paused: nothing to send
+        changes.resume(
+            current_settings(), db.session.get(Person, ana.id), now=now
+        )  # not paused: nothing to send
         assert versions()[-1] == (uid, 3, "REQUEST")
         # Leaving Fika cancels the series.
-        changes.leave(db.session.get(Person, ana.id), now=now)
+        changes.leave(current_settings(), db.session.get(Person, ana.id), now=now)
         assert versions()[-1] == (uid, 4, "CANCEL")
         assert db.session.get(ProgrammeMember, (room_id, ana.id)) is None
         # Coming back continues the series above the cancel, so calendars accept it.
         ana = db.session.get(Person, ana.id)
         ana.preference.active = True
-        set_programmes(ana, [room_id])
+        set_programmes(current_settings(), ana, [room_id])
         db.session.commit()
         assert versions()[-1] == (uid, 5, "REQUEST")
     # Switching the programme off cancels it for every subscriber.
@@ -213,14 +219,14 @@ def test_erase_and_unsubscribing_from_the_room_send_a_cancel(app, admin):
         default_id = db.session.scalar(select(Programme.id).order_by(Programme.id))
         ben = add_person("ben@example.org", "Sales", office=None)
         cai = add_person("cai@example.org", "Legal")
-        set_programmes(ben, [room_id])
-        set_programmes(cai, [room_id, default_id])
+        set_programmes(current_settings(), ben, [room_id])
+        set_programmes(current_settings(), cai, [room_id, default_id])
         db.session.commit()
-        set_programmes(cai, [default_id])  # unsubscribes from the room only
+        set_programmes(current_settings(), cai, [default_id])  # unsubscribes from the room only
         db.session.commit()
         assert versions()[-1] == (f"fika-room-{room_id}-{cai.id}", 1, "CANCEL")
         ben_id = ben.id
-        changes.erase(ben)
+        changes.erase(current_settings(), ben)
         rows = room_rows()
         assert versions()[-1] == (f"fika-room-{room_id}-{ben_id}", 1, "CANCEL")
         assert rows[-1].person_id is None and rows[-1].recipient == "ben@example.org"
@@ -250,21 +256,23 @@ def test_drop_in_programmes_are_never_matched(app, admin):
         room_id = create_room(admin)
         room = db.session.get(Programme, room_id)
         for person in ("ana", "ben", "cai", "dee"):
-            set_programmes(add_person(f"{person}@example.org", "Research"), [room_id])
+            set_programmes(
+                current_settings(), add_person(f"{person}@example.org", "Research"), [room_id]
+            )
         db.session.commit()
         monday = date(2026, 11, 30)
-        outcome = run_round(room, monday)
+        outcome = run_round(current_settings(), room, monday)
         assert not outcome.created and "drop-in room" in outcome.message
-        assert preview_round(room, monday).plan is None
+        assert preview_round(current_settings(), room, monday).plan is None
         assert db.session.scalar(select(Round)) is None
         assert room_id not in {p.id for p in _active_programmes()}
     response = admin.get(f"/admin/rounds/preview?programme={room_id}&date=2026-11-30")
     assert response.status_code == 400 and b"drop-in room" in response.data
 
 
-def test_nudge_fires_on_programme_days_only_and_not_on_holidays(app, admin, httpserver):
+def test_nudge_fires_on_programme_days_only_and_not_on_holidays(app, make_app, admin, httpserver):
     httpserver.expect_request("/slack", method="POST").respond_with_data("ok")
-    app.config["FIKA_SLACK_WEBHOOK_URL"] = httpserver.url_for("/slack")
+    hooked = make_app(FIKA_SLACK_WEBHOOK_URL=httpserver.url_for("/slack"))
     with app.app_context():
         room_id = create_room(admin, days=["mon", "wed"])
         holiday_id = create_room(
@@ -274,7 +282,7 @@ def test_nudge_fires_on_programme_days_only_and_not_on_holidays(app, admin, http
     def nudges_at(local: datetime) -> int:
         before = len(httpserver.log)
         with time_machine.travel(local, tick=False):
-            tick(app)
+            tick(runtime_of(hooked))
         return len(httpserver.log) - before
 
     assert nudges_at(datetime(2027, 1, 4, 9, 54, tzinfo=STOCKHOLM)) == 0  # Monday, too early

@@ -6,12 +6,13 @@ from core.db import db
 from core.models import Person
 from core.signing import make_token
 from tests.core.helpers import add_person
+from web.config import current_settings
 
 
 def token_for(app, email="ana@example.org"):
     with app.app_context():
         person = add_person(email, "Research")
-        return make_token("unsubscribe", person.id), person.id
+        return make_token(current_settings().secret_key, "unsubscribe", person.id), person.id
 
 
 def is_active(app, person_id) -> bool:
@@ -45,7 +46,9 @@ def test_tampered_or_foreign_token_does_nothing(app, client):
         response = client.post(f"/unsubscribe/{bad}")
         assert response.status_code == 404
     with app.app_context():
-        other = make_token("action", pid)  # signed, but for another purpose
+        other = make_token(
+            current_settings().secret_key, "action", pid
+        )  # signed, but for another purpose
     assert client.post(f"/unsubscribe/{other}").status_code == 404
     assert is_active(app, pid)
     with app.app_context():

@@ -20,6 +20,7 @@ from core.models import Group, GroupMember, Person, Programme, Round
 from web.account import bp
 from web.account.forms import AnswerForm
 from web.auth import current_person, login_required
+from web.config import current_settings
 
 
 @dataclass
@@ -177,7 +178,7 @@ def answer(group_id: int):
         flash("Thanks, the others will be glad to see you.")
     else:
         seat.response = "cant"
-        withdraw(person, group, now)
+        withdraw(current_settings(), person, group, now)
         flash("You are out of this break; the others got an update.")
     db.session.commit()
     return redirect(url_for("account.breaks"))

@@ -15,9 +15,11 @@ from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
 
-from web.account import bp, magic
+from core import signin
+from web.account import bp
 from web.account.forms import SignInForm
 from web.auth import sign_in as start_session
+from web.config import current_settings
 from web.redirects import safe_next
 
 log = logging.getLogger("fika.oidc")
@@ -56,7 +58,7 @@ def oidc_start():
     """Send the browser to the provider; it comes back to :func:`oidc_callback`."""
     client = _client()
     session["oidc_next"] = safe_next(request.args.get("next"))
-    callback = current_app.config["FIKA_BASE_URL"] + url_for("account.oidc_callback")
+    callback = current_settings().base_url + url_for("account.oidc_callback")
     try:
         return client.authorize_redirect(callback)
     except (OAuthError, requests.RequestException, ValueError) as error:
@@ -77,7 +79,7 @@ def oidc_callback():
     email = (info.get("email") or "").strip().lower()
     if not email or info.get("email_verified") is False:
         return _problem("Your sign-on account has no verified email address.", 403)
-    person = magic.find_person(email)
+    person = signin.find_person(email)
     if person is None:
         return _problem(
             f"Nobody with the address {email} has joined the coffee breaks yet. "

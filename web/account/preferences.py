@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from core import changes
 from core.db import db
 from core.models import WEEKDAYS, Person, Preference
+from core.programmes import open_programmes, programmes_for, set_programmes
 from web.account import bp
 from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_list
 from web.auth import current_person, login_required
+from web.config import current_settings
 from web.optin import as_sentence, known_offices
-from web.programmes import open_programmes, programmes_for, set_programmes, submitted_programme_ids
+from web.programmes import submitted_programme_ids
 
 SEARCH_RESULTS = 20
 
@@ -119,7 +122,8 @@ def preferences():
     elif not searching and form.validate_on_submit() and programme_error is None:
         if ids is not None:
             try:
-                set_programmes(person, ids)  # drop-in rooms write their invite or cancel here
+                # Drop-in rooms write their invite or cancel here.
+                set_programmes(current_settings(), person, ids)
             except ValueError as error:
                 programme_error = as_sentence(str(error))
         if programme_error is None:
@@ -157,15 +161,13 @@ def today_for(person: Person) -> date:
 @login_required
 def pause():
     """Pause until a date (breaks before it are given up), resume, leave or join again."""
-    from core.changes import pause as pause_until
-
     person = current_person()
     pref = _preference(person)
     today = today_for(person)
     form = PauseForm(today=today)
     if form.validate_on_submit():
         until = form.resume_on()
-        touched = pause_until(person, until)
+        touched = changes.pause(current_settings(), person, until)
         flash(
             f"Paused: you take part again on {until.strftime('%A %-d %B %Y')}."
             + (f" {touched} upcoming break(s) were given up." if touched else "")
@@ -180,7 +182,7 @@ def pause():
             form=form,
             paused=paused,
             confirm=ConfirmForm(),
-            org=current_app.config["FIKA_ORG_NAME"],
+            org=current_settings().org_name,
         ),
         400 if form.errors else 200,
     )
@@ -190,10 +192,8 @@ def pause():
 @login_required
 def resume():
     """End a pause now."""
-    from core.changes import resume as resume_breaks
-
     _preference(current_person())
-    resume_breaks(current_person())
+    changes.resume(current_settings(), current_person())
     flash("Welcome back: you take part from the next round.")
     return redirect(url_for("account.pause"))
 
@@ -202,9 +202,7 @@ def resume():
 @login_required
 def leave():
     """Stop taking part (upcoming breaks are updated or cancelled); the account stays."""
-    from core.changes import leave as leave_breaks
-
-    leave_breaks(current_person())
+    changes.leave(current_settings(), current_person())
     flash("You have left the coffee breaks. Join again here any time.")
     return redirect(url_for("account.pause"))
 
@@ -213,9 +211,6 @@ def leave():
 @login_required
 def rejoin():
     """Take part again after leaving."""
-    pref = _preference(current_person())
-    pref.active = True
-    pref.paused_until = None
-    db.session.commit()
+    changes.rejoin(current_person())
     flash("You are back in: you take part from the next round.")
     return redirect(url_for("account.pause"))

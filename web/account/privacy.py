@@ -19,6 +19,7 @@ from web.account import bp
 from web.account.breaks import my_breaks
 from web.account.forms import DeleteForm
 from web.auth import current_person, login_required, sign_out
+from web.config import current_settings
 
 
 def _iso(value) -> str | None:
@@ -129,7 +130,7 @@ def delete():
     form = DeleteForm()
     if form.validate_on_submit():
         first = person.first_name()
-        erase(person)
+        erase(current_settings(), person)
         sign_out()
         return render_template("account/deleted.html", first=first)
     status = 400 if form.errors else 200

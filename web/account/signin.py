@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
 
-from web.account import bp, magic
+from core import signin
+from web.account import bp
 from web.account.forms import ConfirmForm, SignInForm
 from web.account.oidc import oidc_enabled
 from web.auth import current_person
 from web.auth import sign_in as start_session
 from web.auth import sign_out as end_session
+from web.config import current_settings
 from web.redirects import safe_next
 
 
@@ -27,10 +29,10 @@ def sign_in():
         if current_person() is not None:
             return redirect(form.next.data or url_for("account.breaks"))
     if form.validate_on_submit():
-        person = magic.find_person(form.email.data)
+        person = signin.find_person(form.email.data)
         if person is not None:
-            link = magic.issue_link(person, form.next.data)
-            magic.send_link(person, link)
+            link = signin.issue_link(current_settings(), person, safe_next(form.next.data))
+            signin.send_link(current_settings(), person, link)
         return render_template("account/sign_in_sent.html", email=form.email.data.strip())
     status = 400 if form.is_submitted() else 200
     return render_template("account/sign_in.html", form=form, oidc=oidc_enabled()), status
@@ -41,15 +43,15 @@ def magic_link(token: str):
     """GET shows a 'Sign in' button (scanners may GET); its POST redeems the link once."""
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        redeemed = magic.redeem(token)
+        redeemed = signin.redeem(current_settings(), token)
         if redeemed is not None:
-            person, next_url = redeemed
+            person, next_url = redeemed[0], safe_next(redeemed[1])
             start_session(person)
             return redirect(next_url or url_for("account.breaks"))
         return _link_not_valid()
     if request.method == "POST":
         return render_template("account/magic.html", form=form, token=token), 400
-    if not magic.peek(token):
+    if not signin.peek(current_settings(), token):
         return _link_not_valid()
     return render_template("account/magic.html", form=form, token=token)
 

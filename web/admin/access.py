@@ -7,28 +7,21 @@ groups in ``session["groups"]``).
 
 from __future__ import annotations
 
-from flask import current_app, redirect, request, session, url_for
+from flask import redirect, request, session, url_for
 from werkzeug.routing import BuildError
 
 from core.models import Person
 from web.auth import current_person
-
-
-def admin_emails() -> frozenset[str]:
-    """FIKA_ADMIN_EMAILS as lower-case addresses (tests may give a comma-separated string)."""
-    value = current_app.config.get("FIKA_ADMIN_EMAILS") or ()
-    if isinstance(value, str):
-        value = value.split(",")
-    return frozenset(e.strip().lower() for e in value if e.strip())
+from web.config import current_settings
 
 
 def is_admin(person: Person | None) -> bool:
     """Whether ``person`` (the signed-in one) may use the admin and the API with a session."""
     if person is None:
         return False
-    if person.email.lower() in admin_emails():
+    if person.email.lower() in current_settings().admin_emails:
         return True
-    group = current_app.config.get("FIKA_ADMIN_GROUP")
+    group = current_settings().admin_group
     groups = session.get("groups")
     return bool(group) and isinstance(groups, list) and group in groups
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -32,6 +31,7 @@ from core.people_search import STATUSES, PeopleFilter, choices, search, status_o
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm, ImportForm
+from web.config import current_settings
 
 PAGE = 50
 MAX_UPLOAD = 20 * 1024 * 1024  # 20 MB: about 150,000 rows
@@ -83,7 +83,7 @@ def import_template():
 
 
 def _uploads() -> Path:
-    folder = Path(current_app.config["INSTANCE_PATH"]) / "imports"
+    folder = Path(current_settings().instance_path) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     now = time.time()
     for old in folder.glob("*.csv"):
@@ -103,7 +103,7 @@ def import_people():
     if len(data) > MAX_UPLOAD:
         form.file.errors.append("The file is larger than 20 MB; split it and import each part.")
         return render_template("admin/import.html", form=form, report=None), 400
-    report, records = check_csv(data, current_app.config["FIKA_TIMEZONE"], dry_run=True)
+    report, records = check_csv(data, current_settings().timezone, dry_run=True)
     db.session.rollback()
     token = None
     if report.ok and records:
@@ -136,7 +136,7 @@ def confirm_import(token: str):
     if not path.exists():
         abort(404, "This upload has expired; please upload the file again.")
     data = path.read_bytes()
-    report, records = check_csv(data, current_app.config["FIKA_TIMEZONE"], dry_run=False)
+    report, records = check_csv(data, current_settings().timezone, dry_run=False)
     if not report.ok:
         db.session.rollback()
         form = ImportForm()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from core import audit, rooms
@@ -13,6 +13,7 @@ from core.models import WEEKDAYS, Programme, ProgrammeMember
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import DAY_NAMES, ProgrammeForm, names
+from web.config import current_settings
 
 #: Starting points for the programmes people ask for most; every value can be changed.
 PRESETS: dict[str, dict] = {
@@ -117,7 +118,7 @@ def _save(programme: Programme | None):
             **PRESETS["daily"],
             "name": "",
             "active": True,
-            "timezone": current_app.config["FIKA_TIMEZONE"],
+            "timezone": current_settings().timezone,
             **preset,
         }
         form = ProgrammeForm(data=defaults)
@@ -140,7 +141,7 @@ def _save(programme: Programme | None):
             if not created and before["room_url"] and not programme.room_url:
                 programme.room_url = before["room_url"]  # emptied: keep the room people have
             db.session.flush()
-            rooms.programme_changed(programme, before)
+            rooms.programme_changed(current_settings(), programme, before)
             after = _snapshot(programme)
             changed = {k: v for k, v in after.items() if not before or before.get(k) != v}
             audit.record(

@@ -17,10 +17,11 @@ from sqlalchemy.orm import selectinload
 from core import audit
 from core.db import db
 from core.models import Delivery, Group, GroupMember, Programme, Round
+from core.programmes import next_break
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm
-from web.programmes import next_break
+from web.config import current_settings
 
 DELIVERY_STATUSES = ("pending", "retrying", "sent", "dead")
 
@@ -79,7 +80,7 @@ def preview():
     if programme.is_drop_in:
         abort(400, f"{programme.name} is a drop-in room: nobody is matched, there is no round.")
     try:
-        outcome = preview_round(programme, day)
+        outcome = preview_round(current_settings(), programme, day)
     except RequestError as exc:
         abort(400, f"This round cannot be planned: {exc}")
     db.session.rollback()  # a preview never leaves anything behind
@@ -104,7 +105,7 @@ def run_now():
         abort(400, "The form expired; please go back and try again.")
     programme = _programme(request.form.get("programme"))
     day = _day(programme, request.form.get("date"))
-    outcome = run_round(programme, day)
+    outcome = run_round(current_settings(), programme, day)
     audit.record(
         actor_name(),
         "round.run",

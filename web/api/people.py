@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 
 from core import audit
 from core.changes import erase
@@ -13,6 +13,7 @@ from core.people_import import COLUMNS, PersonRecord, RowError, unknown_managers
 from core.people_search import PeopleFilter, by_email, person_json, search
 from core.people_upsert import apply_records
 from web.api import bp
+from web.config import current_settings
 from web.errors import error_response
 
 MAX_LIMIT = 500
@@ -95,7 +96,7 @@ def _validate(item, index: int) -> tuple[PersonRecord | None, list[RowError]]:
     unknown = sorted(set(item) - FIELDS)
     if unknown:
         return None, [RowError(index, unknown[0], "unknown field")]
-    return validate_record(item, index, current_app.config["FIKA_TIMEZONE"])
+    return validate_record(item, index, current_settings().timezone)
 
 
 @bp.put("/v1/people/<path:email>")
@@ -168,5 +169,5 @@ def delete_person(email: str):
     # answers "was this address erased?" for whoever already knows it.
     digest = hashlib.sha256(person.email.lower().encode()).hexdigest()
     audit.record(g.api_actor, "api.person.delete", person=person.id, email_sha256=digest)
-    erase(person)  # commits, with the audit entry
+    erase(current_settings(), person)  # commits, with the audit entry
     return "", 204

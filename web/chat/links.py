@@ -8,25 +8,23 @@ from __future__ import annotations
 
 from flask import abort, render_template, request
 
+from core.answers import AnswerError, apply_answer
 from core.db import db
+from core.links import Links
 from core.models import Group, Person
-from core.signing import read_token
 from web.auth import current_person
 from web.chat import bp
-from web.chat.answers import ACTIONS, AnswerError, apply_answer
-
-#: Action links work for two weeks: long enough for any break they belong to.
-LINK_MAX_AGE = 14 * 24 * 3600
+from web.config import current_settings
 
 LABELS = {"in": "I'm in", "cant": "Can't make it", "pause_week": "Pause me for a week"}
 
 
 def _resolve(token: str) -> tuple[str, Group, Person]:
-    data = read_token("action", token, max_age=LINK_MAX_AGE)
-    if not (isinstance(data, list) and len(data) == 3 and data[0] in ACTIONS):
+    data = Links(current_settings()).read_action(token)
+    if data is None:
         abort(400, "This link has expired or is not valid. Nothing was changed.")
     action, group_id, person_id = data
-    group = db.session.get(Group, group_id) if isinstance(group_id, int) else None
+    group = db.session.get(Group, group_id)
     if group is None:
         abort(404, "This coffee break no longer exists. Nothing was changed.")
     if person_id is None:
@@ -50,7 +48,7 @@ def answer(token: str):
             "chat/confirm.html", label=LABELS[action], group=group, person=person, token=token
         )
     try:
-        message = apply_answer(person, group, action)
+        message = apply_answer(current_settings(), person, group, action)
     except AnswerError as exc:
         return render_template("chat/done.html", message=str(exc), ok=False), 409
     return render_template("chat/done.html", message=message, ok=True)

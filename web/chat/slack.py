@@ -16,20 +16,21 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import requests
-from flask import abort, current_app, jsonify, request
+from flask import abort, jsonify, request
 from sqlalchemy import select
 
-from core.changes import leave, pause, resume
+from core.answers import AnswerError, apply_answer
+from core.changes import join, leave, pause, rejoin, resume
 from core.channels import RememberedIds
 from core.db import db
-from core.models import Group, Person, Preference
+from core.models import Group, Person
+from core.programmes import Applicant, ensure_default_programme, next_break
 from core.text import clean_text
 from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
 from integrations.slack_verify import verify_slack_request
 from web.chat import bp
-from web.chat.answers import AnswerError, apply_answer
+from web.config import current_settings
 from web.extensions import csrf
-from web.programmes import ensure_default_programme, next_break
 
 log = logging.getLogger("fika.slack")
 
@@ -40,7 +41,7 @@ UNTIL_RESUMED = datetime(9999, 12, 31).date()
 
 def _verified_body() -> bytes:
     """The raw body, after checking Slack's signature; 401 (and nothing read) when it fails."""
-    secret = current_app.config.get("FIKA_SLACK_SIGNING_SECRET")
+    secret = current_settings().channel_settings.get("FIKA_SLACK_SIGNING_SECRET")
     if not secret:
         abort(404, "Slack is not configured.")
     body = request.get_data(cache=True)
@@ -71,7 +72,7 @@ def _slack_profile(slack_user: str) -> dict:
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
-    config = current_app.config
+    config = current_settings().channel_settings
     client = WebClient(
         token=config["FIKA_SLACK_BOT_TOKEN"],
         base_url=config.get("FIKA_SLACK_API_URL") or "https://slack.com/api/",
@@ -121,7 +122,7 @@ def slack_actions():
         text = "Fika does not know you yet: type `/fika join` to take part."
     else:
         try:
-            text = apply_answer(person, group, answer)
+            text = apply_answer(current_settings(), person, group, answer)
         except AnswerError as exc:
             text = str(exc)
     log.info(
@@ -149,7 +150,7 @@ def slack_commands():
     person = _person_for(email)
     today = (
         datetime.now(UTC)
-        .astimezone(ZoneInfo(person.timezone if person else current_app.config["FIKA_TIMEZONE"]))
+        .astimezone(ZoneInfo(person.timezone if person else current_settings().timezone))
         .date()
     )
     try:
@@ -164,7 +165,7 @@ def slack_commands():
         return _ephemeral("You are not taking part yet: type `/fika join` to start.")
     if command.name == "pause":
         until = command.until or UNTIL_RESUMED
-        given_up = pause(person, until)
+        given_up = pause(current_settings(), person, until)
         when = (
             "until you type `/fika resume`"
             if command.until is None
@@ -173,11 +174,10 @@ def slack_commands():
         extra = f"; {given_up} upcoming break(s) cancelled for you" if given_up else ""
         return _ephemeral(f"Paused {when}{extra}.")
     if command.name == "resume":
-        person.preference.active = True
-        resume(person)
+        resume(current_settings(), person)
         return _ephemeral("Welcome back: you will be matched from the next round.")
     if command.name == "leave":
-        touched = leave(person)
+        touched = leave(current_settings(), person)
         extra = f" {touched} upcoming break(s) were cancelled for you." if touched else ""
         return _ephemeral(f"You have left the coffee breaks.{extra} `/fika join` brings you back.")
     return _ephemeral(_status(person, today))
@@ -185,27 +185,25 @@ def slack_commands():
 
 def _join(person: Person | None, email: str | None, profile: dict) -> str:
     """Take part again, or for the first time with what Slack's profile tells us."""
+    settings = current_settings()
     if person is None:
         if email is None:
             return "Fika could not read your email from Slack; please join on the web form."
         # Profile text nobody can correct on a form: control characters become spaces.
         name = clean_text(str(profile.get("real_name") or ""))[:200]
         department = clean_text(str(profile.get("title") or ""))[:200]
-        person = Person(
+        applicant = Applicant(
             email=email,
             name=name or email.split("@")[0],
             department=department or "Not set yet",
-            timezone=current_app.config["FIKA_TIMEZONE"],
+            home_office=None,
+            timezone=settings.timezone,
         )
-        db.session.add(person)
-    if person.preference is None:
-        person.preference = Preference()
-    person.preference.active = True
-    person.preference.paused_until = None
-    db.session.commit()
+        person = join(settings, applicant, None)
+    rejoin(person)
     return (
         f"You're in, {person.first_name()}! Fika will match you from the next round. "
-        f"Set your department, office and hours at {current_app.config['FIKA_BASE_URL']}/"
+        f"Set your department, office and hours at {settings.base_url}/"
     )
 
 
@@ -220,7 +218,7 @@ def _status(person: Person, today) -> str:
             else (f"until {pref.paused_until:%A %-d %B %Y}")
         )
         return f"You are paused {until}. `/fika resume` to take part again now."
-    upcoming = next_break(ensure_default_programme(), datetime.now(UTC))
+    upcoming = next_break(ensure_default_programme(current_settings().timezone), datetime.now(UTC))
     local = upcoming.astimezone(ZoneInfo(person.timezone)) if upcoming else None
     when = f" The next round is on {local:%A %-d %B at %H:%M}." if local else ""
     return f"You are taking part ({pref.mode.replace('_', ' ')}).{when}"

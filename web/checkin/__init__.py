@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, render_template, request
 
-from core.checkin_links import PAUSE_CHOICES, checkin_links, read_checkin, read_pause
+from core.changes import pause as pause_person
+from core.checkins import record_answer
 from core.db import db
+from core.links import PAUSE_CHOICES, Links
 from core.models import GroupMember, Person
-from web.checkin.answers import record_answer
+from web.config import current_settings
 from web.extensions import csrf
 
 bp = Blueprint("checkin", __name__)
@@ -36,20 +38,21 @@ INVALID = "This link has expired or is not valid. Nothing was changed."
 @csrf.exempt  # the signed token is the proof; the link comes from the person's own inbox
 def answer(token: str):
     """Show the answer's button (GET) and record it (POST)."""
-    data = read_checkin(token)
+    links = Links(current_settings())
+    data = links.read_checkin(token)
     if data is None:
         abort(400, INVALID)
     group_id, person_id, choice = data
     seat = db.session.get(GroupMember, (group_id, person_id))
     if seat is None:
         abort(404, "This coffee break is no longer yours to answer for. Nothing was changed.")
-    others = checkin_links(group_id, person_id)
+    others = links.checkin(group_id, person_id)
     if request.method == "GET":
         return render_template(
             "checkin/answer.html", seat=seat, label=LABELS[choice], done=False, others=others,
             labels=LABELS, choice=choice,
         )  # fmt: skip
-    record_answer(seat, choice, datetime.now(UTC))
+    record_answer(current_settings(), seat, choice, datetime.now(UTC))
     return render_template(
         "checkin/answer.html", seat=seat, label=LABELS[choice], done=True, others=others,
         labels=LABELS, choice=choice,
@@ -60,9 +63,7 @@ def answer(token: str):
 @csrf.exempt
 def pause(token: str):
     """Show the pause choice (GET) and apply it (POST): breaks inside the pause are given up."""
-    from core.changes import pause as pause_person
-
-    data = read_pause(token)
+    data = Links(current_settings()).read_pause(token)
     if data is None:
         abort(400, INVALID)
     person_id, choice = data
@@ -73,7 +74,7 @@ def pause(token: str):
     if PAUSE_CHOICES[choice]:
         until = datetime.now(UTC).date() + timedelta(weeks=PAUSE_CHOICES[choice])
     if request.method == "POST" and until is not None:
-        pause_person(person, until)
+        pause_person(current_settings(), person, until)
     return render_template(
         "checkin/pause.html", person=person, label=LABELS[choice], until=until,
         done=request.method == "POST",

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from core.changes import pause, withdraw
 from core.db import db
+from core.links import ACTIONS
 from core.models import Group, Person
-
-ACTIONS = ("in", "cant", "pause_week")
+from core.settings import Settings
 
 
 class AnswerError(ValueError):
@@ -26,8 +26,13 @@ def seat_of(person: Person, group: Group):
     return next((m for m in group.members if m.person_id == person.id), None)
 
 
-def apply_answer(person: Person, group: Group, action: str, now: datetime | None = None) -> str:
-    """Apply one button press; returns a sentence saying exactly what changed."""
+def apply_answer(
+    settings: Settings, person: Person, group: Group, action: str, now: datetime | None = None
+) -> str:
+    """Apply one button press; returns a sentence saying exactly what changed. Commits.
+
+    Email links, Teams cards and Slack buttons all end here.
+    """
     now = now or datetime.now(UTC)
     if action not in ACTIONS:
         raise AnswerError("That button is not one Fika knows.")
@@ -35,7 +40,7 @@ def apply_answer(person: Person, group: Group, action: str, now: datetime | None
     when = f"{local:%A %-d %B at %H:%M}"
     if action == "pause_week":
         until = now.astimezone(ZoneInfo(person.timezone)).date() + timedelta(days=7)
-        given_up = pause(person, until, now)
+        given_up = pause(settings, person, until, now)
         extra = f" and gave up {given_up} upcoming break(s)" if given_up else ""
         return f"Paused until {until:%A %-d %B}{extra}. You will be matched again from then."
     seat = seat_of(person, group)
@@ -48,7 +53,7 @@ def apply_answer(person: Person, group: Group, action: str, now: datetime | None
         db.session.commit()
         return f"Great, you're in for {when}. See you there!"
     seat.response = "cant"
-    withdraw(person, group, now)
+    withdraw(settings, person, group, now)
     db.session.commit()
     return (
         f"Thanks for letting us know: you are out of the break on {when}, "

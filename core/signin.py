@@ -1,6 +1,6 @@
 """Magic sign-in links: issue one (a signed token plus a single-use row), redeem it once.
 
-The link carries ``make_token("signin", [secret, next])``: the signature rejects forged or
+The link carries ``make_token(key, "signin", [secret, next])``: the signature rejects forged or
 expired links (30 minutes) before any query. The database keeps only a SHA-256 of the secret and
 marks the row used in the same UPDATE that checks it is unused, so two clicks sign in once.
 
@@ -17,11 +17,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
-from flask import current_app, url_for
 from sqlalchemy import delete, or_, select, update
 
 from core.db import db
 from core.models import Person, SignInToken
+from core.settings import Settings
 from core.signing import make_token, read_token
 from integrations.base import DeliveryError
 from integrations.email import SmtpSettings
@@ -32,7 +32,6 @@ from integrations.signin_mail import (
     send_signin_email,
     write_signin_email,
 )
-from web.redirects import safe_next
 
 log = logging.getLogger("fika.signin")
 
@@ -49,8 +48,14 @@ def find_person(email: str) -> Person | None:
     return db.session.scalar(select(Person).where(Person.email == email.strip().lower()))
 
 
-def issue_link(person: Person, next_url: str | None, now: datetime | None = None) -> str:
-    """Store a single-use token for ``person`` and return the absolute link that redeems it."""
+def issue_link(
+    settings: Settings, person: Person, next_url: str | None, now: datetime | None = None
+) -> str:
+    """Store a single-use token for ``person`` and return the absolute link that redeems it.
+
+    ``next_url``: where to go once signed in, already checked by the caller (the web shell's
+    ``safe_next``). Commits.
+    """
     now = now or datetime.now(UTC)
     # Old links of this person are of no use to anyone: keep the table small.
     db.session.execute(
@@ -69,27 +74,28 @@ def issue_link(person: Person, next_url: str | None, now: datetime | None = None
         )
     )
     db.session.commit()
-    token = make_token("signin", [secret, safe_next(next_url)])
-    path = url_for("account.magic_link", token=token)
-    return current_app.config["FIKA_BASE_URL"] + path
+    token = make_token(settings.secret_key, "signin", [secret, next_url])
+    return f"{settings.base_url}/me/sign-in/{token}"
 
 
-def peek(token: str) -> bool:
+def peek(settings: Settings, token: str) -> bool:
     """Whether ``token`` is a well-signed, unexpired link (the confirm page shows either way)."""
-    return _read(token) is not None
+    return _read(settings, token) is not None
 
 
-def _read(token: str) -> tuple[str, str | None] | None:
-    data = read_token("signin", token, max_age=LINK_MINUTES * 60)
+def _read(settings: Settings, token: str) -> tuple[str, str | None] | None:
+    data = read_token(settings.secret_key, "signin", token, max_age=LINK_MINUTES * 60)
     if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], str)):
         return None
     return data[0], data[1] if isinstance(data[1], str) else None
 
 
-def redeem(token: str, now: datetime | None = None) -> tuple[Person, str | None] | None:
+def redeem(
+    settings: Settings, token: str, now: datetime | None = None
+) -> tuple[Person, str | None] | None:
     """The person a valid, unused link signs in (and where to go next); marks it used."""
     now = now or datetime.now(UTC)
-    data = _read(token)
+    data = _read(settings, token)
     if data is None:
         return None
     secret, next_url = data
@@ -106,28 +112,29 @@ def redeem(token: str, now: datetime | None = None) -> tuple[Person, str | None]
         return None
     db.session.commit()
     person = db.session.get(Person, row.person_id)
-    return (person, safe_next(next_url)) if person else None
+    return (person, next_url) if person else None
 
 
-def send_link(person: Person, link: str, reason: Reason = "sign_in") -> threading.Thread:
+def send_link(
+    settings: Settings, person: Person, link: str, reason: Reason = "sign_in"
+) -> threading.Thread:
     """Email ``link`` now (SMTP) or write it to the outbox folder; never raises to the caller.
 
     ``reason`` says why (see :data:`integrations.signin_mail.Reason`).
     """
-    config = current_app.config
-    name, address = parseaddr(config["FIKA_MAIL_FROM"])
+    name, address = parseaddr(settings.mail_from)
     mail = SignInMail(
         to_name=person.name,
         to_email=person.email,
         link=link,
         minutes=LINK_MINUTES,
-        org_name=config["FIKA_ORG_NAME"],
+        org_name=settings.org_name,
         mail_from=address or "fika@localhost",
         mail_from_name=name or "Fika",
         reason=reason,
     )
-    smtp_url = config.get("FIKA_SMTP_URL")
-    folder = config.get("FIKA_OUTBOX_DIR") or config["FIKA_DEFAULT_OUTBOX_DIR"]
+    smtp_url = settings.smtp_url
+    folder = settings.outbox_dir or settings.default_outbox_dir
     thread = threading.Thread(
         target=_deliver, args=(mail, smtp_url, folder), name="fika-signin-mail", daemon=True
     )

@@ -1,0 +1,161 @@
+"""Programmes: the default one, when their breaks are, and who may take part in which.
+
+Membership is a ProgrammeMember row per (programme, person). A person with no rows takes part
+in the default (first) programme only, so everyone who joined through the opt-in form before
+programmes existed keeps their daily break. Department and office filters are checked again at
+every round, so narrowing a programme takes effect without touching anyone's choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from core import rooms
+from core.db import db
+from core.models import Person, Programme, ProgrammeMember
+from core.settings import Settings
+from integrations.base import first_name
+
+DEFAULT_PROGRAMME = "Daily digital coffee break"
+
+
+def ensure_default_programme(timezone: str) -> Programme:
+    """Create the default programme (weekdays, 10:00 in ``timezone``, 15 min) if there is none."""
+    programme = db.session.scalar(select(Programme).order_by(Programme.id).limit(1))
+    if programme is None:
+        programme = Programme(
+            name=DEFAULT_PROGRAMME,
+            timezone=timezone,
+            duration_minutes=15,
+            group_size=2,
+        )
+        db.session.add(programme)
+        db.session.commit()
+    return programme
+
+
+def find_programme(name: str | None) -> Programme | None:
+    """The programme called ``name``, or the first one when no name is given."""
+    query = select(Programme).order_by(Programme.id)
+    if name:
+        query = query.where(Programme.name == name)
+    return db.session.scalar(query.limit(1))
+
+
+def break_start(programme: Programme, day: date) -> datetime:
+    """When the programme's break begins on ``day``, as an aware instant in its zone."""
+    return datetime.combine(day, programme.local_time, tzinfo=ZoneInfo(programme.timezone))
+
+
+def next_break(programme: Programme, now: datetime) -> datetime | None:
+    """The first break still ahead of ``now`` (planned ``lead_minutes`` before it), or None."""
+    zone = ZoneInfo(programme.timezone)
+    today = now.astimezone(zone).date()
+    for offset in range(0, 15):
+        day = today + timedelta(days=offset)
+        if not programme.runs_on(day):
+            continue
+        start = break_start(programme, day)
+        if start - timedelta(minutes=programme.lead_minutes) > now:
+            return start
+    return None
+
+
+REMOTE = "remote"
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """Someone as the opt-in form describes them, before (or instead of) storing anything.
+
+    The form answers from this alone, so its reply is the same whether or not the address is
+    already known (see ``web.optin.join``).
+    """
+
+    email: str
+    name: str
+    department: str
+    home_office: str | None
+    timezone: str
+
+    def first_name(self) -> str:
+        """How the confirmation page addresses them."""
+        return first_name(self.name)
+
+
+def may_join(programme: Programme, person: Person | Applicant) -> bool:
+    """Whether the programme's department and office filters let ``person`` in."""
+    departments = {d.casefold() for d in programme.departments or []}
+    if departments and person.department.casefold() not in departments:
+        return False
+    offices = {o.casefold() for o in programme.offices or []}
+    office = (person.home_office or REMOTE).casefold()
+    return not offices or office in offices
+
+
+def open_programmes(person: Person | Applicant) -> list[Programme]:
+    """The programmes switched on that ``person`` may choose on their preferences page."""
+    programmes = db.session.scalars(select(Programme).where(Programme.active.is_(True)))
+    return [p for p in programmes.all() if may_join(p, person)]
+
+
+def programmes_for(person: Person) -> list[Programme]:
+    """The programmes ``person`` takes part in: those they chose, or else the default one."""
+    chosen = db.session.scalars(
+        select(Programme)
+        .join(ProgrammeMember, ProgrammeMember.programme_id == Programme.id)
+        .where(ProgrammeMember.person_id == person.id)
+        .order_by(Programme.id)
+    ).all()
+    if chosen:
+        return list(chosen)
+    default = db.session.scalar(select(Programme).order_by(Programme.id).limit(1))
+    return [default] if default is not None else []
+
+
+def check_programmes(person: Person | Applicant, ids: list[int]) -> list[Programme]:
+    """The programmes ``ids`` name, if ``person`` may choose them all; writes nothing.
+
+    ValueError names a bad choice. An empty choice is refused: leaving every programme is
+    "stop taking part" (``core.changes``).
+    """
+    wanted = set(ids)
+    if not wanted:
+        raise ValueError("choose at least one programme")
+    allowed = {p.id: p for p in open_programmes(person)}
+    refused = sorted(wanted - set(allowed))
+    if refused:
+        raise ValueError(f"programme {refused[0]} is not open to you")
+    return [allowed[i] for i in sorted(wanted)]
+
+
+def set_programmes(settings: Settings, person: Person, ids: list[int]) -> list[Programme]:
+    """Make ``ids`` the person's programmes (the caller commits). ValueError names a bad choice.
+
+    Drop-in rooms left get their CANCEL and rooms joined their first invite, in the outbox.
+    """
+    chosen = check_programmes(person, ids)
+    allowed = {p.id: p for p in chosen}
+    wanted = set(allowed)
+    current = set(
+        db.session.scalars(
+            select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person.id)
+        )
+    )
+    for programme_id in current - wanted:
+        programme = db.session.get(Programme, programme_id)
+        if programme is not None and programme.is_drop_in:
+            rooms.left(settings, programme, person)
+        db.session.delete(db.session.get(ProgrammeMember, (programme_id, person.id)))
+    db.session.add_all(
+        ProgrammeMember(programme_id=i, person_id=person.id) for i in sorted(wanted - current)
+    )
+    db.session.flush()
+    for programme_id in sorted(wanted - current):
+        if allowed[programme_id].is_drop_in:
+            rooms.joined(settings, allowed[programme_id], person)
+    return chosen
