@@ -233,6 +233,11 @@ class FakeSlackApi:
     ) -> None:
         self._canned.setdefault(method, []).append((status, body, headers or {}))
 
+    def reset(self) -> None:
+        """Forget calls and canned answers, so one running fake can serve many tests."""
+        self.calls.clear()
+        self._canned.clear()
+
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 

@@ -5,10 +5,12 @@ How every channel applies it, against its fake, is tests/integrations/test_http_
 
 from __future__ import annotations
 
+import re
 import socket
 import urllib.error
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -70,6 +72,24 @@ def test_a_date_counts_from_the_now_passed_in():
     value = http_date(NOW + timedelta(minutes=10))
     assert parse_retry_after(value, NOW) == 600.0
     assert parse_retry_after(value, NOW + timedelta(minutes=4)) == 360.0
+
+
+def test_retry_after_is_read_in_one_place():
+    """Outside web/ (which sends the header on its own answers), only this module names it, and
+    only it parses HTTP dates: no channel keeps a parser of its own."""
+    root = Path(__file__).resolve().parents[2]
+    header_name = re.compile(r"""["']retry-after["']""", re.IGNORECASE)
+    naming, parsing = set(), set()
+    for path in root.glob("**/*.py"):
+        relative = path.relative_to(root)
+        if {".venv", "tests", "web", "node_modules"} & set(relative.parts):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if header_name.search(text):
+            naming.add(str(relative))
+        if "parsedate" in text:
+            parsing.add(str(relative))
+    assert naming == parsing == {"integrations/http_failures.py"}
 
 
 # ------------------------------------------------------------------------------- statuses
