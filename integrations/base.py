@@ -100,8 +100,10 @@ class Message:
 class DeliveryError(Exception):
     """A channel could not deliver a message.
 
-    ``transient`` failures (SMTP 4xx, HTTP 429/5xx, timeouts, connection errors) are retried with
-    back-off; permanent ones go straight to dead letters with ``reason``.
+    ``transient`` failures (SMTP 4xx, timeouts, connection errors, and the HTTP answers
+    :mod:`integrations.http_failures` lists) are retried with back-off, never sooner than
+    ``retry_after`` seconds; permanent ones go straight to dead letters with ``reason``, which
+    admins read.
     """
 
     def __init__(self, reason: str, *, transient: bool, retry_after: float | None = None):

@@ -15,7 +15,8 @@ import icalendar
 import requests
 
 from integrations.base import DeliveryError, Message
-from integrations.event_sync import EventChange, event_changes, http_error, network_error, spread
+from integrations.event_sync import EventChange, event_changes, spread
+from integrations.http_failures import network_failure, response_failure
 from integrations.ical import build_calendar
 
 SERVICE = "CalDAV"
@@ -61,9 +62,9 @@ class CalDavChannel:
                 try:
                     return self._apply(session, change)
                 except requests.RequestException as error:
-                    return network_error(error, SERVICE)
+                    return network_failure(SERVICE, error)
 
-            return spread(event_changes(messages), len(messages), apply)
+            return spread(event_changes(messages), len(messages), apply, SERVICE)
 
     def _apply(self, session: requests.Session, change: EventChange) -> DeliveryError | None:
         url = self.event_url(change.uid)
@@ -74,7 +75,7 @@ class CalDavChannel:
             # Already gone is what we wanted.
             if response.status_code in (*_OK, 404, 410):
                 return None
-            return http_error(response, SERVICE)
+            return response_failure(SERVICE, response)
         body = build_calendar(change.invite, with_method=False)
         headers = {"Content-Type": "text/calendar; charset=utf-8"}
         if change.invite.sequence == 0:
@@ -100,7 +101,7 @@ class CalDavChannel:
                 etag = current.headers.get("ETag")
                 condition = {"If-Match": etag} if etag else {}
             else:
-                return http_error(current, SERVICE)
+                return response_failure(SERVICE, current)
             response = session.put(
                 url, data=body, headers={**headers, **condition}, timeout=self.timeout
             )
@@ -109,14 +110,14 @@ class CalDavChannel:
             if response.status_code != 412:
                 return self._put_error(response)
         return DeliveryError(
-            f"CalDAV event {url} kept changing while being written (HTTP 412)", transient=True
+            f"{SERVICE}: HTTP 412: the event kept changing while being written", transient=True
         )
 
     def _put_error(self, response: requests.Response) -> DeliveryError:
-        if response.status_code == 409:
-            return DeliveryError(
-                f"CalDAV answered 409 Conflict to PUT {response.request.url}: the calendar "
-                "collection in FIKA_CALDAV_URL probably does not exist",
-                transient=False,
+        if response.status_code == 409:  # RFC 4918 §9.7.1: no parent collection to put it in
+            return response_failure(
+                SERVICE,
+                response,
+                note="the calendar collection in FIKA_CALDAV_URL probably does not exist",
             )
-        return http_error(response, SERVICE)
+        return response_failure(SERVICE, response)

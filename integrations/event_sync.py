@@ -2,8 +2,9 @@
 
 Email sends one message per person, but a calendar store holds one event per group: when the
 dispatcher hands such a channel a message per member, the event must be written once. This module
-folds a batch into one change per UID and maps HTTP answers to delivery outcomes the same way for
-every provider: 429 and 5xx (and network trouble) are worth retrying, other 4xx are not.
+folds a batch into one change per UID and gives each group's outcome to all its members. HTTP
+answers and network trouble become outcomes by the policy every HTTP channel shares
+(:mod:`integrations.http_failures`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Literal
 
 import requests
 
 from integrations.base import DeliveryError, Invite, Message
+from integrations.http_failures import network_failure
 
 Action = Literal["upsert", "cancel", "none"]
 
@@ -59,50 +59,20 @@ def event_changes(messages: Sequence[Message]) -> list[EventChange]:
     return changes
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse Retry-After: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def http_error(response: requests.Response, service: str) -> DeliveryError:
-    """A DeliveryError for a non-success answer: 408/423/425/429/5xx transient, other 4xx not."""
-    status = response.status_code
-    detail = response.text[:300].strip().replace("\n", " ")
-    transient = status in (408, 423, 425, 429) or status >= 500
-    return DeliveryError(
-        f"{service} answered HTTP {status} to {response.request.method} "
-        f"{response.request.url}: {detail}",
-        transient=transient,
-        retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-    )
-
-
-def network_error(error: requests.RequestException, service: str) -> DeliveryError:
-    """Timeouts and connection failures are transient: the service may be back soon."""
-    return DeliveryError(f"{service} unreachable: {error}", transient=True)
-
-
-def spread(changes: Sequence[EventChange], size: int, apply) -> list[DeliveryError | None]:
+def spread(
+    changes: Sequence[EventChange], size: int, apply, service: str
+) -> list[DeliveryError | None]:
     """Run ``apply(change)`` per change and give its outcome to every message it answers for."""
     outcomes: list[DeliveryError | None] = [None] * size
     for change in changes:
         try:
             outcome = apply(change)
         except (KeyError, ValueError, TypeError) as error:
-            # A provider answer we cannot read must not stop the other groups of the batch.
+            # A provider answer we cannot read must not stop the other groups of the batch. Only
+            # the type: the error's text quotes the answer (addresses, ids), and the delivery
+            # row already says which group it was.
             outcome = DeliveryError(
-                f"unexpected answer for {change.uid}: {error!r}", transient=False
+                f"{service}: unexpected answer ({type(error).__name__})", transient=False
             )
         for index in change.indices:
             outcomes[index] = outcome
@@ -126,7 +96,7 @@ def reading(service: str, session: requests.Session) -> Iterator[None]:
     except ChangeFailed as failed:
         raise failed.error from None
     except requests.RequestException as error:
-        raise network_error(error, service) from None
+        raise network_failure(service, error) from None
     finally:
         session.close()
 
@@ -146,10 +116,10 @@ def send_changes(
         except ChangeFailed as failed:
             return failed.error
         except requests.RequestException as error:
-            return network_error(error, service)
+            return network_failure(service, error)
 
     try:
-        return spread(event_changes(messages), len(messages), guarded)
+        return spread(event_changes(messages), len(messages), guarded, service)
     finally:
         session.close()
 

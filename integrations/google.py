@@ -32,10 +32,10 @@ from integrations.event_sync import (
     ChangeFailed,
     EventChange,
     ProviderSession,
-    http_error,
     reading,
     send_changes,
 )
+from integrations.http_failures import network_failure, response_code, response_failure
 from integrations.ical import location_for
 from integrations.invite_text import render_text
 
@@ -45,6 +45,9 @@ DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 SCOPE = "https://www.googleapis.com/auth/calendar"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 KEY_SETTING = "FIKA_GOOGLE_SERVICE_ACCOUNT_FILE"
+# Google answers its rate limits with a 403 as well as a 429 and documents both as "retry with
+# exponential back-off" (developers.google.com/workspace/calendar/api/guides/errors).
+RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 
 Busy = dict[str, list[tuple[datetime, datetime]]]
 
@@ -117,6 +120,12 @@ def event_body(invite: Invite, *, create: bool) -> dict[str, Any]:
     return body
 
 
+def api_failure(response: requests.Response) -> DeliveryError:
+    """The shared HTTP policy, plus Google's documented exception: a rate-limit 403 is transient."""
+    rate_limited = response.status_code == 403 and response_code(response) in RATE_LIMIT_REASONS
+    return response_failure(SERVICE, response, transient=True if rate_limited else None)
+
+
 class GoogleChannel:
     """Inserts, patches and deletes each group's event, letting Google notify the attendees."""
 
@@ -143,13 +152,17 @@ class GoogleChannel:
                   "aud": token_uri, "iat": now, "exp": now + 3600}  # fmt: skip
         headers = {"kid": key["private_key_id"]} if key.get("private_key_id") else None
         assertion = jwt.encode(claims, key["private_key"], algorithm="RS256", headers=headers)
-        response = self._session.post(
-            token_uri, data={"grant_type": JWT_BEARER, "assertion": assertion}, timeout=self.timeout
-        )
+        try:
+            response = self._session.post(
+                token_uri,
+                data={"grant_type": JWT_BEARER, "assertion": assertion},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            raise ChangeFailed(network_failure(f"{SERVICE} token endpoint", error)) from None
         if response.status_code != 200:
-            error = http_error(response, f"{SERVICE} token endpoint")
             # 400/401 (invalid_grant, unauthorized_client: delegation not granted) need a person.
-            raise ChangeFailed(error)
+            raise ChangeFailed(response_failure(f"{SERVICE} token endpoint", response))
         payload = response.json()
         self._token_value = payload["access_token"]
         self._token_expires = now + float(payload.get("expires_in", 3600))
@@ -176,7 +189,7 @@ class GoogleChannel:
             response = self._call("DELETE", event_url, params={"sendUpdates": "all"})
             if response.status_code in (200, 204, 404, 410):
                 return None  # gone already is what we wanted
-            return http_error(response, SERVICE)
+            return api_failure(response)
         params = {"conferenceDataVersion": "1", "sendUpdates": "all"}
         invite = change.invite
         if invite.sequence == 0:
@@ -193,7 +206,7 @@ class GoogleChannel:
                                       json=event_body(invite, create=True))  # fmt: skip
         if response.status_code in (200, 201):
             return None
-        return http_error(response, SERVICE)
+        return api_failure(response)
 
     def fetch_busy(self, emails: Sequence[str], start: datetime, end: datetime) -> Busy:
         """Busy intervals (UTC) per email via freeBusy.query; unreadable calendars are left out.
@@ -211,7 +224,7 @@ class GoogleChannel:
                 }
                 response = self._call("POST", "/freeBusy", json=body)
                 if response.status_code != 200:
-                    raise http_error(response, SERVICE)
+                    raise api_failure(response)
                 for email, calendar in response.json().get("calendars", {}).items():
                     if calendar.get("errors"):
                         continue

@@ -20,18 +20,18 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-import msal
 import requests
 
 from integrations.base import DeliveryError, Invite, Message
+from integrations.entra_token import AppToken
 from integrations.event_sync import (
     ChangeFailed,
     EventChange,
     ProviderSession,
-    http_error,
     reading,
     send_changes,
 )
+from integrations.http_failures import response_failure
 from integrations.invite_text import render_html
 
 SERVICE = "Microsoft Graph"
@@ -41,8 +41,6 @@ SCOPES = ["https://graph.microsoft.com/.default"]
 # A named property in PS_PUBLIC_STRINGS: the documented way to tag Outlook items with our key.
 UID_PROPERTY = "String {00020329-0000-0000-C000-000000000046} Name FikaUid"
 BUSY_STATUSES = {"busy", "oof", "tentative"}
-_PERMANENT_TOKEN_ERRORS = {"invalid_client", "unauthorized_client", "invalid_request",
-                           "invalid_scope", "invalid_grant"}  # fmt: skip
 
 Busy = dict[str, list[tuple[datetime, datetime]]]
 
@@ -120,39 +118,29 @@ class GraphChannel:
         self.timeout = timeout
         self._session = ProviderSession()
         self._session.verify = verify
-        self._app: msal.ConfidentialClientApplication | None = None
+        known = settings.authority.rstrip("/") == DEFAULT_AUTHORITY
+        self._tokens = AppToken(
+            f"{SERVICE} token",
+            settings.client_id,
+            settings.client_secret,
+            f"{settings.authority.rstrip('/')}/{settings.tenant_id}",
+            SCOPES,
+            session=self._session,
+            timeout=timeout,
+            settings="FIKA_GRAPH_TENANT_ID / FIKA_GRAPH_AUTHORITY",
+            # A custom authority (a national cloud, a test fake) is trusted as configured.
+            validate_authority=known,
+            instance_discovery=known,
+        )
 
     # ---------------------------------------------------------------------------- plumbing
 
     def _token(self) -> str:
-        """An app-only token; msal caches it until shortly before it expires."""
-        s = self.settings
-        if self._app is None:
-            try:
-                # Built lazily: msal fetches the tenant's OpenID configuration on construction,
-                # which must not happen at start-up validation or when Graph is down.
-                self._app = msal.ConfidentialClientApplication(
-                    s.client_id,
-                    client_credential=s.client_secret,
-                    authority=f"{s.authority.rstrip('/')}/{s.tenant_id}",
-                    validate_authority=s.authority.rstrip("/") == DEFAULT_AUTHORITY,
-                    instance_discovery=s.authority.rstrip("/") == DEFAULT_AUTHORITY,
-                    http_client=self._session,
-                    verify=self._session.verify,  # msal passes it per request
-                    timeout=self.timeout,
-                )
-            except ValueError as error:
-                raise ChangeFailed(DeliveryError(
-                    f"FIKA_GRAPH_TENANT_ID / FIKA_GRAPH_AUTHORITY: {error}", transient=False
-                )) from None  # fmt: skip
-        result = self._app.acquire_token_for_client(scopes=SCOPES)
-        if "access_token" in result:
-            return result["access_token"]
-        code = result.get("error", "unknown_error")
-        raise ChangeFailed(DeliveryError(
-            f"{SERVICE} token request failed: {code}: {result.get('error_description', '')}",
-            transient=code not in _PERMANENT_TOKEN_ERRORS,
-        ))  # fmt: skip
+        """An app-only token; a refusal or outage comes out as the change's DeliveryError."""
+        try:
+            return self._tokens()
+        except DeliveryError as error:
+            raise ChangeFailed(error) from None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {self._token()}", **kwargs.pop("headers", {})}
@@ -169,7 +157,7 @@ class GraphChannel:
         query = f"singleValueExtendedProperties/Any(ep: ep/id eq '{UID_PROPERTY}' and ep/value eq '{literal}')"  # noqa: E501
         response = self._call("GET", self._events, params={"$filter": query, "$select": "id"})
         if response.status_code != 200:
-            raise ChangeFailed(http_error(response, SERVICE))
+            raise ChangeFailed(response_failure(SERVICE, response))
         found = response.json().get("value", [])
         return found[0]["id"] if found else None
 
@@ -195,7 +183,7 @@ class GraphChannel:
             if response.status_code in (200, 202, 204, 404):
                 self.id_store.pop(uid, None)
                 return None
-            return http_error(response, SERVICE)
+            return response_failure(SERVICE, response)
         if event_id is not None:
             response = self._call("PATCH", f"{self._events}/{event_id}",
                                   json=event_body(invite, create=False))  # fmt: skip
@@ -203,16 +191,15 @@ class GraphChannel:
                 self.id_store[uid] = event_id
                 return None
             if response.status_code == 404:
-                return DeliveryError(
-                    f"the event for {uid} was deleted from {self.settings.organiser}'s calendar",
-                    transient=False,
+                return response_failure(
+                    SERVICE, response, note="the event was deleted from the organiser's calendar"
                 )
-            return http_error(response, SERVICE)
+            return response_failure(SERVICE, response)
         response = self._call("POST", self._events, json=event_body(invite, create=True))
         if response.status_code in (200, 201):
             self.id_store[uid] = response.json()["id"]
             return None
-        return http_error(response, SERVICE)
+        return response_failure(SERVICE, response)
 
     # --------------------------------------------------------------------------- free/busy
 
@@ -236,7 +223,7 @@ class GraphChannel:
                     "POST", path, json=body, headers={"Prefer": 'outlook.timezone="UTC"'}
                 )
                 if response.status_code != 200:
-                    raise http_error(response, SERVICE)
+                    raise response_failure(SERVICE, response)
                 for schedule in response.json().get("value", []):
                     if "error" in schedule:
                         continue

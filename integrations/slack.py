@@ -5,7 +5,10 @@ For each group message: find every member by email (``users.lookupByEmail``, rem
 (``chat.postMessage``). Calls are spaced to Slack's documented rate tiers so a round of thousands
 of groups does not trip them, and a 429 that still happens is retried by the SDK's
 ``RateLimitErrorRetryHandler`` after ``Retry-After``. Every error Slack documents ends as a
-:class:`DeliveryError` for that message, never an exception out of :meth:`SlackChannel.send`.
+:class:`DeliveryError` for that message, never an exception out of :meth:`SlackChannel.send`;
+HTTP failures (a 429 beyond the SDK's retries among them) and network errors are judged by the
+policy all HTTP channels share, :mod:`integrations.http_failures`. The SDK's in-process wait
+between its retries follows Slack's ``Retry-After`` as sent, without that policy's cap.
 
 Members without a Slack account are not a failure of the group: the others still get the DM and
 the missing ones are reported in :attr:`SlackChannel.unreachable` (and to the ``fallback``
@@ -17,10 +20,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, MutableMapping, Sequence
-from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -28,6 +30,12 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.webhook import WebhookClient
 
 from integrations.base import Attendee, DeliveryError, Message
+from integrations.http_failures import (
+    http_failure,
+    is_transient_status,
+    network_failure,
+    safe_code,
+)
 from integrations.slack_blocks import group_message
 
 log = logging.getLogger(__name__)
@@ -70,12 +78,24 @@ Fallback = Callable[[Message, list[Attendee]], None]
 
 
 class SlackDeliveryError(DeliveryError):
-    """A :class:`DeliveryError` that also keeps Slack's own error code (``error``) for the admin."""
+    """A :class:`DeliveryError` that also keeps Slack's own error code (``error``) for the admin.
+
+    ``reason`` defaults to ``"<method>: <error>"``; HTTP failures bring theirs from the shared
+    policy (``"chat.postMessage: HTTP 503 service_unavailable"``).
+    """
 
     def __init__(
-        self, method: str, error: str, *, transient: bool, retry_after: float | None = None
+        self,
+        method: str,
+        error: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        reason: str | None = None,
     ):
-        super().__init__(f"{method}: {error}", transient=transient, retry_after=retry_after)
+        super().__init__(
+            reason or f"{method}: {error}", transient=transient, retry_after=retry_after
+        )
         self.method = method
         self.error = error
 
@@ -110,33 +130,38 @@ class Pacer:
         self._next[key] = now + self.interval
 
 
-def _retry_after(headers: Any) -> float | None:
-    """The ``Retry-After`` seconds from a response's headers (any case, list or str), if any."""
-    for name, value in dict(headers or {}).items():
-        if name.lower() == "retry-after":
-            value = value[0] if isinstance(value, list | tuple) else value
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return None
-    return None
-
-
 def _classify(method: str, exc: Exception) -> SlackDeliveryError:
-    """Turn what the SDK raised into a recorded failure: transient only when a retry can help."""
+    """Turn what the SDK raised into a recorded failure: transient only when a retry can help.
+
+    Slack reports most errors on a 200 with ``ok: false``; those are judged by their documented
+    code. Any other status goes through the HTTP policy every channel shares, with Slack's
+    temporary codes on top.
+    """
     if isinstance(exc, SlackApiError):
         response = exc.response
         status = response.status_code
         data = response.data if isinstance(response.data, dict) else {}
-        error = str(data.get("error") or f"http_{status}")
-        if status == 429 or error == "ratelimited":
-            return SlackDeliveryError(
-                method, "ratelimited", transient=True, retry_after=_retry_after(response.headers)
-            )
-        return SlackDeliveryError(method, error, transient=status >= 500 or error in _TRANSIENT)
-    # SlackRequestError, URLError, timeouts, connection resets: the network, not the request.
-    # Only the type is kept: the text of some of these errors quotes the URL.
-    return SlackDeliveryError(method, f"connection error ({type(exc).__name__})", transient=True)
+        code = safe_code(data.get("error"))
+        if status == 200:
+            error = code or "unknown_error"
+            return SlackDeliveryError(method, error, transient=error in _TRANSIENT)
+        transient = is_transient_status(status) or code in _TRANSIENT
+        failure = http_failure(method, status, response.headers, code=code, transient=transient)
+        return SlackDeliveryError(
+            method,
+            code or f"http_{status}",
+            transient=failure.transient,
+            retry_after=failure.retry_after,
+            reason=failure.reason,
+        )
+    if isinstance(exc, SlackRequestError):  # the SDK refused to send it: an invalid URL
+        reason = f"{method}: request not sent (SlackRequestError)"
+        return SlackDeliveryError(method, "invalid_request", transient=False, reason=reason)
+    # URLError, timeouts, connection resets: the network, not the request.
+    failure = network_failure(method, exc)
+    return SlackDeliveryError(
+        method, "network_error", transient=failure.transient, reason=failure.reason
+    )
 
 
 class SlackChannel:
@@ -300,15 +325,14 @@ def post_announcement(
     )
     try:
         response = client.send(text=text, unfurl_links=False)
-    except (SlackClientError, OSError) as exc:
+    except SlackRequestError:
         raise DeliveryError(
-            f"slack webhook: connection error ({type(exc).__name__})", transient=True
-        ) from exc
+            "slack webhook: request not sent (SlackRequestError)", transient=False
+        ) from None
+    except (SlackClientError, OSError) as exc:
+        raise network_failure("slack webhook", exc) from None
     if response.status_code == 200:
         return
-    body = (response.body or "").strip()[:100]
-    raise DeliveryError(
-        f"slack webhook: HTTP {response.status_code} {body}".strip(),
-        transient=response.status_code == 429 or response.status_code >= 500,
-        retry_after=_retry_after(response.headers) if response.status_code == 429 else None,
-    )
+    # Slack answers webhook errors with a plain-text code ("channel_not_found", "no_service").
+    code = safe_code((response.body or "").strip())
+    raise http_failure("slack webhook", response.status_code, response.headers, code=code)

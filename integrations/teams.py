@@ -15,10 +15,11 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import msal
 import requests
 
 from integrations.base import Attendee, DeliveryError, Message
+from integrations.entra_token import AppToken
+from integrations.http_failures import network_failure, response_failure
 from integrations.teams_cards import CARD_CONTENT_TYPE, group_card, workflows_envelope
 
 log = logging.getLogger(__name__)
@@ -30,29 +31,6 @@ DEFAULT_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 def default_authority(tenant_id: str) -> str:
     """Single-tenant bots get tokens from their own tenant (the default for new Azure bots)."""
     return f"https://login.microsoftonline.com/{tenant_id}"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """``Retry-After`` in seconds; the HTTP-date form is left to the dispatcher's back-off."""
-    try:
-        return float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-
-
-def _http_failure(what: str, response: requests.Response) -> DeliveryError:
-    """429 and 5xx are worth retrying (429 after ``Retry-After``); any other 4xx is not."""
-    status = response.status_code
-    if status == 429:
-        return DeliveryError(
-            f"{what}: HTTP 429 throttled", transient=True, retry_after=_retry_after(response)
-        )
-    return DeliveryError(f"{what}: HTTP {status}", transient=status >= 500 or status == 408)
-
-
-def _network_failure(what: str, exc: Exception) -> DeliveryError:
-    # Only the exception's type: requests puts the URL (the secret, for webhooks) in its text.
-    return DeliveryError(f"{what}: connection error ({type(exc).__name__})", transient=True)
 
 
 class TeamsWorkflowChannel:
@@ -93,10 +71,11 @@ class TeamsWorkflowChannel:
         try:
             response = self._session.post(self._url, json=envelope, timeout=self._timeout)
         except requests.RequestException as exc:
-            raise _network_failure("teams webhook", exc) from None
+            # The reason keeps only the kind of trouble: requests quotes the URL, here the secret.
+            raise network_failure("teams webhook", exc) from None
         with response:
             if not response.ok:  # Workflows answers 202 Accepted
-                raise _http_failure("teams webhook", response)
+                raise response_failure("teams webhook", response)
 
 
 class TeamsBotChannel:
@@ -131,11 +110,20 @@ class TeamsBotChannel:
         self.conversation_ids = conversation_ids
         self.member_ids = member_ids or {}
         self.unreachable: dict[str, list[str]] = {}
-        self._password = app_password
         self._session = session or requests.Session()
         self._owns_session = session is None
         self._timeout = timeout
-        self._app: msal.ConfidentialClientApplication | None = None
+        self._token = AppToken(
+            "teams bot token",
+            app_id,
+            app_password,
+            self.authority,
+            [BOT_SCOPE],
+            session=self._session,
+            timeout=timeout,
+            settings="FIKA_TEAMS_BOT_TENANT_ID / FIKA_TEAMS_BOT_AUTHORITY",
+            instance_discovery=False,  # the authority is a setting we trust as given
+        )
         self._delivered: set[tuple[str, str]] = set()  # (message key, email) already sent
 
     def __repr__(self) -> str:
@@ -201,29 +189,6 @@ class TeamsBotChannel:
                 "teams bot: no member has a Teams chat with the bot", transient=False
             )
 
-    def _token(self) -> str:
-        """A bearer token for the connector; msal caches it until shortly before it expires."""
-        try:
-            if self._app is None:
-                self._app = msal.ConfidentialClientApplication(
-                    self.app_id,
-                    client_credential=self._password,
-                    authority=self.authority,
-                    http_client=self._session,
-                    instance_discovery=False,  # the authority is a setting we trust as given
-                    timeout=self._timeout,
-                )
-            result = self._app.acquire_token_for_client(scopes=[BOT_SCOPE])
-        except requests.RequestException as exc:
-            raise _network_failure("teams bot token", exc) from None
-        except ValueError as exc:  # msal: authority unusable (bad tenant, no OpenID metadata)
-            raise DeliveryError(f"teams bot token: {exc}", transient=False) from None
-        if "access_token" not in result:
-            error = result.get("error", "unknown_error")
-            transient = error in ("temporarily_unavailable", "server_error")
-            raise DeliveryError(f"teams bot token: {error}", transient=transient)
-        return result["access_token"]
-
     def _request(self, what: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             response = self._session.post(
@@ -233,10 +198,10 @@ class TeamsBotChannel:
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:
-            raise _network_failure(what, exc) from None
+            raise network_failure(what, exc) from None
         with response:
             if not response.ok:
-                raise _http_failure(what, response)
+                raise response_failure(what, response)
             try:
                 return response.json()
             except ValueError:

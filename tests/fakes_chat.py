@@ -240,6 +240,11 @@ class FakeSlackApi:
     ) -> None:
         self._canned.setdefault(method, []).append((status, body, headers or {}))
 
+    def reset(self) -> None:
+        """Forget calls and canned answers, so one running fake can serve many tests."""
+        self.calls.clear()
+        self._canned.clear()
+
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -319,7 +324,9 @@ class FakeBotFramework:
         self.token_requests: list[dict[str, str]] = []
         self.created: list[dict[str, Any]] = []
         self.activities: list[tuple[str, dict[str, Any]]] = []
-        self.activity_status: list[tuple[int, dict[str, str]]] = []  # canned answers, in order
+        # Canned connector answers, in order: (status, headers) or (status, headers, body).
+        self.activity_status: list[tuple] = []
+        self.token_answers: list[Response] = []  # canned token endpoint answers, in order
         self.card_validator = card_validator()
         s = self.server
         s.expect_request(
@@ -369,8 +376,14 @@ class FakeBotFramework:
         self.token_requests.append(form)
         assert form.get("grant_type") == "client_credentials", form
         assert form.get("scope") == BOT_SCOPE, form
+        if self.token_answers:
+            return self.token_answers.pop(0)
         if form.get("client_id") != self.app_id or form.get("client_secret") != self.app_password:
-            body = {"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"}
+            body = {
+                "error": "invalid_client",
+                "error_description": "AADSTS7000215: Invalid client secret provided.",
+                "error_codes": [7000215],
+            }
             return Response(json.dumps(body), status=401, content_type="application/json")
         body = {"token_type": "Bearer", "expires_in": 3599, "access_token": BOT_TOKEN}
         return Response(json.dumps(body), content_type="application/json")
@@ -402,8 +415,13 @@ class FakeBotFramework:
         errors = [e.message for e in self.card_validator.iter_errors(attachment["content"])]
         assert not errors, errors
         if self.activity_status:
-            status, headers = self.activity_status.pop(0)
-            return Response("{}", status=status, headers=headers, content_type="application/json")
+            status, headers, *body = self.activity_status.pop(0)
+            return Response(
+                body[0] if body else "{}",
+                status=status,
+                headers=headers,
+                content_type="application/json",
+            )
         self.activities.append((conversation, body))
         return Response(
             json.dumps({"id": f"act-{len(self.activities)}"}),
@@ -424,7 +442,7 @@ class FakeWorkflowHook:
     def __init__(self) -> None:
         self.server = HTTPServer(host="127.0.0.1", port=0)
         self.received: list[dict] = []
-        self.canned: list[tuple[int, dict[str, str]]] = []
+        self.canned: list[tuple] = []  # (status, headers) or (status, headers, body)
         self.validator = card_validator()
         self.server.expect_request(HOOK_PATH, method="POST").respond_with_handler(self._hook)
 
@@ -442,7 +460,7 @@ class FakeWorkflowHook:
         assert attachment["contentUrl"] is None
         assert not list(self.validator.iter_errors(attachment["content"]))
         if self.canned:
-            status, headers = self.canned.pop(0)
-            return Response("", status=status, headers=headers)
+            status, headers, *body = self.canned.pop(0)
+            return Response(body[0] if body else "", status=status, headers=headers)
         self.received.append(envelope)
         return Response("", status=202)

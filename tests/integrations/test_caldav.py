@@ -109,6 +109,20 @@ def test_a_missing_collection_is_permanent(radicale_server):
     channel = CalDavChannel(url, radicale_server.username, radicale_server.password, timeout=5)
     (outcome,) = channel.send(messages_for(make_invite())[:1])
     assert outcome is not None and not outcome.transient
+    assert outcome.reason.startswith("CalDAV: HTTP 4") and "no-such-calendar" not in outcome.reason
+
+
+def test_a_409_on_put_points_at_the_collection_setting(httpserver_ipv4):
+    """RFC 4918 §9.7.1: a PUT into a collection that does not exist is a 409 Conflict."""
+    invite = make_invite()
+    path = f"/missing/{invite.uid}.ics"
+    httpserver_ipv4.expect_request(path, method="PUT").respond_with_data("", status=409)
+    channel = CalDavChannel(httpserver_ipv4.url_for("/missing/"), timeout=5)
+    (outcome,) = channel.send(messages_for(invite)[:1])
+    assert outcome is not None and not outcome.transient
+    assert outcome.reason == (
+        "CalDAV: HTTP 409: the calendar collection in FIKA_CALDAV_URL probably does not exist"
+    )
 
 
 def test_an_unreachable_server_is_transient():
@@ -138,6 +152,19 @@ def test_a_concurrent_change_is_reread_and_retried(httpserver_ipv4):
     assert puts == ['"a"', '"b"']
 
 
+def test_an_event_that_keeps_changing_is_transient_without_its_url(httpserver_ipv4):
+    invite = make_invite(sequence=1)
+    path = f"/cal/{invite.uid}.ics"
+    httpserver_ipv4.expect_request(path, method="GET").respond_with_data(
+        "", headers={"ETag": '"a"'}
+    )
+    httpserver_ipv4.expect_request(path, method="PUT").respond_with_data("", status=412)
+    channel = CalDavChannel(httpserver_ipv4.url_for("/cal"), "u", "p", timeout=5)
+    (outcome,) = channel.send(messages_for(invite)[:1])
+    assert outcome is not None and outcome.transient
+    assert outcome.reason == "CalDAV: HTTP 412: the event kept changing while being written"
+
+
 def test_server_errors_are_transient_with_retry_after(httpserver_ipv4):
     invite = make_invite()
     httpserver_ipv4.expect_request(f"/cal/{invite.uid}.ics", method="PUT").respond_with_data(
@@ -146,3 +173,4 @@ def test_server_errors_are_transient_with_retry_after(httpserver_ipv4):
     channel = CalDavChannel(httpserver_ipv4.url_for("/cal/"), timeout=5)
     (outcome,) = channel.send(messages_for(invite)[:1])
     assert outcome.transient and outcome.retry_after == 7.0
+    assert outcome.reason == "CalDAV: HTTP 503"  # neither the body nor the event's URL

@@ -1,10 +1,8 @@
-"""Folding a batch into one change per group, and reading Retry-After."""
+"""Folding a batch into one change per group, and spreading its outcome to the members."""
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
-from integrations.event_sync import event_changes, retry_after_seconds, spread
+from integrations.event_sync import event_changes, spread
 from tests.integrations.builders import ANA, BEN, CHEN, make_invite, messages_for
 
 
@@ -37,15 +35,10 @@ def test_groups_are_kept_apart_and_a_crash_in_one_does_not_stop_the_other():
 
     def apply(change):
         if change.uid == one.uid:
-            raise KeyError("id")
+            raise KeyError("ana@example.org")  # a provider answer quoting an address
         return None
 
-    outcomes = spread(changes, 2, apply)
+    outcomes = spread(changes, 2, apply, "CalDAV")
     assert outcomes[0] is not None and not outcomes[0].transient and outcomes[1] is None
-
-
-def test_retry_after_in_seconds_or_as_a_date():
-    assert retry_after_seconds("120") == 120.0
-    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
-    later = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
-    assert 80 <= retry_after_seconds(later) <= 90
+    # Only the error's type: neither its text nor the (address-shaped) uid reach the admin.
+    assert outcomes[0].reason == "CalDAV: unexpected answer (KeyError)"

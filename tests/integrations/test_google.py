@@ -27,8 +27,8 @@ def rsa_key():
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.fixture
-def service_account(rsa_key, httpserver_ipv4) -> dict:
+def service_account_for(rsa_key, server) -> dict:
+    """A service account key whose token_uri is the fake on ``server``."""
     pem = rsa_key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -39,8 +39,13 @@ def service_account(rsa_key, httpserver_ipv4) -> dict:
         "client_email": "fika-bot@project.iam.gserviceaccount.example",
         "private_key_id": "key-1",
         "private_key": pem,
-        "token_uri": httpserver_ipv4.url_for("/token"),
+        "token_uri": server.url_for("/token"),
     }
+
+
+@pytest.fixture
+def service_account(rsa_key, httpserver_ipv4) -> dict:
+    return service_account_for(rsa_key, httpserver_ipv4)
 
 
 class FakeGoogle:
@@ -50,7 +55,8 @@ class FakeGoogle:
         self.server, self.public_key = server, public_key
         self.calls: list[tuple[str, str, dict, dict]] = []
         self.tokens: list[dict] = []
-        self.planned: list[Response] = []
+        self.planned: list[Response] = []  # planned API answers
+        self.token_planned: list[Response] = []  # planned token endpoint answers
         self.events: dict[str, dict] = {}
         server.expect_request("/token", method="POST").respond_with_handler(self.token)
         events = re.compile(r"^/calendar/v3/calendars/primary/events(/[0-9a-v]+)?$")
@@ -68,6 +74,8 @@ class FakeGoogle:
         )  # fmt: skip
         assert jwt.get_unverified_header(form["assertion"])["kid"] == "key-1"
         self.tokens.append(claims)
+        if self.token_planned:
+            return self.token_planned.pop(0)
         body = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600}
         return Response(json.dumps(body), content_type="application/json")
 
@@ -94,6 +102,8 @@ class FakeGoogle:
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
         body = request.get_json()
         self.calls.append(("POST", request.path, {}, body))
+        if self.planned:
+            return self.planned.pop(0)
         calendars = {
             item["id"]: (
                 {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
@@ -187,6 +197,16 @@ def test_forbidden_is_permanent(google, channel):
     google.planned.append(Response('{"error": {"code": 403}}', status=403))
     (outcome,) = channel.send(messages_for(make_invite())[:1])
     assert outcome is not None and not outcome.transient and "403" in outcome.reason
+
+
+@pytest.mark.parametrize("reason", ["rateLimitExceeded", "userRateLimitExceeded"])
+def test_a_rate_limit_403_is_transient_as_google_documents(google, channel, reason):
+    body = {"error": {"code": 403, "message": "Rate Limit Exceeded",
+                      "errors": [{"domain": "usageLimits", "reason": reason}]}}  # fmt: skip
+    google.planned.append(Response(json.dumps(body), status=403, headers={"Retry-After": "20"}))
+    (outcome,) = channel.send(messages_for(make_invite())[:1])
+    assert outcome is not None and outcome.transient and outcome.retry_after == 20.0
+    assert outcome.reason == f"Google Calendar: HTTP 403 {reason}"
 
 
 def test_fetch_busy_queries_free_busy(google, channel):

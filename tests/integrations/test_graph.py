@@ -25,7 +25,9 @@ class FakeGraph:
         self.server = server
         self.calls: list[tuple[str, str, dict]] = []
         self.token_requests: list[dict] = []
-        self.next_status: list[tuple[int, dict]] = []  # planned answers, e.g. 429 once
+        # Planned API answers, e.g. 429 once: (status, headers) or (status, headers, body).
+        self.next_status: list[tuple] = []
+        self.token_answers: list[Response] = []  # planned token endpoint answers
         self.events: dict[str, dict] = {}
         base = server.url_for("").rstrip("/")
         server.expect_request(f"/{TENANT}/v2.0/.well-known/openid-configuration").respond_with_json(
@@ -67,6 +69,8 @@ class FakeGraph:
     def token(self, request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs(request.get_data(as_text=True)).items()}
         self.token_requests.append(form)
+        if self.token_answers:
+            return self.token_answers.pop(0)
         if form.get("client_secret") != "s3cret":
             return Response(
                 json.dumps({"error": "invalid_client", "error_description": "AADSTS7000215"}),
@@ -81,9 +85,9 @@ class FakeGraph:
         self.calls.append((request.method, request.path, body))
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
         if self.next_status:
-            status, headers = self.next_status.pop(0)
+            status, headers, *body = self.next_status.pop(0)
             error = {"error": {"code": "TooManyRequests", "message": "slow down"}}
-            return Response(json.dumps(error), status=status, headers=headers)
+            return Response(body[0] if body else json.dumps(error), status=status, headers=headers)
         return None
 
     def create(self, request: Request) -> Response:
@@ -107,7 +111,9 @@ class FakeGraph:
         return self._record(request) or Response(status=202)
 
     def find(self, request: Request) -> Response:
-        self._record(request)
+        planned = self._record(request)
+        if planned:
+            return planned
         wanted = request.args["$filter"]
         found = [
             {"id": event_id}
@@ -118,7 +124,9 @@ class FakeGraph:
         return Response(json.dumps({"value": found}), content_type="application/json")
 
     def get_schedule(self, request: Request) -> Response:
-        self._record(request)
+        planned = self._record(request)
+        if planned:
+            return planned
         assert request.headers["Prefer"] == 'outlook.timezone="UTC"'
         body = request.get_json()
         value = []
@@ -226,3 +234,34 @@ def test_fetch_busy_reads_get_schedule(graph, channel):
     assert body["schedules"] == [ANA.email, BEN.email, CHEN.email]
     assert body["startTime"] == {"dateTime": "2025-03-12T00:00:00", "timeZone": "UTC"}
     assert body["endTime"] == {"dateTime": "2025-03-13T00:00:00", "timeZone": "UTC"}
+
+
+def test_an_event_deleted_in_outlook_is_permanent_without_naming_the_mailbox(graph, channel):
+    invite = make_invite()
+    channel.send(messages_for(invite))
+    graph.next_status.append((404, {}))
+    (outcome,) = channel.send(messages_for(replace(invite, sequence=1))[:1])
+    assert outcome is not None and not outcome.transient
+    assert outcome.reason == (
+        "Microsoft Graph: HTTP 404 TooManyRequests: the event was deleted from the organiser's "
+        "calendar"
+    )
+    assert ORGANISER not in outcome.reason and invite.uid not in outcome.reason
+
+
+def test_a_tenant_entra_does_not_know_is_permanent_and_names_the_settings(graph, tls_files):
+    graph.server.expect_request(
+        "/no-such-tenant/v2.0/.well-known/openid-configuration"
+    ).respond_with_json(
+        {"error": "invalid_tenant", "error_description": "AADSTS90002: Tenant 'no-such-tenant'"},
+        status=400,
+    )
+    settings = graph.settings(tenant_id="no-such-tenant")
+    channel = GraphChannel(settings, {}, timeout=5, verify=str(tls_files.certfile))
+    outcomes = channel.send(messages_for(make_invite()))
+    assert all(o is not None and not o.transient for o in outcomes)
+    assert outcomes[0].reason == (
+        "Microsoft Graph token: HTTP 400 invalid_tenant: "
+        "check FIKA_GRAPH_TENANT_ID / FIKA_GRAPH_AUTHORITY"
+    )
+    assert graph.calls == []

@@ -145,6 +145,15 @@ def test_server_error_is_transient(slack):
     slack.queue("chat.postMessage", 503, {"ok": False, "error": "service_unavailable"})
     (outcome,) = channel_for(slack).send([make_message(2)])
     assert outcome is not None and outcome.transient
+    assert outcome.reason == "chat.postMessage: HTTP 503 service_unavailable"
+
+
+def test_a_url_the_sdk_refuses_is_permanent():
+    """slack_sdk raises SlackRequestError before sending anything: a setting to fix."""
+    channel = SlackChannel(SLACK_TOKEN, api_url="ftp://127.0.0.1/api/", max_retries=0)
+    (outcome,) = channel.send([make_message(2)])
+    assert outcome is not None and not outcome.transient
+    assert outcome.reason == "users.lookupByEmail: request not sent (SlackRequestError)"
 
 
 def test_429_is_retried_once_after_retry_after(slack):
@@ -169,7 +178,7 @@ def test_429_beyond_the_retry_budget_is_transient_with_retry_after(slack):
         )
     (outcome,) = channel_for(slack, max_retries=1).send([make_message(2)])
     assert outcome is not None and outcome.transient and outcome.retry_after == 0.0
-    assert outcome.reason == "conversations.open: ratelimited"
+    assert outcome.reason == "conversations.open: HTTP 429 ratelimited"
 
 
 def test_connection_refused_is_transient_and_does_not_leak_the_url():

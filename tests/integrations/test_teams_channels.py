@@ -187,5 +187,5 @@ def test_wrong_app_password_is_a_permanent_failure(bot_framework, session):
     )
     (outcome,) = channel.send([make_message(2)])
     assert outcome is not None and not outcome.transient
-    assert outcome.reason == "teams bot token: invalid_client"
+    assert outcome.reason == "teams bot token: HTTP 401 invalid_client: AADSTS7000215"
     assert "wrong" not in outcome.reason and bot_framework.activities == []
