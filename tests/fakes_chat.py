@@ -27,9 +27,8 @@ from integrations.base import Attendee, Invite, Message
 from tests.integrations import builders
 
 # The shared folder sits beside the repository checkout (CI clones the repo next to a copy).
-ADAPTIVE_CARD_SCHEMA = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "schemas" / "adaptive-card-1.5.json"
-)
+#: The official schema, copied into the repository's test data (tests/data/README.md: licence).
+ADAPTIVE_CARD_SCHEMA = Path(__file__).resolve().parent / "data" / "adaptive-card-1.5.json"
 
 SLACK_TOKEN = "xoxb-1111-2222-fakefakefake"
 BOT_TOKEN = "eyJ0eXAi.fake-bot-framework-token"
