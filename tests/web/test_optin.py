@@ -7,16 +7,13 @@ from datetime import UTC, datetime, time
 
 import pytest
 from flask import template_rendered
-from markupsafe import Markup
 from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.pool import NullPool
-from wtforms.widgets import html_params as wtforms_html_params
 
 from core.db import db
 from core.models import Person, Programme
 from tests.core.helpers import add_person
 from web import optin, per_process, programmes
-from web.forms import html_params
 
 GOOD = {
     "name": "Ana Berg",
@@ -52,21 +49,6 @@ def test_form_attributes_are_all_meant(app, client):
     assert '<datalist id="offices"><option value="Malmö"></datalist>' in html
     bad = client.post("/", data=dict(GOOD, email="nope")).get_data(as_text=True)
     assert re.search(r'<input aria-describedby="email-hint email-error" [^>]*id="email"', bad)
-
-
-@pytest.mark.parametrize(
-    "attributes",
-    [
-        {"id": "name", "name": "name", "type": "text", "value": "", "maxlength": 200},
-        {"checked": True, "readonly": False, "class_": "check", "for_": "remote"},
-        {"data_user_name": "ana", "aria_invalid": "true", "aria-describedby": "a b"},
-        {"value": 'Ann "the <b>" & co'},
-        {"value": Markup('already "safe" <em>')},
-    ],
-)
-def test_fast_html_params_writes_what_wtforms_writes(attributes):
-    assert html_params(**attributes) == wtforms_html_params(**attributes)
-    assert html_params(list=None, **attributes) == wtforms_html_params(**attributes)
 
 
 def test_refused_programme_choice_stores_nobody(app, client):
