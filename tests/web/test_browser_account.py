@@ -26,7 +26,6 @@ from core.db import db
 from core.models import GroupMember, Person
 from core.programmes import ensure_default_programme
 from tests.core.helpers import add_person
-from tests.servers import free_port
 from web.config import current_settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,9 +57,14 @@ def browser():
 @pytest.fixture
 def served(make_app, smtp_server) -> Iterator[tuple[str, object]]:
     """Fika on 127.0.0.1:<free port> in a thread; yields (base URL, app)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    app = make_app(
+    # Listen first (the OS picks the port), then build the app with the URL it serves at: its
+    # links must point at this server, and the settings are fixed once the app is built.
+    served_app = {}
+    server = make_server(
+        "127.0.0.1", 0, lambda environ, start: served_app["app"](environ, start), threaded=True
+    )
+    base = f"http://127.0.0.1:{server.server_port}"
+    app = served_app["app"] = make_app(
         FIKA_BASE_URL=base,
         FIKA_SMTP_URL=smtp_server.url(),
         WTF_CSRF_ENABLED=True,
@@ -73,7 +77,6 @@ def served(make_app, smtp_server) -> Iterator[tuple[str, object]]:
                                   ("cai.dahl@example.org", "Legal"),
                                   ("dee.eko@example.org", "Design")]:  # fmt: skip
             add_person(email, department)
-    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
