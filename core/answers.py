@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 
 from core.changes import pause, withdraw
 from core.db import db
+from core.enums import GroupStatus
 from core.links import ACTIONS
 from core.models import Group, Person
 from core.settings import Settings
+from integrations.base import ButtonAnswer
 
 
 class AnswerError(ValueError):
@@ -38,7 +40,7 @@ def apply_answer(
         raise AnswerError("That button is not one Fika knows.")
     local = group.start_at.astimezone(ZoneInfo(person.timezone))
     when = f"{local:%A %-d %B at %H:%M}"
-    if action == "pause_week":
+    if action == ButtonAnswer.PAUSE_WEEK:
         until = now.astimezone(ZoneInfo(person.timezone)).date() + timedelta(days=7)
         given_up = pause(settings, person, until, now)
         extra = f" and gave up {given_up} upcoming break(s)" if given_up else ""
@@ -46,13 +48,13 @@ def apply_answer(
     seat = seat_of(person, group)
     if seat is None:
         raise AnswerError("You are not in this coffee break any more; nothing was changed.")
-    if group.status != "scheduled" or group.start_at <= now:
+    if group.status != GroupStatus.SCHEDULED or group.start_at <= now:
         raise AnswerError("This coffee break has already started or was cancelled.")
-    if action == "in":
+    if action == ButtonAnswer.IN:
         seat.response = "in"
         db.session.commit()
         return f"Great, you're in for {when}. See you there!"
-    seat.response = "cant"
+    seat.response = ButtonAnswer.CANT
     withdraw(settings, person, group, now)
     db.session.commit()
     return (

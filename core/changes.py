@@ -18,6 +18,7 @@ from sqlalchemy import String, cast, delete, or_, select, update
 
 from core import rooms
 from core.db import db
+from core.enums import GroupStatus
 from core.invites import build_invite
 from core.models import AuditLog, Delivery, Group, GroupMember, Person, Preference
 from core.outbox import Outbox
@@ -33,7 +34,7 @@ def upcoming_groups(person: Person, now: datetime, before: date | None = None) -
         .join(GroupMember, GroupMember.group_id == Group.id)
         .where(
             GroupMember.person_id == person.id,
-            Group.status == "scheduled",
+            Group.status == GroupStatus.SCHEDULED,
             Group.start_at > now,
         )
         .order_by(Group.start_at)
@@ -76,7 +77,7 @@ def withdraw(
             cancel, group, [person], now, channels=outbox.per_person, detach=detach
         )
     else:
-        group.status = "cancelled"
+        group.status = GroupStatus.CANCELLED
         cancel = build_invite(settings, group, members, "CANCEL", programme, now)
         rows = outbox.invite_rows(cancel, group, members, now, detach=detach)
     outbox.write(rows)

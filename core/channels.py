@@ -1,4 +1,4 @@
-"""Which channels this deployment delivers through, built from settings by the integrations.
+"""Which channels this deployment delivers through (``integrations.catalogue``), and their memory.
 
 The channels get their settings and their memory passed in: ids that Slack, Teams or Graph gave
 us live in the ``external_id`` table behind a plain mapping (:class:`RememberedIds`), so the
@@ -14,10 +14,8 @@ from sqlalchemy import delete, select
 from core.db import db
 from core.models import ExternalId
 from core.settings import Settings
+from integrations import catalogue
 from integrations.base import Channel
-
-#: Channels that take one message per group (an event, a group chat) rather than one per person.
-PER_GROUP = frozenset({"caldav", "slack", "teams", "graph", "google"})
 
 
 class RememberedIds(MutableMapping[str, str]):
@@ -82,31 +80,13 @@ def forget_person(email: str) -> None:
 
 
 def configured_channels(settings: Settings) -> dict[str, Channel]:
-    """Every channel the settings ask for, built, by name (for the dispatcher).
+    """Every channel the settings turn on, built, by name (the dispatcher's, once per worker).
 
     Raises ConfigError naming a bad setting.
     """
-    from integrations.chat_registry import chat_channels
-    from integrations.registry import calendar_channels
-
-    config = settings.channel_settings
-    channels: list[Channel] = list(
-        calendar_channels(
-            config,
-            id_store=RememberedIds("graph_event"),
-            default_outbox_dir=settings.default_outbox_dir,
-        )
-    )
-    channels.extend(
-        chat_channels(
-            config,
-            user_ids=RememberedIds("slack_user"),
-            conversation_ids=RememberedIds("teams_conversation"),
-        )
-    )
-    return {c.name: c for c in channels}
+    return catalogue.build(settings.channel_settings, RememberedIds)
 
 
-def channel_names(settings: Settings) -> list[str]:
-    """The names of the channels the settings ask for, for the outbox writer."""
-    return sorted(configured_channels(settings))
+def enabled_channels(settings: Settings) -> list[catalogue.Entry]:
+    """The catalogue entries of the channels the settings turn on; builds none of them."""
+    return catalogue.enabled(settings.channel_settings)

@@ -16,12 +16,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from core.db import db
+from core.enums import GroupStatus, RoundStatus
 from core.events import log_event
 from core.links import ANSWERS
 from core.models import Group, GroupMember, Person, Preference, Programme, Round
 from core.outbox import Outbox
 from core.schedule import schedule_for
 from core.settings import Settings
+from integrations.base import ButtonAnswer, CheckinAnswer, MessageKind
 
 log = logging.getLogger("fika.checkins")
 
@@ -36,7 +38,7 @@ def queue_checkins(settings: Settings, now: datetime) -> int:
         select(Round)
         .join(Programme, Programme.id == Round.programme_id)
         .where(
-            Round.status == "planned",
+            Round.status == RoundStatus.PLANNED,
             Round.checkins_queued_at.is_(None),
             Round.date >= (now - CHECKIN_WITHIN - timedelta(days=2)).date(),
             Round.date <= now.date(),
@@ -64,17 +66,17 @@ def queue_checkins(settings: Settings, now: datetime) -> int:
 def _queue_round(outbox: Outbox, rnd: Round, now: datetime) -> int:
     groups = db.session.scalars(
         select(Group)
-        .where(Group.round_id == rnd.id, Group.status == "scheduled")
+        .where(Group.round_id == rnd.id, Group.status == GroupStatus.SCHEDULED)
         .options(selectinload(Group.members).selectinload(GroupMember.person))
     ).all()
     rows = []
     for group in groups:
         for seat in group.members:
-            if seat.checkin is not None or seat.response == "cant":
+            if seat.checkin is not None or seat.response == ButtonAnswer.CANT:
                 continue
             key = f"checkin-{group.uid}-{seat.person_id}"
             links = outbox.links.checkin(group.id, seat.person_id)
-            rows += outbox.nudge_rows("checkin", key, group, seat.person, now, links)
+            rows += outbox.nudge_rows(MessageKind.CHECKIN, key, group, seat.person, now, links)
     return outbox.write(rows)
 
 
@@ -114,7 +116,7 @@ def record_answer(settings: Settings, seat: GroupMember, answer: str, now: datet
     seat.checkin_at = now
     db.session.flush()
     offered = False
-    if answer == "not_met":
+    if answer == CheckinAnswer.NOT_MET:
         for member in seat.group.members:  # the reporter too: both may have stayed away
             offered |= maybe_offer_pause(settings, member.person, now)
     db.session.commit()
@@ -122,8 +124,10 @@ def record_answer(settings: Settings, seat: GroupMember, answer: str, now: datet
 
 
 def _no_show(seat: GroupMember, members: list[GroupMember]) -> bool:
-    reported = any(m.checkin == "not_met" for m in members if m.person_id != seat.person_id)
-    return reported and seat.checkin in (None, "not_met")
+    reported = any(
+        m.checkin == CheckinAnswer.NOT_MET for m in members if m.person_id != seat.person_id
+    )
+    return reported and seat.checkin in (None, CheckinAnswer.NOT_MET)
 
 
 def no_show_streak(person: Person, now: datetime) -> int:
@@ -134,9 +138,9 @@ def no_show_streak(person: Person, now: datetime) -> int:
         .join(Round, Round.id == Group.round_id)
         .where(
             GroupMember.person_id == person.id,
-            Group.status == "scheduled",
+            Group.status == GroupStatus.SCHEDULED,
             Group.start_at < now,
-            Round.status == "planned",
+            Round.status == RoundStatus.PLANNED,
         )
         .order_by(Group.start_at.desc())
         .limit(NO_SHOW_STREAK)
@@ -172,5 +176,5 @@ def maybe_offer_pause(settings: Settings, person: Person, now: datetime) -> bool
     outbox = Outbox(settings)
     key = f"pause_offer-{person.id}-{now.date().isoformat()}"
     links = outbox.links.pause_offer(person.id)
-    outbox.write(outbox.nudge_rows("pause_offer", key, latest, person, now, links))
+    outbox.write(outbox.nudge_rows(MessageKind.PAUSE_OFFER, key, latest, person, now, links))
     return True

@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 
 from core import faults
 from core.db import db
+from core.enums import DeliveryStatus
 from core.events import log_event
 from core.models import Delivery
 from core.settings import Settings
-from integrations.base import Channel, DeliveryError
+from integrations.base import Channel, DeliveryError, MessageKind
 from integrations.payload import message_from_dict
 
 log = logging.getLogger("fika.outbox")
@@ -30,7 +31,7 @@ log = logging.getLogger("fika.outbox")
 MAX_ATTEMPTS = 8  # defaults of FIKA_OUTBOX_MAX_ATTEMPTS and FIKA_OUTBOX_BASE_DELAY
 BASE_DELAY = 30.0  # seconds; doubles with each attempt
 MAX_DELAY = 3600.0
-STATUSES = ("pending", "retrying", "sent", "dead")
+STATUSES = tuple(DeliveryStatus)
 
 
 @dataclass
@@ -93,18 +94,18 @@ def _record(
     row.attempts += 1
     delay = None
     if error is None:
-        row.status, row.sent_at, row.last_error = "sent", now, None
+        row.status, row.sent_at, row.last_error = DeliveryStatus.SENT, now, None
     elif error.transient and row.attempts < max_attempts:
-        row.status, row.last_error = "retrying", error.reason
+        row.status, row.last_error = DeliveryStatus.RETRYING, error.reason
         delay = retry_delay(row.attempts, error.retry_after, rng, base)
         row.next_attempt_at = now + timedelta(seconds=delay)
     else:
-        row.status = "dead"
+        row.status = DeliveryStatus.DEAD
         row.last_error = error.reason if not error.transient else f"gave up: {error.reason}"
     log_event(
         log,
         f"delivery.{row.status}",
-        logging.WARNING if row.status == "dead" else logging.INFO,
+        logging.WARNING if row.status == DeliveryStatus.DEAD else logging.INFO,
         delivery=row.id,
         round=row.round_id,
         group=row.group_id,
@@ -145,9 +146,8 @@ def send_due(
             stale = [r for r in group if _too_late(r, moment)]
             group = [r for r in group if r not in stale]
             for row in stale:
-                too_late = DeliveryError(
-                    f"too late: the break has started ({row.kind})", transient=False
-                )
+                what = "the break has started" if row.kind == MessageKind.REMINDER else "it expired"
+                too_late = DeliveryError(f"too late: {what} ({row.kind})", transient=False)
                 _record(row, too_late, moment, rng, limits)
                 counts.dead += 1
             if not group:
@@ -167,10 +167,12 @@ def send_due(
             for row, error in zip(group, outcomes, strict=True):
                 status = _record(row, error, answered, rng, limits)
                 setattr(counts, status, getattr(counts, status) + 1)
-                if status in ("sent", "dead") and row.payload.get("forget_after_sending"):
+                if status in (DeliveryStatus.SENT, DeliveryStatus.DEAD) and row.payload.get(
+                    "forget_after_sending"
+                ):
                     db.session.delete(row)  # to a person since erased: nothing of it stays
                     continue
-                if status == "sent" and unreachable.get(row.key):
+                if status == DeliveryStatus.SENT and unreachable.get(row.key):
                     missing = ", ".join(unreachable[row.key])
                     row.last_error = f"not reached on {name}, the email invite only: {missing}"
         db.session.commit()
@@ -178,11 +180,13 @@ def send_due(
 
 
 def _too_late(row: Delivery, now: datetime) -> bool:
-    """A reminder still queued when its break starts would only confuse: it is not sent."""
-    if row.kind != "reminder":
-        return False
-    start = (row.payload.get("invite") or {}).get("start")
-    return bool(start) and datetime.fromisoformat(start) <= now
+    """A reminder still queued when its break starts would only confuse, and so would a notice
+    past its expiry (a room nudge once the room is open): they are not sent."""
+    if row.kind == MessageKind.REMINDER:
+        start = (row.payload.get("invite") or {}).get("start")
+        return bool(start) and datetime.fromisoformat(start) <= now
+    expires = (row.payload.get("notice") or {}).get("expires")
+    return bool(expires) and datetime.fromisoformat(expires) <= now
 
 
 def _send_safely(channel: Channel, rows: list[Delivery]) -> list[DeliveryError | None]:
@@ -195,7 +199,10 @@ def _send_safely(channel: Channel, rows: list[Delivery]) -> list[DeliveryError |
         return outcomes
     except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
         log.exception("channel=%s failed a batch of %d", channel.name, len(rows))
-        return [DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)] * len(rows)
+        # Admins read the reason: the exception's text may quote a URL, a token or an address,
+        # so it stays in the log; the reason names only what kind of failure it was.
+        reason = f"{channel.name}: unexpected {type(exc).__name__} (see the worker's log)"
+        return [DeliveryError(reason, transient=True)] * len(rows)
 
 
 def next_due() -> datetime | None:
@@ -216,7 +223,7 @@ def dead_letters(limit: int = 50) -> list[Delivery]:
     return list(
         db.session.scalars(
             select(Delivery)
-            .where(Delivery.status == "dead")
+            .where(Delivery.status == DeliveryStatus.DEAD)
             .order_by(Delivery.id.desc())
             .limit(limit)
         )
@@ -231,10 +238,11 @@ def resend(delivery_id: int, now: datetime | None = None) -> Delivery | None:
     retrying or sent one is left alone: resending it would be a duplicate).
     """
     row = db.session.get(Delivery, delivery_id)
-    if row is None or row.status != "dead":
+    if row is None or row.status != DeliveryStatus.DEAD:
         return None
     previous = row.last_error
-    row.status, row.attempts, row.next_attempt_at = "pending", 0, now or datetime.now(UTC)
+    row.status, row.attempts = DeliveryStatus.PENDING, 0
+    row.next_attempt_at = now or datetime.now(UTC)
     db.session.commit()
     log_event(
         log,

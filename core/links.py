@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from core.settings import Settings
 from core.signing import make_token, read_token
+from integrations.base import ButtonAnswer, CheckinAnswer
 
 #: The buttons on an invite: I'm in, can't make it, pause me for a week.
-ACTIONS = ("in", "cant", "pause_week")
+ACTIONS = tuple(ButtonAnswer)
 #: The answers a member can give about a break, and what each records in ``GroupMember.met``.
-ANSWERS: dict[str, bool | None] = {"met": True, "not_met": False, "rescheduled": None}
+ANSWERS: dict[str, bool | None] = {
+    CheckinAnswer.MET: True,
+    CheckinAnswer.NOT_MET: False,
+    CheckinAnswer.RESCHEDULED: None,
+}
 #: The pause offer's choices: weeks to pause (0: keep going).
 PAUSE_CHOICES: dict[str, int] = {"pause_2w": 2, "pause_4w": 4, "keep": 0}
 

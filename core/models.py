@@ -25,7 +25,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import db
-from integrations.base import first_name
+from core.enums import (
+    UNSENT,
+    Cadence,
+    DeliveryStatus,
+    Frequency,
+    GroupSizePreference,
+    GroupStatus,
+    ProgrammeKind,
+    RoundStatus,
+)
+from integrations.base import MessageKind, first_name
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MODES = ("in_person", "virtual", "either")
@@ -107,10 +117,14 @@ class Preference(db.Model):
     topics: Mapped[list] = mapped_column(JSON, default=list)
     avoid: Mapped[list] = mapped_column(JSON, default=list)  # person ids
     # How often they want a break: "daily", "few_per_week" (2-3 times) or "weekly".
-    frequency: Mapped[str] = mapped_column(String(16), default="daily", server_default="daily")
+    frequency: Mapped[str] = mapped_column(
+        String(16), default=Frequency.DAILY, server_default=Frequency.DAILY.value
+    )
     # "one_to_one" (pairs only) or "small_groups" (groups of three or four welcome).
     group_size_pref: Mapped[str] = mapped_column(
-        String(16), default="small_groups", server_default="small_groups"
+        String(16),
+        default=GroupSizePreference.SMALL_GROUPS,
+        server_default=GroupSizePreference.SMALL_GROUPS.value,
     )
     # Topics they can share (``topics`` holds what they want to learn about).
     share_topics: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
@@ -142,7 +156,7 @@ class Programme(db.Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # "matched": people are put into groups each round; "drop_in": one daily room anyone joins
     # when they like (a recurring invite per person, no matching; see integrations/room.py).
-    kind: Mapped[str] = mapped_column(String(16), default="matched")
+    kind: Mapped[str] = mapped_column(String(16), default=ProgrammeKind.MATCHED)
     days: Mapped[list] = mapped_column(JSON, default=lambda: list(WEEKDAYS[:5]))
     local_time: Mapped[time] = mapped_column(Time, default=time(10))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -160,7 +174,9 @@ class Programme(db.Model):
     # The reminder goes out this many minutes before the break (0: no reminders).
     reminder_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     # "weekly": every week on ``days``; "biweekly": every other week (even weeks since 0001-01-01).
-    cadence: Mapped[str] = mapped_column(String(16), default="weekly", server_default="weekly")
+    cadence: Mapped[str] = mapped_column(
+        String(16), default=Cadence.WEEKLY, server_default=Cadence.WEEKLY.value
+    )
     # Who may join: department and office names; an empty list lets everyone in. In ``offices``
     # the name "remote" stands for people without a home office.
     departments: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
@@ -175,11 +191,11 @@ class Programme(db.Model):
     @property
     def is_drop_in(self) -> bool:
         """A drop-in room: never matched, one recurring invite per subscriber."""
-        return self.kind == "drop_in"
+        return self.kind == ProgrammeKind.DROP_IN
 
     def in_cadence(self, day: date) -> bool:
         """Whether ``day`` falls in a week the programme runs (every other week when biweekly)."""
-        return self.cadence != "biweekly" or is_biweekly_week(day)
+        return self.cadence != Cadence.BIWEEKLY or is_biweekly_week(day)
 
     def runs_on(self, day: date) -> bool:
         """Whether the programme has a break on ``day`` by its days and cadence.
@@ -200,7 +216,7 @@ class Round(db.Model):
     date: Mapped[date] = mapped_column(Date)
     # "planned", "missed", or NUDGED: a drop-in room's once-a-day nudge claim, not a round
     # (see jobs/room_nudges.py); lists of rounds filter those out with ``Round.is_round``.
-    status: Mapped[str] = mapped_column(String(16), default="planned")
+    status: Mapped[str] = mapped_column(String(16), default=RoundStatus.PLANNED)
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     unmatched: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -212,7 +228,7 @@ class Round(db.Model):
         back_populates="round", cascade="all, delete-orphan", order_by="Group.id"
     )
 
-    NUDGED = "nudged"
+    NUDGED = RoundStatus.NUDGED
 
     @classmethod
     def is_round(cls) -> ColumnElement[bool]:
@@ -229,7 +245,7 @@ class Group(db.Model):
     round_id: Mapped[int] = mapped_column(ForeignKey("round.id", ondelete="CASCADE"), index=True)
     uid: Mapped[str] = mapped_column(String(120), unique=True)
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    status: Mapped[str] = mapped_column(String(16), default=GroupStatus.SCHEDULED)
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     mode: Mapped[str] = mapped_column(String(16), default="virtual")
@@ -276,7 +292,9 @@ class Delivery(db.Model):
     key: Mapped[str] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
     # "invite" (also updates and cancellations) | "reminder" | "checkin" | "pause_offer"
-    kind: Mapped[str] = mapped_column(String(16), default="invite", server_default="invite")
+    kind: Mapped[str] = mapped_column(
+        String(16), default=MessageKind.INVITE, server_default=MessageKind.INVITE.value
+    )
     recipient: Mapped[str] = mapped_column(String(254))
     round_id: Mapped[int | None] = mapped_column(
         ForeignKey("round.id", ondelete="CASCADE"), index=True
@@ -288,7 +306,7 @@ class Delivery(db.Model):
         ForeignKey("person.id", ondelete="CASCADE"), index=True
     )
     payload: Mapped[dict] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -296,7 +314,7 @@ class Delivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     #: Statuses of a delivery still to go out (the others are "sent" and "dead").
-    UNSENT = ("pending", "retrying")
+    UNSENT = UNSENT
 
     @classmethod
     def is_unsent(cls) -> ColumnElement[bool]:

@@ -21,15 +21,16 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.channels import PER_GROUP, channel_names
+from core.channels import enabled_channels
 from core.db import db
+from core.enums import DeliveryStatus
 from core.invites import attendee, build_invite, site_of
 from core.links import Links
 from core.models import Delivery, Group, Person
 from core.settings import Settings
-from integrations.base import Invite, Message
+from integrations.base import Invite, Message, MessageKind, Notice, RoomInvite
 from integrations.payload import message_to_dict
-from integrations.room import RoomInvite, first_occurrence
+from integrations.room import first_occurrence
 
 #: Rows per INSERT statement: below SQLite's bound-parameter limit with every column given.
 CHUNK = 500
@@ -38,12 +39,18 @@ CHUNK = 500
 class Outbox:
     """The outbox of one deployment: which channels it writes for, and its signed links."""
 
-    def __init__(self, settings: Settings, channels: Iterable[str] | None = None):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self.links = Links(settings)
-        self.channels = sorted(channel_names(settings) if channels is None else channels)
-        #: The channels that reach one person (email, the outbox folder), not a whole group.
-        self.per_person = [c for c in self.channels if c not in PER_GROUP]
+        entries = enabled_channels(settings)
+        #: The channels that carry invites: to one person (email, the outbox folder) or to a
+        #: group (a calendar event, a group chat).
+        self.channels = sorted(e.name for e in entries if e.audience != "channel")
+        self.per_group = frozenset(e.name for e in entries if e.audience == "group")
+        #: The channels that reach one person, for the plain messages about a break.
+        self.per_person = [c for c in self.channels if c not in self.per_group]
+        #: The channels that post a notice to a whole chat channel (the webhooks).
+        self.notice_channels = sorted(e.name for e in entries if e.audience == "channel")
 
     # --- building rows ----------------------------------------------------------------------
 
@@ -66,7 +73,7 @@ class Outbox:
         rows = []
         shared = message_to_dict(Message(key="", invite=invite))["invite"]  # once per group
         for channel in self.channels if channels is None else channels:
-            if channel in PER_GROUP:
+            if channel in self.per_group:
                 message = Message(
                     key=f"{invite.uid}-{invite.sequence}-{channel}",
                     invite=invite,
@@ -134,12 +141,33 @@ class Outbox:
                 invite=_room_carrier(room),
                 recipient=room.attendee,
                 unsubscribe_url=self.links.unsubscribe(person.id),
-                kind="room",
+                kind=MessageKind.ROOM,
                 room=room,
             )
             rows.append(
                 _row(message, channel, person.email, now, person_id=None if detach else person.id)
             )
+        return rows
+
+    def notice_rows(
+        self,
+        kind: str,
+        key: str,
+        notice: Notice,
+        now: datetime,
+        *,
+        round_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """A notice (kind "announcement" or "room_nudge") for every chat webhook, one row each.
+
+        ``key`` identifies the notice (e.g. ``announcement-<round>``); the channel is appended.
+        """
+        rows = []
+        for channel in self.notice_channels:
+            message = Message(key=f"{key}-{channel}", kind=kind, notice=notice)
+            row = _row(message, channel, f"webhook:{channel}", now)
+            row["round_id"] = round_id
+            rows.append(row)
         return rows
 
     # --- writing ----------------------------------------------------------------------------
@@ -181,7 +209,7 @@ def _row(
         "round_id": group.round_id if group is not None else None,
         "person_id": person_id,
         "payload": message_to_dict(message, invite),
-        "status": "pending",
+        "status": DeliveryStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core.db import db
+from core.enums import Frequency, GroupSizePreference, GroupStatus, RoundStatus
 from core.models import Group, GroupMember, Person, Preference, Programme, ProgrammeMember, Round
 from core.programmes import may_join
 from core.settings import Settings
@@ -28,7 +29,7 @@ HISTORY_ROUNDS = 60
 
 
 #: Breaks a person may have had in the seven days before a round, by how often they asked for.
-WEEKLY_CAP = {"daily": None, "few_per_week": 2, "weekly": 1}
+WEEKLY_CAP = {Frequency.DAILY: None, Frequency.FEW_PER_WEEK: 2, Frequency.WEEKLY: 1}
 
 
 def taking_part(programme: Programme, day: date) -> list[Person]:
@@ -36,7 +37,9 @@ def taking_part(programme: Programme, day: date) -> list[Person]:
     people = programme_members(programme, eligible_people(day))
     if programme.group_size > 2:
         # "One-to-one only" people sit out group programmes (pairs may still become a trio).
-        people = [p for p in people if p.preference.group_size_pref != "one_to_one"]
+        people = [
+            p for p in people if p.preference.group_size_pref != GroupSizePreference.ONE_TO_ONE
+        ]
     return people
 
 
@@ -54,12 +57,12 @@ def eligible_people(day: date) -> list[Person]:
         .order_by(Person.id)
     )
     available = [p for p in people if p.preference.available_on(day)]
-    capped = [p for p in available if WEEKLY_CAP.get(p.preference.frequency or "daily")]
+    capped = [p for p in available if WEEKLY_CAP.get(p.preference.frequency or Frequency.DAILY)]
     recent = recent_breaks([p.id for p in capped], day) if capped else {}
     return [
         p
         for p in available
-        if (cap := WEEKLY_CAP.get(p.preference.frequency or "daily")) is None
+        if (cap := WEEKLY_CAP.get(p.preference.frequency or Frequency.DAILY)) is None
         or recent.get(p.id, 0) < cap
     ]
 
@@ -74,7 +77,7 @@ def recent_breaks(person_ids: list[int], day: date) -> dict[int, int]:
             GroupMember.person_id.in_(person_ids),
             Round.date >= day - timedelta(days=7),
             Round.date < day,
-            Group.status != "cancelled",
+            Group.status != GroupStatus.CANCELLED,
         )
         .group_by(GroupMember.person_id)
     )
@@ -115,7 +118,7 @@ def busy_times(settings: Settings, people: list[Person], day: date) -> dict[str,
     runs, just without that extra care.
     """
     from integrations.base import DeliveryError
-    from integrations.registry import busy_source
+    from integrations.catalogue import busy_source
 
     source = busy_source(settings.channel_settings)
     if source is None or not people:
@@ -156,7 +159,11 @@ def history(programme: Programme, before: date) -> tuple[HistoryRound, ...]:
     """
     recent = (
         select(Round.id, Round.date)
-        .where(Round.programme_id == programme.id, Round.date < before, Round.status == "planned")
+        .where(
+            Round.programme_id == programme.id,
+            Round.date < before,
+            Round.status == RoundStatus.PLANNED,
+        )
         .order_by(Round.date.desc())
         .limit(HISTORY_ROUNDS)
         .subquery()
@@ -165,7 +172,7 @@ def history(programme: Programme, before: date) -> tuple[HistoryRound, ...]:
         select(recent.c.date, Group.id, GroupMember.person_id, GroupMember.met)
         .join(Group, Group.round_id == recent.c.id)
         .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(Group.status != "cancelled")
+        .where(Group.status != GroupStatus.CANCELLED)
         .order_by(recent.c.date.desc(), Group.id)
     )
     days = db.session.scalars(select(recent.c.date).order_by(recent.c.date.desc())).all()

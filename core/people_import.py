@@ -12,14 +12,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 
-from sqlalchemy import select
-
-from core.db import db
-from core.models import Person
+from core.people_upsert import PersonRecord, apply_records, ids_by_email
 from core.text import text_problem
 from core.zones import is_zone
 
@@ -43,7 +40,6 @@ EMAIL_PATTERN = rf"^[^@\s,;<>\"/\\\x00-\x1f\x7f]+@{_ATOM}(\.{_ATOM})+$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 LIMITS = {"email": 254, "name": 200, "department": 200, "office": 200}
 TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
-CHUNK = 900  # rows per IN (...) or bulk statement: below SQLite's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -57,22 +53,6 @@ class RowError:
     def __str__(self) -> str:
         where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class PersonRecord:
-    """A validated person, ready to upsert; ``active`` None leaves an existing person's as is."""
-
-    line: int
-    email: str
-    name: str
-    department: str
-    office: str | None
-    timezone: str
-    work_start: time
-    work_end: time
-    manager_email: str | None
-    active: bool | None
 
 
 @dataclass
@@ -274,17 +254,6 @@ def unknown_managers(records: list[PersonRecord]) -> list[RowError]:
     ]
 
 
-def ids_by_email(emails: Iterable[str]) -> dict[str, int]:
-    emails = sorted(set(emails))
-    found: dict[str, int] = {}
-    for start in range(0, len(emails), CHUNK):
-        rows = db.session.execute(
-            select(Person.email, Person.id).where(Person.email.in_(emails[start : start + CHUNK]))
-        )
-        found.update({email: person_id for email, person_id in rows})
-    return found
-
-
 def check_csv(
     data: bytes,
     default_zone: str,
@@ -301,8 +270,6 @@ def check_csv(
     report = ImportReport(rows=rows, errors=errors, ignored_columns=ignored, dry_run=dry_run)
     write = not dry_run and not errors
     report.dry_run = not write
-    from core.people_upsert import apply_records  # it builds on this module
-
     report.created, report.updated, report.unchanged = apply_records(
         records, dry_run=not write, progress=progress
     )

@@ -7,13 +7,43 @@ rows together with its audit entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import time
 
 from sqlalchemy import bindparam, insert, select, update
 
 from core.db import db
 from core.models import Person, Preference
-from core.people_import import CHUNK, PersonRecord, ids_by_email
+
+CHUNK = 900  # rows per IN (...) or bulk statement: below SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A validated person, ready to upsert; ``active`` None leaves an existing person's as is."""
+
+    line: int
+    email: str
+    name: str
+    department: str
+    office: str | None
+    timezone: str
+    work_start: time
+    work_end: time
+    manager_email: str | None
+    active: bool | None
+
+
+def ids_by_email(emails: Iterable[str]) -> dict[str, int]:
+    emails = sorted(set(emails))
+    found: dict[str, int] = {}
+    for start in range(0, len(emails), CHUNK):
+        rows = db.session.execute(
+            select(Person.email, Person.id).where(Person.email.in_(emails[start : start + CHUNK]))
+        )
+        found.update({email: person_id for email, person_id in rows})
+    return found
 
 
 def _fields(record: PersonRecord) -> dict:

@@ -15,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.db import db
+from core.enums import GroupStatus, RoundStatus
 from core.events import log_event
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.outbox import Outbox
 from core.settings import Settings
+from integrations.base import ButtonAnswer, MessageKind
 
 log = logging.getLogger("fika.reminders")
 
@@ -28,7 +30,7 @@ def wants_reminder(seat: GroupMember) -> bool:
     preference = seat.person.preference
     if preference is None or not preference.active or not preference.reminders:
         return False
-    return seat.response != "cant"
+    return seat.response != ButtonAnswer.CANT
 
 
 def queue_reminders(settings: Settings, now: datetime) -> int:
@@ -46,8 +48,8 @@ def queue_reminders(settings: Settings, now: datetime) -> int:
             .join(Round, Round.id == Group.round_id)
             .where(
                 Round.programme_id == programme.id,
-                Round.status == "planned",
-                Group.status == "scheduled",
+                Round.status == RoundStatus.PLANNED,
+                Group.status == GroupStatus.SCHEDULED,
                 Group.start_at > now,
                 Group.start_at <= now + timedelta(minutes=programme.reminder_minutes),
             )
@@ -62,7 +64,7 @@ def queue_reminders(settings: Settings, now: datetime) -> int:
             for seat in group.members:
                 if wants_reminder(seat):
                     key = f"reminder-{group.uid}-{seat.person_id}"
-                    rows += outbox.nudge_rows("reminder", key, group, seat.person, now)
+                    rows += outbox.nudge_rows(MessageKind.REMINDER, key, group, seat.person, now)
             new = outbox.write(rows)
             if new:
                 log_event(log, "reminders.queued", round=group.round_id, group=group.id, new=new)

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from core.db import db
+from core.enums import ProgrammeKind
 from core.invites import attendee, organiser
 from core.models import WEEKDAYS, Delivery, Person, Programme, ProgrammeMember
 from core.outbox import Outbox
 from core.settings import Settings
-from integrations.room import RoomInvite
+from integrations.base import RoomInvite
 
 #: A pause lists at most this many days ahead as EXDATEs (a long pause is a leave).
 EXDATE_HORIZON_DAYS = 60
@@ -155,7 +156,7 @@ def programme_changed(
     """
     if before is None:
         return
-    was_on = before.get("kind") == "drop_in" and before.get("active")
+    was_on = before.get("kind") == ProgrammeKind.DROP_IN and before.get("active")
     is_on = programme.is_drop_in and programme.active
     if not was_on and not is_on:
         return
@@ -175,7 +176,7 @@ def person_leaves(
     rows = db.session.execute(
         select(ProgrammeMember, Programme)
         .join(Programme, Programme.id == ProgrammeMember.programme_id)
-        .where(ProgrammeMember.person_id == person.id, Programme.kind == "drop_in")
+        .where(ProgrammeMember.person_id == person.id, Programme.kind == ProgrammeKind.DROP_IN)
     )
     count = 0
     for member, programme in list(rows):
@@ -194,7 +195,7 @@ def person_paused(settings: Settings, person: Person, now: datetime | None = Non
         .join(Programme, Programme.id == ProgrammeMember.programme_id)
         .where(
             ProgrammeMember.person_id == person.id,
-            Programme.kind == "drop_in",
+            Programme.kind == ProgrammeKind.DROP_IN,
             Programme.active.is_(True),
         )
     )

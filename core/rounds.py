@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import faults
 from core.db import db
+from core.enums import GroupStatus, RoundStatus
 from core.events import log_event
 from core.invites import build_invite
 from core.models import Group, GroupMember, Person, Programme, Round
@@ -27,7 +28,10 @@ from core.outbox import Outbox
 from core.participants import busy_times, history, taking_part, to_participant
 from core.programmes import break_start
 from core.settings import Settings
+from integrations.base import MessageKind, Notice
+from integrations.slack_blocks import announcement_text
 from integrations.starters import choose_starter
+from integrations.teams_cards import announcement_card
 from pairing import Plan, PlanRequest, plan_round
 
 log = logging.getLogger("fika.round")
@@ -117,8 +121,8 @@ def _upsert():
     return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-def _claim_round(
-    programme: Programme, day: date, stats: dict, unmatched: list, status: str = "planned"
+def claim_round(
+    programme: Programme, day: date, stats: dict, unmatched: list, status: str = RoundStatus.PLANNED
 ) -> int | None:
     """Insert the Round row first; None when another call already holds (programme, date)."""
     statement = (
@@ -169,7 +173,7 @@ def run_round(
         return RoundOutcome(False, None, None, drop_in_message(programme))
     previous = existing_round(programme, day)
     if previous is not None:
-        what = "was recorded as missed" if previous.status == "missed" else "already ran"
+        what = "was recorded as missed" if previous.status == RoundStatus.MISSED else "already ran"
         return RoundOutcome(False, None, None, f"{programme.name} on {day}: {what}, nothing to do")
     outcome = preview_round(settings, programme, day, seed)
     plan = outcome.plan
@@ -177,7 +181,7 @@ def run_round(
     now = now or datetime.now(UTC)
     people = outcome.people
     try:
-        round_id = _claim_round(
+        round_id = claim_round(
             programme,
             day,
             stats=_json_safe(plan.stats),
@@ -194,6 +198,16 @@ def run_round(
                 raced=True,
             )
         deliveries = _persist_groups(settings, programme, round_id, plan, people, now)
+        # The announcement goes with the round: once, and retried when a webhook fails.
+        outbox = Outbox(settings)
+        notices = outbox.notice_rows(
+            MessageKind.ANNOUNCEMENT,
+            f"announcement-{round_id}",
+            announcement(plan, people),
+            now,
+            round_id=round_id,
+        )
+        deliveries += outbox.write(notices)
         faults.reach("round.before_commit")
         db.session.commit()
     except Exception:
@@ -209,7 +223,6 @@ def run_round(
         unmatched=len(plan.unmatched),
         deliveries=deliveries,
     )
-    announce(settings, plan, people, round_id)
     return RoundOutcome(
         True,
         round_id,
@@ -219,34 +232,15 @@ def run_round(
     )
 
 
-def announce(settings: Settings, plan: Plan, people: dict[str, Person], round_id: int) -> None:
-    """Post "Today's coffee breaks are out" to the configured chat webhooks, if any.
-
-    After the commit and outside the exactly-once guarantee on purpose: an announcement lost to
-    a crash is harmless, and a racing second run never gets here (it returns as a no-op).
-    """
-    from integrations.chat_registry import announce_round
-
-    config = settings.channel_settings
-    if not (config.get("FIKA_SLACK_WEBHOOK_URL") or config.get("FIKA_TEAMS_WEBHOOK_URL")):
-        return
+def announcement(plan: Plan, people: dict[str, Person]) -> Notice:
+    """'Today's coffee breaks are out': how many people, departments and how hybrid."""
     placed = [people[m] for g in plan.groups for m in g.members if m in people]
     hybrid = plan.stats.get("hybrid", 0) / len(plan.groups) if plan.groups else 0.0
-    outcomes = announce_round(
-        config,
-        people=len(placed),
-        departments=len({p.department for p in placed}),
-        hybrid_share=hybrid,
+    departments = len({p.department for p in placed})
+    return Notice(
+        text=announcement_text(len(placed), departments, hybrid),
+        card=announcement_card(len(placed), departments, hybrid),
     )
-    for target, error in outcomes.items():
-        log_event(
-            log,
-            "round.announced" if error is None else "round.announce_failed",
-            logging.INFO if error is None else logging.WARNING,
-            round=round_id,
-            target=target,
-            error=error.reason if error else None,
-        )
 
 
 def _persist_groups(
@@ -275,7 +269,7 @@ def _persist_groups(
                 "round_id": round_id,
                 "uid": uid,
                 "sequence": 0,
-                "status": "scheduled",
+                "status": GroupStatus.SCHEDULED,
                 "start_at": planned.start,
                 "end_at": planned.end,
                 "mode": planned.mode,
@@ -323,7 +317,9 @@ def record_missed(programme: Programme, day: date, reason: str) -> RoundOutcome:
 
     Uses the same UNIQUE key, so a missed day can never also get a late round.
     """
-    round_id = _claim_round(programme, day, stats={"missed": reason}, unmatched=[], status="missed")
+    round_id = claim_round(
+        programme, day, stats={"missed": reason}, unmatched=[], status=RoundStatus.MISSED
+    )
     db.session.commit()
     if round_id is None:
         return RoundOutcome(False, None, None, f"{programme.name} on {day}: already ran")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.enums import Cadence
 from core.holidays import holiday_country, holiday_name, is_public_holiday
 from core.models import is_biweekly_week
 
@@ -145,5 +146,5 @@ def schedule_for(programme) -> Schedule:
         cutoff_minutes=programme.cutoff_minutes if programme.cutoff_minutes is not None else 15,
         country=holiday_country(programme.holiday_country, programme.timezone),
         days_off=frozenset(days_off),
-        biweekly=programme.cadence == "biweekly",
+        biweekly=programme.cadence == Cadence.BIWEEKLY,
     )

@@ -242,13 +242,11 @@ def finalise(config: dict, instance_path: str) -> Settings:
 
 def _check_channels(config: dict) -> None:
     """Half-configured mail, calendar or chat settings fail at start, naming the setting."""
+    from integrations import catalogue
     from integrations.base import ConfigError
-    from integrations.chat_registry import chat_channels
-    from integrations.registry import validate_settings
 
     try:
-        validate_settings(config)
-        chat_channels(config)
+        catalogue.check(config)
     except ConfigError as exc:
         raise SettingsError(str(exc)) from None
 

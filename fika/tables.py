@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from core.db import db
+from core.enums import RoundStatus
 from core.models import Person, Programme, Round
 from pairing import Plan
 
@@ -64,7 +65,7 @@ def status_report(now: datetime) -> str:
     if not rounds:
         lines.append("  none yet")
     for rnd in rounds:
-        if rnd.status == "missed":
+        if rnd.status == RoundStatus.MISSED:
             why = (rnd.stats or {}).get("missed", "")
             lines.append(f"  {rnd.date} {rnd.programme.name}: MISSED {why}".rstrip())
             continue

@@ -11,13 +11,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
-
-if TYPE_CHECKING:  # integrations.room imports this module
-    from integrations.room import RoomInvite
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any, Literal, Protocol
 
 Method = Literal["REQUEST", "CANCEL"]
+
+
+class MessageKind(StrEnum):
+    """What a message is; channels render each kind their own way."""
+
+    INVITE = "invite"  # the calendar object: REQUEST (also an update) or CANCEL
+    REMINDER = "reminder"  # plain messages about the same break (integrations/nudges.py)
+    CHECKIN = "checkin"  # "Did you meet?"
+    PAUSE_OFFER = "pause_offer"
+    ROOM = "room"  # a person's recurring drop-in room invite
+    ANNOUNCEMENT = "announcement"  # notices to a whole chat channel
+    ROOM_NUDGE = "room_nudge"
+
+
+class ButtonAnswer(StrEnum):
+    """The buttons on an invite, in every channel."""
+
+    IN = "in"
+    CANT = "cant"
+    PAUSE_WEEK = "pause_week"
+
+
+class CheckinAnswer(StrEnum):
+    """The answers to "Did you meet?"."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    RESCHEDULED = "rescheduled"
 
 
 def first_name(full_name: str) -> str:
@@ -72,29 +98,68 @@ class Invite:
 
 
 @dataclass(frozen=True)
+class RoomInvite:
+    """One person's recurring invite to a drop-in room, at one version (``sequence``).
+
+    ``integrations.room`` turns it into the calendar series (RRULE, VTIMEZONE, EXDATEs).
+    """
+
+    uid: str
+    sequence: int
+    method: Method
+    programme: str
+    days: tuple[str, ...]  # "mon".."sun"
+    local_time: time
+    timezone: str
+    duration_minutes: int
+    first_day: date  # the series starts on the first programme day on or after this
+    room_url: str
+    organizer_name: str
+    organizer_email: str
+    attendee: Attendee
+    exdates: tuple[date, ...] = ()  # local dates of occurrences the person skips (a pause)
+    stamp: datetime | None = None  # when this version was made; DTSTAMP (deterministic)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to a whole chat channel about no one break: the round's announcement, or the
+    nudge before a drop-in room opens. Only the webhook channels carry them."""
+
+    text: str  # plain text: Slack, and every card's fallback
+    card: dict[str, Any]  # an Adaptive Card for Teams
+    # Not worth sending from this instant on (a room nudge once the room is open); None: never.
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Message:
-    """One delivery: an invite to one recipient (or to the whole group for group channels).
+    """One delivery: an invite to one recipient (or to the whole group for group channels), or
+    a :class:`Notice` to a whole chat channel (then ``invite`` is None).
 
     ``key`` is the delivery's stable idempotency key: a resend after a crash carries the same key,
     so email uses it for the Message-ID and chat channels for their message key.
     """
 
     key: str
-    invite: Invite
+    invite: Invite | None = None
     recipient: Attendee | None = None  # None: the message is for the whole group
     unsubscribe_url: str | None = None
     links: dict[str, str] = field(default_factory=dict)  # action name -> signed URL
     # "invite" (REQUEST/CANCEL, the calendar object) or a plain message about the same break:
     # "reminder", "checkin" ("Did you meet?") or "pause_offer"; see integrations/nudges.py.
-    kind: str = "invite"
+    kind: str = MessageKind.INVITE
     # kind "room": a person's recurring drop-in room invite (the calendar object comes from
     # integrations.room; ``invite`` then only describes its first session).
     room: RoomInvite | None = None
+    notice: Notice | None = None
 
     @property
     def recipients(self) -> tuple[Attendee, ...]:
         """Who the message goes to: its recipient, or every attendee of a group message."""
-        return (self.recipient,) if self.recipient else self.invite.attendees
+        if self.recipient:
+            return (self.recipient,)
+        return self.invite.attendees if self.invite is not None else ()
 
 
 class DeliveryError(Exception):

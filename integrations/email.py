@@ -26,7 +26,7 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from integrations import mime, nudges
-from integrations.base import ConfigError, DeliveryError, Message
+from integrations.base import ConfigError, DeliveryError, Message, MessageKind
 from integrations.ical import build_calendar
 from integrations.invite_text import answers_html, answers_text, render_html, render_text
 from integrations.room import build_room_calendar
@@ -240,7 +240,10 @@ class EmailChannel:
     def _send_one(
         self, smtp: smtplib.SMTP, message: Message, calendars: dict[object, bytes]
     ) -> DeliveryError | None:
-        if message.kind not in ("invite", "room"):  # reminders, check-ins: plain mail, no calendar
+        if message.kind not in (
+            MessageKind.INVITE,
+            MessageKind.ROOM,
+        ):  # reminders, check-ins: plain mail, no calendar
             raw = render_nudge_email(message, self.mail_from, self.mail_from_name)
         else:
             # Every member of a group gets the same calendar: build it once per batch.

@@ -11,13 +11,17 @@ time, people and video link) and the signed answer links in ``links``.
 
 from __future__ import annotations
 
-from integrations.base import Attendee, Message, first_name
+from integrations.base import Attendee, CheckinAnswer, Message, MessageKind, first_name
 from integrations.invite_text import format_span
 
-KINDS = ("reminder", "checkin", "pause_offer")
+KINDS = (MessageKind.REMINDER, MessageKind.CHECKIN, MessageKind.PAUSE_OFFER)
 
 #: Link names the check-in and pause-offer messages show, in this order, with their labels.
-CHECKIN_ANSWERS = {"met": "We met", "not_met": "It didn't happen", "rescheduled": "We rescheduled"}
+CHECKIN_ANSWERS = {
+    CheckinAnswer.MET: "We met",
+    CheckinAnswer.NOT_MET: "It didn't happen",
+    CheckinAnswer.RESCHEDULED: "We rescheduled",
+}
 PAUSE_ANSWERS = {
     "pause_2w": "Pause for two weeks",
     "pause_4w": "Pause for four weeks",
@@ -53,11 +57,11 @@ def _where(message: Message) -> str:
 def subject_for(message: Message) -> str:
     """The subject line of a nudge."""
     invite = message.invite
-    if message.kind == "reminder":
+    if message.kind == MessageKind.REMINDER:
         return f"Soon: {invite.summary}"
-    if message.kind == "checkin":
+    if message.kind == MessageKind.CHECKIN:
         return f"Did you meet? {invite.summary}"
-    if message.kind == "pause_offer":
+    if message.kind == MessageKind.PAUSE_OFFER:
         return "Pause your coffee breaks for a while?"
     raise ValueError(f"not a nudge: kind {message.kind!r}")
 
@@ -74,7 +78,7 @@ def render_nudge_text(message: Message) -> str:
     """The plain-text body of a reminder, check-in or pause offer."""
     invite = message.invite
     lines = [_first_name(message.recipient), ""]
-    if message.kind == "reminder":
+    if message.kind == MessageKind.REMINDER:
         lines += [
             f"your coffee break with {_others(message)} starts soon:",
             f"  {_when(message)}",
@@ -83,7 +87,7 @@ def render_nudge_text(message: Message) -> str:
         if invite.starter:
             lines += ["", f"Something to talk about: {invite.starter}"]
         lines += ["", "You can turn these reminders off in your Fika preferences."]
-    elif message.kind == "checkin":
+    elif message.kind == MessageKind.CHECKIN:
         lines += [
             f"did your coffee break with {_others(message)} happen?",
             f"  {_when(message)}",
@@ -93,7 +97,7 @@ def render_nudge_text(message: Message) -> str:
             "",
             "Breaks that did not happen do not count as having met, so you can be matched again.",
         ]
-    elif message.kind == "pause_offer":
+    elif message.kind == MessageKind.PAUSE_OFFER:
         lines += [
             "your last few coffee breaks did not happen. That is fine: busy weeks happen.",
             "Would you like to pause for a while? You can come back any time.",

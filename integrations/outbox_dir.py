@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from integrations.base import DeliveryError, Message
+from integrations.base import DeliveryError, Message, MessageKind
 from integrations.ical import build_calendar
 from integrations.invite_text import answers_text, render_text
 from integrations.nudges import render_nudge_text
@@ -64,7 +64,9 @@ class OutboxDirChannel:
             text = room_text(room) + answers_text({}, message.unsubscribe_url)
             write_atomically(self.path / (safe_filename(message.key) + ".txt"), text.encode())
             return
-        if message.kind != "invite":  # reminders and check-ins: the text only, no calendar
+        if (
+            message.kind != MessageKind.INVITE
+        ):  # reminders and check-ins: the text only, no calendar
             text = render_nudge_text(message).encode("utf-8")
             write_atomically(self.path / (safe_filename(message.key) + ".txt"), text)
             return

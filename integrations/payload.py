@@ -7,8 +7,7 @@ from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from integrations.base import Attendee, Invite, Message
-from integrations.room import RoomInvite
+from integrations.base import Attendee, Invite, Message, MessageKind, Notice, RoomInvite
 
 
 def _plain(value: Any) -> Any:
@@ -28,10 +27,20 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
     ``invite`` may pass the invite's dict from an earlier call with the same invite (a group's
     members share one), to skip converting it again.
     """
-    skip = ("invite", "room")
+    skip = ("invite", "room", "notice")
     data = {f.name: _plain(getattr(message, f.name)) for f in fields(message) if f.name not in skip}
     if message.room is not None:
         data["room"] = room_to_dict(message.room)
+    if message.notice is not None:
+        expires = message.notice.expires
+        data["notice"] = {
+            "text": message.notice.text,
+            "card": message.notice.card,
+            "expires": expires.isoformat() if expires else None,
+        }
+    if message.invite is None:
+        data["invite"] = None
+        return data
     if invite is None:
         invite = _plain(message.invite)
         for key in ("start", "end"):
@@ -44,21 +53,36 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
 
 def message_from_dict(data: dict[str, Any]) -> Message:
     """The inverse of :func:`message_to_dict`."""
-    invite = dict(data["invite"])
+    recipient = data.get("recipient")
+    notice = data.get("notice")
+    return Message(
+        key=data["key"],
+        invite=_invite_from_dict(data["invite"]) if data.get("invite") else None,
+        recipient=Attendee(**recipient) if recipient else None,
+        unsubscribe_url=data.get("unsubscribe_url"),
+        links=dict(data.get("links") or {}),
+        kind=data.get("kind", MessageKind.INVITE),
+        room=room_from_dict(data["room"]) if data.get("room") else None,
+        notice=_notice_from_dict(notice) if notice else None,
+    )
+
+
+def _invite_from_dict(data: dict[str, Any]) -> Invite:
+    invite = dict(data)
     for key in ("start", "end", "stamp"):
         if invite.get(key) is not None:
             invite[key] = datetime.fromisoformat(invite[key])
     invite["attendees"] = tuple(Attendee(**a) for a in invite["attendees"])
     invite["reasons"] = tuple(invite.get("reasons") or ())
-    recipient = data.get("recipient")
-    return Message(
-        key=data["key"],
-        invite=Invite(**invite),
-        recipient=Attendee(**recipient) if recipient else None,
-        unsubscribe_url=data.get("unsubscribe_url"),
-        links=dict(data.get("links") or {}),
-        kind=data.get("kind", "invite"),
-        room=room_from_dict(data["room"]) if data.get("room") else None,
+    return Invite(**invite)
+
+
+def _notice_from_dict(data: dict[str, Any]) -> Notice:
+    expires = data.get("expires")
+    return Notice(
+        text=data["text"],
+        card=data["card"],
+        expires=datetime.fromisoformat(expires) if expires else None,
     )
 
 

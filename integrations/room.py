@@ -13,13 +13,12 @@ for the whole series.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vRecur, vText
 
-from integrations.base import Attendee, Method
+from integrations.base import RoomInvite
 from integrations.invite_text import JITSI_NOTE, uses_public_jitsi
 from integrations.vtimezone import add_vtimezone
 
@@ -33,27 +32,6 @@ RRULE_DAYS = {
     "sat": "SA",
     "sun": "SU",
 }
-
-
-@dataclass(frozen=True)
-class RoomInvite:
-    """One person's recurring invite to a drop-in room, at one version (``sequence``)."""
-
-    uid: str
-    sequence: int
-    method: Method
-    programme: str
-    days: tuple[str, ...]  # "mon".."sun"
-    local_time: time
-    timezone: str
-    duration_minutes: int
-    first_day: date  # the series starts on the first programme day on or after this
-    room_url: str
-    organizer_name: str
-    organizer_email: str
-    attendee: Attendee
-    exdates: tuple[date, ...] = ()  # local dates of occurrences the person skips (a pause)
-    stamp: datetime | None = None  # when this version was made; DTSTAMP (deterministic)
 
 
 def first_occurrence(invite: RoomInvite) -> datetime:

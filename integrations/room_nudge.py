@@ -1,16 +1,13 @@
-"""The chat nudge a few minutes before a drop-in room opens, for Slack and Teams webhooks.
+"""The chat nudge a few minutes before a drop-in room opens, for the Slack and Teams webhooks.
 
-Pure builders plus one function that posts to whichever webhooks are configured; like the round
-announcement (``chat_registry.announce_round``), one broken webhook never silences the other.
+Pure builders: ``core.room_nudges`` puts the words and the card into a :class:`Notice` in the
+outbox, and the webhook channels post it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from integrations.base import DeliveryError
-from integrations.chat_registry import post_to_webhooks
-from integrations.registry import Settings
 from integrations.teams_cards import CARD_SCHEMA, CARD_VERSION
 
 NUDGE_MINUTES = 5
@@ -40,12 +37,3 @@ def nudge_card(programme: str, room_url: str, minutes: int = NUDGE_MINUTES) -> d
     if room_url.startswith("https://"):
         card["actions"] = [{"type": "Action.OpenUrl", "title": "Join the room", "url": room_url}]
     return card
-
-
-def post_room_nudge(
-    settings: Settings, programme: str, room_url: str
-) -> dict[str, DeliveryError | None]:
-    """Post the nudge to every configured chat webhook; the outcome per target, never raises."""
-    return post_to_webhooks(
-        settings, nudge_text(programme, room_url), nudge_card(programme, room_url)
-    )

@@ -336,3 +336,37 @@ def post_announcement(
     # Slack answers webhook errors with a plain-text code ("channel_not_found", "no_service").
     code = safe_code((response.body or "").strip())
     raise http_failure("slack webhook", response.status_code, response.headers, code=code)
+
+
+class SlackWebhookChannel:
+    """Posts notices (the round's announcement, room nudges) to an incoming webhook.
+
+    The outbox retries a failure with its own back-off, so the SDK is not asked to retry (its
+    handler would sleep through any ``Retry-After`` inside the worker).
+    """
+
+    name = "slack_webhook"
+
+    def __init__(self, webhook_url: str, *, timeout: int = 15):
+        self._url = webhook_url
+        self._timeout = timeout
+
+    def __repr__(self) -> str:  # the URL is a secret: anyone holding it can post
+        return "SlackWebhookChannel(webhook_url=<secret>)"
+
+    def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
+        """Post each message's notice text; a failure is recorded, never raised."""
+        outcomes: list[DeliveryError | None] = []
+        for message in messages:
+            if message.notice is None:
+                outcomes.append(DeliveryError("slack webhook: not a notice", transient=False))
+                continue
+            try:
+                post_announcement(
+                    self._url, message.notice.text, timeout=self._timeout, max_retries=0
+                )
+                outcomes.append(None)
+            except DeliveryError as err:
+                log.warning("slack webhook: message %s not delivered: %s", message.key, err)
+                outcomes.append(err)
+        return outcomes

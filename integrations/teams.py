@@ -34,13 +34,21 @@ def default_authority(tenant_id: str) -> str:
 
 
 class TeamsWorkflowChannel:
-    """Posts one Adaptive Card per group to a Teams Workflows webhook."""
+    """Posts one Adaptive Card per group, or a notice's card, to a Teams Workflows webhook.
 
-    name = "teams"
+    The same webhook serves two channels: ``teams`` (a card per group, when no bot is set up)
+    and ``teams_webhook`` (the notices: the round's announcement, room nudges).
+    """
 
     def __init__(
-        self, webhook_url: str, *, session: requests.Session | None = None, timeout: float = 30
+        self,
+        webhook_url: str,
+        *,
+        name: str = "teams",
+        session: requests.Session | None = None,
+        timeout: float = 30,
     ):
+        self.name = name
         self._url = webhook_url
         self._session = session or requests.Session()
         self._owns_session = session is None
@@ -59,7 +67,11 @@ class TeamsWorkflowChannel:
         outcomes: list[DeliveryError | None] = []
         for message in messages:
             try:
-                self.post(workflows_envelope(group_card(message.invite, message.links)))
+                if message.notice is not None:
+                    card = message.notice.card
+                else:
+                    card = group_card(message.invite, message.links)
+                self.post(workflows_envelope(card))
                 outcomes.append(None)
             except DeliveryError as err:
                 log.warning("teams workflow: message %s not delivered: %s", message.key, err)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from core.checkins import lift_pauses, queue_checkins
 from core.db import db
+from core.enums import ProgrammeKind
 from core.events import log_event
 from core.models import Programme
 from core.reminders import queue_reminders
@@ -116,7 +117,9 @@ def _active_programmes() -> list[Programme]:
     """The switched-on programmes that plan rounds (drop-in rooms are never matched)."""
     return list(
         db.session.scalars(
-            select(Programme).where(Programme.active.is_(True), Programme.kind != "drop_in")
+            select(Programme).where(
+                Programme.active.is_(True), Programme.kind != ProgrammeKind.DROP_IN
+            )
         )
     )
 

@@ -191,3 +191,20 @@ def test_a_second_worker_on_sqlite_refuses_to_start(app):
                 pass
     with single_worker(settings_of(app).database_url):  # released when the first one stops
         pass
+
+
+class Exploding:
+    """A channel whose client library raises with a URL and a token in its message."""
+
+    name = "outbox"
+
+    def send(self, messages):
+        raise ValueError("POST https://hooks.example/T0/B0/s3cret?token=xoxb-123 failed")
+
+
+def test_a_channel_that_raises_fails_its_batch_without_its_message_reaching_admins(app):
+    round_for(app, 2)
+    with app.app_context():
+        assert send_due({"outbox": Exploding()}).retrying == 2
+        reasons = {r.last_error for r in db.session.scalars(select(Delivery))}
+    assert reasons == {"outbox: unexpected ValueError (see the worker's log)"}

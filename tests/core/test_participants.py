@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import integrations.registry
+import integrations.catalogue
 from core.db import db
 from core.models import Programme, ProgrammeMember
 from core.participants import eligible_people
@@ -73,7 +73,7 @@ def test_calendar_meetings_move_the_slot(app, monkeypatch):
             asked.append((sorted(emails), start, end))
             return {"ana@example.org": [meeting]}
 
-        monkeypatch.setattr(integrations.registry, "busy_source", lambda config: fetch)
+        monkeypatch.setattr(integrations.catalogue, "busy_source", lambda config: fetch)
         (group,) = preview_round(
             current_settings(), ensure_default_programme(current_settings().timezone), MONDAY
         ).plan.groups
@@ -94,7 +94,7 @@ def test_a_failing_free_busy_service_does_not_stop_the_round(app, monkeypatch):
         def broken(emails, start, end):
             raise DeliveryError("HTTP 503 from Graph", transient=True)
 
-        monkeypatch.setattr(integrations.registry, "busy_source", lambda config: broken)
+        monkeypatch.setattr(integrations.catalogue, "busy_source", lambda config: broken)
         assert (
             len(
                 preview_round(

@@ -152,3 +152,39 @@ def test_worker_does_not_resend_what_was_sent(app):
         channels = configured_channels(settings_of(app))
         assert send_due(channels).sent == 2
         assert send_due(channels, now=datetime.now(UTC) + timedelta(days=1)).sent == 0
+
+
+def test_the_announcement_goes_with_the_round_once_and_a_failed_post_is_retried(
+    app, make_app, httpserver
+):
+    """Written in the round's transaction (a racing second run writes none), sent by the
+    outbox: a webhook that fails is tried again instead of losing the announcement."""
+    answers = iter([("oops", 500), ("ok", 200)])
+    posted: list[str] = []
+
+    def webhook(request):
+        from werkzeug import Response
+
+        posted.append(request.get_json()["text"])
+        body, status = next(answers)
+        return Response(body, status=status)
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(webhook)
+    hooked = make_app(FIKA_SLACK_WEBHOOK_URL=httpserver.url_for("/hook"))
+    with hooked.app_context():
+        make_people(4)
+        programme = ensure_default_programme(current_settings().timezone)
+        assert run_round(current_settings(), programme, MONDAY).created
+        assert not run_round(current_settings(), programme, MONDAY).created
+        (row,) = db.session.scalars(select(Delivery).where(Delivery.kind == "announcement"))
+        assert (row.channel, row.recipient, row.round_id) == (
+            "slack_webhook",
+            "webhook:slack_webhook",
+            db.session.scalar(select(Round.id)),
+        )
+        channels = {"slack_webhook": configured_channels(settings_of(hooked))["slack_webhook"]}
+        now = datetime.now(UTC)
+        assert send_due(channels, now=now).retrying == 1
+        assert send_due(channels, now=now + timedelta(hours=2)).sent == 1
+    assert posted == ["Today's coffee breaks are out: 4 people, 4 departments, 100% mixing "
+                      "office and home"] * 2  # fmt: skip

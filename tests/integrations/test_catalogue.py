@@ -1,4 +1,5 @@
-"""Channel selection from FIKA_* settings, and start-up errors that name the bad setting."""
+"""The channel catalogue: which channels settings turn on, built or only listed, and the
+start-up errors that name the bad setting."""
 
 import json
 
@@ -6,13 +7,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from integrations import catalogue
 from integrations.base import ConfigError
 from integrations.caldav import CalDavChannel
+from integrations.catalogue import busy_source
 from integrations.email import EmailChannel
 from integrations.google import GoogleChannel
 from integrations.graph import GraphChannel
 from integrations.outbox_dir import OutboxDirChannel
-from integrations.registry import busy_source, calendar_channels, validate_settings
 from tests.integrations.builders import make_invite, messages_for
 
 SMTP = {"FIKA_SMTP_URL": "smtp+starttls://u:p@smtp.example.org:587",
@@ -40,6 +42,12 @@ def google_key_json() -> str:
 
 def kinds(channels) -> list[type]:
     return [type(c) for c in channels]
+
+
+def calendar_channels(settings, *, id_store=None) -> list:
+    """The built channels, in catalogue order (with ``id_store`` as every channel's memory)."""
+    memory = (lambda namespace: id_store) if id_store is not None else None
+    return list(catalogue.build(settings, memory).values())
 
 
 def test_nothing_configured_writes_to_the_outbox_folder():
@@ -111,14 +119,14 @@ def test_caldav_is_added_next_to_the_invitation_channel():
 )
 def test_bad_settings_fail_at_start_naming_the_setting(settings, named):
     with pytest.raises(ConfigError, match=f"^{named}: "):
-        validate_settings(settings)
+        catalogue.check(settings)
 
 
 def test_graph_and_google_together_are_refused(google_key_json):
     settings = {**GRAPH, "FIKA_GOOGLE_SERVICE_ACCOUNT_FILE": google_key_json,
                 "FIKA_GOOGLE_SUBJECT": "fika@corp.example"}  # fmt: skip
     with pytest.raises(ConfigError, match="either Microsoft Graph or Google"):
-        validate_settings(settings)
+        catalogue.check(settings)
 
 
 def test_channels_from_settings_deliver_to_a_real_smtp_server(smtp_server, tmp_path):

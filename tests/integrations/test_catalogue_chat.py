@@ -1,4 +1,5 @@
-"""chat_channels: settings in, channels out; half a configuration names what is missing."""
+"""Slack and Teams in the catalogue: settings in, channels out; half a configuration names what
+is missing; the notices (the round's announcement) go to both webhooks."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from integrations.base import ConfigError
-from integrations.chat_registry import announce_round, chat_channels
+from integrations import catalogue
+from integrations.base import ConfigError, Message, Notice
 from integrations.slack import SlackChannel
+from integrations.slack_blocks import announcement_text
 from integrations.teams import TeamsBotChannel, TeamsWorkflowChannel
+from integrations.teams_cards import announcement_card
 
 SLACK = {"FIKA_SLACK_BOT_TOKEN": "xoxb-1", "FIKA_SLACK_SIGNING_SECRET": "s3cret"}
 BOT = {
@@ -24,24 +27,32 @@ HOOK = {"FIKA_TEAMS_WEBHOOK_URL": "https://example.org/workflows/1?sig=x"}
 
 def close_all(channels) -> None:
     for channel in channels:
-        getattr(channel, "close", lambda: None)()
+        catalogue.close(channel)
+
+
+def chat_channels(settings, *, user_ids=None, conversation_ids=None) -> list:
+    """The built chat channels, with these memories of ids (checked first, as at start-up)."""
+    catalogue.check(settings)
+    memories = {"slack_user": user_ids, "teams_conversation": conversation_ids}
+    return list(catalogue.build(settings, lambda namespace: memories[namespace]).values())
 
 
 def test_nothing_configured_means_no_chat_channels():
-    assert chat_channels({}) == []
-    assert chat_channels({name: "" for name in {**SLACK, **BOT, **HOOK}}) == []
+    assert [c.name for c in chat_channels({})] == ["outbox"]
+    blank = {name: "" for name in {**SLACK, **BOT, **HOOK}}
+    assert [c.name for c in chat_channels(blank)] == ["outbox"]
 
 
 def test_slack_with_defaults_and_shared_cache():
     user_ids: dict[str, str] = {"a@example.org": "U1"}
-    (channel,) = chat_channels(SLACK, user_ids=user_ids)
+    (_, channel) = chat_channels(SLACK, user_ids=user_ids)
     assert isinstance(channel, SlackChannel) and channel.name == "slack"
     assert channel.client.base_url == "https://slack.com/api/"
     assert channel.user_ids is user_ids
 
 
 def test_slack_api_url_setting_is_used():
-    (channel,) = chat_channels({**SLACK, "FIKA_SLACK_API_URL": "http://127.0.0.1:9/api"})
+    (_, channel) = chat_channels({**SLACK, "FIKA_SLACK_API_URL": "http://127.0.0.1:9/api"})
     assert channel.client.base_url == "http://127.0.0.1:9/api/"
 
 
@@ -71,11 +82,13 @@ def test_invalid_secret_url_is_not_echoed():
     assert "SECRET-VALUE" not in str(caught.value)
 
 
-def test_teams_webhook_without_bot_gets_group_cards():
+def test_teams_webhook_without_bot_gets_group_cards_and_the_notices():
     channels = chat_channels(HOOK)
     try:
-        assert [type(c) for c in channels] == [TeamsWorkflowChannel]
-        assert "sig=x" not in repr(channels[0])
+        _, cards, notices = channels
+        assert [type(cards), type(notices)] == [TeamsWorkflowChannel] * 2
+        assert (cards.name, notices.name) == ("teams", "teams_webhook")
+        assert "sig=x" not in repr(cards) + repr(notices)
     finally:
         close_all(channels)
 
@@ -84,7 +97,8 @@ def test_teams_bot_replaces_group_cards_and_defaults_its_urls():
     conversation_ids: dict[str, str] = {}
     channels = chat_channels({**SLACK, **BOT, **HOOK}, conversation_ids=conversation_ids)
     try:
-        slack, bot = channels
+        _, slack, bot, notices = channels
+        assert notices.name == "teams_webhook"  # the webhook still carries the notices
         assert isinstance(slack, SlackChannel) and isinstance(bot, TeamsBotChannel)
         assert bot.name == "teams"
         assert bot.service_url == "https://smba.trafficmanager.net/teams"
@@ -96,23 +110,30 @@ def test_teams_bot_replaces_group_cards_and_defaults_its_urls():
 
 
 def announce_through(server: HTTPServer, people=212, departments=18, hybrid_share=0.61):
-    """Run announce_round against both webhooks on ``server`` (already given its handlers)."""
+    """Send the round's announcement through both notice channels on ``server``."""
     server.start()
     try:
         settings = {
             "FIKA_SLACK_WEBHOOK_URL": server.url_for("/services/T/B/x"),
             "FIKA_TEAMS_WEBHOOK_URL": server.url_for("/workflows/1"),
         }
-        outcomes = announce_round(
-            settings, people=people, departments=departments, hybrid_share=hybrid_share
+        channels = catalogue.build(settings)
+        notice = Notice(
+            text=announcement_text(people, departments, hybrid_share),
+            card=announcement_card(people, departments, hybrid_share),
         )
+        outcomes = {}
+        for name in ("slack_webhook", "teams_webhook"):
+            message = Message(key=f"announcement-1-{name}", kind="announcement", notice=notice)
+            (outcomes[name],) = channels[name].send([message])
+        close_all(channels.values())
         server.check()
         return outcomes
     finally:
         server.stop()
 
 
-def test_announce_round_posts_to_both_webhooks():
+def test_the_announcement_goes_to_both_webhooks():
     received: dict[str, dict] = {}
 
     def record(name):
@@ -126,18 +147,51 @@ def test_announce_round_posts_to_both_webhooks():
     server.expect_request("/services/T/B/x", method="POST").respond_with_handler(record("slack"))
     server.expect_request("/workflows/1", method="POST").respond_with_handler(record("teams"))
 
-    assert announce_through(server) == {"slack": None, "teams": None}
+    assert announce_through(server) == {"slack_webhook": None, "teams_webhook": None}
     words = "Today's coffee breaks are out: 212 people, 18 departments, 61% mixing office and home"
     assert received["slack"]["text"] == words
     assert received["teams"]["attachments"][0]["content"]["body"][0]["text"] == words
 
 
-def test_announce_round_reports_a_broken_webhook_without_stopping_the_other():
+def test_a_broken_webhook_fails_its_message_without_stopping_the_other():
     server = HTTPServer(host="127.0.0.1", port=0)
     server.expect_request("/services/T/B/x").respond_with_data("channel_is_archived", status=410)
     server.expect_request("/workflows/1").respond_with_data("", status=202)
 
     outcomes = announce_through(server, people=3, departments=2, hybrid_share=0.5)
 
-    assert outcomes["teams"] is None
-    assert outcomes["slack"] is not None and "410 channel_is_archived" in outcomes["slack"].reason
+    assert outcomes["teams_webhook"] is None
+    slack = outcomes["slack_webhook"]
+    assert slack is not None and "410 channel_is_archived" in slack.reason and not slack.transient
+
+
+def test_listing_the_channels_builds_none_of_them():
+    """The outbox writer lists channels on every change: no key file is read for that."""
+    settings = {"FIKA_GOOGLE_SERVICE_ACCOUNT_FILE": "/missing/key.json",
+                "FIKA_GOOGLE_SUBJECT": "a@b.example", **SLACK}  # fmt: skip
+    entries = catalogue.enabled(settings)
+    assert [e.name for e in entries] == ["google", "slack"]
+    assert [(e.audience, e.reads_free_busy) for e in entries] == [("group", True), ("group", False)]
+    with pytest.raises(ConfigError, match="FIKA_GOOGLE_SERVICE_ACCOUNT_FILE"):
+        catalogue.check(settings)  # building it does read the file, at start-up
+
+
+def test_every_entry_builds_a_channel_of_its_own_name():
+    everything = {**SLACK, **BOT, **HOOK, "FIKA_SLACK_WEBHOOK_URL": "https://hooks.example/x",
+                  "FIKA_SMTP_URL": "smtp://mail.example.org", "FIKA_MAIL_FROM": "f@example.org",
+                  "FIKA_CALDAV_URL": "https://dav.example.org/c/", "FIKA_OUTBOX_DIR": "/tmp/x",
+                  "FIKA_GRAPH_TENANT_ID": "t", "FIKA_GRAPH_CLIENT_ID": "c",
+                  "FIKA_GRAPH_CLIENT_SECRET": "s",
+                  "FIKA_GRAPH_ORGANISER": "o@example.org"}  # fmt: skip
+    names = [e.name for e in catalogue.CATALOGUE]
+    assert len(set(names)) == len(names)
+    wanted = [e for e in catalogue.CATALOGUE if e.wanted(everything)]
+    assert [e.name for e in catalogue.CATALOGUE if e not in wanted] == ["google"]  # no key file
+    for entry in wanted:
+        channel = entry.build(everything, None)
+        try:
+            assert channel.name == entry.name and entry.settings_prefix.startswith("FIKA_")
+        finally:
+            catalogue.close(channel)
+    # Graph sends the invitations, so email does not; everything else runs beside it.
+    assert "email" not in [e.name for e in catalogue.enabled(everything)]

@@ -9,8 +9,8 @@ import recurring_ical_events
 import vobject
 from dateutil.rrule import rrulestr
 
-from integrations.base import Attendee
-from integrations.room import RoomInvite, build_room_calendar
+from integrations.base import Attendee, RoomInvite
+from integrations.room import build_room_calendar
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

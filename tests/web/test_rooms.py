@@ -78,6 +78,12 @@ def versions() -> list[tuple[str, int, str]]:
     return result
 
 
+def deliver(app) -> None:
+    """What the outbox worker does: send every due message through the app's channels."""
+    with app.app_context():
+        send_due(configured_channels(settings_of(app)))
+
+
 def test_done_when_admin_creates_room_person_opts_in_gets_one_invite_and_a_nudge(
     app, make_app, admin, smtp_server, httpserver
 ):
@@ -141,7 +147,8 @@ def test_done_when_admin_creates_room_person_opts_in_gets_one_invite_and_a_nudge
     monday = datetime(2026, 11, 30, 9, 56, tzinfo=STOCKHOLM)
     with time_machine.travel(monday, tick=False):
         tick(runtime_of(hooked))
-        tick(runtime_of(hooked))  # a second tick (or clock) posts nothing more
+        tick(runtime_of(hooked))  # a second tick (or clock) queues nothing more
+        deliver(hooked)
     posted = {r.path: r for r, _ in httpserver.log}
     assert len(httpserver.log) == 2 and set(posted) == {"/slack", "/teams"}
     slack_text = posted["/slack"].get_json()["text"]
@@ -283,6 +290,7 @@ def test_nudge_fires_on_programme_days_only_and_not_on_holidays(app, make_app, a
         before = len(httpserver.log)
         with time_machine.travel(local, tick=False):
             tick(runtime_of(hooked))
+            deliver(hooked)
         return len(httpserver.log) - before
 
     assert nudges_at(datetime(2027, 1, 4, 9, 54, tzinfo=STOCKHOLM)) == 0  # Monday, too early
@@ -353,3 +361,20 @@ def _preferences_form() -> dict:
         **{f"day_{d}": "y" for d in ("mon", "tue", "wed", "thu", "fri")},
         **{f"site_{d}": "remote" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
     }
+
+
+def test_a_nudge_the_worker_could_not_send_before_the_room_opened_is_not_sent(
+    app, make_app, admin, httpserver
+):
+    """The nudge says "opens in 5 minutes": after the opening it would only confuse."""
+    hooked = make_app(FIKA_SLACK_WEBHOOK_URL=httpserver.url_for("/slack"))
+    with app.app_context():
+        create_room(admin, days=["mon"])
+    with time_machine.travel(datetime(2027, 1, 4, 9, 56, tzinfo=STOCKHOLM), tick=False):
+        tick(runtime_of(hooked))  # queued; the worker is down until after 10:00
+    with time_machine.travel(datetime(2027, 1, 4, 10, 1, tzinfo=STOCKHOLM), tick=False):
+        deliver(hooked)
+    assert httpserver.log == []
+    with app.app_context():
+        (row,) = db.session.scalars(select(Delivery).where(Delivery.kind == "room_nudge"))
+        assert (row.status, row.last_error) == ("dead", "too late: it expired (room_nudge)")

@@ -16,7 +16,9 @@ from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, selec
 from sqlalchemy.orm import aliased, joinedload
 
 from core.db import db
+from core.enums import GroupStatus
 from core.models import Group, GroupMember, Person, Programme, Round
+from integrations.base import ButtonAnswer
 from web.account import bp
 from web.account.forms import AnswerForm
 from web.auth import current_person, login_required
@@ -115,7 +117,7 @@ def _met_query() -> Select:
         .where(
             mine.person_id == bindparam("person_id"),
             Group.start_at <= bindparam("now", type_=Group.start_at.type),
-            Group.status != "cancelled",
+            Group.status != GroupStatus.CANCELLED,
             or_(mine.met.is_(None), mine.met.is_(True)),
         )
     )
@@ -137,7 +139,9 @@ def breaks():
     person = current_person()
     now = datetime.now(UTC)
     views = my_breaks(person, shown_at=now)
-    upcoming = [v for v in views if v.group.start_at > now and v.group.status == "scheduled"]
+    upcoming = [
+        v for v in views if v.group.start_at > now and v.group.status == GroupStatus.SCHEDULED
+    ]
     past = [v for v in reversed(views) if v.group.start_at <= now]
     people, departments = met_so_far(person, now)
     return render_template(
@@ -168,16 +172,19 @@ def answer(group_id: int):
 
     person, group, seat = _my_seat(group_id)
     form = AnswerForm()
-    if not form.validate_on_submit() or form.answer.data not in ("in", "cant"):
+    if not form.validate_on_submit() or form.answer.data not in (
+        ButtonAnswer.IN,
+        ButtonAnswer.CANT,
+    ):
         abort(400, "Answer with 'I'm in' or 'Can't make it'.")
     now = datetime.now(UTC)
-    if group.status != "scheduled" or group.start_at <= now:
+    if group.status != GroupStatus.SCHEDULED or group.start_at <= now:
         abort(400, "That break has already started or was cancelled; nothing was changed.")
     if form.answer.data == "in":
         seat.response = "in"
         flash("Thanks, the others will be glad to see you.")
     else:
-        seat.response = "cant"
+        seat.response = ButtonAnswer.CANT
         withdraw(current_settings(), person, group, now)
         flash("You are out of this break; the others got an update.")
     db.session.commit()

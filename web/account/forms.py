@@ -16,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from core.enums import Frequency, GroupSizePreference
 from core.models import MODES, WEEKDAYS
 from core.zones import is_zone
 from web.forms import PlainText, ZoneSelect, work_email_field, zone_choices
@@ -28,11 +29,14 @@ MODE_CHOICES = [
     ("virtual", "By video"),
 ]
 FREQUENCIES = [
-    ("daily", "Every working day"),
-    ("few_per_week", "Two or three times a week"),
-    ("weekly", "Once a week"),
+    (Frequency.DAILY, "Every working day"),
+    (Frequency.FEW_PER_WEEK, "Two or three times a week"),
+    (Frequency.WEEKLY, "Once a week"),
 ]
-GROUP_SIZES = [("one_to_one", "One-to-one only"), ("small_groups", "Small groups welcome")]
+GROUP_SIZES = [
+    (GroupSizePreference.ONE_TO_ONE, "One-to-one only"),
+    (GroupSizePreference.SMALL_GROUPS, "Small groups welcome"),
+]
 PAUSE_LENGTHS = [
     ("week", "One week"),
     ("two_weeks", "Two weeks"),

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from core import changes
 from core.db import db
+from core.enums import Frequency, GroupSizePreference
 from core.models import WEEKDAYS, Person, Preference
 from core.programmes import open_programmes, programmes_for, set_programmes
 from web.account import bp
@@ -63,8 +64,8 @@ def _fill(form: PreferencesForm, person: Person, pref: Preference) -> None:
     form.timezone.data = person.timezone
     form.work_start.data = person.work_start
     form.work_end.data = person.work_end
-    form.frequency.data = pref.frequency or "daily"
-    form.group_size_pref.data = pref.group_size_pref or "small_groups"
+    form.frequency.data = pref.frequency or Frequency.DAILY
+    form.group_size_pref.data = pref.group_size_pref or GroupSizePreference.SMALL_GROUPS
     form.topics.data = ", ".join(pref.topics or [])
     form.share_topics.data = ", ".join(pref.share_topics or [])
     form.avoid.data = list(pref.avoid or [])

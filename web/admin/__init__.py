@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template
 from sqlalchemy import func, select
 
 from core.db import db
+from core.enums import DeliveryStatus
 from core.models import Delivery, Person, Programme, Round
 from web.admin.access import is_admin, redirect_to_sign_in
 from web.auth import current_person
@@ -43,7 +44,9 @@ def dashboard():
         "people": db.session.scalar(select(func.count(Person.id))),
         "programmes": db.session.scalar(select(func.count(Programme.id))),
         "rounds": db.session.scalar(select(func.count(Round.id))),
-        "dead": db.session.scalar(select(func.count(Delivery.id)).where(Delivery.status == "dead")),
+        "dead": db.session.scalar(
+            select(func.count(Delivery.id)).where(Delivery.status == DeliveryStatus.DEAD)
+        ),
     }
     return render_template("admin/dashboard.html", counts=counts)
 

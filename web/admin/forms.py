@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.enums import Cadence, ProgrammeKind
 from core.models import WEEKDAYS
 from core.zones import is_zone, zone_names
 from web.forms import PlainText
@@ -66,8 +67,8 @@ class ProgrammeForm(FlaskForm):
         "Kind",
         validate_choice=False,  # validate_kind: a form without the field keeps "matched"
         choices={
-            "matched": "Matched: people are put into groups each round",
-            "drop_in": "Drop-in room: one daily room anyone joins when they like",
+            ProgrammeKind.MATCHED: "Matched: people are put into groups each round",
+            ProgrammeKind.DROP_IN: "Drop-in room: one daily room anyone joins when they like",
         },
     )
     room_url = StringField(
@@ -76,7 +77,7 @@ class ProgrammeForm(FlaskForm):
     )
     active = BooleanField("On: rounds run and people can choose it")
     cadence = SelectField(
-        "How often", choices={"weekly": "Every week", "biweekly": "Every two weeks"}
+        "How often", choices={Cadence.WEEKLY: "Every week", Cadence.BIWEEKLY: "Every two weeks"}
     )
     days = CheckboxesField("Days", choices=dict(DAY_NAMES))
     local_time = TimeField("Local time of the break", validators=[InputRequired("Give a time.")])
@@ -120,8 +121,8 @@ class ProgrammeForm(FlaskForm):
 
     def validate_kind(self, field) -> None:
         """Matched or drop-in; missing means matched (older forms and API clients)."""
-        field.data = field.data or "matched"
-        if field.data not in ("matched", "drop_in"):
+        field.data = field.data or ProgrammeKind.MATCHED
+        if field.data not in tuple(ProgrammeKind):
             raise ValidationError("Choose matched or drop-in room.")
 
     def validate_room_url(self, field) -> None:

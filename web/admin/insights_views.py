@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.db import db
+from core.enums import GroupStatus, ProgrammeKind
 from core.insights import Break, Insights, RoundRow, Seat, compute, room_subscribers, to_csv
 from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from web.admin import bp
@@ -75,7 +76,7 @@ def load_rounds(start: date, end: date, programme: Programme | None) -> list[Rou
                 group_id=g.id,
                 day=rnd.date,
                 seats=tuple(_seat(m, g, rnd.date) for m in g.members),
-                cancelled=g.status == "cancelled",
+                cancelled=g.status == GroupStatus.CANCELLED,
             )
             for g in rnd.groups
         )
@@ -131,7 +132,7 @@ def drop_in_rooms() -> list[tuple[Programme, list[tuple[str, int]]]]:
     """Each drop-in programme with its subscribers per office and remote."""
     result = []
     for programme in db.session.scalars(
-        select(Programme).where(Programme.kind == "drop_in").order_by(Programme.id)
+        select(Programme).where(Programme.kind == ProgrammeKind.DROP_IN).order_by(Programme.id)
     ):
         offices = db.session.scalars(
             select(Person.home_office)

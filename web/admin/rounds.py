@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.db import db
+from core.enums import DeliveryStatus
 from core.models import Delivery, Group, GroupMember, Programme, Round
 from core.programmes import next_break
 from web.admin import bp
@@ -23,7 +24,7 @@ from web.admin.access import actor_name
 from web.admin.forms import ActionForm
 from web.config import current_settings
 
-DELIVERY_STATUSES = ("pending", "retrying", "sent", "dead")
+DELIVERY_STATUSES = tuple(DeliveryStatus)
 
 
 def _programme(value: str | None) -> Programme:
@@ -163,9 +164,14 @@ def round_detail(round_id: int):
 def dead_letters():
     """Messages Fika gave up on, with the reason, and a button to send each again."""
     rows = db.session.scalars(
-        select(Delivery).where(Delivery.status == "dead").order_by(Delivery.id.desc()).limit(200)
+        select(Delivery)
+        .where(Delivery.status == DeliveryStatus.DEAD)
+        .order_by(Delivery.id.desc())
+        .limit(200)
     ).all()
-    total = db.session.scalar(select(func.count(Delivery.id)).where(Delivery.status == "dead"))
+    total = db.session.scalar(
+        select(func.count(Delivery.id)).where(Delivery.status == DeliveryStatus.DEAD)
+    )
     return render_template("admin/dead.html", rows=rows, total=total, form=ActionForm())
 
 
@@ -180,7 +186,7 @@ def resend(delivery_id: int):
     row = db.session.get(Delivery, delivery_id)
     if row is None:
         abort(404, "No such delivery.")
-    if row.status != "dead":
+    if row.status != DeliveryStatus.DEAD:
         flash(f"Delivery {delivery_id} is {row.status}, not dead; nothing to resend.")
         return redirect(url_for("admin.dead_letters"))
     audit.record(
