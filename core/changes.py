@@ -16,13 +16,22 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import String, cast, delete, or_, select, update
 
-from core import rooms
+from core import drop_in
 from core.db import db
 from core.enums import GroupStatus
 from core.invites import build_invite
-from core.models import AuditLog, Delivery, Group, GroupMember, Person, Preference
+from core.models import (
+    AuditLog,
+    Delivery,
+    Group,
+    GroupMember,
+    Person,
+    Preference,
+    Programme,
+    ProgrammeMember,
+)
 from core.outbox import Outbox
-from core.programmes import Applicant, set_programmes
+from core.programmes import Applicant, check_programmes
 from core.settings import Settings
 from integrations.payload import forget
 
@@ -83,6 +92,34 @@ def withdraw(
     outbox.write(rows)
 
 
+def set_programmes(settings: Settings, person: Person, ids: list[int]) -> list[Programme]:
+    """Make ``ids`` the person's programmes (the caller commits). ValueError names a bad choice.
+
+    Drop-in rooms left get their CANCEL and rooms joined their first invite, in the outbox.
+    """
+    chosen = check_programmes(person, ids)
+    allowed = {p.id: p for p in chosen}
+    wanted = set(allowed)
+    current = set(
+        db.session.scalars(
+            select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person.id)
+        )
+    )
+    for programme_id in current - wanted:
+        programme = db.session.get(Programme, programme_id)
+        if programme is not None and programme.is_drop_in:
+            drop_in.left(settings, programme, person)
+        db.session.delete(db.session.get(ProgrammeMember, (programme_id, person.id)))
+    db.session.add_all(
+        ProgrammeMember(programme_id=i, person_id=person.id) for i in sorted(wanted - current)
+    )
+    db.session.flush()
+    for programme_id in sorted(wanted - current):
+        if allowed[programme_id].is_drop_in:
+            drop_in.joined(settings, allowed[programme_id], person)
+    return chosen
+
+
 def join(settings: Settings, applicant: Applicant, programme_ids: list[int] | None) -> Person:
     """Add someone new who opted in, taking part, with their programmes (flushed; the caller
     commits). It never changes an existing person: that is theirs to do, signed in."""
@@ -113,7 +150,7 @@ def leave(settings: Settings, person: Person, now: datetime | None = None) -> in
     groups = upcoming_groups(person, now)
     for group in groups:
         withdraw(settings, person, group, now)
-    rooms.person_leaves(settings, person, now)
+    drop_in.person_leaves(settings, person, now)
     db.session.commit()
     return len(groups)
 
@@ -137,7 +174,7 @@ def pause(settings: Settings, person: Person, until: date, now: datetime | None 
     groups = upcoming_groups(person, now, before=until)
     for group in groups:
         withdraw(settings, person, group, now)
-    rooms.person_paused(settings, person, now)
+    drop_in.person_paused(settings, person, now)
     db.session.commit()
     return len(groups)
 
@@ -149,7 +186,7 @@ def resume(settings: Settings, person: Person, now: datetime | None = None) -> N
     person.preference.active = True
     person.preference.paused_until = None
     if was_paused:
-        rooms.person_paused(settings, person, now or datetime.now(UTC))
+        drop_in.person_paused(settings, person, now or datetime.now(UTC))
     db.session.commit()
 
 
@@ -170,7 +207,7 @@ def erase(settings: Settings, person: Person, now: datetime | None = None) -> in
     groups = upcoming_groups(person, now)
     for group in groups:
         withdraw(settings, person, group, now, keep_person_row=False)
-    rooms.person_leaves(settings, person, now, erase=True)
+    drop_in.person_leaves(settings, person, now, erase=True)
     db.session.flush()
     _forget_in_others_records(person_id, email, names, were_in)
     pending = Delivery.is_unsent()

@@ -30,7 +30,7 @@ from core.models import Delivery, Group, Person
 from core.settings import Settings
 from integrations.base import Invite, Message, MessageKind, Notice, RoomInvite
 from integrations.payload import message_to_dict
-from integrations.room import first_occurrence
+from integrations.room_calendar import first_occurrence
 
 #: Rows per INSERT statement: below SQLite's bound-parameter limit with every column given.
 CHUNK = 500

@@ -14,10 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core import rooms
 from core.db import db
 from core.models import Person, Programme, ProgrammeMember
-from core.settings import Settings
 from integrations.base import first_name
 
 DEFAULT_PROGRAMME = "Daily digital coffee break"
@@ -131,31 +129,3 @@ def check_programmes(person: Person | Applicant, ids: list[int]) -> list[Program
     if refused:
         raise ValueError(f"programme {refused[0]} is not open to you")
     return [allowed[i] for i in sorted(wanted)]
-
-
-def set_programmes(settings: Settings, person: Person, ids: list[int]) -> list[Programme]:
-    """Make ``ids`` the person's programmes (the caller commits). ValueError names a bad choice.
-
-    Drop-in rooms left get their CANCEL and rooms joined their first invite, in the outbox.
-    """
-    chosen = check_programmes(person, ids)
-    allowed = {p.id: p for p in chosen}
-    wanted = set(allowed)
-    current = set(
-        db.session.scalars(
-            select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person.id)
-        )
-    )
-    for programme_id in current - wanted:
-        programme = db.session.get(Programme, programme_id)
-        if programme is not None and programme.is_drop_in:
-            rooms.left(settings, programme, person)
-        db.session.delete(db.session.get(ProgrammeMember, (programme_id, person.id)))
-    db.session.add_all(
-        ProgrammeMember(programme_id=i, person_id=person.id) for i in sorted(wanted - current)
-    )
-    db.session.flush()
-    for programme_id in sorted(wanted - current):
-        if allowed[programme_id].is_drop_in:
-            rooms.joined(settings, allowed[programme_id], person)
-    return chosen

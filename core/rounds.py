@@ -28,10 +28,9 @@ from core.outbox import Outbox
 from core.participants import busy_times, history, taking_part, to_participant
 from core.programmes import break_start
 from core.settings import Settings
+from integrations import notices
 from integrations.base import MessageKind, Notice
-from integrations.slack_blocks import announcement_text
 from integrations.starters import choose_starter
-from integrations.teams_cards import announcement_card
 from pairing import Plan, PlanRequest, plan_round
 
 log = logging.getLogger("fika.round")
@@ -233,14 +232,10 @@ def run_round(
 
 
 def announcement(plan: Plan, people: dict[str, Person]) -> Notice:
-    """'Today's coffee breaks are out': how many people, departments and how hybrid."""
+    """The notice after a round: how many people were placed, from how many departments."""
     placed = [people[m] for g in plan.groups for m in g.members if m in people]
     hybrid = plan.stats.get("hybrid", 0) / len(plan.groups) if plan.groups else 0.0
-    departments = len({p.department for p in placed})
-    return Notice(
-        text=announcement_text(len(placed), departments, hybrid),
-        card=announcement_card(len(placed), departments, hybrid),
-    )
+    return notices.announcement(len(placed), len({p.department for p in placed}), hybrid)
 
 
 def _persist_groups(

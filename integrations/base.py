@@ -101,7 +101,7 @@ class Invite:
 class RoomInvite:
     """One person's recurring invite to a drop-in room, at one version (``sequence``).
 
-    ``integrations.room`` turns it into the calendar series (RRULE, VTIMEZONE, EXDATEs).
+    ``integrations.room_calendar`` turns it into the calendar series (RRULE, VTIMEZONE, EXDATEs).
     """
 
     uid: str

@@ -29,8 +29,8 @@ from integrations import mime, nudges
 from integrations.base import ConfigError, DeliveryError, Message, MessageKind
 from integrations.ical import build_calendar
 from integrations.invite_text import answers_html, answers_text, render_html, render_text
-from integrations.room import build_room_calendar
-from integrations.room import describe as room_text
+from integrations.room_calendar import build_room_calendar
+from integrations.room_calendar import describe as room_text
 
 Security = Literal["none", "starttls", "tls"]
 

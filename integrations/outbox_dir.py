@@ -19,8 +19,8 @@ from integrations.base import DeliveryError, Message, MessageKind
 from integrations.ical import build_calendar
 from integrations.invite_text import answers_text, render_text
 from integrations.nudges import render_nudge_text
-from integrations.room import build_room_calendar
-from integrations.room import describe as room_text
+from integrations.room_calendar import build_room_calendar
+from integrations.room_calendar import describe as room_text
 
 # Out of space or quota may clear up by itself; anything else (permissions, a file where the
 # folder should be) needs a person.

@@ -22,11 +22,11 @@ from sqlalchemy import select
 
 from core.checkins import lift_pauses, queue_checkins
 from core.db import db
+from core.drop_in import nudge_rooms
 from core.enums import ProgrammeKind
 from core.events import log_event
 from core.models import Programme
 from core.reminders import queue_reminders
-from core.room_nudges import nudge_rooms
 from core.rounds import existing_round, record_missed, run_round
 from core.runtime import Runtime
 from core.schedule import Schedule, schedule_for

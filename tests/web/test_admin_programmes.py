@@ -7,15 +7,11 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select
 
+from core.changes import set_programmes
 from core.db import db
 from core.models import AuditLog, Programme
 from core.participants import programme_members
-from core.programmes import (
-    ensure_default_programme,
-    open_programmes,
-    programmes_for,
-    set_programmes,
-)
+from core.programmes import ensure_default_programme, open_programmes, programmes_for
 from tests.core.helpers import add_person
 from tests.web.admin_support import admin_client_for, admin_config
 from web.config import current_settings

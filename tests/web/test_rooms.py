@@ -16,19 +16,19 @@ import time_machine
 from sqlalchemy import select
 
 from core import changes
+from core.changes import set_programmes
 from core.channels import configured_channels
 from core.db import db
 from core.dispatch import send_due
 from core.models import Delivery, Person, Programme, ProgrammeMember, Round
-from core.programmes import set_programmes
 from core.rounds import preview_round, run_round
 from fika.tables import status_report
 from integrations.payload import room_from_dict
-from integrations.room import build_room_calendar
+from integrations.room_calendar import build_room_calendar
 from jobs.clock import _active_programmes, tick
 from tests.conftest import settings_of
 from tests.core.helpers import add_person
-from tests.integrations.test_room import with_icalendar, with_vobject
+from tests.integrations.test_room_calendar import with_icalendar, with_vobject
 from tests.web.admin_support import admin_client_for, admin_config, programme_form, sign_in
 from web.config import current_settings, runtime_of
 

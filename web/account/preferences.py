@@ -9,10 +9,11 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from core import changes
+from core.changes import set_programmes
 from core.db import db
 from core.enums import Frequency, GroupSizePreference
 from core.models import WEEKDAYS, Person, Preference
-from core.programmes import open_programmes, programmes_for, set_programmes
+from core.programmes import open_programmes, programmes_for
 from web.account import bp
 from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_list
 from web.auth import current_person, login_required

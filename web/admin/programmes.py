@@ -7,7 +7,7 @@ from datetime import time
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from core import audit, rooms
+from core import audit, drop_in
 from core.db import db
 from core.models import WEEKDAYS, Programme, ProgrammeMember
 from web.admin import bp
@@ -141,7 +141,7 @@ def _save(programme: Programme | None):
             if not created and before["room_url"] and not programme.room_url:
                 programme.room_url = before["room_url"]  # emptied: keep the room people have
             db.session.flush()
-            rooms.programme_changed(current_settings(), programme, before)
+            drop_in.programme_changed(current_settings(), programme, before)
             after = _snapshot(programme)
             changed = {k: v for k, v in after.items() if not before or before.get(k) != v}
             audit.record(

@@ -1,4 +1,4 @@
-"""Drop-in coffee rooms: the recurring invite each subscriber gets, written to the outbox.
+"""Drop-in coffee rooms: each subscriber's recurring invite, and the nudge before each opens.
 
 A drop-in programme is never matched. Each subscriber holds one recurring event, UID
 ``fika-room-<programme>-<person>``; every change to it (the programme's schedule or room, a
@@ -8,19 +8,27 @@ outbox in the caller's transaction like every other calendar change (see ``core.
 
 from __future__ import annotations
 
+import logging
 import secrets
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from core.db import db
-from core.enums import ProgrammeKind
+from core.enums import ProgrammeKind, RoundStatus
+from core.events import log_event
 from core.invites import attendee, organiser
 from core.models import WEEKDAYS, Delivery, Person, Programme, ProgrammeMember
 from core.outbox import Outbox
+from core.rounds import claim_round
+from core.schedule import schedule_for
 from core.settings import Settings
-from integrations.base import RoomInvite
+from integrations import notices
+from integrations.base import MessageKind, RoomInvite
+
+log = logging.getLogger("fika.room")
 
 #: A pause lists at most this many days ahead as EXDATEs (a long pause is a leave).
 EXDATE_HORIZON_DAYS = 60
@@ -213,3 +221,48 @@ def left(
     member = db.session.get(ProgrammeMember, (programme.id, person.id))
     if member is not None and programme.active:
         send_room(settings, programme, person, member, "CANCEL", now)
+
+
+# --- The nudge before each room opens -------------------------------------------------------
+#
+# Run from the clock's minute tick. A programme's nudge is due from ``NUDGE_MINUTES`` before the
+# room opens until it opens, on the programme's working days (``core.schedule``: its days, minus
+# public holidays and days off). Each (programme, date) is claimed by inserting a Round row with
+# status "nudged" through the rounds' ON CONFLICT DO NOTHING claim, and the nudge is written to
+# the outbox in the claim's transaction: two clocks write it once, a failed post is retried, and
+# one that would arrive after the room opened is not sent (the notice expires then).
+
+
+def nudge_rooms(settings: Settings, now: datetime) -> int:
+    """Queue every nudge due at ``now``; returns how many programmes were nudged."""
+    outbox = Outbox(settings)
+    if not outbox.notice_channels:
+        return 0
+    programmes = db.session.scalars(
+        select(Programme).where(Programme.active.is_(True), Programme.kind == ProgrammeKind.DROP_IN)
+    ).all()
+    nudged = 0
+    for programme in programmes:
+        schedule = replace(schedule_for(programme), lead_minutes=notices.NUDGE_MINUTES)
+        day = now.astimezone(schedule.zone).date()
+        if not schedule.is_working_day(day):
+            continue
+        opens = schedule.break_at(day)
+        if not schedule.plan_at(day) <= now < opens:
+            continue
+        url = room_url(settings, programme)
+        claimed = claim_round(
+            programme, day, stats={"nudge": url}, unmatched=[], status=RoundStatus.NUDGED
+        )
+        if claimed is None:
+            db.session.rollback()
+            continue  # another clock queued it
+        notice = notices.room_nudge(programme.name, url, opens)
+        key = f"room_nudge-{programme.id}-{day.isoformat()}"
+        new = outbox.write(
+            outbox.notice_rows(MessageKind.ROOM_NUDGE, key, notice, now, round_id=claimed)
+        )
+        db.session.commit()
+        log_event(log, "room.nudge_queued", programme=programme.id, date=day, messages=new)
+        nudged += 1
+    return nudged

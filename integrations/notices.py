@@ -1,14 +1,17 @@
-"""The chat nudge a few minutes before a drop-in room opens, for the Slack and Teams webhooks.
+"""What the notices to a whole chat channel say: the round's announcement, the room nudge.
 
-Pure builders: ``core.room_nudges`` puts the words and the card into a :class:`Notice` in the
-outbox, and the webhook channels post it.
+Pure builders of :class:`~integrations.base.Notice`: the core writes them to the outbox, and the
+webhook channels (``slack_webhook``, ``teams_webhook``) post the text or the card.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from integrations.teams_cards import CARD_SCHEMA, CARD_VERSION
+from integrations.base import Notice
+from integrations.slack_blocks import announcement_text
+from integrations.teams_cards import CARD_SCHEMA, CARD_VERSION, announcement_card
 
 NUDGE_MINUTES = 5
 
@@ -37,3 +40,20 @@ def nudge_card(programme: str, room_url: str, minutes: int = NUDGE_MINUTES) -> d
     if room_url.startswith("https://"):
         card["actions"] = [{"type": "Action.OpenUrl", "title": "Join the room", "url": room_url}]
     return card
+
+
+def announcement(people: int, departments: int, hybrid_share: float) -> Notice:
+    """ "Today's coffee breaks are out": how many people, departments, and how hybrid."""
+    return Notice(
+        text=announcement_text(people, departments, hybrid_share),
+        card=announcement_card(people, departments, hybrid_share),
+    )
+
+
+def room_nudge(programme: str, room_url: str, opens: datetime) -> Notice:
+    """The nudge before a drop-in room opens; not worth sending once it has (``opens``)."""
+    return Notice(
+        text=nudge_text(programme, room_url),
+        card=nudge_card(programme, room_url),
+        expires=opens,
+    )

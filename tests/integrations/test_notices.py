@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from integrations.room_nudge import nudge_card, nudge_text
+from integrations.notices import nudge_card, nudge_text
 from integrations.teams_cards import workflows_envelope
 from tests.fakes_chat import card_validator
 

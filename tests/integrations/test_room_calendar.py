@@ -10,7 +10,7 @@ import vobject
 from dateutil.rrule import rrulestr
 
 from integrations.base import Attendee, RoomInvite
-from integrations.room import build_room_calendar
+from integrations.room_calendar import build_room_calendar
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
