@@ -1,21 +1,26 @@
-"""The delivery outbox: send due rows through their channel, record what happened.
+"""The dispatcher: send due outbox rows through their channel, record what happened.
 
-Rows are written in the round's transaction (so a round never exists without its messages, nor
-messages without their round) and sent here. On PostgreSQL several workers claim rows with
-``SELECT … FOR UPDATE SKIP LOCKED``; on SQLite one worker runs. A crash between "sent" and
-"marked" resends the same message with the same idempotency key, which the recipient's calendar
-folds into the first (same Message-ID, UID and SEQUENCE).
+Rows are written in the transaction of the change that causes them (``core.outbox``) and sent
+here. A worker leases a batch (its rows' ``next_attempt_at`` moves ahead by the lease, in one
+short transaction; on PostgreSQL racing workers skip each other's rows with ``FOR UPDATE SKIP
+LOCKED``), sends it, and records each outcome as the channel reports it, a few rows per commit,
+renewing the lease of the rest. So a worker killed mid-batch resends at most the messages it
+sent since its last commit, with the same idempotency key, which the recipient's calendar folds
+into the first (same Message-ID, UID and SEQUENCE); the rows it had not sent yet fall due again
+when its lease runs out.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from core import faults
 from core.db import db
@@ -31,6 +36,7 @@ log = logging.getLogger("fika.outbox")
 MAX_ATTEMPTS = 8  # defaults of FIKA_OUTBOX_MAX_ATTEMPTS and FIKA_OUTBOX_BASE_DELAY
 BASE_DELAY = 30.0  # seconds; doubles with each attempt
 MAX_DELAY = 3600.0
+LEASE = 60.0  # seconds a worker holds the rows it claimed (renewed while it sends them)
 STATUSES = tuple(DeliveryStatus)
 
 
@@ -60,62 +66,177 @@ def retry_delay(
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often a transient failure is retried, and how long the first wait is."""
+    """How often a transient failure is retried, how long the first wait is, and how long a
+    worker holds the rows it claimed."""
 
     max_attempts: int = MAX_ATTEMPTS
     base_delay: float = BASE_DELAY
+    lease: float = LEASE
 
     @classmethod
     def of(cls, settings: Settings) -> RetryPolicy:
-        """FIKA_OUTBOX_MAX_ATTEMPTS and FIKA_OUTBOX_BASE_DELAY."""
-        return cls(settings.outbox_max_attempts, settings.outbox_base_delay)
+        """FIKA_OUTBOX_MAX_ATTEMPTS, FIKA_OUTBOX_BASE_DELAY and FIKA_OUTBOX_LEASE."""
+        return cls(settings.outbox_max_attempts, settings.outbox_base_delay, settings.outbox_lease)
 
 
-def _claim(now: datetime, limit: int) -> list[Delivery]:
-    query = (
-        select(Delivery)
+@dataclass
+class _Claimed:
+    """A claimed outbox row, as plain data: recording outcomes needs no ORM object."""
+
+    id: int
+    key: str
+    channel: str
+    kind: str
+    payload: dict
+    attempts: int
+    round_id: int | None
+    group_id: int | None
+
+
+_CLAIMED_COLUMNS = (
+    Delivery.id,
+    Delivery.key,
+    Delivery.channel,
+    Delivery.kind,
+    Delivery.payload,
+    Delivery.attempts,
+    Delivery.round_id,
+    Delivery.group_id,
+)
+
+
+def _claim(now: datetime, limit: int, lease: float, channels: Sequence[str]) -> list[_Claimed]:
+    """Lease up to ``limit`` due rows of these channels for ``lease`` seconds, and commit.
+
+    The lease is their ``next_attempt_at`` moved ahead: no other worker finds them due while
+    this one sends them, and if this one dies they fall due again when it runs out. Rows of a
+    channel that is not configured now are not claimed: they wait, visibly (``stranded``).
+    """
+    due = (
+        select(Delivery.id)
         .where(Delivery.is_unsent(), Delivery.next_attempt_at <= now)
+        .where(Delivery.channel.in_(channels))
         .order_by(Delivery.id)
         .limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(db.session.scalars(query))
+        due = due.with_for_update(skip_locked=True)  # racing workers take different rows
+    statement = (
+        update(Delivery)
+        .where(Delivery.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=now + timedelta(seconds=lease))
+        .returning(*_CLAIMED_COLUMNS)
+    )
+    rows = [_Claimed(*row) for row in db.session.execute(statement)]
+    db.session.commit()
+    return sorted(rows, key=lambda r: r.id)
 
 
-def _record(
-    row: Delivery,
+def _outcome(
+    row: _Claimed,
     error: DeliveryError | None,
     now: datetime,
     rng: random.Random,
     policy: RetryPolicy,
-) -> str:
-    max_attempts, base = policy.max_attempts, policy.base_delay
-    row.attempts += 1
+) -> dict:
+    """The row's new values after an attempt (its ``status`` says sent, retrying or dead)."""
+    attempts = row.attempts + 1
+    values: dict = {"id": row.id, "attempts": attempts}
     delay = None
     if error is None:
-        row.status, row.sent_at, row.last_error = DeliveryStatus.SENT, now, None
-    elif error.transient and row.attempts < max_attempts:
-        row.status, row.last_error = DeliveryStatus.RETRYING, error.reason
-        delay = retry_delay(row.attempts, error.retry_after, rng, base)
-        row.next_attempt_at = now + timedelta(seconds=delay)
+        values.update(status=DeliveryStatus.SENT, sent_at=now, last_error=None)
+    elif error.transient and attempts < policy.max_attempts:
+        delay = retry_delay(attempts, error.retry_after, rng, policy.base_delay)
+        values.update(
+            status=DeliveryStatus.RETRYING,
+            last_error=error.reason,
+            next_attempt_at=now + timedelta(seconds=delay),
+        )
     else:
-        row.status = DeliveryStatus.DEAD
-        row.last_error = error.reason if not error.transient else f"gave up: {error.reason}"
+        reason = error.reason if not error.transient else f"gave up: {error.reason}"
+        values.update(status=DeliveryStatus.DEAD, last_error=reason)
     log_event(
         log,
-        f"delivery.{row.status}",
-        logging.WARNING if row.status == DeliveryStatus.DEAD else logging.INFO,
+        f"delivery.{values['status']}",
+        logging.WARNING if values["status"] == DeliveryStatus.DEAD else logging.INFO,
         delivery=row.id,
         round=row.round_id,
         group=row.group_id,
         kind=row.kind,
         channel=row.channel,
-        attempts=row.attempts,
+        attempts=attempts,
         retry_in=f"{delay:.1f}s" if delay is not None else None,
-        error=row.last_error,
+        error=values.get("last_error"),
     )
-    return row.status
+    return values
+
+
+class _Recorder:
+    """Writes outcomes as they come, committing every few rows or fractions of a second.
+
+    So a crash resends at most the messages sent since the last commit (``RECORD_EVERY``), and
+    each commit also renews the lease of the batch's rows not yet sent.
+    """
+
+    def __init__(self, lease: float, waiting: list[int]):
+        self.lease = lease
+        self.waiting = set(waiting)
+        self.updates: list[dict] = []
+        self.forget: list[int] = []
+        self.last = time.monotonic()
+        #: When this worker's hold on the rows still waiting runs out (monotonic clock).
+        self.lease_ends = self.last + lease
+        self.counts = DispatchCounts()
+
+    def lease_over(self) -> bool:
+        """Whether another worker may have the rows still waiting by now."""
+        return time.monotonic() >= self.lease_ends
+
+    def add(self, row: _Claimed, values: dict, note: str | None = None) -> None:
+        status = values["status"]
+        setattr(self.counts, status, getattr(self.counts, status) + 1)
+        self.waiting.discard(row.id)
+        if status in (DeliveryStatus.SENT, DeliveryStatus.DEAD) and row.payload.get(
+            "forget_after_sending"
+        ):
+            self.forget.append(row.id)  # to a person since erased: nothing of it stays
+        else:
+            self.updates.append(values | ({"last_error": note} if note else {}))
+        pending = len(self.updates) + len(self.forget)
+        if pending >= RECORD_EVERY or time.monotonic() - self.last >= RECORD_SECONDS:
+            self.flush()
+
+    def flush(self, *, renew: bool = True) -> None:
+        """Commit the outcomes so far; renew the lease of the rows still waiting, unless the
+        batch is over (what is left of it falls due when the lease runs out)."""
+        if self.updates:
+            # Every row gives the same columns, so each status is one executemany.
+            by_shape: dict[tuple, list[dict]] = defaultdict(list)
+            for values in self.updates:
+                by_shape[tuple(sorted(values))].append(values)
+            for rows in by_shape.values():
+                db.session.execute(update(Delivery), rows)
+        if self.forget:
+            db.session.execute(delete(Delivery).where(Delivery.id.in_(self.forget)))
+        renewing = renew and self.waiting and not self.lease_over()
+        if renewing:
+            renewed = datetime.now(UTC) + timedelta(seconds=self.lease)
+            db.session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(self.waiting), Delivery.is_unsent())
+                .values(next_attempt_at=renewed)
+            )
+        db.session.commit()
+        self.updates, self.forget, self.last = [], [], time.monotonic()
+        if renewing:
+            self.lease_ends = self.last + self.lease
+
+
+#: Outcomes recorded (committed) together at most; a crash resends at most these.
+RECORD_EVERY = 10
+RECORD_SECONDS = 0.05
+#: A channel that answers a batch only at its end is handed this many messages at a time.
+SLICE = 20
 
 
 def send_due(
@@ -126,60 +247,48 @@ def send_due(
     batch: int = 200,
     rng: random.Random | None = None,
 ) -> DispatchCounts:
-    """Send every due delivery, one batch (one transaction) at a time; return the counts."""
+    """Send every due delivery of these channels, a leased batch at a time; the counts.
+
+    Each outcome is recorded as soon as the channel reports it (in commits of a few rows), so a
+    worker that dies mid-batch resends at most the messages it sent since its last commit.
+    """
     rng = rng or random.Random()
-    limits = policy or RetryPolicy()
+    policy = policy or RetryPolicy()
     total = DispatchCounts()
     while True:
         moment = now or datetime.now(UTC)
-        rows = _claim(moment, batch)
+        rows = _claim(moment, batch, policy.lease, sorted(channels))
         if not rows:
-            db.session.commit()
             return total
         faults.reach("outbox.claimed")
-        counts = DispatchCounts()
-        by_channel: dict[str, list[Delivery]] = defaultdict(list)
+        recorder = _Recorder(policy.lease, [r.id for r in rows])
+        by_channel: dict[str, list[_Claimed]] = defaultdict(list)
         for row in rows:
             by_channel[row.channel].append(row)
         for name, group in by_channel.items():
-            channel = channels.get(name)
-            stale = [r for r in group if _too_late(r, moment)]
-            group = [r for r in group if r not in stale]
-            for row in stale:
+            channel = channels[name]
+            for row in [r for r in group if _too_late(r, moment)]:
                 what = "the break has started" if row.kind == MessageKind.REMINDER else "it expired"
                 too_late = DeliveryError(f"too late: {what} ({row.kind})", transient=False)
-                _record(row, too_late, moment, rng, limits)
-                counts.dead += 1
-            if not group:
-                continue
-            if channel is None:
-                outcomes: list[DeliveryError | None] = [
-                    DeliveryError(f"channel {name!r} is not configured", transient=False)
-                ] * len(group)
-            else:
-                outcomes = _send_safely(channel, group)
-            faults.reach("outbox.sent")
-            # Back-off and Retry-After count from the answer, not from the start of the pass.
-            answered = now or datetime.now(UTC)
-            # Chat channels report members they could not reach (not on Slack, say): they still
-            # get the calendar invite by email, and admins see who on the delivery.
-            unreachable = getattr(channel, "unreachable", None) or {}
-            for row, error in zip(group, outcomes, strict=True):
-                status = _record(row, error, answered, rng, limits)
-                setattr(counts, status, getattr(counts, status) + 1)
-                if status in (DeliveryStatus.SENT, DeliveryStatus.DEAD) and row.payload.get(
-                    "forget_after_sending"
-                ):
-                    db.session.delete(row)  # to a person since erased: nothing of it stays
-                    continue
-                if status == DeliveryStatus.SENT and unreachable.get(row.key):
+                recorder.add(row, _outcome(row, too_late, moment, rng, policy))
+            group = [r for r in group if not _too_late(r, moment)]
+            for row, error in _send_safely(channel, group, recorder.lease_over):
+                faults.reach("outbox.sent")
+                # Back-off and Retry-After count from the answer, not from the pass's start.
+                values = _outcome(row, error, now or datetime.now(UTC), rng, policy)
+                # Chat channels report members they could not reach (not on Slack, say): they
+                # still get the calendar invite by email, and admins see who on the delivery.
+                unreachable = getattr(channel, "unreachable", None) or {}
+                note = None
+                if error is None and unreachable.get(row.key):
                     missing = ", ".join(unreachable[row.key])
-                    row.last_error = f"not reached on {name}, the email invite only: {missing}"
-        db.session.commit()
-        total += counts
+                    note = f"not reached on {name}, the email invite only: {missing}"
+                recorder.add(row, values, note)
+        recorder.flush(renew=False)
+        total += recorder.counts
 
 
-def _too_late(row: Delivery, now: datetime) -> bool:
+def _too_late(row: _Claimed, now: datetime) -> bool:
     """A reminder still queued when its break starts would only confuse, and so would a notice
     past its expiry (a room nudge once the room is open): they are not sent."""
     if row.kind == MessageKind.REMINDER:
@@ -189,20 +298,40 @@ def _too_late(row: Delivery, now: datetime) -> bool:
     return bool(expires) and datetime.fromisoformat(expires) <= now
 
 
-def _send_safely(channel: Channel, rows: list[Delivery]) -> list[DeliveryError | None]:
-    """A channel that raises instead of reporting fails its batch transiently, not the worker."""
+def _send_safely(
+    channel: Channel, rows: list[_Claimed], lease_over: Callable[[], bool]
+) -> Iterator[tuple[_Claimed, DeliveryError | None]]:
+    """(row, outcome) as the channel reports each; a channel that raises fails what is left of
+    its batch transiently, never the worker.
+
+    A channel that yields its outcomes one by one (``stream``) gets the whole batch, so email
+    keeps one connection for it; one that answers only at the end gets slices of
+    :data:`SLICE`. Nothing more is sent once the lease runs out: another worker may have the
+    rest by then.
+    """
+    stream = getattr(channel, "stream", None)
+    step = len(rows) if callable(stream) else SLICE
+    done = 0
     try:
-        messages = [message_from_dict(r.payload) for r in rows]
-        outcomes = channel.send(messages)
-        if len(outcomes) != len(rows):
-            raise RuntimeError(f"channel {channel.name} returned {len(outcomes)} outcomes")
-        return outcomes
+        for start in range(0, len(rows), step or 1):
+            part = rows[start : start + step]
+            messages = [message_from_dict(r.payload) for r in part]
+            outcomes = stream(messages) if callable(stream) else channel.send(messages)
+            for row, error in zip(part, outcomes, strict=False):
+                yield row, error
+                done += 1
+                if lease_over():
+                    log.warning("channel=%s: lease over, %d left", channel.name, len(rows) - done)
+                    return
+            if done != start + len(part):
+                raise RuntimeError(f"channel {channel.name} reported {done - start} outcomes")
     except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
         log.exception("channel=%s failed a batch of %d", channel.name, len(rows))
         # Admins read the reason: the exception's text may quote a URL, a token or an address,
         # so it stays in the log; the reason names only what kind of failure it was.
         reason = f"{channel.name}: unexpected {type(exc).__name__} (see the worker's log)"
-        return [DeliveryError(reason, transient=True)] * len(rows)
+        for row in rows[done:]:
+            yield row, DeliveryError(reason, transient=True)
 
 
 def next_due() -> datetime | None:

@@ -109,6 +109,8 @@ def load_settings(environ: dict[str, str] | None = None, instance_path: str | No
         # jitter, never sooner than Retry-After), at most MAX_ATTEMPTS times, then it is dead.
         "FIKA_OUTBOX_MAX_ATTEMPTS": _number(env, "FIKA_OUTBOX_MAX_ATTEMPTS", 8, int),
         "FIKA_OUTBOX_BASE_DELAY": _number(env, "FIKA_OUTBOX_BASE_DELAY", 30.0, float),
+        # Seconds a worker holds the rows it claimed; a dead worker's rows are due again then.
+        "FIKA_OUTBOX_LEASE": _number(env, "FIKA_OUTBOX_LEASE", 60.0, float),
         # Single sign-on (OpenID Connect): all three, or none.
         "FIKA_OIDC_ISSUER": (env.get("FIKA_OIDC_ISSUER") or "").rstrip("/") or None,
         "FIKA_OIDC_CLIENT_ID": env.get("FIKA_OIDC_CLIENT_ID") or None,
@@ -150,6 +152,7 @@ class Settings:
     admin_group: str | None = None
     outbox_max_attempts: int = 8
     outbox_base_delay: float = 30.0
+    outbox_lease: float = 60.0
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
@@ -186,6 +189,7 @@ class Settings:
             admin_group=config.get("FIKA_ADMIN_GROUP"),
             outbox_max_attempts=int(config.get("FIKA_OUTBOX_MAX_ATTEMPTS") or 8),
             outbox_base_delay=float(config.get("FIKA_OUTBOX_BASE_DELAY") or 30.0),
+            outbox_lease=float(config.get("FIKA_OUTBOX_LEASE") or 60.0),
             oidc_issuer=config.get("FIKA_OIDC_ISSUER"),
             oidc_client_id=config.get("FIKA_OIDC_CLIENT_ID"),
             oidc_client_secret=config.get("FIKA_OIDC_CLIENT_SECRET"),

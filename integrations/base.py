@@ -188,6 +188,10 @@ class Channel(Protocol):
     The outcome at index i is ``None`` when message i was delivered, or the
     :class:`DeliveryError` that explains why not. ``send`` itself never raises for a
     per-message failure, so one bad recipient never stops the batch.
+
+    A channel may also offer ``stream(messages)``, a generator yielding the same outcomes one
+    by one as each message goes out (and sending the next one only when asked): the
+    dispatcher then records each at once, so a crash resends at most the messages in flight.
     """
 
     name: str

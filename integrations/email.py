@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -265,8 +265,13 @@ class EmailChannel:
         return None
 
     def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
-        """Deliver a batch on one connection, reopened if the server drops it mid-batch."""
-        outcomes: list[DeliveryError | None] = []
+        """Deliver a batch on one connection; every result, once all were tried."""
+        return list(self.stream(messages))
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[DeliveryError | None]:
+        """Deliver a batch on one connection (reopened if the server drops it mid-batch),
+        yielding each outcome as soon as the server answers, so the outbox can record it at
+        once. The next message goes out only when the caller asks for its outcome."""
         smtp: smtplib.SMTP | None = None
         connect_error: DeliveryError | None = None
         calendars: dict[object, bytes] = {}
@@ -297,29 +302,27 @@ class EmailChannel:
                 if smtp is None:
                     # The server is unreachable: fail the rest quickly instead of timing out
                     # once per message.
-                    outcomes.append(connect_error)
+                    yield connect_error
                     continue
                 try:
-                    outcomes.append(self._send_one(smtp, message, calendars))
+                    outcome = self._send_one(smtp, message, calendars)
                 except smtplib.SMTPRecipientsRefused as error:
-                    outcomes.append(_smtp_error(next(iter(error.recipients.values()))))
+                    outcome = _smtp_error(next(iter(error.recipients.values())))
                 except smtplib.SMTPResponseException as error:
-                    outcomes.append(_smtp_error(error))
+                    outcome = _smtp_error(error)
                     if smtp.sock is None:  # e.g. 421: the server closed the connection
                         smtp = None
                 except (ValueError, TypeError) as error:
                     # e.g. a header the email package refuses: this message only, not the batch
-                    outcomes.append(
-                        DeliveryError(f"cannot build the email: {error}", transient=False)
-                    )
+                    outcome = DeliveryError(f"cannot build the email: {error}", transient=False)
                 except (OSError, smtplib.SMTPException) as error:
-                    outcomes.append(DeliveryError(f"SMTP connection lost: {error}", transient=True))
+                    outcome = DeliveryError(f"SMTP connection lost: {error}", transient=True)
                     smtp.close()
                     smtp = None
+                yield outcome
         finally:
             if smtp is not None:
                 try:
                     smtp.quit()
                 except (OSError, smtplib.SMTPException):
                     smtp.close()
-        return outcomes

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -85,17 +85,17 @@ class OutboxDirChannel:
 
     def send(self, messages: Sequence[Message]) -> list[DeliveryError | None]:
         """Write each message; a failing write is reported for that message only."""
-        outcomes: list[DeliveryError | None] = []
+        return list(self.stream(messages))
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[DeliveryError | None]:
+        """Write each message when the caller asks for its outcome (see ``Channel.stream``)."""
         for message in messages:
             try:
                 self._deliver(message)
             except OSError as error:
-                outcomes.append(
-                    DeliveryError(
-                        f"cannot write to outbox folder {self.path}: {error}",
-                        transient=error.errno in _TRANSIENT_ERRNOS,
-                    )
+                yield DeliveryError(
+                    f"cannot write to outbox folder {self.path}: {error}",
+                    transient=error.errno in _TRANSIENT_ERRNOS,
                 )
             else:
-                outcomes.append(None)
-        return outcomes
+                yield None

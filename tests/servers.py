@@ -7,6 +7,7 @@ and closed at the end, because the test run treats ResourceWarnings as errors.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import os
@@ -141,6 +142,8 @@ class RecordingHandler:
 
     messages: list[ReceivedMail] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    #: Seconds each accepted message takes, as a hosted relay does (0: at once).
+    delay: float = 0.0
     _planned: deque[tuple[str, str]] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -166,6 +169,8 @@ class RecordingHandler:
         reply = self._planned_reply("DATA")
         if reply:
             return reply
+        if self.delay:
+            await asyncio.sleep(self.delay)
         self.messages.append(
             ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         )
