@@ -23,11 +23,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select, update
 
 from core import faults
+from core.channels import enabled_channels
 from core.db import db
 from core.enums import DeliveryStatus
 from core.events import log_event
 from core.models import Delivery
 from core.settings import Settings
+from integrations import catalogue
 from integrations.base import Channel, DeliveryError, MessageKind
 from integrations.payload import message_from_dict
 
@@ -383,3 +385,94 @@ def resend(delivery_id: int, now: datetime | None = None) -> Delivery | None:
         previous_error=previous,
     )
     return row
+
+
+# --- Messages waiting for a channel that is not configured any more ---------------------------
+#
+# A deployment that adds a mail server after its trial stops writing to the outbox folder, and
+# one that drops CalDAV stops syncing it. The rows still waiting for such a channel are not
+# claimed (nothing could send them), so they wait, visibly, until an admin sends them through a
+# channel that reaches the same people, or discards them.
+
+
+def stranded(settings: Settings) -> dict[str, int]:
+    """Channel -> how many messages still to go out wait for it, for channels not configured."""
+    enabled = {e.name for e in enabled_channels(settings)}
+    rows = db.session.execute(
+        select(Delivery.channel, func.count())
+        .where(Delivery.is_unsent(), Delivery.channel.not_in(enabled))
+        .group_by(Delivery.channel)
+    )
+    return {channel: count for channel, count in rows}
+
+
+def reroute_targets(settings: Settings, source: str) -> list[str]:
+    """The configured channels that reach whom ``source`` reached (one person, or a group)."""
+    entry = catalogue.BY_NAME.get(source)
+    if entry is None:
+        return []
+    return [
+        e.name
+        for e in enabled_channels(settings)
+        if e.audience == entry.audience and e.name != source
+    ]
+
+
+def reroute(settings: Settings, source: str, target: str, now: datetime | None = None) -> int:
+    """Send the messages waiting for ``source`` (not configured) through ``target`` instead.
+
+    Each gets a key of its own on ``target`` (its channel's part of the key replaced) and is due
+    now with fresh attempts; one whose message already exists on ``target`` is not sent twice:
+    it is marked dead, superseded. Returns how many were re-routed. ValueError names a refused
+    choice. Commits.
+    """
+    if source in {e.name for e in enabled_channels(settings)}:
+        raise ValueError(f"channel {source!r} is configured: its messages are not stranded")
+    if target not in reroute_targets(settings, source):
+        raise ValueError(f"channel {target!r} cannot carry what {source!r} was to carry")
+    now = now or datetime.now(UTC)
+    rows = db.session.scalars(
+        select(Delivery).where(Delivery.is_unsent(), Delivery.channel == source)
+    ).all()
+    keys = {row.id: _rekey(row.key, source, target) for row in rows}
+    taken = set(db.session.scalars(select(Delivery.key).where(Delivery.key.in_(keys.values()))))
+    moved = 0
+    for row in rows:
+        key = keys[row.id]
+        if key in taken:
+            row.status, row.last_error = DeliveryStatus.DEAD, f"superseded by {key} on {target}"
+            continue
+        row.channel, row.key, row.payload = target, key, {**row.payload, "key": key}
+        row.status, row.attempts, row.next_attempt_at = DeliveryStatus.PENDING, 0, now
+        taken.add(key)
+        moved += 1
+    db.session.commit()
+    log_event(log, "delivery.reroute", source=source, target=target, moved=moved)
+    return moved
+
+
+def discard(settings: Settings, source: str) -> int:
+    """Give up the messages waiting for ``source`` (not configured): they become dead letters
+    with the reason, so they stay visible. Returns how many. Commits."""
+    if source in {e.name for e in enabled_channels(settings)}:
+        raise ValueError(f"channel {source!r} is configured: its messages are not stranded")
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.is_unsent(), Delivery.channel == source)
+        .values(
+            status=DeliveryStatus.DEAD,
+            last_error=f"channel {source!r} is not configured any more; discarded by an admin",
+        )
+    )
+    db.session.commit()
+    log_event(log, "delivery.discard", source=source, discarded=result.rowcount)
+    return result.rowcount
+
+
+def _rekey(key: str, source: str, target: str) -> str:
+    """``key`` with its channel part (the last ``-source`` or ``.source`` in it) for ``target``."""
+    for separator in ("-", "."):
+        head, found, tail = key.rpartition(f"{separator}{source}")
+        if found and (not tail or tail[0] in "-."):
+            return f"{head}{separator}{target}{tail}"
+    return f"{key}-{target}"

@@ -49,6 +49,7 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None, int]]:
         ("POST", "/admin/people/import/" + "0" * 32, {}, 404),  # no such upload
         ("POST", "/admin/rounds/run", {"programme": p, "date": "2026-12-01"}, 302),
         ("POST", f"/admin/deliveries/{d}/resend", {}, 302),
+        ("POST", "/admin/deliveries/stranded/outbox", {"target": "discard"}, 303),
         ("POST", "/admin/tokens", {"name": "HR sync"}, 200),
         ("POST", f"/admin/tokens/{t}/revoke", {}, 302),
     ]
@@ -83,6 +84,7 @@ def test_route_list_covers_every_admin_rule(app, setup):
                 .replace("<int:delivery_id>", str(setup[2]["delivery"]))
                 .replace("<int:token_id>", str(setup[2]["token"]))
                 .replace("<token>", "0" * 32)
+                .replace("<channel>", "outbox")
             )
             assert sample in covered, f"{rule.rule} is not in the authorisation test"
 

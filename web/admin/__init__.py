@@ -11,10 +11,12 @@ from flask import Blueprint, abort, render_template
 from sqlalchemy import func, select
 
 from core.db import db
+from core.dispatch import stranded
 from core.enums import DeliveryStatus
 from core.models import Delivery, Person, Programme, Round
 from web.admin.access import is_admin, redirect_to_sign_in
 from web.auth import current_person
+from web.config import current_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -47,6 +49,7 @@ def dashboard():
         "dead": db.session.scalar(
             select(func.count(Delivery.id)).where(Delivery.status == DeliveryStatus.DEAD)
         ),
+        "stranded": sum(stranded(current_settings()).values()),
     }
     return render_template("admin/dashboard.html", counts=counts)
 

@@ -14,7 +14,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from core import audit
+from core import audit, dispatch
 from core.db import db
 from core.enums import DeliveryStatus
 from core.models import Delivery, Group, GroupMember, Programme, Round
@@ -172,7 +172,39 @@ def dead_letters():
     total = db.session.scalar(
         select(func.count(Delivery.id)).where(Delivery.status == DeliveryStatus.DEAD)
     )
-    return render_template("admin/dead.html", rows=rows, total=total, form=ActionForm())
+    settings = current_settings()
+    waiting = [
+        (channel, count, dispatch.reroute_targets(settings, channel))
+        for channel, count in sorted(dispatch.stranded(settings).items())
+    ]
+    return render_template(
+        "admin/dead.html", rows=rows, total=total, form=ActionForm(), stranded=waiting
+    )
+
+
+@bp.post("/deliveries/stranded/<channel>")
+def stranded(channel: str):
+    """Send the messages waiting for a channel that is not configured through another one
+    (``target``), or discard them (``target`` "discard"); audited."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400, "The form expired; please go back and try again.")
+    settings = current_settings()
+    target = request.form.get("target", "")
+    try:
+        if target == "discard":
+            count = dispatch.discard(settings, channel)
+            message = f"{count} message(s) waiting for {channel} were discarded."
+        else:
+            count = dispatch.reroute(settings, channel, target)
+            message = f"{count} message(s) waiting for {channel} go out through {target} now."
+    except ValueError as error:
+        flash(f"Nothing changed: {error}.")
+        return redirect(url_for("admin.dead_letters")), 303
+    audit.record(actor_name(), "delivery.stranded", channel=channel, target=target, count=count)
+    db.session.commit()
+    flash(message)
+    return redirect(url_for("admin.dead_letters")), 303
 
 
 @bp.post("/deliveries/<int:delivery_id>/resend")
