@@ -11,8 +11,8 @@ break is cancelled for everyone.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import String, cast, delete, or_, select, update
 
@@ -118,6 +118,45 @@ def set_programmes(settings: Settings, person: Person, ids: list[int]) -> list[P
         if allowed[programme_id].is_drop_in:
             drop_in.joined(settings, allowed[programme_id], person)
     return chosen
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """How, where and when a person takes part, as their preferences page (or a chat form)
+    sets it: already checked by whoever asked them."""
+
+    timezone: str
+    work_start: time
+    work_end: time
+    mode: str
+    frequency: str
+    group_size_pref: str
+    topics: list[str]
+    share_topics: list[str]
+    avoid: list[int]
+    reminders: bool
+    days: list[str]
+    weekday_sites: dict[str, str | None]
+
+
+def save_preferences(person: Person, chosen: Preferences) -> None:
+    """Store the person's preferences (their own, signed in). Commits."""
+    pref = person.preference or Preference()
+    person.preference = pref
+    person.timezone, person.work_start, person.work_end = (
+        chosen.timezone,
+        chosen.work_start,
+        chosen.work_end,
+    )
+    pref.mode, pref.frequency, pref.group_size_pref = (
+        chosen.mode,
+        chosen.frequency,
+        chosen.group_size_pref,
+    )
+    pref.topics, pref.share_topics = chosen.topics, chosen.share_topics
+    pref.avoid, pref.reminders = chosen.avoid, chosen.reminders
+    pref.days, pref.weekday_sites = chosen.days, chosen.weekday_sites
+    db.session.commit()
 
 
 def join(settings: Settings, applicant: Applicant, programme_ids: list[int] | None) -> Person:

@@ -15,6 +15,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
+from core.answers import AnswerError, apply_answer
 from core.db import db
 from core.enums import GroupStatus
 from core.models import Group, GroupMember, Person, Programme, Round
@@ -167,27 +168,21 @@ def _my_seat(group_id: int) -> tuple[Person, Group, GroupMember]:
 @bp.post("/breaks/<int:group_id>/answer")
 @login_required
 def answer(group_id: int):
-    """'I'm in' keeps the seat; 'Can't make it' gives it up (the others get an update)."""
-    from core.changes import withdraw
+    """'I'm in' keeps the seat; 'Can't make it' gives it up (the others get an update).
 
-    person, group, seat = _my_seat(group_id)
+    The same change as the buttons in the invite and in chat (``core.answers``).
+    """
+    person, group, _ = _my_seat(group_id)
     form = AnswerForm()
     if not form.validate_on_submit() or form.answer.data not in (
         ButtonAnswer.IN,
         ButtonAnswer.CANT,
     ):
         abort(400, "Answer with 'I'm in' or 'Can't make it'.")
-    now = datetime.now(UTC)
-    if group.status != GroupStatus.SCHEDULED or group.start_at <= now:
-        abort(400, "That break has already started or was cancelled; nothing was changed.")
-    if form.answer.data == "in":
-        seat.response = "in"
-        flash("Thanks, the others will be glad to see you.")
-    else:
-        seat.response = ButtonAnswer.CANT
-        withdraw(current_settings(), person, group, now)
-        flash("You are out of this break; the others got an update.")
-    db.session.commit()
+    try:
+        flash(apply_answer(current_settings(), person, group, form.answer.data))
+    except AnswerError as error:
+        abort(400, f"{error}")
     return redirect(url_for("account.breaks"))
 
 

@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from core import changes
-from core.changes import set_programmes
+from core.changes import Preferences, set_programmes
 from core.db import db
 from core.enums import Frequency, GroupSizePreference
 from core.models import WEEKDAYS, Person, Preference
@@ -82,20 +82,22 @@ def _weekday_date(day: str) -> date:
     return date(2024, 1, 1 + WEEKDAYS.index(day))  # 2024-01-01 was a Monday
 
 
-def _save(form: PreferencesForm, person: Person, pref: Preference) -> None:
-    person.timezone = form.timezone.data
-    person.work_start = form.work_start.data
-    person.work_end = form.work_end.data
-    pref.mode = form.mode.data
-    pref.frequency = form.frequency.data
-    pref.group_size_pref = form.group_size_pref.data
-    pref.topics = topic_list(form.topics.data)
-    pref.share_topics = topic_list(form.share_topics.data)
-    pref.avoid = sorted(set(form.avoid.data or []))
-    pref.reminders = bool(form.reminders.data)
-    pref.days = form.chosen_days()
-    pref.weekday_sites = form.chosen_sites()
-    db.session.commit()
+def _chosen(form: PreferencesForm) -> Preferences:
+    """What the form says, as the core's change takes it."""
+    return Preferences(
+        timezone=form.timezone.data,
+        work_start=form.work_start.data,
+        work_end=form.work_end.data,
+        mode=form.mode.data,
+        frequency=form.frequency.data,
+        group_size_pref=form.group_size_pref.data,
+        topics=topic_list(form.topics.data),
+        share_topics=topic_list(form.share_topics.data),
+        avoid=sorted(set(form.avoid.data or [])),
+        reminders=bool(form.reminders.data),
+        days=form.chosen_days(),
+        weekday_sites=form.chosen_sites(),
+    )
 
 
 @bp.route("/preferences", methods=["GET", "POST"])
@@ -129,7 +131,7 @@ def preferences():
             except ValueError as error:
                 programme_error = as_sentence(str(error))
         if programme_error is None:
-            _save(form, person, pref)
+            changes.save_preferences(person, _chosen(form))
             flash("Your preferences are saved.")
             return redirect(url_for("account.preferences"))
         db.session.rollback()
