@@ -31,34 +31,47 @@ FAIRNESS = 0.05
 FAIRNESS_CAP = 2.0
 NOISE = 0.01
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+MASK64 = (1 << 64) - 1
+_M1, _M2, _GOLD = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0x9E3779B97F4A7C15
+_TWO53 = float(1 << 53)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser on a uint64 array (wraps silently, as arrays do)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+def splitmix64(x):
+    """The splitmix64 finaliser, for a Python int or a numpy uint64 array.
+
+    Arrays wrap at 64 bits by themselves; Python ints do not, hence the masks (no-ops
+    on arrays). One definition for the vector and the one-pair paths keeps their
+    tie-breaks identical.
+    """
+    x = x ^ (x >> 30)
+    x = (x * _M1) & MASK64
+    x = x ^ (x >> 27)
+    x = (x * _M2) & MASK64
+    return x ^ (x >> 31)
+
+
+def tie_break(seed, lo, hi):
+    """A symmetric pseudo-random number in [0, 1) for the pair ``lo < hi``, fixed by
+    the seed; Python ints or uint64 arrays (``seed`` already reduced to 64 bits)."""
+    x = splitmix64((splitmix64((seed * _GOLD + lo) & MASK64) + hi * _GOLD) & MASK64)
+    return (x >> 11) / _TWO53
 
 
 def noise(seed: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """A symmetric pseudo-random number in [0, 1) per pair, fixed by the seed."""
+    """:func:`tie_break` for each pair of the index arrays ``u`` and ``v``."""
     lo = np.minimum(u, v).astype(np.uint64)
     hi = np.maximum(u, v).astype(np.uint64)
-    s = np.atleast_1d(np.array(seed & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64))
-    x = _mix(_mix(s * _GOLD + lo) + hi * _GOLD)
-    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return tie_break(np.array([seed & MASK64], np.uint64), lo, hi)
 
 
-def history_penalty(rounds_ago: int, cooldown: int) -> float:
-    """What a past meeting ``rounds_ago`` rounds back costs (see the module table)."""
-    if rounds_ago <= cooldown:
-        return 9.0 + (cooldown - rounds_ago + 1) / cooldown
-    return 4.0 + 1.5 * 0.85 ** (rounds_ago - cooldown - 1)
+def history_penalty(rounds_ago, cooldown: int):
+    """What a past meeting ``rounds_ago`` rounds back costs (see the module table), for
+    an int or an array of them: both branches are computed and one is kept, so the
+    same arithmetic serves the vector and the one-pair paths."""
+    inside = rounds_ago <= cooldown
+    recent = 9.0 + (cooldown - rounds_ago + 1) / max(cooldown, 1)
+    older = 4.0 + 1.5 * 0.85 ** (rounds_ago - cooldown - 1)
+    return inside * recent + (1 - inside) * older
 
 
 def preference_weights(
@@ -93,12 +106,8 @@ def history_penalties(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarra
         return out
     same = roster.past_partner[u] == np.asarray(v)[:, None]
     hit = same.any(axis=1)
-    ago = roster.past_ago[u[hit]][same[hit]].astype(np.float64)
-    cooldown = roster.cooldown
-    penalty = 4.0 + 1.5 * 0.85 ** (ago - cooldown - 1)
-    if cooldown:
-        penalty = np.where(ago <= cooldown, 9.0 + (cooldown - ago + 1) / cooldown, penalty)
-    out[hit] = penalty
+    ago = roster.past_ago[u[hit]][same[hit]]
+    out[hit] = history_penalty(ago, roster.cooldown)
     return out
 
 
@@ -144,18 +153,6 @@ def pair_weight(roster: Roster, i: int, j: int) -> float | None:
     return None if value == -np.inf else value
 
 
-_MASK = (1 << 64) - 1
-_M1_PY, _M2_PY, _GOLD_PY = int(_M1), int(_M2), int(_GOLD)
-
-
-def _mix_py(x: int) -> int:
-    x ^= x >> 30
-    x = (x * _M1_PY) & _MASK
-    x ^= x >> 27
-    x = (x * _M2_PY) & _MASK
-    return x ^ (x >> 31)
-
-
 class ScalarWeights:
     """The same weights as :func:`pair_weights`, one pair at a time in plain Python.
 
@@ -170,7 +167,7 @@ class ScalarWeights:
         self.mode = roster.mode.tolist()
         self.extra = [min(x, FAIRNESS_CAP) for x in roster.extra_seats.tolist()]
         self.topics = roster.topic_masks
-        self.seed = roster.seed & _MASK
+        self.seed = roster.seed & MASK64
         self.cache: dict[int, float | None] = {}
 
     def __call__(self, i: int, j: int) -> float | None:
@@ -207,8 +204,7 @@ class ScalarWeights:
         value += TOPIC * min((self.topics[i] & self.topics[j]).bit_count(), TOPIC_CAP)
         value += FAIRNESS * (self.extra[i] + self.extra[j])
         lo, hi = (i, j) if i < j else (j, i)
-        x = _mix_py((_mix_py((self.seed * _GOLD_PY + lo) & _MASK) + hi * _GOLD_PY) & _MASK)
-        value += NOISE * ((x >> 11) / float(1 << 53))
+        value += NOISE * tie_break(self.seed, lo, hi)
         ago = r.history.get(key)
         if ago is not None:
             value -= history_penalty(ago, r.cooldown)

@@ -64,16 +64,23 @@ def people(draw: st.DrawFn, count: int) -> list[dict]:
 
 @st.composite
 def requests(
-    draw: st.DrawFn, min_people: int = 0, max_people: int = 10, sizes: tuple = (2, 3)
+    draw: st.DrawFn,
+    min_people: int = 0,
+    max_people: int = 10,
+    sizes: tuple = (2, 3),
+    history_groups: tuple = (2,),
+    max_rounds: int = 3,
 ) -> dict:
-    """A JSON-shaped request, optionally with history of earlier rounds."""
+    """A JSON-shaped request, optionally with history of earlier rounds (groups of the
+    sizes in ``history_groups``)."""
     count = draw(st.integers(min_people, max_people))
     crowd = draw(people(count))
     ids = [p["id"] for p in crowd]
     history = []
-    for back in range(draw(st.integers(0, 3))):
+    for back in range(draw(st.integers(0, max_rounds))):
         shuffled = draw(st.permutations(ids))
-        groups = [list(shuffled[i : i + 2]) for i in range(0, len(shuffled) - 1, 2)]
+        step = draw(st.sampled_from(history_groups))
+        groups = [list(shuffled[i : i + step]) for i in range(0, len(shuffled) - 1, step)]
         history.append(
             {"date": (DAY - datetime.timedelta(weeks=back + 1)).isoformat(), "groups": groups}
         )
