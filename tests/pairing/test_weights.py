@@ -17,22 +17,21 @@ from hypothesis import strategies as st
 from pairing import parse_request
 from pairing.candidates import candidate_edges
 from pairing.describe import build_plan
-from pairing.roster import Roster
-from pairing.weights import (
-    BASE,
-    DEPARTMENT,
-    FAIRNESS,
-    FAIRNESS_CAP,
-    HYBRID,
-    IN_PERSON_WISH,
-    NOISE,
+from pairing.ladder import (
+    EXACT_BITS,
+    EXACT_UP_TO,
+    NOISE_LEVELS,
+    QUARTERS_MAX,
+    SEAT_CAP,
+    SPREAD_FLOOR,
     TOPIC,
     TOPIC_CAP,
-    ScalarWeights,
-    history_penalty,
-    pair_weight,
-    pair_weights,
+    WISH,
+    WISHES_TOPICS_MAX,
+    Ladder,
 )
+from pairing.roster import Roster
+from pairing.weights import ScalarWeights, pair_weight, pair_weights
 from tests.pairing.strategies import requests
 
 
@@ -53,7 +52,7 @@ def _extra_seats(request, person: str) -> float:
         for group in past_round.groups:
             if ago <= 10 and len(group) > request.group_size and person in group:
                 seats += 0.8 ** (ago - 1)
-    return min(seats, FAIRNESS_CAP)
+    return min(seats, SEAT_CAP)
 
 
 def _reasons_of(roster: Roster, i: int, j: int) -> tuple[str, ...]:
@@ -101,14 +100,56 @@ def test_vector_scalar_and_reasons_agree_for_every_pair(obj, data):
     shared = set(a.topics) & set(b.topics)
     assert any(" curious about " in r for r in reasons) == bool(shared)
     # And the weight is the module table applied to those same facts.
+    ladder = roster.ladder
+    quarters = round(4 * _extra_seats(request, a.id)) + round(4 * _extra_seats(request, b.id))
     wishes = meet * ((a.mode == "in_person") + (b.mode == "in_person"))
     expected = (
-        BASE
-        + DEPARTMENT * (a.department != b.department)
-        + HYBRID * hybrid
-        + IN_PERSON_WISH * wishes
-        + TOPIC * min(len(shared), TOPIC_CAP)
-        + FAIRNESS * (_extra_seats(request, a.id) + _extra_seats(request, b.id))
-        - (0.0 if ago is None else history_penalty(ago, request.cooldown_rounds))
+        ladder.base
+        - (0 if ago is None else ladder.penalty[ago])
+        + ladder.department * (a.department != b.department)
+        + ladder.hybrid * hybrid
+        + ladder.wishes_topics * (WISH * wishes + TOPIC * min(len(shared), TOPIC_CAP))
+        + ladder.fairness * quarters
     )
-    assert expected - 1e-9 <= scalar(i, j) < expected + NOISE + 1e-9
+    assert 0 <= scalar(i, j) - expected < NOISE_LEVELS
+
+
+@given(
+    st.integers(1, 60_000),
+    st.integers(2, 8),
+    st.integers(0, 100),
+    st.integers(0, 120),
+)
+def test_every_tier_outweighs_everything_below_it(people, group_size, cooldown, oldest):
+    """The ladder's promise, checked on its numbers: over ``spread`` pairs (or
+    ``age_spread`` between neighbouring ages) a lower tier never adds up to a higher."""
+    ladder = Ladder(people, group_size, cooldown, oldest)
+    spread, step = ladder.spread, ladder.age_spread
+    assert ladder.wide == (ladder.base >= 1 << EXACT_BITS)
+    assert not ladder.wide or people <= EXACT_UP_TO  # Python ints only where they are cheap
+    assert ladder.preferences < 1 << EXACT_BITS  # candidates are ranked in float64
+    if ladder.exact:
+        most = max(people * group_size // 2, min(people * (people - 1) // 2, 45))
+        assert spread == step and spread > most
+    else:
+        assert spread >= SPREAD_FLOOR and step >= 1
+    below = NOISE_LEVELS - 1
+    assert ladder.fairness > below  # the tie-break never outweighs a fairness unit
+    below += QUARTERS_MAX * ladder.fairness
+    for unit, most in ((ladder.wishes_topics, WISHES_TOPICS_MAX), (ladder.hybrid, 1)):
+        assert unit > spread * below
+        below += most * unit
+    assert ladder.department > spread * below
+    below += ladder.department
+    assert below == ladder.preferences
+    penalty = ladder.penalty
+    assert penalty[0] == 0 and len(penalty) == oldest + 1
+    for ago in range(1, oldest + 1):
+        older = penalty[ago + 1] if ago < oldest else 0
+        if ago >= ladder.levels:
+            assert penalty[ago] >= spread * below  # any meeting outweighs the preferences
+        elif ago == cooldown:
+            assert penalty[ago] > spread * (older + below)
+        else:
+            assert penalty[ago] > step * (older + below)
+    assert ladder.base > spread * (penalty[1] + below) if oldest else ladder.base > spread * below
