@@ -26,14 +26,23 @@ def _clock(minutes: int) -> str:
 
 
 @st.composite
-def people(draw: st.DrawFn, count: int) -> list[dict]:
-    """``count`` participants with overlapping-or-not hours, busy times, conflicts."""
+def people(draw: st.DrawFn, count: int, overlap: bool = False) -> list[dict]:
+    """``count`` participants with overlapping-or-not hours, busy times, conflicts.
+
+    With ``overlap`` most share a working day (two nearby zones, long hours), so that
+    many groupings are possible and the preferences, not the hard rules, decide.
+    """
     ids = [f"p{i}" for i in range(count)]
     out = []
     for pid in ids:
-        zone = draw(st.sampled_from(ZONES))
-        start = draw(st.integers(0, 20 * 4)) * 15
-        end = min(start + draw(st.integers(1, 10 * 4)) * 15, 23 * 60 + 59)
+        if overlap:
+            zone = draw(st.sampled_from(ZONES[:2]))
+            start = draw(st.integers(6 * 4, 10 * 4)) * 15
+            end = start + draw(st.integers(6 * 4, 9 * 4)) * 15
+        else:
+            zone = draw(st.sampled_from(ZONES))
+            start = draw(st.integers(0, 20 * 4)) * 15
+            end = min(start + draw(st.integers(1, 10 * 4)) * 15, 23 * 60 + 59)
         person = {
             "id": pid,
             "department": draw(st.sampled_from(DEPARTMENTS)),
@@ -54,9 +63,9 @@ def people(draw: st.DrawFn, count: int) -> list[dict]:
             )
         if busy:
             person["busy"] = busy
-        if draw(st.booleans()):
+        if draw(st.integers(0, 3)) == 0 if overlap else draw(st.booleans()):
             person["manager"] = draw(st.sampled_from(ids + ["boss-outside"]))
-        if draw(st.integers(0, 4)) == 0:
+        if draw(st.integers(0, 8 if overlap else 4)) == 0:
             person["avoid"] = draw(st.lists(st.sampled_from(ids), max_size=2))
         out.append(person)
     return out
@@ -70,11 +79,12 @@ def requests(
     sizes: tuple = (2, 3),
     history_groups: tuple = (2,),
     max_rounds: int = 3,
+    overlap: bool = False,
 ) -> dict:
     """A JSON-shaped request, optionally with history of earlier rounds (groups of the
-    sizes in ``history_groups``)."""
+    sizes in ``history_groups``); ``overlap``: see :func:`people`."""
     count = draw(st.integers(min_people, max_people))
-    crowd = draw(people(count))
+    crowd = draw(people(count, overlap))
     ids = [p["id"] for p in crowd]
     history = []
     for back in range(draw(st.integers(0, max_rounds))):
