@@ -5,11 +5,11 @@ cover (every person appears once as a row and once as a column; staying alone is
 diagonal with weight 0), with ``scipy.sparse.csgraph.min_weight_full_bipartite_matching``.
 The assignment is a permutation whose cycles are either pairs (kept), or longer cycles
 of half-edges, rounded by taking the best alternate edges. A short augmenting pass then
-places anyone left over, and pair swaps take what the rounding left. Rounds of up to
-150 people get networkx's exact blossom algorithm on the candidate graph instead. (A
-greedy matching used to serve rounds under 1,200, where importing scipy costs more than
-solving; with the preference order as strict tiers it gave up departments for hybrid
-mix on whole plans, which the LP does not.)
+places anyone left over, and :func:`mend` later lifts pairs left on a lower tier than
+they need be. Rounds of up to 150 people get networkx's exact blossom algorithm on the
+candidate graph instead. (A greedy matching used to serve rounds under 1,200, where
+importing scipy costs more than solving; with the preference order as strict tiers it
+gave up departments for hybrid mix on whole plans, which the LP does not.)
 """
 
 from __future__ import annotations
@@ -198,44 +198,6 @@ def _alternating_path(
     return None
 
 
-def improve(adjacency: Adjacency, mate: np.ndarray, rounds: int = 2) -> None:
-    """Swap partners between two pairs whenever that raises the total weight.
-
-    For pairs ``a-b`` and ``c-d`` with candidate edges ``a-c`` and ``b-d``, the swap is
-    taken when ``w(a,c) + w(b,d) > w(a,b) + w(c,d)``. Stops when a round changes nothing.
-    """
-    n = adjacency.n
-    heads = np.repeat(np.arange(n), np.diff(adjacency.indptr))
-    keys = (heads * n + adjacency.indices).tolist()
-    weights = whole(adjacency.weights)  # sums of two stay exact
-    lookup = dict(zip(keys, weights, strict=True))
-    bounds = adjacency.indptr.tolist()
-    tails = adjacency.indices.tolist()
-    partner = mate.tolist()
-    for _ in range(rounds):
-        changed = False
-        for a in range(n):
-            b = partner[a]
-            if b < 0:
-                continue
-            wab = lookup.get(a * n + b, 0)
-            for k in range(bounds[a], bounds[a + 1]):
-                c = tails[k]
-                d = partner[c]
-                if c == b or d < 0:
-                    continue
-                wbd = lookup.get(b * n + d)
-                if wbd is None:
-                    continue
-                if weights[k] + wbd > wab + lookup.get(c * n + d, 0):
-                    partner[a], partner[c], partner[b], partner[d] = c, a, d, b
-                    changed = True
-                    break
-        if not changed:
-            break
-    mate[:] = partner
-
-
 def mend(
     adjacency: Adjacency,
     mate: np.ndarray,
@@ -246,8 +208,8 @@ def mend(
     the total weight: ``a-b`` and ``c-d``, with ``c`` a candidate of ``a`` or of ``b``,
     become ``a-c`` and ``b-d``. The LP's rounding and the augmenting paths can leave a
     pair on a lower tier than the candidate graph allows (two people of one department,
-    say), and :func:`improve` only sees swaps whose four pairs are all candidate edges;
-    here ``b-d`` is priced by ``weigh`` (None: a hard rule forbids it) wherever it is.
+    say), and ``b-d`` is seldom a candidate edge, so ``weigh`` prices it (None: a hard
+    rule forbids it) wherever it is.
     """
     near = _LazyNeighbours(adjacency)
     partner = mate.tolist()
@@ -283,8 +245,6 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, round_size: int =
     """
     if max(n, round_size) <= BLOSSOM_UP_TO:
         return exact_matching(n, u, v, w)
-    adjacency = Adjacency(n, u, v, w)
     mate = lp_matching(n, u, v, w)
-    augment(adjacency, mate)
-    improve(adjacency, mate)
+    augment(Adjacency(n, u, v, w), mate)
     return mate
