@@ -24,6 +24,7 @@ SWAP_OPTIONS = 64  # other groups weighed per person in a repeat within the cool
 SWAP_CANDIDATE_GROUPS = 8  # the same for other weak pairs: the groups of the best candidates
 SWAP_EVERYONE_UP_TO = 1000  # people; up to this many, every weak pair looks at everyone
 SWAP_PASSES = 3  # passes over the groups that still hold such a pair
+OTHER_DEPARTMENTS, CANDIDATES, EVERYONE = 0, 1, 2  # where a weak pair's members look
 
 
 def swap_members(
@@ -39,10 +40,10 @@ def swap_members(
     better grouping exists. Each person in such a pair may swap with a member of another
     group: the groups of everyone they could meet for a repeat within the cooldown (and
     for any weak pair in a round of up to ``SWAP_EVERYONE_UP_TO`` people), of their best
-    candidates (``adjacency``) otherwise. A swap is taken when both groups
-    keep the hard rules and a common slot and their value rises, so it never buys a
-    lower preference with a higher one. Passes repeat while they change something, at
-    most ``SWAP_PASSES`` times; after the first, only for people in a repeat.
+    candidates (``adjacency``) otherwise. A swap is taken when both groups keep the
+    hard rules and a common slot and their value rises, so it never buys a lower
+    preference with a higher one. Passes repeat while they change something, at most
+    ``SWAP_PASSES`` times; after the first, only for people in a repeat.
     """
     group_of = np.full(roster.n, -1, np.int64)
     for g, members in enumerate(groups):
@@ -50,35 +51,43 @@ def swap_members(
     dept = roster.dept.tolist()
     small = roster.n <= SWAP_EVERYONE_UP_TO  # everyone's partners are cheap to list
 
-    def weak(members: list[int]) -> dict[int, bool]:
-        """Members of a weak pair: True to look at everyone they could meet (a repeat,
-        or any weak pair in a small round), False for their candidates only."""
-        found: dict[int, bool] = {}
+    def weak(members: list[int]) -> dict[int, int]:
+        """Members of a weak pair and where to look: ``EVERYONE`` (a repeat, or any weak
+        pair in a small round), ``CANDIDATES`` (met before), ``OTHER_DEPARTMENTS`` (the
+        candidates from another department, for a one-department pair)."""
+        found: dict[int, int] = {}
         for a in range(len(members)):
             for b in range(a + 1, len(members)):
                 x, y = members[a], members[b]
                 ago = roster.met(x, y)
-                if (ago is not None and ago <= roster.cooldown) or (
-                    small and (ago is not None or dept[x] == dept[y])
-                ):
-                    found[x] = found[y] = True
-                elif (ago is not None or dept[x] == dept[y]) and adjacency is not None:
-                    found.setdefault(x, False)
-                    found.setdefault(y, False)
+                if ago is not None and (ago <= roster.cooldown or small):
+                    search = EVERYONE
+                elif dept[x] == dept[y]:
+                    search = EVERYONE if small else OTHER_DEPARTMENTS
+                elif ago is not None:
+                    search = CANDIDATES
+                else:
+                    continue
+                if search != EVERYONE and adjacency is None:
+                    continue
+                for z in (x, y):
+                    found[z] = max(found.get(z, search), search)
         return found
 
     for done in range(SWAP_PASSES):
         swapped = False
         for g in [g for g, members in enumerate(groups) if weak(members)]:
-            for m, repeat in weak(groups[g]).items():
-                if m not in groups[g] or (done and not repeat):
+            for m, search in weak(groups[g]).items():
+                everyone = search == EVERYONE
+                if m not in groups[g] or (done and not everyone):
                     continue  # later passes only for repeats: the rest costs more than it gains
-                near = partners_of(roster, m) if repeat else adjacency.neighbours(m)[0]
+                near = partners_of(roster, m) if everyone else adjacency.neighbours(m)[0]
                 homes = dict.fromkeys(group_of[near].tolist())
                 homes.pop(g, None)
                 homes.pop(-1, None)
-                homes = list(homes)[: SWAP_OPTIONS if repeat else SWAP_CANDIDATE_GROUPS]
-                best = _best_swap(roster, weights, groups, g, m, homes, not repeat)
+                homes = list(homes)[: SWAP_OPTIONS if everyone else SWAP_CANDIDATE_GROUPS]
+                other = search == OTHER_DEPARTMENTS
+                best = _best_swap(roster, weights, groups, g, m, homes, other)
                 if best is not None:
                     h, q, groups[g], groups[h] = best
                     group_of[q], group_of[m] = g, h

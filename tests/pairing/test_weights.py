@@ -55,6 +55,17 @@ def _extra_seats(request, person: str) -> float:
     return min(seats, SEAT_CAP)
 
 
+def _tier_of(position: int, reason: str) -> int:
+    """Which tier of the order a reason speaks for (the slot comes last)."""
+    if position == 0:
+        return 0  # history always leads
+    if " meets " in reason:
+        return 1
+    if " curious about " in reason:
+        return 3
+    return 4 if reason.startswith("the only ") else 2  # else where: presence and mode
+
+
 def _reasons_of(roster: Roster, i: int, j: int) -> tuple[str, ...]:
     (group,) = build_plan(roster, [[i, j]], 0.0).groups
     return group.reasons
@@ -99,6 +110,9 @@ def test_vector_scalar_and_reasons_agree_for_every_pair(obj, data):
     assert any(r.startswith("in person at the ") for r in reasons) == meet
     shared = set(a.topics) & set(b.topics)
     assert any(" curious about " in r for r in reasons) == bool(shared)
+    # In the order of the tiers: history, departments, presence, topics (then the slot).
+    tiers = [_tier_of(k, r) for k, r in enumerate(reasons)]
+    assert tiers == sorted(tiers) and tiers.count(2) == 1
     # And the weight is the module table applied to those same facts.
     ladder = roster.ladder
     quarters = round(4 * _extra_seats(request, a.id)) + round(4 * _extra_seats(request, b.id))
