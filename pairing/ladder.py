@@ -36,8 +36,8 @@ AGE_LEVELS = 1024  # distinct meeting ages ranked; any older meeting counts as t
 
 
 def most_pairs(people: int, group_size: int) -> int:
-    """More pairs than a plan of the round holds: groups of the target size or one more,
-    or, up to ten people (searched exhaustively, odd shapes too), all of them at once."""
+    """The most pairs a plan of the round can hold: groups of the target size or one
+    more, or, up to ten people (searched exhaustively, odd shapes too), all at once."""
     return max(1, people * group_size // 2, min(people * (people - 1) // 2, EXHAUSTIVE_PAIRS))
 
 
