@@ -76,19 +76,38 @@ TOPICS = [
 ]
 
 
-def make_org(n: int, seed: int = 1, date: datetime.date = datetime.date(2025, 3, 4)) -> dict:
-    """A request for ``n`` people on ``date`` (no history), reproducible from ``seed``."""
+def make_org(
+    n: int,
+    seed: int = 1,
+    date: datetime.date = datetime.date(2025, 3, 4),
+    offices: int | None = None,
+    dominant: float | None = None,
+    meetings: tuple[int, int] = (0, 3),
+) -> dict:
+    """A request for ``n`` people on ``date`` (no history), reproducible from ``seed``.
+
+    ``offices``: how many (default: 3-6 drawn from the seed); ``dominant``: the exact
+    share of the largest department (default: sized like the others, 1/rank); ``meetings``:
+    the range of calendar meetings per person. The same seed on another date gives the
+    same people with the same day's calendar.
+    """
     rng = random.Random(seed)
-    offices = OFFICES[: rng.randint(3, 6)]
-    office_weights = [rng.uniform(0.5, 2.0) for _ in offices]
+    drawn = rng.randint(3, 6)
+    offices_used = OFFICES[: offices or drawn]
+    office_weights = [rng.uniform(0.5, 2.0) for _ in offices_used]
     remote_share = rng.uniform(0.3, 0.5)
     dept_weights = [1 / (d + 1) for d in range(len(DEPARTMENTS))]
+    fixed: list[str] = []
+    if dominant is not None:  # exactly that share in the first department, shuffled in
+        big = round(dominant * n)
+        fixed = [DEPARTMENTS[0]] * big + rng.choices(DEPARTMENTS[1:], dept_weights[1:], k=n - big)
+        rng.shuffle(fixed)
     people = []
     by_dept: dict[str, list[str]] = {}
     for i in range(n):
         pid = f"p{i:05d}"
-        department = rng.choices(DEPARTMENTS, dept_weights)[0]
-        office, zone = rng.choices(offices, office_weights)[0]
+        department = fixed[i] if fixed else rng.choices(DEPARTMENTS, dept_weights)[0]
+        office, zone = rng.choices(offices_used, office_weights)[0]
         remote = rng.random() < remote_share
         start_minutes = rng.choice([420, 450, 480, 510, 540, 570, 600])
         begin = f"{start_minutes // 60:02d}:{start_minutes % 60:02d}"
@@ -98,7 +117,7 @@ def make_org(n: int, seed: int = 1, date: datetime.date = datetime.date(2025, 3,
         from zoneinfo import ZoneInfo
 
         tz = ZoneInfo(zone)
-        for _ in range(rng.randint(0, 3)):
+        for _ in range(rng.randint(*meetings)):
             at = start_minutes + rng.randrange(0, 8 * 60 - 30, 15)
             length = rng.choice([30, 30, 45, 60])
             first = (local + datetime.timedelta(minutes=at)).replace(tzinfo=tz)

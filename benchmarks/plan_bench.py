@@ -9,13 +9,16 @@ timed, with its peak RSS from ``wait4``. Times and RSS are medians of ``--repeat
 runs. Quality is read from the printed plan and checked by ``pairing.check``.
 At ``--optimum-at`` sizes the plan's matching weight is compared with the exact
 optimum (``networkx.max_weight_matching(maxcardinality=True)`` on the full candidate
-graph with the planner's weights), and with the LP upper bound on the same graph.
+graph with the planner's weights), and with the LP upper bound on the same graph: the
+whole weight, and the preference value alone (the weight above each pair's placement
+base, which otherwise makes every plan that places everyone look near 100%).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import random
@@ -175,50 +178,94 @@ def quality(request, plan: Plan) -> dict:
     }
 
 
-def matching_weight(roster, weights, plan: Plan) -> float:
-    """Weight of the best matching inside the plan's groups (a trio counts its best pair)."""
+def matching_weight(roster, weights, plan: Plan) -> tuple[int, list[tuple[str, str]]]:
+    """Weight of the best matching inside the plan's groups (a trio counts its best pair)
+    and that matching's pairs."""
     import itertools
 
-    total = 0.0
+    total, pairs = 0, []
     for group in plan.groups:
         members = [roster.index[m] for m in group.members]
-        best = 0.0
+        best, chosen = 0, []
         for perm in itertools.permutations(members):
-            value = 0.0
+            value, valid = 0, True
             for i in range(0, len(perm) - 1, 2):
                 w = weights(perm[i], perm[i + 1])
-                value += w if w is not None else float("-inf")
-            best = max(best, value)
+                valid = valid and w is not None
+                value += w or 0
+            if valid and value > best:
+                best = value
+                chosen = [
+                    (roster.ids[perm[i]], roster.ids[perm[i + 1]])
+                    for i in range(0, len(perm) - 1, 2)
+                ]
         total += best
-    return total
+        pairs += chosen
+    return total, pairs
 
 
-def lp_bound(n, u, v, w) -> float:
-    """Upper bound on the maximum matching weight: the fractional (double cover) optimum."""
+def tiers(request, pairs: list[tuple[str, str]]) -> str:
+    """A matching's totals on the top tiers of the order, from the request alone."""
+    people = {p.id: p for p in request.participants}
+    last: dict[frozenset, int] = {}
+    past = sorted((r for r in request.history if r.date < request.date), key=lambda r: r.date)
+    for ago, past_round in enumerate(reversed(past), start=1):
+        for group in past_round.groups:
+            for i, a in enumerate(group):
+                for b in group[i + 1 :]:
+                    last.setdefault(frozenset((a, b)), ago)
+    inside = before = cross = hybrid = units = 0
+    for a, b in pairs:
+        p, q = people[a], people[b]
+        ago = last.get(frozenset((a, b)))
+        inside += ago is not None and ago <= request.cooldown_rounds
+        before += ago is not None
+        cross += p.department != q.department
+        hybrid += (p.site is None) != (q.site is None)
+        meet = p.site is not None and p.site == q.site and "virtual" not in (p.mode, q.mode)
+        units += 5 * meet * ((p.mode == "in_person") + (q.mode == "in_person"))
+        units += 2 * min(len(set(p.topics) & set(q.topics)), 3)
+    return (
+        f"pairs {len(pairs)}, met within the cooldown {inside}, met before {before}, "
+        f"two departments {cross}, hybrid {hybrid}, wishes+topics units {units}"
+    )
+
+
+def lp_bound(n, u, v, w) -> tuple[float, float]:
+    """Upper bound on the maximum matching weight: the fractional (double cover) optimum,
+    and its (fractional) number of pairs. The weights are whole numbers below 2**50."""
     import numpy as np
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-    units = np.round(w * 1000.0)
+    units = np.asarray(w, np.float64)
     top = float(units.max()) + 1
     rows = np.concatenate([u, v, np.arange(n)])
     cols = np.concatenate([v, u, np.arange(n)])
     cost = np.concatenate([top - units, top - units, np.full(n, top)])
     graph = csr_matrix((cost, (rows, cols)), shape=(n, n))
     r, c = min_weight_full_bipartite_matching(graph)
-    lookup = dict(zip((np.minimum(u, v) * n + np.maximum(u, v)).tolist(), w.tolist(), strict=True))
-    total = sum(
-        lookup.get(min(a, b) * n + max(a, b), 0.0)
-        for a, b in zip(r.tolist(), c.tolist(), strict=True)
-        if a != b
-    )
-    return total / 2 + 0.0005 * n  # thousandths rounding slack
+    keys = (np.minimum(u, v) * n + np.maximum(u, v)).tolist()
+    lookup = dict(zip(keys, units.tolist(), strict=True))
+    taken = [(a, b) for a, b in zip(r.tolist(), c.tolist(), strict=True) if a != b]
+    total = sum(lookup.get(min(a, b) * n + max(a, b), 0.0) for a, b in taken)
+    return total / 2, len(taken) / 2
 
 
-def exact_optimum(text: str, timeout: float, full: bool = True) -> float | None:
+def percent(got: tuple, best: tuple, above_base: bool = False, base: int = 0) -> str:
+    """``got`` over ``best`` (each a weight and its pairs, or their number) in per cent;
+    ``above_base``: of the preference value only, each pair's placement base taken off."""
+    if above_base:
+        mine, theirs = (x if isinstance(x, float | int) else len(x) for x in (got[1], best[1]))
+        return f"{100 * (got[0] - base * mine) / (best[0] - base * theirs):.3f}"
+    return f"{100 * got[0] / best[0]:.2f}"
+
+
+def exact_optimum(text: str, timeout: float, full: bool = True) -> tuple[int, list] | None:
     """networkx.max_weight_matching(maxcardinality=True), in a subprocess.
 
     ``full``: on every compatible pair; otherwise on Fika's sparse candidate graph.
+    Returns the optimum's weight and its pairs.
     """
     code = (
         "import sys, json, networkx as nx\n"
@@ -226,7 +273,7 @@ def exact_optimum(text: str, timeout: float, full: bool = True) -> float | None:
         "from pairing import parse_request\nfrom pairing.graph import candidate_graph\n"
         f"g = candidate_graph(parse_request(json.loads(sys.stdin.read())), full={full})\n"
         "m = nx.max_weight_matching(g, maxcardinality=True)\n"
-        "print(sum(g[a][b]['weight'] for a, b in m))\n"
+        "print(json.dumps([sum(g[a][b]['weight'] for a, b in m), sorted(m)]))\n"
     )
     try:
         done = subprocess.run(
@@ -238,7 +285,8 @@ def exact_optimum(text: str, timeout: float, full: bool = True) -> float | None:
         )
     except subprocess.TimeoutExpired:
         return None
-    return float(done.stdout)
+    weight, pairs = json.loads(done.stdout)
+    return weight, [tuple(p) for p in pairs]
 
 
 def main() -> None:
@@ -257,7 +305,7 @@ def main() -> None:
     header = (
         f"{'size':>6} {'method':<8} {'wall s':>7} {'CPU s':>6} {'RSS MB':>7} {'placed':>7} "
         f"{'repeats':>7} {'x-dept':>7} {'hybrid':>7} {'in-pers':>7} {'violat.':>7} "
-        f"{'% opt':>7} {'% LP UB':>7} {'% cand':>7}"
+        f"{'% opt':>7} {'% LP UB':>7} {'% cand':>7} {'pref UB':>7} {'pref cd':>7}"
     )
     print(header, flush=True)
     from pairing.graph import full_edges
@@ -283,28 +331,36 @@ def main() -> None:
         baseline_cpu = time.process_time() - started_cpu
         ours, theirs = quality(request, plan), quality(request, baseline)
         opt = ub = base_opt = base_ub = cand = base_cand = ""
+        pref_ub = base_pref_ub = pref_cand = base_pref_cand = ""
+        notes = []  # (label, pairs) of matchings whose tiers are printed
         if size in optimum_sizes:
             roster = Roster(request)
             weights = ScalarWeights(roster)
+            ratio = functools.partial(percent, base=roster.ladder.base)
             u, v, w = full_edges(roster)
             bound = lp_bound(roster.n, u, v, w)
-            mine, shuffled = (
-                matching_weight(roster, weights, plan),
-                matching_weight(roster, weights, baseline),
-            )
-            ub, base_ub = f"{100 * mine / bound:.2f}", f"{100 * shuffled / bound:.2f}"
+            mine = matching_weight(roster, weights, plan)
+            shuffled = matching_weight(roster, weights, baseline)
+            notes.append(("fika (best pair of a trio)", mine[1]))
+
+            ub, base_ub = ratio(mine, bound), ratio(shuffled, bound)
+            pref_ub, base_pref_ub = ratio(mine, bound, True), ratio(shuffled, bound, True)
             exact = exact_optimum(text, args.optimum_timeout)
             if exact is not None:
-                opt, base_opt = f"{100 * mine / exact:.2f}", f"{100 * shuffled / exact:.2f}"
+                opt, base_opt = ratio(mine, exact), ratio(shuffled, exact)
+                notes.append(("exact optimum", exact[1]))
             else:
                 opt = base_opt = "timeout"
             sparse = exact_optimum(text, args.optimum_timeout, full=False)
             if sparse is not None:
-                cand, base_cand = f"{100 * mine / sparse:.2f}", f"{100 * shuffled / sparse:.2f}"
+                notes.append(("exact optimum on the candidate graph", sparse[1]))
+                cand, base_cand = ratio(mine, sparse), ratio(shuffled, sparse)
+                pref_cand = ratio(mine, sparse, True)
+                base_pref_cand = ratio(shuffled, sparse, True)
             else:
-                cand = base_cand = "timeout"
-        for name, secs, cpu_s, mem, q, o, b, c in (
-            ("fika", wall, cpu, rss, ours, opt, ub, cand),
+                cand = base_cand = pref_cand = base_pref_cand = "timeout"
+        for name, secs, cpu_s, mem, q, o, b, c, pb, pc in (
+            ("fika", wall, cpu, rss, ours, opt, ub, cand, pref_ub, pref_cand),
             (
                 "shuffle",
                 baseline_wall,
@@ -314,14 +370,19 @@ def main() -> None:
                 base_opt,
                 base_ub,
                 base_cand,
+                base_pref_ub,
+                base_pref_cand,
             ),
         ):
             row = (
                 f"{size:>6} {name:<8} {secs:>7.2f} {cpu_s:>6.2f} {mem:>7.0f} {q['placed']:>7} "
                 f"{q['repeats']:>7} {100 * q['cross']:>6.1f}% {100 * q['hybrid']:>6.1f}% "
-                f"{100 * q['in_person']:>6.1f}% {q['violations']:>7} {o:>7} {b:>7} {c:>7}"
+                f"{100 * q['in_person']:>6.1f}% {q['violations']:>7} {o:>7} {b:>7} {c:>7} "
+                f"{pb:>7} {pc:>7}"
             )
             print(row, flush=True)
+        for label, found in notes:
+            print(f"  {label}: {tiers(request, found)}")
         if not deterministic:
             print(f"  WARNING: the {args.repeat} runs at {size} printed different plans")
     print(
@@ -333,6 +394,14 @@ def main() -> None:
     print("% opt: weight of the best matching inside the plan's groups / exact networkx optimum")
     print("% LP UB: the same over the fractional-matching upper bound (a floor on % opt).")
     print("% cand: the same over the exact networkx optimum on Fika's sparse candidate graph.")
+    print(
+        "pref UB, pref cd: the same for the preference value only (the weight above the"
+        " placement base of each pair), over the LP bound and the candidate-graph optimum."
+    )
+    print(
+        "Weights are the planner's exact integers (pairing.ladder): the base of a pair"
+        " outweighs everything else, so % opt is near 100 for any plan placing everyone."
+    )
 
 
 if __name__ == "__main__":

@@ -14,14 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.roster import Roster
-from pairing.weights import (
-    NOISE,
-    conflicting,
-    history_penalties,
-    noise,
-    preference_weights,
-    time_compatible,
-)
+from pairing.weights import conflicting, full_weights, preference_weights, time_compatible
 
 RANDOM_EXTRA = 2  # partners per presence drawn at random from the valid sample
 CANDIDATES = 10  # partners kept per person: half of each presence
@@ -93,7 +86,7 @@ def _best(
     cw = np.take_along_axis(weight, picks, axis=1).ravel()
     alive = cw > -np.inf
     cu, ct, cv, cw = cu[alive], ct[alive], cv[alive], cw[alive]
-    cw = cw + NOISE * noise(roster.seed, cu, cv) - history_penalties(roster, cu, cv)
+    cw = full_weights(roster, cu, cv, cw)
     good = ~conflicting(roster, cu, cv) & time_compatible(roster, cu, cv)
     cu, ct, cv, cw = cu[good], ct[good], cv[good], cw[good]
     group = cu * 4 + ct
@@ -107,11 +100,9 @@ def _best(
     return cu[chosen], cv[chosen], cw[chosen]
 
 
-def candidate_sample(people: int, quick: bool = False) -> int:
-    """How many partners each person scores per presence, for a round of ``people``;
-    a quarter of the budget when ``quick``."""
-    budget = EVALUATION_BUDGET // 4 if quick else EVALUATION_BUDGET
-    return max(MIN_SAMPLE, budget // (2 * max(people, 1)))
+def candidate_sample(people: int) -> int:
+    """How many partners each person scores per presence, for a round of ``people``."""
+    return max(MIN_SAMPLE, EVALUATION_BUDGET // (2 * max(people, 1)))
 
 
 def candidate_edges(

@@ -5,7 +5,8 @@ is 150 MB at 50,000 people), but this is the same graph for inspection, tests an
 benchmarks: ``candidate_graph(request)`` gives the sparse stratified graph the planner
 matches on, ``candidate_graph(request, full=True)`` every pair the hard rules allow
 (quadratic: for small rounds and for measuring the exact optimum). Edge ``weight`` is
-the planner's own pair weight (:mod:`pairing.weights`).
+the planner's own pair weight (:mod:`pairing.weights`), a Python int, so networkx's
+matching computes with integers only and stays exact.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import networkx as nx
 import numpy as np
 
 from pairing.candidates import candidate_edges
+from pairing.matching import whole
 from pairing.model import PlanRequest
 from pairing.roster import Roster
 from pairing.weights import pair_weights
@@ -46,6 +48,6 @@ def candidate_graph(request: PlanRequest, full: bool = False) -> nx.Graph:
         graph.add_node(person.id, department=person.department, site=person.site)
     ids = roster.ids
     graph.add_weighted_edges_from(
-        (ids[a], ids[b], c) for a, b, c in zip(u.tolist(), v.tolist(), w.tolist(), strict=True)
+        (ids[a], ids[b], c) for a, b, c in zip(u.tolist(), v.tolist(), whole(w), strict=True)
     )
     return graph

@@ -16,33 +16,49 @@ from pairing.roster import Roster
 from pairing.timeline import Interval, common_free, intersect, usable
 from pairing.weights import ScalarWeights, conflicting, preference_weights, time_compatible
 
-PLACED = 10_000.0  # per person placed: placing people comes before anything else
-UNDER = 1_000.0  # per seat a group is below the target size
-OVER = 100.0  # per seat a group is above the target size plus one
+# The shape of a grouping comes before every preference: people placed, then seats
+# below the target size, seats more than one above it, and any seat above it at all
+# (so a group of target + 1 only when the count or the hard rules need it).
+PLACED = 1 << 30  # per person placed
+UNDER = 1 << 20  # per seat a group is below the target size
+OVER = 1 << 10  # per seat a group is above the target size plus one
+EXTRA = 1  # per seat a group is above the target size
 EXHAUSTIVE_UP_TO = 10  # people; up to this many the best partition is found exhaustively
-SEAT_ROTATION = 0.3  # per recent extra seat among a group's members, when choosing one to grow
+SEAT_ROTATION = 6  # fairness units per recent quarter seat among a group's members
 ENOUGH_OPTIONS = 12  # groups weighed for a leftover once one of the right size is found
 WIDEN_TO = 48  # people added to a stalled group's frontier from a wider search
 WIDEN_SAMPLE = 2000  # people a stalled group's seed checks before scanning everyone
-BALANCE = 1.5  # per member, times the share of waiting people in the candidate's department
-ROTATION_GAP = 0.5  # extra-seat score difference worth a swap
-ROTATION_TOLERANCE = 0.35  # pair weight a swap may cost (below departments and presence)
-ROTATION_OPTIONS = 60  # swap partners weighed per extra-seat holder
+BALANCE = (3, 2)  # department units per member, times the waiting share of the candidate's
 
 
-def group_value(members: list[int], weights: ScalarWeights, target: int) -> float | None:
-    """What a group is worth: people placed, size, then mean pair weight per person."""
-    total, count = 0.0, 0
+def group_value(members: list[int], weights: ScalarWeights, target: int) -> int | None:
+    """What a group adds to a grouping (None when it breaks a hard rule other than time).
+
+    The shape (``PLACED``, ``UNDER``, ``OVER``, ``EXTRA``) above the sum of every pair's
+    weight less the base (the shape already counts who is placed), so groupings are
+    compared on the shape first, then tier by tier over all their pairs. Fairness is
+    the group's, not its pairs': each member's units count once, and only in a group
+    not above the target size (pair weights count them once per partner, which would
+    reward putting recent extra-seat holders in big groups).
+    """
+    total = 0
     for a in range(len(members)):
         for b in range(a + 1, len(members)):
             w = weights.loose(members[a], members[b])
             if w is None:
                 return None
             total += w
-            count += 1
     size = len(members)
-    penalty = UNDER * max(0, target - size) + OVER * max(0, size - target - 1)
-    return PLACED * size - penalty + size / 2 * (total / count)
+    total -= weights.ladder.base * (size * (size - 1) // 2)  # the shape counts people placed
+    quarters = sum(weights.quarters[m] for m in members)
+    total += weights.ladder.fairness * quarters * ((size <= target) - (size - 1))
+    shape = (
+        PLACED * size
+        - UNDER * max(0, target - size)
+        - OVER * max(0, size - target - 1)
+        - EXTRA * max(0, size - target)
+    )
+    return shape * weights.grouping_scale + total
 
 
 def exact_groups(roster: Roster, weights: ScalarWeights, people: list[int]) -> list[list[int]]:
@@ -52,7 +68,7 @@ def exact_groups(roster: Roster, weights: ScalarWeights, people: list[int]) -> l
     duration = roster.duration
     size = 1 << n
     common: list[list[Interval] | None] = [None] * size
-    value: list[float | None] = [None] * size
+    value: list[int | None] = [None] * size
     for mask in range(1, size):
         high = mask.bit_length() - 1
         rest = mask ^ (1 << high)
@@ -70,7 +86,7 @@ def exact_groups(roster: Roster, weights: ScalarWeights, people: list[int]) -> l
             continue
         common[mask] = shared
         value[mask] = group_value([people[b] for b in range(n) if mask >> b & 1], weights, target)
-    best = [0.0] * size
+    best = [0] * size
     choice = [0] * size
     for mask in range(1, size):
         low = mask & -mask
@@ -79,7 +95,7 @@ def exact_groups(roster: Roster, weights: ScalarWeights, people: list[int]) -> l
         sub = rest
         while True:
             group = sub | low
-            if value[group] is not None and value[group] + best[mask ^ group] > best[mask] + 1e-9:
+            if value[group] is not None and value[group] + best[mask ^ group] > best[mask]:
                 best[mask], choice[mask] = value[group] + best[mask ^ group], group
             if sub == 0:
                 break
@@ -112,6 +128,7 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
     left = np.bincount(roster.dept[roster.available], minlength=len(roster.dept_names)).tolist()
     left_total = max(1, sum(left))
     rng = np.random.default_rng([roster.seed & 0xFFFFFFFF, 2])
+    balance = BALANCE[0] * weights.ladder.department // BALANCE[1]
     for seed in order.tolist():
         if taken[seed] or not roster.available[seed]:
             continue
@@ -125,7 +142,7 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
                     continue
                 # Balance: departments with many people still waiting weigh more, so
                 # the biggest ones spread over all groups instead of filling the last.
-                total = BALANCE * len(group) * left[dept[c]] / left_total
+                total = balance * len(group) * left[dept[c]] // left_total
                 for m in group:
                     w = weights.loose(m, c)
                     if w is None:
@@ -139,6 +156,8 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
                 if joined:
                     best = (c, joined)
                     break
+            if best is not None and not widened and any(roster.met(m, best[0]) for m in group):
+                best = None  # the best at hand met someone here before: look wider first
             if best is None:
                 if widened:
                     break
@@ -207,9 +226,13 @@ def place_leftovers(
     group_of = np.full(roster.n, -1, np.int64)
     for g, members in enumerate(groups):
         group_of[members] = g
+    waiting = np.flatnonzero(roster.available & (group_of < 0)).tolist()
+    if not waiting:
+        return groups
     shared = [common_free([roster.free[m] for m in members], roster.duration) for members in groups]
     seats = roster.extra_seats.tolist()
-    waiting = np.flatnonzero(roster.available & (group_of < 0)).tolist()
+    quarters = weights.quarters
+    rotation = SEAT_ROTATION * weights.ladder.fairness
     waiting.sort(key=lambda i: (seats[i], i))  # fewest recent extra seats take one first
     changed = True
     while waiting and changed:
@@ -236,8 +259,8 @@ def place_leftovers(
                     continue
                 size = len(members)
                 rank = 0 if size == target else (-1 if size < target else size - target)
-                gain = sum(weights.loose(m, person) for m in members) / size
-                gain -= SEAT_ROTATION * sum(seats[m] for m in members)
+                gain = sum(weights.loose(m, person) for m in members) // size
+                gain -= rotation * sum(quarters[m] for m in members)
                 key = (rank, -gain, g)
                 options += 1
                 if best is None or key < best[0]:
@@ -262,66 +285,3 @@ def place_leftovers(
             still.append(person)
         waiting = still
     return groups
-
-
-def _pair_sum(members: list[int], weights: ScalarWeights) -> float | None:
-    total = 0.0
-    for a in range(len(members)):
-        for b in range(a + 1, len(members)):
-            w = weights.loose(members[a], members[b])
-            if w is None:
-                return None
-            total += w
-    return total
-
-
-def rotate_extra_seats(roster: Roster, weights: ScalarWeights, groups: list[list[int]]) -> None:
-    """Swap recent extra-seat holders out of the bigger groups where it costs little.
-
-    A member of a group above the target size trades places with a member of a
-    target-size group who had fewer extra seats lately, when both groups stay valid
-    and their pair weights drop by at most ``ROTATION_TOLERANCE`` (less than any
-    department or presence preference, so only topics and wishes may give way).
-    """
-    target = roster.group_size
-    seats = roster.extra_seats
-    if not seats.any():
-        return
-    group_of = np.full(roster.n, -1, np.int64)
-    for g, members in enumerate(groups):
-        group_of[members] = g
-    for g in [g for g, members in enumerate(groups) if len(members) > target]:
-        for m in sorted(groups[g], key=lambda x: (-seats[x], x)):
-            if seats[m] < ROTATION_GAP:
-                break
-            partners = partners_of(roster, m)
-            homes = group_of[partners]
-            sizes = np.array([len(groups[h]) if h >= 0 else 0 for h in homes.tolist()], np.int64)
-            fit = (
-                (homes >= 0)
-                & (homes != g)
-                & (sizes == target)
-                & (seats[partners] <= seats[m] - ROTATION_GAP)
-            )
-            options = partners[fit]
-            options = options[np.lexsort((options, seats[options]))][:ROTATION_OPTIONS]
-            for q in options.tolist():
-                h = int(group_of[q])
-                old_g, old_h = groups[g], groups[h]
-                new_g = [x for x in old_g if x != m] + [q]
-                new_h = [x for x in old_h if x != q] + [m]
-                before = _pair_sum(old_g, weights) + _pair_sum(old_h, weights)
-                after_g, after_h = _pair_sum(new_g, weights), _pair_sum(new_h, weights)
-                if (
-                    after_g is None
-                    or after_h is None
-                    or after_g + after_h < before - ROTATION_TOLERANCE
-                ):
-                    continue
-                if not common_free([roster.free[x] for x in new_g], roster.duration):
-                    continue
-                if not common_free([roster.free[x] for x in new_h], roster.duration):
-                    continue
-                groups[g], groups[h] = new_g, new_h
-                group_of[q], group_of[m] = g, h
-                break

@@ -5,17 +5,20 @@ cover (every person appears once as a row and once as a column; staying alone is
 diagonal with weight 0), with ``scipy.sparse.csgraph.min_weight_full_bipartite_matching``.
 The assignment is a permutation whose cycles are either pairs (kept), or longer cycles
 of half-edges, rounded by taking the best alternate edges. A short augmenting pass then
-places anyone left over. Rounds of up to 150 people get networkx's exact blossom
-algorithm on the candidate graph instead; rounds under 1,200 skip the LP (importing
-scipy costs more than solving) and use greedy + augmenting paths + pair swaps.
+places anyone left over, and :func:`mend` later lifts pairs left on a lower tier than
+they need be. Rounds of up to 150 people get networkx's exact blossom algorithm on the
+candidate graph instead. (A greedy matching used to serve rounds under 1,200, where
+importing scipy costs more than solving; with the preference order as strict tiers it
+gave up departments for hybrid mix on whole plans, which the LP does not.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 BLOSSOM_UP_TO = 150  # people; up to this many, networkx's exact blossom on the candidate graph
-LP_FROM = 1200  # people; below, greedy + augmenting + swaps: importing scipy alone costs 0.3 s
 
 
 class Adjacency:
@@ -37,9 +40,14 @@ class Adjacency:
         return self.indices[a:b].tolist(), self.weights[a:b].tolist()
 
 
-def _weight_lookup(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> dict[int, float]:
+def whole(w: np.ndarray) -> list[int]:
+    """Weights (float64 holding whole numbers, or Python ints) as a list of ints."""
+    return w.tolist() if w.dtype == object else w.astype(np.int64).tolist()
+
+
+def _weight_lookup(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> dict[int, int]:
     lo, hi = np.minimum(u, v), np.maximum(u, v)
-    return dict(zip((lo * n + hi).tolist(), w.tolist(), strict=True))
+    return dict(zip((lo * n + hi).tolist(), whole(w), strict=True))
 
 
 def lp_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -50,9 +58,12 @@ def lp_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarr
     mate = np.full(n, -1, np.int64)
     if len(u) == 0:
         return mate
-    # Whole thousandths: with raw floats (near-ties everywhere) LAPJVsp runs 20-40x slower.
-    units = np.round(w * 1000.0)
-    top = float(units.max()) + 1.0
+    # The weights are whole numbers (pairing.ladder): with raw floats (near-ties
+    # everywhere) LAPJVsp runs 20-40x slower. Below 2**50 they are exact in float64;
+    # a wide ladder (small rounds only) is rounded here, which blurs only the tie-break.
+    units = np.asarray(w, np.float64)
+    top = float(units.max())
+    top += max(1.0, abs(top) * 2.0**-40)  # every cost positive, also past 2**53
     rows = np.concatenate([u, v, np.arange(n)])
     cols = np.concatenate([v, u, np.arange(n)])
     cost = np.concatenate([top - units, top - units, np.full(n, top)])
@@ -87,9 +98,9 @@ def _round_cycle(cycle: list[int], weight: dict[int, float], n: int, mate: np.nd
     edges = []
     for i in range(length):
         a, b = cycle[i], cycle[(i + 1) % length]
-        edges.append(weight.get(min(a, b) * n + max(a, b), 0.0))
+        edges.append(weight.get(min(a, b) * n + max(a, b), 0))
     take = length // 2
-    best, best_first = -1.0, 0
+    best, best_first = -1, 0
     for first in range(length if length % 2 else 2):
         total = sum(edges[(first + 2 * t) % length] for t in range(take))
         if total > best:
@@ -106,23 +117,14 @@ def exact_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.nd
 
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
-    graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), w.tolist(), strict=True))
+    # Python ints: networkx then computes in integers only, exactly at any width.
+    graph.add_weighted_edges_from(zip(u.tolist(), v.tolist(), whole(w), strict=True))
     mate = np.full(n, -1, np.int64)
     for a, b in sorted(
         tuple(sorted(pair)) for pair in nx.max_weight_matching(graph, maxcardinality=True)
     ):
         mate[a], mate[b] = b, a
     return mate
-
-
-def greedy_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Heaviest edges first; returns ``mate`` (-1 when alone)."""
-    mate = [-1] * n
-    for i in np.argsort(-w, kind="stable").tolist():
-        a, b = int(u[i]), int(v[i])
-        if mate[a] < 0 and mate[b] < 0:
-            mate[a], mate[b] = b, a
-    return np.array(mate, np.int64)
 
 
 def augment(
@@ -196,46 +198,42 @@ def _alternating_path(
     return None
 
 
-def _edge(adjacency: Adjacency, a: int, b: int) -> float:
-    lo, hi = adjacency.indptr[a], adjacency.indptr[a + 1]
-    hits = np.flatnonzero(adjacency.indices[lo:hi] == b)
-    return float(adjacency.weights[lo + hits[0]]) if len(hits) else 0.0
-
-
-def improve(adjacency: Adjacency, mate: np.ndarray, rounds: int = 2) -> None:
-    """Swap partners between two pairs whenever that raises the total weight.
-
-    For pairs ``a-b`` and ``c-d`` with candidate edges ``a-c`` and ``b-d``, the swap is
-    taken when ``w(a,c) + w(b,d) > w(a,b) + w(c,d)``. Stops when a round changes nothing.
+def mend(
+    adjacency: Adjacency,
+    mate: np.ndarray,
+    weak: list[int],
+    weigh: Callable[[int, int], int | None],
+) -> None:
+    """Swap partners out of the ``weak`` pairs (one end of each given) where that raises
+    the total weight: ``a-b`` and ``c-d``, with ``c`` a candidate of ``a`` or of ``b``,
+    become ``a-c`` and ``b-d``. The LP's rounding and the augmenting paths can leave a
+    pair on a lower tier than the candidate graph allows (two people of one department,
+    say), and ``b-d`` is seldom a candidate edge, so ``weigh`` prices it (None: a hard
+    rule forbids it) wherever it is.
     """
-    n = adjacency.n
-    heads = np.repeat(np.arange(n), np.diff(adjacency.indptr))
-    keys = (heads * n + adjacency.indices).tolist()
-    lookup = dict(zip(keys, adjacency.weights.tolist(), strict=True))
-    bounds = adjacency.indptr.tolist()
-    tails, weights = adjacency.indices.tolist(), adjacency.weights.tolist()
+    near = _LazyNeighbours(adjacency)
     partner = mate.tolist()
-    for _ in range(rounds):
-        changed = False
-        for a in range(n):
-            b = partner[a]
-            if b < 0:
-                continue
-            wab = lookup.get(a * n + b, 0.0)
-            for k in range(bounds[a], bounds[a + 1]):
-                c = tails[k]
+    for a in weak:
+        b = partner[a]
+        if b < 0:
+            continue
+        now = weigh(a, b)
+        best = None
+        for x, y in ((a, b), (b, a)):
+            for c in near[x]:
                 d = partner[c]
-                if c == b or d < 0:
+                if d < 0 or c == y:
                     continue
-                wbd = lookup.get(b * n + d)
-                if wbd is None:
+                gained = weigh(x, c)
+                kept = weigh(y, d) if gained is not None else None
+                if kept is None:
                     continue
-                if weights[k] + wbd > wab + lookup.get(c * n + d, 0.0) + 1e-9:
-                    partner[a], partner[c], partner[b], partner[d] = c, a, d, b
-                    changed = True
-                    break
-        if not changed:
-            break
+                gain = gained + kept - now - weigh(c, d)
+                if gain > 0 and (best is None or gain > best[0]):
+                    best = (gain, x, y, c, d)
+        if best is not None:
+            _, x, y, c, d = best
+            partner[x], partner[c], partner[y], partner[d] = c, x, d, y
     mate[:] = partner
 
 
@@ -245,14 +243,8 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, round_size: int =
     ``round_size`` (default ``n``) is the size of the whole round: blocks of a big
     round use the LP even when they are small themselves.
     """
-    adjacency = Adjacency(n, u, v, w)
     if max(n, round_size) <= BLOSSOM_UP_TO:
         return exact_matching(n, u, v, w)
-    if max(n, round_size) >= LP_FROM:
-        mate = lp_matching(n, u, v, w)
-        augment(adjacency, mate)
-    else:
-        mate = greedy_matching(n, u, v, w)
-        augment(adjacency, mate)
-        improve(adjacency, mate)
+    mate = lp_matching(n, u, v, w)
+    augment(Adjacency(n, u, v, w), mate)
     return mate

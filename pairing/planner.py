@@ -8,7 +8,11 @@
    are matched again across blocks.
 4. For groups of three or more, groups grow along the candidate graph instead.
 5. Whoever is still alone joins a group where the hard rules allow (rule 5).
-6. Slots, modes, reasons and stats are attached (:mod:`pairing.describe`).
+6. People who meet someone again within the cooldown, or a colleague of their own
+   department, trade places with members of other groups where that is better
+   (:func:`pairing.trades.swap_members`; anyone a swap lets in is placed then), and
+   recent extra-seat holders trade out of the bigger groups.
+7. Slots, modes, reasons and stats are attached (:mod:`pairing.describe`).
 """
 
 from __future__ import annotations
@@ -21,17 +25,12 @@ import numpy as np
 from pairing.candidates import CANDIDATES, candidate_edges, candidate_sample
 from pairing.describe import build_plan
 from pairing.gcpause import gc_paused
-from pairing.grouping import (
-    EXHAUSTIVE_UP_TO,
-    exact_groups,
-    grow_groups,
-    place_leftovers,
-    rotate_extra_seats,
-)
-from pairing.matching import LP_FROM, Adjacency, augment, solve
+from pairing.grouping import EXHAUSTIVE_UP_TO, exact_groups, grow_groups, place_leftovers
+from pairing.matching import Adjacency, augment, mend, solve
 from pairing.model import Plan, PlanRequest
 from pairing.roster import Roster
-from pairing.weights import ScalarWeights
+from pairing.trades import rotate_extra_seats, swap_members
+from pairing.weights import ScalarWeights, pair_weights
 
 BLOCK = 2000  # people per independently solved block of similar free time (LP time is superlinear)
 
@@ -51,15 +50,12 @@ def blocks_of(roster: Roster) -> list[np.ndarray]:
     return np.array_split(order, count)
 
 
-def pair_up(
-    roster: Roster,
-) -> tuple[list[list[int]], list[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
-    """Pairs from block-wise matchings plus a second pass for those left alone."""
+def pair_up(roster: Roster, weights: ScalarWeights) -> list[list[int]]:
+    """Pairs from block-wise matchings, a second pass for those left alone, and swaps
+    that lift the pairs left below the top tiers (met before, or one department)."""
     mate = np.full(roster.n, -1, np.int64)
     parts = []
-    people = int(roster.available.sum())
-    # Greedy matching (small rounds) gains nothing from longer candidate searches.
-    sample = candidate_sample(people, quick=people < LP_FROM)
+    sample = candidate_sample(int(roster.available.sum()))
     for block in blocks_of(roster):
         u, v, w = candidate_edges(roster, block, sample=sample)
         parts.append((u, v, w))
@@ -76,8 +72,14 @@ def pair_up(
         u, v, w = candidate_edges(roster, alone, np.flatnonzero(roster.available), k=2 * CANDIDATES)
         augment(Adjacency(roster.n, u, v, w), mate, alone.tolist())
         parts.append((u, v, w))
-    pairs = [[i, int(mate[i])] for i in np.flatnonzero(mate > np.arange(roster.n)).tolist()]
-    return pairs, parts
+    first = np.flatnonzero(mate > np.arange(roster.n))
+    ladder = roster.ladder
+    top = ladder.base + ladder.department  # never met, and two departments
+    weak = first[pair_weights(roster, first, mate[first]) < top]
+    if len(weak):
+        u, v, w = (np.concatenate(part) for part in zip(*parts, strict=True))
+        mend(Adjacency(roster.n, u, v, w), mate, weak.tolist(), weights)
+    return [[i, int(mate[i])] for i in np.flatnonzero(mate > np.arange(roster.n)).tolist()]
 
 
 def plan_round(request: PlanRequest, timer: Callable[[], float] = time.perf_counter) -> Plan:
@@ -96,13 +98,18 @@ def _plan(request: PlanRequest, timer: Callable[[], float], started: float) -> P
     roster = Roster(request)
     weights = ScalarWeights(roster)
     people = np.flatnonzero(roster.available).tolist()
+    adjacency = None  # the candidate graph, when groups grow along it
     if len(people) <= EXHAUSTIVE_UP_TO:
         groups = exact_groups(roster, weights, people)
     elif roster.group_size == 2:
-        groups, _ = pair_up(roster)
+        groups = pair_up(roster, weights)
     else:
         u, v, w = candidate_edges(roster, np.array(people))
-        groups = grow_groups(roster, weights, Adjacency(roster.n, u, v, w))
+        adjacency = Adjacency(roster.n, u, v, w)
+        groups = grow_groups(roster, weights, adjacency)
     groups = place_leftovers(roster, weights, groups)
+    if len(people) > EXHAUSTIVE_UP_TO:
+        swap_members(roster, weights, groups, adjacency)
+        groups = place_leftovers(roster, weights, groups)  # a swap may have opened a seat
     rotate_extra_seats(roster, weights, groups)
     return build_plan(roster, groups, timer() - started)

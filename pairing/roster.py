@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pairing.ladder import Ladder, seat_quarters
 from pairing.model import PlanRequest
 from pairing.timeline import Interval, free_intervals, work_window
 
@@ -122,6 +123,8 @@ class Roster:
                         history.setdefault(members[x] * n + members[y], ago)
         self.past_partner, self.past_ago = _partner_table(history, n)
         self.rounds_seen = len(past)
+        self.quarters = seat_quarters(self.extra_seats)
+        self.ladder = Ladder(n, self.group_size, self.cooldown, len(past))
 
     def key(self, i: int, j: int) -> int:
         """One integer for the unordered pair {i, j}."""

@@ -1,105 +1,160 @@
-"""How much a pair is worth: the preferences of the issue as numbers.
+"""How much a pair is worth: the preference order as one exact integer per pair.
 
-For a single pair, each of the first tiers outweighs everything after it: meeting
-anyone at all (``BASE`` 12, more than any penalty) > not a repeat within the cooldown
-> never met over met long ago > different departments (1.5, more than the 1.11 all
-later terms can add). After that the weights blend: on-site with remote (0.6) or,
-at one office, 0.25 per in-person wish; 0.1 per shared topic (up to 3); 0.05 per
-recent extra seat (rotation); seeded noise up to 0.01 breaks ties.
+A plan is better than another when it is better on the first tier where they differ,
+whatever the tiers below add up to. Each tier is a small whole number per pair, times
+its scale in the round's :class:`~pairing.ladder.Ladder`; the weight is their sum, so
+a solver that maximises total weight keeps the order (exactly for whole plans in rounds
+of up to 150 people, and for any exchange of up to ``ladder.spread`` pairs, at least
+29, beyond that). In groups every pair counts.
 
-=====================================  ==========================
-never met                              0
-met ``r`` rounds ago, ``r`` > cooldown   -(4 + 1.5 * 0.85 ** (r - cooldown - 1))
-met ``r`` rounds ago, ``r`` <= cooldown  -(9 + (cooldown - r + 1) / cooldown)
-=====================================  ==========================
+===  ===================================  ====================================  ==============
+     tier                                 per pair                              scale
+===  ===================================  ====================================  ==============
+ 0   a pair at all: people placed         1                                     ``base``
+ 1   a meeting within the cooldown,       1 at the age ``r`` rounds ago,        ``-penalty[r]``
+     the more recent the costlier         ``r <= cooldown``
+ 2   met before, long ago: never met      1 at the age ``r > cooldown``         ``-penalty[r]``
+     first, then whoever met longest ago
+ 3   different departments               0 or 1                                ``department``
+ 4   hybrid: one on-site, one remote      0 or 1                                ``hybrid``
+ 5   mode wishes and topics               5 per in-person wish met at one       ``wishes_topics``
+                                          office (both on site, neither asked
+                                          for video) + 2 per shared topic, up
+                                          to 3: 0..16
+ 6   extra-seat fairness                  quarter seats of both people's        ``fairness``
+                                          recent extra seats, each capped at
+                                          2: 0..16 (paired people are not the
+                                          ones left for an extra seat)
+ -   seeded tie-break (no preference)     0..15                                 1
+===  ===================================  ====================================  ==============
+
+``penalty[r]`` grows with recency: each age costs more than ``ladder.age_spread`` (at
+least 1) meetings one round older plus everything lower they can add, and the oldest
+meeting, like the last age inside the cooldown, more than ``ladder.spread`` of them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pairing.ladder import NOISE_LEVELS, TOPIC, TOPIC_CAP, WISH, Ladder
 from pairing.roster import IN_PERSON, VIRTUAL, Roster
 from pairing.timeline import common_free
 
-BASE = 12.0
-DEPARTMENT = 1.5
-HYBRID = 0.6
-IN_PERSON_WISH = 0.25
-TOPIC = 0.1
-TOPIC_CAP = 3
-FAIRNESS = 0.05
-FAIRNESS_CAP = 2.0
-NOISE = 0.01
-
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+MASK64 = (1 << 64) - 1
+_M1, _M2, _GOLD = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0x9E3779B97F4A7C15
+_NOISE_SHIFT = 60  # the top 4 bits of the mix: 0..15, the ladder's NOISE_LEVELS
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser on a uint64 array (wraps silently, as arrays do)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+def splitmix64(x):
+    """The splitmix64 finaliser, for a Python int or a numpy uint64 array.
+
+    Arrays wrap at 64 bits by themselves; Python ints do not, hence the masks (no-ops
+    on arrays). One definition for the vector and the one-pair paths keeps their
+    tie-breaks identical.
+    """
+    x = x ^ (x >> 30)
+    x = (x * _M1) & MASK64
+    x = x ^ (x >> 27)
+    x = (x * _M2) & MASK64
+    return x ^ (x >> 31)
+
+
+def tie_break(seed, lo, hi):
+    """A symmetric pseudo-random whole number in 0..15 for the pair ``lo < hi``, fixed by
+    the seed; Python ints or uint64 arrays (``seed`` already reduced to 64 bits)."""
+    x = splitmix64((splitmix64((seed * _GOLD + lo) & MASK64) + hi * _GOLD) & MASK64)
+    return x >> _NOISE_SHIFT
 
 
 def noise(seed: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """A symmetric pseudo-random number in [0, 1) per pair, fixed by the seed."""
+    """:func:`tie_break` for each pair of the index arrays ``u`` and ``v``."""
     lo = np.minimum(u, v).astype(np.uint64)
     hi = np.maximum(u, v).astype(np.uint64)
-    s = np.atleast_1d(np.array(seed & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64))
-    x = _mix(_mix(s * _GOLD + lo) + hi * _GOLD)
-    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return tie_break(np.array([seed & MASK64], np.uint64), lo, hi).astype(np.int64)
 
 
-def history_penalty(rounds_ago: int, cooldown: int) -> float:
-    """What a past meeting ``rounds_ago`` rounds back costs (see the module table)."""
-    if rounds_ago <= cooldown:
-        return 9.0 + (cooldown - rounds_ago + 1) / cooldown
-    return 4.0 + 1.5 * 0.85 ** (rounds_ago - cooldown - 1)
+def in_person_wishes(site_u, site_v, mode_u, mode_v):
+    """In-person wishes a pair can meet: both at one office, neither asking for video
+    (hard rule 4), counting who asked for in person. Ints or arrays."""
+    meet = (site_u == site_v) & (site_u >= 0) & (mode_u != VIRTUAL) & (mode_v != VIRTUAL)
+    return meet * (1 * (mode_u == IN_PERSON) + (mode_v == IN_PERSON))
+
+
+def preference_units(ladder: Ladder, cross, hybrid, wishes, shared, quarters):
+    """Tiers 3-6 of the module table as one integer, for ints or arrays.
+
+    ``cross``: different departments; ``hybrid``: one remote; ``wishes``: from
+    :func:`in_person_wishes`; ``shared``: topics in common; ``quarters``: both
+    people's fairness units (:func:`pairing.ladder.seat_quarters`).
+    """
+    topics = shared - (shared > TOPIC_CAP) * (shared - TOPIC_CAP)
+    return (
+        cross * ladder.department
+        + hybrid * ladder.hybrid
+        + (WISH * wishes + TOPIC * topics) * ladder.wishes_topics
+        + quarters * ladder.fairness
+    )
+
+
+def combine(ladder: Ladder, penalty, preferences, tie):
+    """The weight from its parts: the base, minus the meeting's penalty, plus the
+    preference units and the tie-break."""
+    return ladder.base - penalty + preferences + tie
 
 
 def preference_weights(
     roster: Roster, u: np.ndarray, v: np.ndarray, with_noise: bool = True
 ) -> np.ndarray:
-    """Pair weights without history, for broadcastable index arrays ``u`` and ``v``.
+    """Tiers 3-6 (and the tie-break, unless ``with_noise`` is off) as float64, for
+    broadcastable index arrays ``u`` and ``v``: how candidates are ranked.
 
-    Departments, hybrid mix, in-person wishes, shared topics, extra-seat fairness and
-    seeded noise (optional: the candidate search adds it to its short list only).
-    History and hard rules are applied separately because they are sparse and the
-    candidate search applies them only to the best few pairs.
+    Whole numbers below 2**50, so exact. History, the base and hard rules are applied
+    separately because the candidate search applies them only to the best few pairs.
     """
     r = roster
-    weight = BASE + DEPARTMENT * (r.dept[u] != r.dept[v])
-    remote_u, remote_v = r.remote[u], r.remote[v]
-    weight = weight + HYBRID * (remote_u != remote_v)
-    same_site = (r.site[u] == r.site[v]) & ~remote_u
-    meet = same_site & (r.mode[u] != VIRTUAL) & (r.mode[v] != VIRTUAL)
-    wishes = (r.mode[u] == IN_PERSON).astype(np.int8) + (r.mode[v] == IN_PERSON)
-    weight = weight + IN_PERSON_WISH * (meet * wishes)
-    shared = np.bitwise_count(r.topics[u] & r.topics[v]).sum(axis=-1)
-    weight = weight + TOPIC * np.minimum(shared, TOPIC_CAP)
-    seats = np.minimum(r.extra_seats[u], FAIRNESS_CAP) + np.minimum(r.extra_seats[v], FAIRNESS_CAP)
-    weight = weight + FAIRNESS * seats
-    return weight + NOISE * noise(r.seed, u, v) if with_noise else weight
+    site_u, site_v = r.site[u], r.site[v]
+    wishes = in_person_wishes(site_u, site_v, r.mode[u], r.mode[v])
+    shared = np.bitwise_count(r.topics[u] & r.topics[v]).sum(axis=-1, dtype=np.int64)
+    units = preference_units(
+        r.ladder,
+        r.dept[u] != r.dept[v],
+        (site_u < 0) != (site_v < 0),
+        wishes,
+        shared,
+        r.quarters[u] + r.quarters[v],
+    )
+    if with_noise:
+        units = units + noise(r.seed, u, v)
+    return units.astype(np.float64)
 
 
 def history_penalties(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """The history penalty for each pair of the 1-d index arrays ``u`` and ``v``."""
-    out = np.zeros(len(u))
+    """``ladder.penalty`` of each pair of the 1-d index arrays ``u`` and ``v`` (0 when
+    they never met), as the ladder's arrays (float64, or Python ints when wide)."""
+    ladder = roster.ladder
+    out = ladder.units(np.zeros(len(u), np.int64))
     if not roster.history or len(u) == 0:
         return out
     same = roster.past_partner[u] == np.asarray(v)[:, None]
     hit = same.any(axis=1)
-    ago = roster.past_ago[u[hit]][same[hit]].astype(np.float64)
-    cooldown = roster.cooldown
-    penalty = 4.0 + 1.5 * 0.85 ** (ago - cooldown - 1)
-    if cooldown:
-        penalty = np.where(ago <= cooldown, 9.0 + (cooldown - ago + 1) / cooldown, penalty)
-    out[hit] = penalty
+    ago = roster.past_ago[u[hit]][same[hit]]
+    out[hit] = ladder.penalty_table[ago]
     return out
+
+
+def full_weights(
+    roster: Roster, u: np.ndarray, v: np.ndarray, preferences: np.ndarray
+) -> np.ndarray:
+    """Whole weights for 1-d index arrays, given their :func:`preference_weights`
+    without noise: the base, the history penalty and the tie-break added."""
+    ladder = roster.ladder
+    return combine(
+        ladder,
+        history_penalties(roster, u, v),
+        ladder.units(preferences),
+        ladder.units(noise(roster.seed, u, v)),
+    )
 
 
 def conflicting(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -132,55 +187,51 @@ def pair_weights(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Full weights for 1-d index arrays; ``-inf`` where the pair breaks a hard rule."""
     u = np.asarray(u, np.int64)
     v = np.asarray(v, np.int64)
-    weight = preference_weights(roster, u, v) - history_penalties(roster, u, v)
+    weight = full_weights(roster, u, v, preference_weights(roster, u, v, with_noise=False))
     bad = (u == v) | conflicting(roster, u, v) | ~time_compatible(roster, u, v)
     weight[bad] = -np.inf
     return weight
 
 
-def pair_weight(roster: Roster, i: int, j: int) -> float | None:
+def pair_weight(roster: Roster, i: int, j: int) -> int | None:
     """The weight of one pair, or None when the pair breaks a hard rule."""
-    value = float(pair_weights(roster, np.array([i]), np.array([j]))[0])
-    return None if value == -np.inf else value
-
-
-_MASK = (1 << 64) - 1
-_M1_PY, _M2_PY, _GOLD_PY = int(_M1), int(_M2), int(_GOLD)
-
-
-def _mix_py(x: int) -> int:
-    x ^= x >> 30
-    x = (x * _M1_PY) & _MASK
-    x ^= x >> 27
-    x = (x * _M2_PY) & _MASK
-    return x ^ (x >> 31)
+    value = pair_weights(roster, np.array([i]), np.array([j]))[0]
+    return None if value == -np.inf else int(value)
 
 
 class ScalarWeights:
     """The same weights as :func:`pair_weights`, one pair at a time in plain Python.
 
     Group formation asks about pairs outside the candidate graph one by one, where a
-    numpy call per pair would cost twenty times more.
+    numpy call per pair would cost twenty times more. Values are Python ints, so sums
+    over a group stay exact however wide the ladder.
     """
 
     def __init__(self, roster: Roster) -> None:
         self.roster = roster
+        self.ladder = roster.ladder
+        self.penalty = roster.ladder.penalty
         self.dept = roster.dept.tolist()
         self.site = roster.site.tolist()
         self.mode = roster.mode.tolist()
-        self.extra = [min(x, FAIRNESS_CAP) for x in roster.extra_seats.tolist()]
+        self.quarters = roster.quarters.tolist()
         self.topics = roster.topic_masks
-        self.seed = roster.seed & _MASK
-        self.cache: dict[int, float | None] = {}
+        self.seed = roster.seed & MASK64
+        self.cache: dict[int, int | None] = {}
+        # More than all pair weights of any grouping of the round add up to: one unit of
+        # a grouping's shape (people placed, sizes) outweighs them.
+        self.grouping_scale = (roster.n * roster.n + 1) * (
+            self.ladder.base + self.ladder.preferences + NOISE_LEVELS
+        )
 
-    def __call__(self, i: int, j: int) -> float | None:
+    def __call__(self, i: int, j: int) -> int | None:
         """Weight of the pair ``{i, j}``, or None when it breaks a hard rule."""
         value = self.loose(i, j)
         if value is None or not self.roster.compatible(i, j):
             return None
         return value
 
-    def loose(self, i: int, j: int) -> float | None:
+    def loose(self, i: int, j: int) -> int | None:
         """The weight without the free-time check: None only for the same person, a
         manager line or an avoid list. Group code checks the group's common slot once
         instead of every pair's."""
@@ -197,19 +248,18 @@ class ScalarWeights:
         cache[key] = value
         return value
 
-    def _value(self, i: int, j: int, key: int) -> float:
-        r = self.roster
-        site_i, site_j, mode_i, mode_j = self.site[i], self.site[j], self.mode[i], self.mode[j]
-        value = BASE + DEPARTMENT * (self.dept[i] != self.dept[j])
-        value += HYBRID * ((site_i < 0) != (site_j < 0))
-        if site_i == site_j and site_i >= 0 and mode_i != VIRTUAL and mode_j != VIRTUAL:
-            value += IN_PERSON_WISH * ((mode_i == IN_PERSON) + (mode_j == IN_PERSON))
-        value += TOPIC * min((self.topics[i] & self.topics[j]).bit_count(), TOPIC_CAP)
-        value += FAIRNESS * (self.extra[i] + self.extra[j])
-        lo, hi = (i, j) if i < j else (j, i)
-        x = _mix_py((_mix_py((self.seed * _GOLD_PY + lo) & _MASK) + hi * _GOLD_PY) & _MASK)
-        value += NOISE * ((x >> 11) / float(1 << 53))
-        ago = r.history.get(key)
-        if ago is not None:
-            value -= history_penalty(ago, r.cooldown)
-        return value
+    def _value(self, i: int, j: int, key: int) -> int:
+        """The weight of a pair that breaks no hard rule: the module table's tiers."""
+        ladder = self.ladder
+        site_i, site_j = self.site[i], self.site[j]
+        ago = self.roster.history.get(key)
+        preferences = preference_units(
+            ladder,
+            self.dept[i] != self.dept[j],
+            (site_i < 0) != (site_j < 0),
+            in_person_wishes(site_i, site_j, self.mode[i], self.mode[j]),
+            (self.topics[i] & self.topics[j]).bit_count(),
+            self.quarters[i] + self.quarters[j],
+        )
+        tie = tie_break(self.seed, i, j) if i < j else tie_break(self.seed, j, i)
+        return combine(ladder, 0 if ago is None else self.penalty[ago], preferences, tie)

@@ -26,14 +26,23 @@ def _clock(minutes: int) -> str:
 
 
 @st.composite
-def people(draw: st.DrawFn, count: int) -> list[dict]:
-    """``count`` participants with overlapping-or-not hours, busy times, conflicts."""
+def people(draw: st.DrawFn, count: int, overlap: bool = False) -> list[dict]:
+    """``count`` participants with overlapping-or-not hours, busy times, conflicts.
+
+    With ``overlap`` most share a working day (two nearby zones, long hours), so that
+    many groupings are possible and the preferences, not the hard rules, decide.
+    """
     ids = [f"p{i}" for i in range(count)]
     out = []
     for pid in ids:
-        zone = draw(st.sampled_from(ZONES))
-        start = draw(st.integers(0, 20 * 4)) * 15
-        end = min(start + draw(st.integers(1, 10 * 4)) * 15, 23 * 60 + 59)
+        if overlap:
+            zone = draw(st.sampled_from(ZONES[:2]))
+            start = draw(st.integers(6 * 4, 10 * 4)) * 15
+            end = start + draw(st.integers(6 * 4, 9 * 4)) * 15
+        else:
+            zone = draw(st.sampled_from(ZONES))
+            start = draw(st.integers(0, 20 * 4)) * 15
+            end = min(start + draw(st.integers(1, 10 * 4)) * 15, 23 * 60 + 59)
         person = {
             "id": pid,
             "department": draw(st.sampled_from(DEPARTMENTS)),
@@ -54,9 +63,9 @@ def people(draw: st.DrawFn, count: int) -> list[dict]:
             )
         if busy:
             person["busy"] = busy
-        if draw(st.booleans()):
+        if draw(st.integers(0, 3)) == 0 if overlap else draw(st.booleans()):
             person["manager"] = draw(st.sampled_from(ids + ["boss-outside"]))
-        if draw(st.integers(0, 4)) == 0:
+        if draw(st.integers(0, 8 if overlap else 4)) == 0:
             person["avoid"] = draw(st.lists(st.sampled_from(ids), max_size=2))
         out.append(person)
     return out
@@ -64,16 +73,24 @@ def people(draw: st.DrawFn, count: int) -> list[dict]:
 
 @st.composite
 def requests(
-    draw: st.DrawFn, min_people: int = 0, max_people: int = 10, sizes: tuple = (2, 3)
+    draw: st.DrawFn,
+    min_people: int = 0,
+    max_people: int = 10,
+    sizes: tuple = (2, 3),
+    history_groups: tuple = (2,),
+    max_rounds: int = 3,
+    overlap: bool = False,
 ) -> dict:
-    """A JSON-shaped request, optionally with history of earlier rounds."""
+    """A JSON-shaped request, optionally with history of earlier rounds (groups of the
+    sizes in ``history_groups``); ``overlap``: see :func:`people`."""
     count = draw(st.integers(min_people, max_people))
-    crowd = draw(people(count))
+    crowd = draw(people(count, overlap))
     ids = [p["id"] for p in crowd]
     history = []
-    for back in range(draw(st.integers(0, 3))):
+    for back in range(draw(st.integers(0, max_rounds))):
         shuffled = draw(st.permutations(ids))
-        groups = [list(shuffled[i : i + 2]) for i in range(0, len(shuffled) - 1, 2)]
+        step = draw(st.sampled_from(history_groups))
+        groups = [list(shuffled[i : i + step]) for i in range(0, len(shuffled) - 1, step)]
         history.append(
             {"date": (DAY - datetime.timedelta(weeks=back + 1)).isoformat(), "groups": groups}
         )
