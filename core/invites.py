@@ -14,6 +14,7 @@ from core.models import Group, Person
 from core.settings import Settings
 from integrations.base import Attendee, Invite
 from integrations.invite_text import summary_for
+from pairing.model import Mode
 
 
 def organiser(settings: Settings) -> tuple[str, str]:
@@ -35,7 +36,7 @@ def attendee(person: Person, site: str | None) -> Attendee:
 
 def site_of(group: Group, person: Person) -> str | None:
     """Where ``person`` is for ``group``'s break: the group's office in person, else their own."""
-    return group.site if group.mode == "in_person" else person.home_office
+    return group.site if group.mode == Mode.IN_PERSON else person.home_office
 
 
 def build_invite(

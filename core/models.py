@@ -36,9 +36,9 @@ from core.enums import (
     RoundStatus,
 )
 from integrations.base import MessageKind, first_name
+from pairing.model import Mode
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MODES = ("in_person", "virtual", "either")
 
 
 def utcnow() -> datetime:
@@ -106,7 +106,7 @@ class Preference(db.Model):
         ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    mode: Mapped[str] = mapped_column(String(16), default="either")
+    mode: Mapped[str] = mapped_column(String(16), default=Mode.EITHER)
     # weekday ("mon".."sun") -> office name, or None when remote that day.
     weekday_sites: Mapped[dict] = mapped_column(JSON, default=dict)
     days: Mapped[list] = mapped_column(JSON, default=lambda: list(WEEKDAYS[:5]))
@@ -248,7 +248,7 @@ class Group(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=GroupStatus.SCHEDULED)
     start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    mode: Mapped[str] = mapped_column(String(16), default="virtual")
+    mode: Mapped[str] = mapped_column(String(16), default=Mode.VIRTUAL)
     site: Mapped[str | None] = mapped_column(String(200))
     video_url: Mapped[str] = mapped_column(String(500))
     reasons: Mapped[list] = mapped_column(JSON, default=list)

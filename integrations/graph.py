@@ -33,6 +33,7 @@ from integrations.event_sync import (
 )
 from integrations.http_failures import response_failure
 from integrations.invite_text import render_html
+from pairing.model import Mode
 
 SERVICE = "Microsoft Graph"
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -92,7 +93,7 @@ def event_body(invite: Invite, *, create: bool) -> dict[str, Any]:
         "allowNewTimeProposals": False,
         "responseRequested": True,
     }
-    if invite.mode == "in_person" and invite.site:
+    if invite.mode == Mode.IN_PERSON and invite.site:
         body["location"] = {"displayName": invite.site}
     if create:
         body["transactionId"] = transaction_id(invite.uid)

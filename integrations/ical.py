@@ -19,6 +19,7 @@ from icalendar import Calendar, Event, vCalAddress, vText
 
 from integrations.base import Attendee, Invite
 from integrations.invite_text import render_text
+from pairing.model import Mode
 
 PRODID = "-//Fika//Fika coffee breaks//EN"
 
@@ -47,7 +48,7 @@ def _attendee(member: Attendee) -> vCalAddress:
 
 def location_for(invite: Invite) -> str:
     """The LOCATION line: the video link, or the office with the link for anyone remote."""
-    if invite.mode == "in_person":
+    if invite.mode == Mode.IN_PERSON:
         return f"{invite.site or 'Office'} / {invite.video_url}"
     return invite.video_url
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from integrations.base import Attendee, Invite
+from pairing.model import Mode
 
 JITSI_NOTE = (
     "The video room is on the public Jitsi Meet service: the first person to join may be asked "
@@ -76,7 +77,7 @@ def _headline(invite: Invite) -> str:
 
 
 def _where_lines(invite: Invite) -> list[str]:
-    if invite.mode == "in_person":
+    if invite.mode == Mode.IN_PERSON:
         place = invite.site or "the office"
         return [f"In person at {place}.", f"Joining remotely? Video link: {invite.video_url}"]
     return [f"Video call: {invite.video_url}"]
@@ -118,7 +119,7 @@ def render_html(invite: Invite, recipient: Attendee | None = None) -> str:
         f"<li>{escape(_member_line(a))}: {escape(span)}</li>" for a, span in local_times(invite)
     )
     who = "".join(f"<li>{escape(_member_line(a))}</li>" for a in invite.attendees)
-    if invite.mode == "in_person":
+    if invite.mode == Mode.IN_PERSON:
         where = (
             f"<p>In person at {escape(invite.site or 'the office')}.<br>"
             f"Joining remotely? Video link: {_link(invite.video_url)}</p>"

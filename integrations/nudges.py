@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from integrations.base import Attendee, CheckinAnswer, Message, MessageKind, first_name
 from integrations.invite_text import format_span
+from pairing.model import Mode
 
 KINDS = (MessageKind.REMINDER, MessageKind.CHECKIN, MessageKind.PAUSE_OFFER)
 
@@ -49,7 +50,7 @@ def _when(message: Message) -> str:
 
 def _where(message: Message) -> str:
     invite = message.invite
-    if invite.mode == "in_person" and invite.site:
+    if invite.mode == Mode.IN_PERSON and invite.site:
         return f"in person at {invite.site} (video for anyone remote: {invite.video_url})"
     return f"on video: {invite.video_url}"
 

@@ -17,6 +17,7 @@ from integrations.base import Invite
 # The same headline as the email and calendar text (invite_text keeps the wording in one place).
 from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
 from integrations.invite_text import _headline as headline
+from pairing.model import Mode
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -61,7 +62,7 @@ def _link(url: str, label: str) -> str:
 def where_mrkdwn(invite: Invite) -> str:
     """Where to meet: the office for in-person breaks (with the video link for remote members)."""
     video = _link(invite.video_url, "Join the video call") if invite.video_url else ""
-    if invite.mode == "in_person":
+    if invite.mode == Mode.IN_PERSON:
         place = escape_mrkdwn(invite.site or "the office")
         text = f"In person at {place}."
         if video:

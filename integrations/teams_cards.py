@@ -15,6 +15,7 @@ from integrations.base import Invite
 from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
 from integrations.invite_text import _headline as headline  # one wording for every channel
 from integrations.slack_blocks import ACTIONS, announcement_text
+from pairing.model import Mode
 
 CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -56,7 +57,7 @@ def _where(invite: Invite) -> str:
             if _safe_url(invite.video_url)
             else invite.video_url
         )
-    if invite.mode == "in_person":
+    if invite.mode == Mode.IN_PERSON:
         text = f"In person at {invite.site or 'the office'}."
         if video:
             text += f"\n\nJoining remotely? {video}"

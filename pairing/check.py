@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from zoneinfo import ZoneInfo
 
-from pairing.model import Participant, Plan, PlanRequest
+from pairing.model import Mode, Participant, Plan, PlanRequest
 
 _UTC = datetime.UTC
 
@@ -102,13 +102,13 @@ def violations(request: PlanRequest, plan: Plan, check_rule_five: bool = True) -
             for b in members[i + 1 :]:
                 if conflict(a, b):
                     found.append(f"rule 3: {a.id} and {b.id} in {where}")
-        if group.mode == "in_person":
+        if group.mode == Mode.IN_PERSON:
             sites = {p.site for p in members}
-            if len(sites) != 1 or None in sites or any(p.mode == "virtual" for p in members):
+            if len(sites) != 1 or None in sites or any(p.mode == Mode.VIRTUAL for p in members):
                 found.append(f"rule 4: {where} is in person without a shared office")
             elif group.site != members[0].site:
                 found.append(f"rule 4: {where} names the wrong office")
-        elif group.mode != "virtual":
+        elif group.mode != Mode.VIRTUAL:
             found.append(f"{where}: unknown mode {group.mode!r}")
     if check_rule_five:
         alone = [people[u.id] for u in plan.unmatched if u.id in people]

@@ -10,7 +10,7 @@ import datetime
 
 import numpy as np
 
-from pairing.model import Group, Plan, Unmatched
+from pairing.model import Group, Mode, Plan, Unmatched
 from pairing.roster import VIRTUAL, Roster
 from pairing.timeline import choose_start, common_free, day_origin, slot_count
 from pairing.weights import conflicting, time_compatible
@@ -180,7 +180,7 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
         groups.append(
             Group(
                 members=tuple(roster.ids[m] for m in members),
-                mode="in_person" if meet else "virtual",
+                mode=Mode.IN_PERSON if meet else Mode.VIRTUAL,
                 site=roster.site_names[site] if meet else None,
                 start=begin,
                 end=begin + length,
@@ -208,7 +208,7 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
         "repeats": int(repeats),
         "cross_department": int(cross),
         "hybrid": int(hybrid),
-        "in_person": int(meeting),
+        Mode.IN_PERSON: int(meeting),
         "seconds": round(seconds, 3),
     }
     return Plan(tuple(groups), unmatched, stats)

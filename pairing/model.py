@@ -8,9 +8,19 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-MODES = ("in_person", "virtual", "either")
-GROUP_MODES = ("in_person", "virtual")
+
+class Mode(StrEnum):
+    """How someone likes to meet, and (in person or virtual) how a group meets."""
+
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+    EITHER = "either"  # a wish only: a group meets in person or by video
+
+
+MODES = tuple(Mode)
+GROUP_MODES = (Mode.IN_PERSON, Mode.VIRTUAL)
 
 
 class RequestError(ValueError):

@@ -15,7 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pairing.gcpause import gc_paused
-from pairing.model import MODES, HistoryRound, Participant, Plan, PlanRequest, RequestError
+from pairing.model import MODES, HistoryRound, Mode, Participant, Plan, PlanRequest, RequestError
 from pairing.planner import plan_round
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -154,7 +154,7 @@ def _participant(obj: object, path: str) -> Participant:
         if not busy and isinstance(busy, list) or busy is None
         else _busy(busy, f"{path}.busy", pid)
     )
-    mode = obj.get("mode", "either")
+    mode = obj.get("mode", Mode.EITHER)
     if mode not in MODES:
         raise _fail(
             f"{path}.mode", f"expected one of in_person, virtual, either, got {_short(mode)}", pid

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.ladder import Ladder, seat_quarters
-from pairing.model import PlanRequest
+from pairing.model import Mode, PlanRequest
 from pairing.timeline import Interval, free_intervals, work_window
 
 EITHER, IN_PERSON, VIRTUAL = 0, 1, 2
-_MODE_CODE = {"either": EITHER, "in_person": IN_PERSON, "virtual": VIRTUAL}
+_MODE_CODE = {Mode.EITHER: EITHER, Mode.IN_PERSON: IN_PERSON, Mode.VIRTUAL: VIRTUAL}
 MAX_SLOTS = 6  # free intervals kept per person in the vector arrays; the exact lists keep all
 FAR = 10**7
 

@@ -17,16 +17,17 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.enums import Frequency, GroupSizePreference
-from core.models import MODES, WEEKDAYS
+from core.models import WEEKDAYS
 from core.zones import is_zone
+from pairing.model import Mode
 from web.forms import PlainText, ZoneSelect, work_email_field, zone_choices
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip
 MODE_CHOICES = [
-    ("either", "In person or by video"),
-    ("in_person", "In person, when we are at the same office"),
-    ("virtual", "By video"),
+    (Mode.EITHER, "In person or by video"),
+    (Mode.IN_PERSON, "In person, when we are at the same office"),
+    (Mode.VIRTUAL, "By video"),
 ]
 FREQUENCIES = [
     (Frequency.DAILY, "Every working day"),
@@ -46,7 +47,7 @@ PAUSE_LENGTHS = [
 REMOTE = "remote"
 MAX_TOPICS = 10
 MAX_PAUSE_DAYS = 366
-assert {m for m, _ in MODE_CHOICES} == set(MODES)
+assert {m for m, _ in MODE_CHOICES} == set(Mode)
 
 
 class SignInForm(FlaskForm):

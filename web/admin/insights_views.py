@@ -16,6 +16,7 @@ from core.db import db
 from core.enums import GroupStatus, ProgrammeKind
 from core.insights import Break, Insights, RoundRow, Seat, compute, room_subscribers, to_csv
 from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
+from pairing.model import Mode
 from web.admin import bp
 from web.admin.charts import heat_map, line_chart
 
@@ -45,7 +46,7 @@ def _period() -> tuple[date, date, Programme | None]:
 
 def _seat(member: GroupMember, group: Group, day: date) -> Seat:
     person: Person = member.person
-    if group.mode == "in_person":
+    if group.mode == Mode.IN_PERSON:
         site = group.site
     elif person.preference is not None:
         site = person.preference.site_on(day, person.home_office)
