@@ -125,6 +125,12 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
+def retry_after_in(headers: Any, now: datetime | None = None) -> float | None:
+    """The seconds an answer's ``Retry-After`` asks for (see :func:`parse_retry_after`), an
+    HTTP-date counted from the answer's own ``Date`` (else ``now``, else the clock)."""
+    return parse_retry_after(header(headers, "Retry-After"), _answered_at(headers, now))
+
+
 def header(headers: Any, name: str) -> str | None:
     """A header's value from any mapping of headers: any case of the name, a str or a list.
 
@@ -193,9 +199,7 @@ def http_failure(
     """
     if transient is None:
         transient = is_transient_status(status)
-    retry_after = None
-    if transient:
-        retry_after = parse_retry_after(header(headers, "Retry-After"), _answered_at(headers, now))
+    retry_after = retry_after_in(headers, now) if transient else None
     reason = f"{what}: HTTP {status}"
     if code := safe_code(code):
         reason += f" {code}"

@@ -3,12 +3,12 @@
 For each group message: find every member by email (``users.lookupByEmail``, remembered in
 ``user_ids``), open a group DM with them (``conversations.open``) and post the invite
 (``chat.postMessage``). Calls are spaced to Slack's documented rate tiers so a round of thousands
-of groups does not trip them, and a 429 that still happens is retried by the SDK's
-``RateLimitErrorRetryHandler`` after ``Retry-After``. Every error Slack documents ends as a
+of groups does not trip them, and a 429 that still happens is retried in the process only when
+Slack asks for a short wait (:class:`BriefRateLimitRetryHandler`); a longer wait goes back to the
+outbox, which waits without holding the worker. Every error Slack documents ends as a
 :class:`DeliveryError` for that message, never an exception out of :meth:`SlackChannel.send`;
-HTTP failures (a 429 beyond the SDK's retries among them) and network errors are judged by the
-policy all HTTP channels share, :mod:`integrations.http_failures`. The SDK's in-process wait
-between its retries follows Slack's ``Retry-After`` as sent, without that policy's cap.
+HTTP failures and network errors are judged by the policy all HTTP channels share,
+:mod:`integrations.http_failures`.
 
 Members without a Slack account are not a failure of the group: the others still get the DM and
 the missing ones are reported in :attr:`SlackChannel.unreachable` (and to the ``fallback``
@@ -23,10 +23,8 @@ from collections.abc import Callable, MutableMapping, Sequence
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from integrations.base import Attendee, DeliveryError, Message
@@ -34,6 +32,7 @@ from integrations.http_failures import (
     http_failure,
     is_transient_status,
     network_failure,
+    retry_after_in,
     safe_code,
 )
 from integrations.slack_blocks import group_message
@@ -164,6 +163,56 @@ def _classify(method: str, exc: Exception) -> SlackDeliveryError:
     )
 
 
+class BriefRateLimitRetryHandler(RetryHandler):
+    """Retries a 429 inside the process only when ``Retry-After`` asks for a short wait.
+
+    The SDK's own handler sleeps for whatever Slack says (an hour, if it says so) and reads
+    only the seconds form. This one waits at most :data:`MAX_INLINE_WAIT` seconds, read by the
+    one ``Retry-After`` parser; a longer wait is not retried here, so the 429 becomes a
+    transient failure with its ``retry_after`` and the outbox tries again then.
+    """
+
+    def __init__(self, max_retry_count: int = 2, *, sleep: Callable[[float], None] = time.sleep):
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        """A 429 whose wait is short, while retries are left."""
+        if state.current_attempt >= self.max_retry_count or response is None:
+            return False
+        wait = self.wait_for(response)
+        return response.status_code == 429 and wait is not None and wait <= MAX_INLINE_WAIT
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        """Wait as Slack asked (at most MAX_INLINE_WAIT), then let the SDK try again."""
+        state.next_attempt_requested = True
+        self.sleep((self.wait_for(response) if response is not None else None) or 0.0)
+        state.increment_current_attempt()
+
+    @staticmethod
+    def wait_for(response: HttpResponse) -> float | None:
+        """Seconds Slack asks to wait; None when it says nothing readable."""
+        return retry_after_in(response.headers)
+
+
+#: The longest ``Retry-After`` waited out inside the worker; longer waits go back to the outbox.
+MAX_INLINE_WAIT = 5.0
+
+
 class SlackChannel:
     """Delivers group messages as Slack group DMs; see the module docstring for the flow.
 
@@ -193,7 +242,7 @@ class SlackChannel:
             timeout=timeout,
             retry_handlers=[
                 ConnectionErrorRetryHandler(max_retry_count=max_retries),
-                RateLimitErrorRetryHandler(max_retry_count=max_retries),
+                BriefRateLimitRetryHandler(max_retry_count=max_retries, sleep=sleep),
             ],
         )
         self.user_ids: MutableMapping[str, str] = user_ids if user_ids is not None else {}
@@ -320,7 +369,7 @@ def post_announcement(
         timeout=timeout,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=max_retries),
-            RateLimitErrorRetryHandler(max_retry_count=max_retries),
+            BriefRateLimitRetryHandler(max_retry_count=max_retries),
         ],
     )
     try:

@@ -156,19 +156,32 @@ def test_a_url_the_sdk_refuses_is_permanent():
     assert outcome.reason == "users.lookupByEmail: request not sent (SlackRequestError)"
 
 
-def test_429_is_retried_once_after_retry_after(slack):
-    """A 429 with Retry-After: 1 is retried by the SDK's handler, no sooner than 1 s later."""
+@pytest.mark.parametrize("retry_after", ["1", "4", "Thu, 01 Jan 1970 00:00:00 GMT"])
+def test_a_429_with_a_short_wait_is_retried_after_it(slack, retry_after):
+    """Slack asks for a few seconds (or a date already past): waited out, then tried again."""
     slack.queue(
-        "chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+        "chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": retry_after}
     )
-    channel = channel_for(slack)
+    clock = FakeClock()
+    channel = channel_for(slack, clock)
 
     assert channel.send([make_message(2)]) == [None]
 
     posts = slack.of("chat.postMessage")
-    assert len(posts) == 2
-    assert posts[1].at - posts[0].at >= 1.0
-    assert posts[1].params == posts[0].params
+    assert len(posts) == 2 and posts[1].params == posts[0].params
+    wanted = float(retry_after) if retry_after.isdigit() else 0.0
+    assert wanted in clock.sleeps
+
+
+def test_a_429_with_a_long_wait_goes_back_to_the_outbox_without_waiting(slack):
+    """An hour's Retry-After would hold the worker an hour: it is not waited out in-process."""
+    slack.queue(
+        "chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "3600"}
+    )
+    clock = FakeClock()
+    (outcome,) = channel_for(slack, clock).send([make_message(2)])
+    assert outcome is not None and outcome.transient and outcome.retry_after == 3600.0
+    assert len(slack.of("chat.postMessage")) == 1 and max(clock.sleeps, default=0) < 5
 
 
 def test_429_beyond_the_retry_budget_is_transient_with_retry_after(slack):
