@@ -41,7 +41,7 @@ REQUIRED = ("email", "name", "department")
 _ATOM = r"[^@\s,;<>\"/\\\x00-\x1f\x7f.]+"
 EMAIL_PATTERN = rf"^[^@\s,;<>\"/\\\x00-\x1f\x7f]+@{_ATOM}(\.{_ATOM})+$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-LIMITS = {"email": 254, "name": 200, "department": 200, "office": 200}
+LIMITS = {"email": 254, "name": 200, "department": 200, "office": 200, "timezone": 64}
 TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 CHUNK = 900  # rows per IN (...) or bulk statement: below SQLite's bound-parameter limit
 
@@ -144,7 +144,7 @@ def validate_record(
     if email and not re.fullmatch(EMAIL_PATTERN, email):
         errors.append(RowError(line, "email", f"{values['email']!r} is not an email address"))
     zone = _text(raw, "timezone", line, errors) or default_zone
-    if not is_zone(zone):
+    if not is_zone(zone) and not any(e.column == "timezone" for e in errors):
         errors.append(
             RowError(line, "timezone", f"unknown time zone {zone!r} (use e.g. Europe/Berlin)")
         )
