@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.models import MODES, WEEKDAYS
 from web.forms import IanaZone, PlainText, ZoneSelect, work_email_field, zone_choices
+from web.input_rules import record_id
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip
@@ -98,7 +99,9 @@ class PreferencesForm(FlaskForm):
     share_topics = StringField(
         "Topics you can share", validators=[Length(max=1000), PlainText("The topics")]
     )
-    avoid = SelectMultipleField("Rather not be matched with", coerce=int, validate_choice=False)
+    avoid = SelectMultipleField(
+        "Rather not be matched with", coerce=record_id, validate_choice=False
+    )
     reminders = BooleanField("Remind me before each break")
 
     def __init__(self, *args, offices: list[str], person_id: int, known_ids=None, **kwargs):

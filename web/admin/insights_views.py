@@ -17,6 +17,7 @@ from core.insights import Break, Insights, RoundRow, Seat, compute, room_subscri
 from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from web.admin import bp
 from web.admin.charts import heat_map, line_chart
+from web.input_rules import id_arg
 
 DEFAULT_DAYS = 90
 HISTORY_DAYS = 365  # how far back a "met again" is looked for
@@ -35,9 +36,9 @@ def _period() -> tuple[date, date, Programme | None]:
         abort(400, "Dates are written YYYY-MM-DD.")
     if start > end:
         abort(400, "The period starts after it ends.")
-    value = request.args.get("programme", "")
-    programme = db.session.get(Programme, int(value)) if value.isdigit() else None
-    if value.isdigit() and programme is None:
+    programme_id = id_arg("programme")
+    programme = db.session.get(Programme, programme_id) if programme_id is not None else None
+    if programme_id is not None and programme is None:
         abort(404, "No such programme.")
     return start, end, programme
 

@@ -15,20 +15,11 @@ from core.people_upsert import apply_records
 from web.api import bp
 from web.config import current_settings
 from web.errors import error_response
+from web.input_rules import MAX_OFFSET, int_arg
 
 MAX_LIMIT = 500
-MAX_OFFSET = 1_000_000_000
 MAX_BATCH = 1000
 FIELDS = frozenset(COLUMNS)
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ValueError(f"{name}: expected a whole number from {low} to {high}")
-    return int(raw)
 
 
 def _text_arg(name: str) -> str:
@@ -45,9 +36,10 @@ def _text_arg(name: str) -> str:
 @bp.get("/v1/people")
 def list_people():
     """One page of people, optionally searched (``q``) or of one ``department``."""
+    # An empty value is not a number here: the document says integer, and clients build URLs.
+    limit = int_arg("limit", 100, 1, MAX_LIMIT, blank_is_default=False)
+    offset = int_arg("offset", 0, 0, MAX_OFFSET, blank_is_default=False)
     try:
-        limit = _int_arg("limit", 100, 1, MAX_LIMIT)
-        offset = _int_arg("offset", 0, 0, MAX_OFFSET)
         f = PeopleFilter(q=_text_arg("q"), department=_text_arg("department"))
     except ValueError as exc:
         return error_response(400, str(exc))
