@@ -1,4 +1,4 @@
-"""What a request may carry besides its forms: ids, page numbers and offsets.
+"""What a request may carry besides its forms: ids, page numbers and offsets, and query text.
 
 Forms check their own fields (``web.forms``, with ``core.text`` and ``core.zones``); this module
 holds the rules for everything else a request brings, each in one place so a new view gets it
@@ -12,6 +12,10 @@ without asking:
   to query parameters (a 400 that names the parameter and the range), and the ``int``
   converter of every URL rule is :class:`RecordIdConverter`, so ``/admin/rounds/99999999999``
   is a 404 like any other id that does not exist.
+- **Query text.** A query parameter (its name or its value) with a NUL character is refused
+  with a 400 before any view runs: PostgreSQL cannot store or compare such text, and no link
+  or form of Fika's ever sends one. Other control characters are left to each view (a ``next``
+  with a line break is simply not followed, a search with a tab finds nobody).
 """
 
 from __future__ import annotations
@@ -93,6 +97,18 @@ class RecordIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def refuse_nul_in_query():
+    """400 for a query parameter whose name or value holds a NUL (see the module)."""
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            abort(
+                400,
+                f"The query parameter {name[:40]!r} contains a NUL character, which Fika "
+                "cannot store or search for; remove it and try again.",
+            )
+
+
 def init_app(app: Flask) -> None:
-    """Bound ``<int:…>`` in URL rules; call before registering the blueprints."""
+    """Bound ``<int:…>`` in URL rules and check query text; call before registering blueprints."""
     app.url_map.converters["int"] = RecordIdConverter
+    app.before_request(refuse_nul_in_query)

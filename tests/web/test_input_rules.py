@@ -1,4 +1,4 @@
-"""What a request carries besides its forms: ids, pages and offsets.
+"""What a request carries besides its forms: ids, pages and offsets, and text in the query.
 
 Each of these once answered 500 (issue 21); now each is a 4xx that says what is wrong. A NUL in
 the opt-in form's name or department is ``test_free_text.py``'s, a line break in ``next`` for a
@@ -109,3 +109,35 @@ def test_the_api_refuses_an_offset_or_limit_it_cannot_use_with_json(api, offset)
         response = client.get("/api/v1/people", query_string={name: offset}, headers=headers)
         assert response.status_code == 400
         assert response.json["error"].startswith(f"{name}: expected a whole number from")
+
+
+@pytest.mark.parametrize("name", ["q", "department", "office", "status", "x\x00y"])
+def test_a_nul_in_any_query_parameter_is_a_400_naming_it(admin, name):
+    query = {name: "Ana\x00Berg"} if "\x00" not in name else {name: "1"}
+    response = admin.get("/admin/people", query_string=query)
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "contains a NUL character" in text
+    assert name.replace("\x00", "\\x00") in text
+
+
+def test_a_nul_in_the_api_search_is_a_json_400(api):
+    client, headers = api
+    response = client.get("/api/v1/people", query_string={"q": "a\x00"}, headers=headers)
+    assert response.status_code == 400 and "NUL" in response.json["error"]
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x85", "\u2028", "\x1b"], ids=repr)
+def test_the_api_search_takes_one_line_of_text_like_every_way_in(api, bad):
+    client, headers = api
+    response = client.get("/api/v1/people", query_string={"q": f"An{bad}a"}, headers=headers)
+    assert response.status_code == 400
+
+
+def test_a_colleague_search_with_a_nul_finds_nobody(app, client):
+    with app.app_context():
+        ana = add_person("ana@example.org", "Research").id
+        add_person("ana.two@example.org", "Sales")
+    sign_in_as(client, ana)
+    response = client.post("/me/preferences", data=GOOD_PREFS | {"search": "1", "q": "An\x00a"})
+    assert response.status_code == 200 and "Ana Two" not in response.get_data(as_text=True)

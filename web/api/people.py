@@ -12,6 +12,7 @@ from core.db import db
 from core.people_import import COLUMNS, PersonRecord, RowError, unknown_managers, validate_record
 from core.people_search import PeopleFilter, by_email, person_json, search
 from core.people_upsert import apply_records
+from core.text import text_problem
 from web.api import bp
 from web.config import current_settings
 from web.errors import error_response
@@ -22,14 +23,18 @@ MAX_BATCH = 1000
 FIELDS = frozenset(COLUMNS)
 
 
+#: Longest search text (``q``, ``department``); the document says so too.
+MAX_QUERY_TEXT = 200
+
+
 def _text_arg(name: str) -> str:
+    """A text query parameter: one line of text (``core.text``), at most 200 characters."""
     value = request.args.get(name, "")
-    if len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError(f"{name}: at most 200 printable characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{name}: not valid text") from None
+    problem = text_problem(value)
+    if problem is None and len(value) > MAX_QUERY_TEXT:
+        problem = f"at most {MAX_QUERY_TEXT} characters"
+    if problem is not None:
+        raise ValueError(f"{name}: {problem}")
     return value.strip()
 
 
