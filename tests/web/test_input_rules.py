@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core.api_tokens import create_token
 from core.db import db
-from core.models import Person
+from core.models import Person, Programme
 from tests.core.helpers import add_person
 from tests.web.admin_support import admin_client_for, admin_config
 from tests.web.test_account_pages import GOOD_PREFS, sign_in_as
@@ -141,3 +141,13 @@ def test_a_colleague_search_with_a_nul_finds_nobody(app, client):
     sign_in_as(client, ana)
     response = client.post("/me/preferences", data=GOOD_PREFS | {"search": "1", "q": "An\x00a"})
     assert response.status_code == 200 and "Ana Two" not in response.get_data(as_text=True)
+
+
+def test_resend_goes_back_only_to_an_admin_page(app, admin):
+    from tests.web.admin_support import past_round_with_dead_letter
+
+    with app.app_context():
+        _, delivery = past_round_with_dead_letter(db.session.scalar(select(Programme)))
+    response = admin.post(f"/admin/deliveries/{delivery}/resend", data={"back": "/admin/\r\nX: y"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/deliveries/dead"

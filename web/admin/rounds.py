@@ -23,6 +23,7 @@ from web.admin.access import actor_name
 from web.admin.forms import ActionForm
 from web.config import current_settings
 from web.input_rules import id_arg
+from web.redirects import safe_next
 
 DELIVERY_STATUSES = ("pending", "retrying", "sent", "dead")
 
@@ -195,5 +196,6 @@ def resend(delivery_id: int):
     )
     queue_again(delivery_id)  # commits, with the audit entry
     flash(f"Delivery {delivery_id} to {row.recipient} is queued again.")
-    back = request.form.get("back", "")
-    return redirect(back if back.startswith("/admin/") else url_for("admin.dead_letters"))
+    # Back to the admin page the button was on; a Location header takes no line break.
+    back = safe_next(request.form.get("back"))
+    return redirect(back if back and back.startswith("/admin/") else url_for("admin.dead_letters"))
