@@ -151,3 +151,16 @@ def test_resend_goes_back_only_to_an_admin_page(app, admin):
     response = admin.post(f"/admin/deliveries/{delivery}/resend", data={"back": "/admin/\r\nX: y"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/deliveries/dead"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"from": "0001-01-01"}, {"to": "0001-02-01"}, {"from": "0001-06-01", "to": "0001-07-01"}],
+)
+def test_an_insights_period_before_the_year_2_is_a_400(admin, query):
+    """The page also reads the year before the period: once an OverflowError (a 500)."""
+    for path in ("/admin/insights", "/admin/insights.csv"):
+        response = admin.get(path, query_string=query)
+        assert response.status_code == 400, (path, query)
+        assert "starts in the year 2 or later" in response.get_data(as_text=True)
+    assert admin.get("/admin/insights", query_string={"to": "9999-12-31"}).status_code == 200

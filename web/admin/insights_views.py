@@ -32,8 +32,11 @@ def _period() -> tuple[date, date, Programme | None]:
             if request.args.get("from")
             else end - timedelta(days=DEFAULT_DAYS)
         )
+        start - timedelta(days=HISTORY_DAYS)  # the year before the period is read too
     except ValueError:
         abort(400, "Dates are written YYYY-MM-DD.")
+    except OverflowError:  # the period, or the year before it, starts before 1 January of year 1
+        abort(400, "Pick a period that starts in the year 2 or later.")
     if start > end:
         abort(400, "The period starts after it ends.")
     programme_id = id_arg("programme")
