@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -229,7 +230,15 @@ def read_csv(
     assert text is not None
     if not text.strip():
         return [], [RowError(1, "", "the file is empty; the first line names the columns")], [], 0
+    _allow_cells_as_long_as(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n")[0]))
+    try:
+        return _read_rows(reader, default_zone)
+    except csv.Error as exc:  # the reader's own complaint: where it stopped, and why
+        return [], [RowError(reader.line_num, "", f"not readable as CSV ({exc})")], [], 0
+
+
+def _read_rows(reader, default_zone: str):
     header = [h.strip().lower() for h in next(reader)]
     errors = [RowError(1, c, "required column is missing") for c in REQUIRED if c not in header]
     ignored = [h for h in header if h and h not in COLUMNS]
@@ -261,6 +270,24 @@ def read_csv(
     errors.extend(unknown_managers(records))
     errors.sort(key=lambda e: (e.line, COLUMNS.index(e.column) if e.column in COLUMNS else 99))
     return records, errors, ignored, rows
+
+
+#: csv.field_size_limit is one setting for the whole process: raised under this lock, never lowered.
+_FIELD_LIMIT = threading.Lock()
+
+
+def _allow_cells_as_long_as(text: str) -> None:
+    """Let the csv module read a cell as long as the whole file.
+
+    By default it stops at a cell of 131,072 characters with its own error, which ended an
+    import with a traceback. The file is in memory already, so that limit protects nothing
+    here; with it out of the way, a huge cell is reported like any other that is too long
+    ("line 2, column name: longer than 200 characters"). Two imports at once both keep the
+    limit they need, because it only ever goes up.
+    """
+    with _FIELD_LIMIT:
+        if csv.field_size_limit() < len(text):
+            csv.field_size_limit(len(text))
 
 
 def unknown_managers(records: list[PersonRecord]) -> list[RowError]:
