@@ -38,9 +38,11 @@ COLUMNS = (
 )
 REQUIRED = ("email", "name", "department")
 #: Deliberately simple: an address with one @ and a dot in the domain; the mail server decides.
-#: No slash or backslash either, so an address is always one segment of an API URL.
-_ATOM = r"[^@\s,;<>\"/\\\x00-\x1f\x7f.]+"
-EMAIL_PATTERN = rf"^[^@\s,;<>\"/\\\x00-\x1f\x7f]+@{_ATOM}(\.{_ATOM})+$"
+#: No slash or backslash either, so an address is always one segment of an API URL, and no
+#: control character of the one text rule (core.text), so the document states the same rule.
+_CONTROLS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_ATOM = rf"[^@\s,;<>\"/\\{_CONTROLS}.]+"
+EMAIL_PATTERN = rf"^[^@\s,;<>\"/\\{_CONTROLS}]+@{_ATOM}(\.{_ATOM})+$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 LIMITS = {"email": 254, "name": 200, "department": 200, "office": 200, "timezone": 64}
 TRUE, FALSE = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
@@ -110,11 +112,13 @@ def _text(raw: Mapping, column: str, line: int, errors: list[RowError]) -> str:
     if not isinstance(value, str):
         errors.append(RowError(line, column, "must be text"))
         return ""
-    value = value.strip()
+    # The rule holds for the text as sent, as on the forms: a trailing tab or line break is
+    # refused too, not stripped away (str.strip() would take NEL and U+2028 with it).
     problem = text_problem(value)
     if problem is not None:
         errors.append(RowError(line, column, problem))
         return ""
+    value = value.strip()
     limit = LIMITS.get(column)
     if limit and len(value) > limit:
         errors.append(RowError(line, column, f"longer than {limit} characters"))

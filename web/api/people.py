@@ -93,6 +93,9 @@ def _validate(item, index: int) -> tuple[PersonRecord | None, list[RowError]]:
     unknown = sorted(set(item) - FIELDS)
     if unknown:
         return None, [RowError(index, unknown[0], "unknown field")]
+    if item.get("active") is not None and not isinstance(item["active"], bool):
+        # A CSV cell may say "yes"; JSON has true and false (the document says boolean).
+        return None, [RowError(index, "active", "must be true, false or null")]
     return validate_record(item, index, current_settings().timezone)
 
 
@@ -132,8 +135,10 @@ def upsert_people():
     except ValueError as exc:
         return error_response(400, str(exc))
     items = body.get("people") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        return error_response(400, f"expected {{'people': [...]}} with 1 to {MAX_BATCH} people")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH or len(body) != 1:
+        return error_response(
+            400, f"expected {{'people': [...]}} with 1 to {MAX_BATCH} people, and nothing else"
+        )
     records, errors, seen = [], [], {}
     for index, item in enumerate(items):
         record, problems = _validate(item, index)
