@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from core.api_tokens import create_token, revoke
 from core.db import db
 from core.models import ApiToken, AuditLog, Person
+from core.text import PLAIN_TEXT_PATTERN
 from tests.core.helpers import add_person
 from tests.web.admin_support import admin_config, make_admin_and_person
 from tests.web.admin_support import sign_in as sign_in_as
@@ -170,6 +171,25 @@ def test_empty_or_null_optional_fields_mean_not_given(app, people):
     assert response.json["timezone"] == "Europe/Stockholm"  # the organisation's
     assert (response.json["work_start"], response.json["work_end"]) == ("09:00", "17:00")
     assert response.json["manager_email"] is None and response.json["office"] is None
+
+
+def test_the_document_states_the_input_rules(app):
+    document = app.test_client().get("/api/openapi.json").json
+    schemas = document["components"]["schemas"]
+    person = schemas["PersonInput"]["properties"]
+    assert person["name"]["minLength"] == 1 and person["department"]["minLength"] == 1
+    assert person["office"]["pattern"] == PLAIN_TEXT_PATTERN
+    assert "Europe/Oslo" in person["timezone"]["enum"]
+    assert "localtime" not in person["timezone"]["enum"]
+    assert "email" not in schemas["PersonUpdate"]["properties"]  # the path names the person
+    put = document["paths"]["/api/v1/people/{email}"]["put"]
+    assert put["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/PersonUpdate"
+    )
+    query = {
+        p["name"]: p["schema"] for p in document["paths"]["/api/v1/people"]["get"]["parameters"]
+    }
+    assert query["q"]["pattern"] == PLAIN_TEXT_PATTERN
 
 
 def test_bad_requests_are_4xx_json(app, people):
