@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.zones import is_zone
 
 #: Modes in which Fika may start without FIKA_SECRET_KEY (a key is generated and kept in the
 #: instance folder so sessions survive a restart).
@@ -216,12 +217,11 @@ def finalise(config: dict, instance_path: str) -> Settings:
         raise SettingsError(
             f"FIKA_ENV: unknown mode {mode!r} (use production, development, demo or test)"
         )
-    try:
-        ZoneInfo(config["FIKA_TIMEZONE"])
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    if not is_zone(config["FIKA_TIMEZONE"]):
         raise SettingsError(
-            f"FIKA_TIMEZONE: unknown time zone {config['FIKA_TIMEZONE']!r}"
-        ) from exc
+            f"FIKA_TIMEZONE: unknown time zone {config['FIKA_TIMEZONE']!r} "
+            "(use an IANA name such as Europe/Stockholm)"
+        )
     proxies = config.get("FIKA_PROXY_FIX", 0)
     if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
         raise SettingsError(

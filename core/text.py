@@ -17,8 +17,12 @@ import re
 #: database column must not see inside one line of text.
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
-#: The same rule as a JSON Schema / OpenAPI ``pattern`` (ECMA 262): no such character anywhere.
-PLAIN_TEXT_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
+#: Those characters as the inside of a JSON Schema (ECMA 262) character class.
+_CONTROL_CLASS = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"
+#: The same rule as a JSON Schema / OpenAPI ``pattern``: no such character anywhere.
+PLAIN_TEXT_PATTERN = f"^[^{_CONTROL_CLASS}]*$"
+#: The rule for text that may not be blank either: somewhere a character that is not white space.
+FILLED_TEXT_PATTERN = f"^[^{_CONTROL_CLASS}]*[^\\s{_CONTROL_CLASS}][^{_CONTROL_CLASS}]*$"
 
 #: What a person is told when their text breaks the rule (after the field's name).
 CONTROL_MESSAGE = "must not contain line breaks, tabs or other control characters"

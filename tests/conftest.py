@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -42,22 +44,26 @@ def pg_available() -> bool:
         engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    """Tests see only the settings they set themselves, never the developer's shell."""
+def drop_shell_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset every Fika setting the developer's shell exported (not the test database's URL)."""
     for key in list(os.environ):
         if key.startswith("FIKA_") and key != "FIKA_TEST_DATABASE_URL" or key == "DATABASE_URL":
             monkeypatch.delenv(key)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path, pg_available):
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fika.sqlite3'}"
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Tests see only the settings they set themselves, never the developer's shell."""
+    drop_shell_settings(monkeypatch)
+
+
+@contextmanager
+def fresh_database(kind: str, folder) -> Iterator[str]:
+    """The URL of a fresh, empty database: a SQLite file in ``folder``, or a new PostgreSQL
+    schema (dropped afterwards). The caller has checked that PostgreSQL is available."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'fika.sqlite3'}"
         return
-    if not pg_available:
-        pytest.skip(f"PostgreSQL not reachable at {pg_base_url()} (set FIKA_TEST_DATABASE_URL)")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(pg_base_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -71,6 +77,20 @@ def database_url(request, tmp_path, pg_available):
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def skip_without_postgresql(kind: str, pg_available: bool) -> None:
+    """Skip the PostgreSQL half of a test when no server answers (outside CI)."""
+    if kind == "postgresql" and not pg_available:
+        pytest.skip(f"PostgreSQL not reachable at {pg_base_url()} (set FIKA_TEST_DATABASE_URL)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, pg_available):
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL schema."""
+    skip_without_postgresql(request.param, pg_available)
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -40,8 +40,10 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
 
-    from web import account, errors, optin, security, unsubscribe
+    from web import account, errors, input_rules, optin, security, unsubscribe
     from web.account import oidc
+
+    input_rules.init_app(app)  # before the blueprints: their <int:…> rules use its converter
 
     app.register_blueprint(optin.bp)
     app.register_blueprint(unsubscribe.bp)

@@ -25,12 +25,24 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        """The error as a page or JSON, with the headers the exception carries.
+
+        Those headers are part of the answer: ``Allow`` on a 405 (RFC 9110 requires it),
+        ``WWW-Authenticate`` on a 401, ``Retry-After`` on a 429 or 503, ``Location`` on a
+        redirect raised as an exception. The exception's own response would have them;
+        a page of ours must keep them too. Its own Content-Type and Content-Length are left
+        out: they describe werkzeug's HTML body, not this one.
+        """
+        code = exc.code or 500
         if _wants_json():
-            return error_response(exc.code or 500, exc.description or exc.name)
-        return (
-            render_template("error.html", code=exc.code, title=exc.name, message=exc.description),
-            exc.code,
-        )
+            response = error_response(code, exc.description or exc.name)
+        else:
+            page = render_template("error.html", code=code, title=exc.name, message=exc.description)
+            response = app.make_response((page, code))
+        for name, value in exc.get_headers():
+            if name.lower() not in ("content-type", "content-length"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):

@@ -30,6 +30,18 @@ class PlainText:
             raise ValidationError(f"{self.what} {problem}.")
 
 
+class IanaZone:
+    """A time-zone field: only IANA zones (:func:`core.zones.is_zone`, the check every way in
+    shares), so every time Fika shows is right and nothing typed reaches the file system."""
+
+    def __call__(self, form, field) -> None:
+        """Raise the field's message when its value is not a zone."""
+        value = field.data or ""
+        if not is_zone(value):
+            shown = repr(value) if len(value) <= 40 else repr(value[:40])[:-1] + "…'"
+            raise ValidationError(f"Unknown time zone {shown}; pick one from the list.")
+
+
 @lru_cache(maxsize=1)
 def zone_choices() -> list[tuple[str, str]]:
     """(value, label) for every zone, built once (forms share it and never change it)."""
@@ -94,20 +106,15 @@ class OptInForm(FlaskForm):
     )
     office = StringField("Office", validators=[Length(max=200), PlainText("The office")])
     remote = BooleanField("I work remotely")
-    timezone = SelectField("Time zone", validate_choice=False, widget=ZoneSelect())
+    timezone = SelectField(
+        "Time zone", validate_choice=False, validators=[IanaZone()], widget=ZoneSelect()
+    )
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = zone_choices()
         if not self.timezone.data:
             self.timezone.data = default_zone
-
-    def validate_timezone(self, field) -> None:
-        """Only IANA zones, so every time we show is right."""
-        if not is_zone(field.data or ""):
-            raise ValidationError(
-                f"Unknown time zone {field.data!r}; please pick one from the list."
-            )
 
     def validate_office(self, field) -> None:
         """Either an office or 'remote', so rounds know who can meet in person."""

@@ -20,7 +20,12 @@ from core.programmes import Applicant, check_programmes, next_break
 from web.config import current_settings
 from web.forms import OptInForm
 from web.per_process import kept
-from web.programmes import cached_or_default, default_programme, submitted_programme_ids
+from web.programmes import (
+    cached_or_default,
+    chosen_ids,
+    default_programme,
+    submitted_programme_ids,
+)
 
 bp = Blueprint("optin", __name__)
 
@@ -138,7 +143,7 @@ def join():
         form=form,
         offices=office_suggestions(),
         choices=programme_choices(),
-        chosen=set(int(i) for i in request.form.getlist("programmes") if i.isdigit()),
+        chosen=chosen_ids(request.form),
         programme_error=programme_error,
     ), 400
 

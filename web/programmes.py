@@ -15,6 +15,7 @@ from core.models import Programme
 from core.programmes import ensure_default_programme
 from web import transactions
 from web.config import current_settings
+from web.input_rules import record_id
 from web.per_process import kept
 
 # --- The programmes as the opt-in form shows them, without a query per page view ---------------
@@ -70,6 +71,17 @@ def submitted_programme_ids(data) -> list[int] | None:
     if "programmes_shown" not in data:
         return None
     try:
-        return sorted({int(v) for v in data.getlist("programmes")})
+        return sorted({record_id(v) for v in data.getlist("programmes")})
     except ValueError:
         raise ValueError("Choose programmes from the list.") from None
+
+
+def chosen_ids(data) -> set[int]:
+    """The programme ids a form submitted that are ids at all, to show them ticked again."""
+    chosen = set()
+    for value in data.getlist("programmes"):
+        try:
+            chosen.add(record_id(value))
+        except ValueError:
+            continue
+    return chosen

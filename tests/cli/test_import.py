@@ -128,3 +128,14 @@ def test_control_characters_are_refused_with_line_and_column(fika, tmp_path):
     assert "line 2, column name: must not contain line breaks" in result.output
     assert "line 2, column department: must not contain line breaks" in result.output
     assert people_count(fika) == 0
+
+
+def test_a_cell_longer_than_the_csv_module_reads_is_a_line_and_column(fika, tmp_path):
+    """A 2 MB cell once ended the import with csv's "field larger than field limit"."""
+    path = tmp_path / "people.csv"
+    path.write_bytes(b"email,name,department\nada@example.org," + b"A" * 2_000_000 + b",Research\n")
+    result = fika("import", str(path))
+    assert result.exit_code == 2
+    assert "people.csv: line 2, column name: longer than 200 characters" in result.output
+    assert "Traceback" not in result.output and "_csv" not in result.output
+    assert people_count(fika) == 0

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from core.api_tokens import create_token, revoke
 from core.db import db
 from core.models import ApiToken, AuditLog, Person
+from core.text import PLAIN_TEXT_PATTERN
 from tests.core.helpers import add_person
 from tests.web.admin_support import admin_config, make_admin_and_person
 from tests.web.admin_support import sign_in as sign_in_as
@@ -142,6 +143,13 @@ def test_put_creates_then_updates_and_get_reads_back(app, people):
         ({**ADA, "salary": 1}, "salary", 422),
         ({**ADA, "email": "other@example.org"}, "email", 422),
         ({**ADA, "name": "Ada\x00"}, "name", 422),
+        ({**ADA, "name": "Ada\x85"}, "name", 422),  # C1 controls too, as the document says
+        ({**ADA, "name": "Ada\n"}, "name", 422),  # at the end too: refused, not stripped
+        ({**ADA, "department": "   "}, "department", 422),
+        ({**ADA, "active": "yes"}, "active", 422),  # JSON says true or false
+        ({**ADA, "manager_email": "bo\x85@example.org"}, "manager_email", 422),
+        ({**ADA, "work_start": "17:00", "work_end": "09:00"}, "work_end", 422),
+        ({**ADA, "manager_email": "ada@example.org"}, "manager_email", 422),
     ],
 )
 def test_bad_fields_are_422_with_the_field_and_nothing_is_saved(app, people, body, field, status):
@@ -153,12 +161,45 @@ def test_bad_fields_are_422_with_the_field_and_nothing_is_saved(app, people, bod
         assert db.session.scalar(select(func.count(Person.id))) == 2
 
 
+def test_empty_or_null_optional_fields_mean_not_given(app, people):
+    """What the document says with ``nullable`` and its patterns' empty alternative."""
+    body = {**ADA, "timezone": "", "work_start": None, "work_end": "", "manager_email": "",
+            "office": None, "active": None}  # fmt: skip
+    client = app.test_client()
+    response = client.put("/api/v1/people/ada@example.org", json=body, headers=bearer(people[2]))
+    assert response.status_code == 201
+    assert response.json["timezone"] == "Europe/Stockholm"  # the organisation's
+    assert (response.json["work_start"], response.json["work_end"]) == ("09:00", "17:00")
+    assert response.json["manager_email"] is None and response.json["office"] is None
+
+
+def test_the_document_states_the_input_rules(app):
+    document = app.test_client().get("/api/openapi.json").json
+    schemas = document["components"]["schemas"]
+    person = schemas["PersonInput"]["properties"]
+    assert person["name"]["minLength"] == 1 and person["department"]["minLength"] == 1
+    assert person["office"]["pattern"] == PLAIN_TEXT_PATTERN
+    assert "Europe/Oslo" in person["timezone"]["enum"]
+    assert "localtime" not in person["timezone"]["enum"]
+    assert "email" not in schemas["PersonUpdate"]["properties"]  # the path names the person
+    put = document["paths"]["/api/v1/people/{email}"]["put"]
+    assert put["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/PersonUpdate"
+    )
+    query = {
+        p["name"]: p["schema"] for p in document["paths"]["/api/v1/people"]["get"]["parameters"]
+    }
+    assert query["q"]["pattern"] == PLAIN_TEXT_PATTERN
+
+
 def test_bad_requests_are_4xx_json(app, people):
     client = app.test_client()
     headers = bearer(people[2])
     assert client.put("/api/v1/people/x@y.org", data="nope", headers=headers).status_code == 400
     assert client.post("/api/v1/people", json=[1], headers=headers).status_code == 400
     assert client.post("/api/v1/people", json={"people": []}, headers=headers).status_code == 400
+    extra = {"people": [{**ADA, "email": "bo@example.org"}], "dry_run": True}
+    assert client.post("/api/v1/people", json=extra, headers=headers).status_code == 400
     for query in ("limit=0", "limit=501", "offset=-1", "limit=x", "limit=²", "q=%00"):
         response = client.get(f"/api/v1/people?{query}", headers=headers)
         assert response.status_code == 400, query

@@ -275,3 +275,27 @@ def test_slash_command_bad_arguments_change_nothing(slack_app, slack, text, need
     with slack_app.app_context():
         person = db.session.scalar(select(Person).where(Person.email == "ana@example.org"))
         assert person.preference.active and person.preference.paused_until is None
+
+
+@pytest.mark.parametrize("user", ["UANA1\x00", "U" * 300, "UANA1 OR 1=1", "ü"], ids=repr)
+def test_a_user_id_slack_never_makes_is_refused_before_any_lookup(slack_app, slack, user):
+    """Signed or not, a NUL in a user id once reached PostgreSQL (a 500)."""
+    trio(slack_app)
+    client = slack_app.test_client()
+    body = urlencode({"command": "/fika", "text": "status", "user_id": user})
+    assert client.post("/slack/commands", data=body, headers=signed(body)).status_code == 400
+    body = button_body(slack, user, "fika_in", "x")
+    assert client.post("/slack/actions", data=body, headers=signed(body)).status_code == 400
+    assert slack.calls == []  # nobody was looked up at Slack either
+
+
+@pytest.mark.parametrize("uid", ["fika-1\x00", "u" * 5000, "line\nbreak"], ids=repr)
+def test_a_button_value_no_group_can_have_matches_no_group(slack_app, slack, uid):
+    group_id, _ = trio(slack_app)
+    body = button_body(slack, "UANA1", "fika_in", uid)
+    response = slack_app.test_client().post("/slack/actions", data=body, headers=signed(body))
+    assert response.status_code == 200
+    assert wait_for(lambda: slack.responses)
+    assert "no longer knows" in slack.responses[0]["text"]
+    with slack_app.app_context():
+        assert all(m.response is None for m in db.session.get(Group, group_id).members)

@@ -90,7 +90,10 @@ def test_a_signed_in_visitor_is_never_sent_off_the_site(app, value):
     client = app.test_client()
     sign_in_as(client, person_id)
     response = client.get("/me/sign-in", query_string={"next": value})
-    assert response.status_code == 302 and response.headers["Location"] == "/me"
+    if "\x00" in value:  # no query parameter may hold a NUL: refused before the view (400)
+        assert response.status_code == 400 and "Location" not in response.headers
+    else:
+        assert response.status_code == 302 and response.headers["Location"] == "/me"
 
 
 @pytest.mark.parametrize("value", HOSTILE[:12])

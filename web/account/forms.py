@@ -18,9 +18,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.enums import Frequency, GroupSizePreference
 from core.models import WEEKDAYS
-from core.zones import is_zone
 from pairing.model import Mode
-from web.forms import PlainText, ZoneSelect, work_email_field, zone_choices
+from web.forms import IanaZone, PlainText, ZoneSelect, work_email_field, zone_choices
+from web.input_rules import record_id
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                 "Saturday", "Sunday"), strict=True))  # fmt: skip
@@ -90,7 +90,9 @@ class PreferencesForm(FlaskForm):
     """How, where and when the signed-in person takes part. Weekday fields are added below."""
 
     mode = SelectField("How would you like to meet?")
-    timezone = SelectField("Time zone", validate_choice=False, widget=ZoneSelect())
+    timezone = SelectField(
+        "Time zone", validate_choice=False, validators=[IanaZone()], widget=ZoneSelect()
+    )
     work_start = TimeField("Working hours start", validators=[DataRequired("Enter a start time.")])
     work_end = TimeField("Working hours end", validators=[DataRequired("Enter an end time.")])
     frequency = RadioField("How often?")
@@ -102,7 +104,9 @@ class PreferencesForm(FlaskForm):
     share_topics = StringField(
         "Topics you can share", validators=[Length(max=1000), PlainText("The topics")]
     )
-    avoid = SelectMultipleField("Rather not be matched with", coerce=int, validate_choice=False)
+    avoid = SelectMultipleField(
+        "Rather not be matched with", coerce=record_id, validate_choice=False
+    )
     reminders = BooleanField("Remind me before each break")
 
     def __init__(self, *args, offices: list[str], person_id: int, known_ids=None, **kwargs):
@@ -117,10 +121,6 @@ class PreferencesForm(FlaskForm):
         self.known_ids = known_ids or (lambda ids: set())
         for day in WEEKDAYS:
             self[f"site_{day}"].choices = [(REMOTE, "Remote"), *((o, o) for o in offices)]
-
-    def validate_timezone(self, field) -> None:
-        if not is_zone(field.data or ""):
-            raise ValidationError(f"Unknown time zone {field.data!r}; pick one from the list.")
 
     def validate_work_end(self, field) -> None:
         if self.work_start.data and field.data and field.data <= self.work_start.data:

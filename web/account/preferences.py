@@ -14,6 +14,7 @@ from core.db import db
 from core.enums import Frequency, GroupSizePreference
 from core.models import WEEKDAYS, Person, Preference
 from core.programmes import open_programmes, programmes_for
+from core.text import is_plain_text
 from web.account import bp
 from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_list
 from web.auth import current_person, login_required
@@ -32,9 +33,13 @@ def _preference(person: Person) -> Preference:
 
 
 def search_colleagues(person: Person, query: str) -> list[Person]:
-    """People in the organisation whose name contains ``query`` (never the viewer)."""
+    """People in the organisation whose name contains ``query`` (never the viewer).
+
+    Names are one line of text (``core.text``), so a query with a control character matches
+    nobody; it is not sent to the database, which may not even take it (NUL in PostgreSQL).
+    """
     text = " ".join(query.split())[:100]
-    if len(text) < 2:
+    if len(text) < 2 or not is_plain_text(text):
         return []
     pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
     return list(

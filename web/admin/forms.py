@@ -19,8 +19,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.enums import Cadence, ProgrammeKind
 from core.models import WEEKDAYS
-from core.zones import is_zone, zone_names
-from web.forms import PlainText
+from core.zones import zone_names
+from web.forms import IanaZone, PlainText
 
 DAY_NAMES = dict(
     zip(
@@ -81,7 +81,7 @@ class ProgrammeForm(FlaskForm):
     )
     days = CheckboxesField("Days", choices=dict(DAY_NAMES))
     local_time = TimeField("Local time of the break", validators=[InputRequired("Give a time.")])
-    timezone = SelectField("Time zone", validate_choice=False)
+    timezone = SelectField("Time zone", validate_choice=False, validators=[IanaZone()])
     duration_minutes = IntegerField(
         "Break length (minutes)",
         validators=[InputRequired("Give a length."), NumberRange(5, 120, "From 5 to 120.")],
@@ -133,11 +133,6 @@ class ProgrammeForm(FlaskForm):
         parts = urlsplit(value)
         if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
             raise ValidationError("Give an https:// link to the room, or leave it empty.")
-
-    def validate_timezone(self, field) -> None:
-        """Only IANA zones."""
-        if not is_zone(field.data or ""):
-            raise ValidationError(f"Unknown time zone {field.data!r}; pick one from the list.")
 
 
 class ImportForm(FlaskForm):

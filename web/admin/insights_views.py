@@ -19,6 +19,7 @@ from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, 
 from pairing.model import Mode
 from web.admin import bp
 from web.admin.charts import heat_map, line_chart
+from web.input_rules import id_arg
 
 DEFAULT_DAYS = 90
 HISTORY_DAYS = 365  # how far back a "met again" is looked for
@@ -33,13 +34,16 @@ def _period() -> tuple[date, date, Programme | None]:
             if request.args.get("from")
             else end - timedelta(days=DEFAULT_DAYS)
         )
+        start - timedelta(days=HISTORY_DAYS)  # the year before the period is read too
     except ValueError:
         abort(400, "Dates are written YYYY-MM-DD.")
+    except OverflowError:  # the period, or the year before it, starts before 1 January of year 1
+        abort(400, "Pick a period that starts in the year 2 or later.")
     if start > end:
         abort(400, "The period starts after it ends.")
-    value = request.args.get("programme", "")
-    programme = db.session.get(Programme, int(value)) if value.isdigit() else None
-    if value.isdigit() and programme is None:
+    programme_id = id_arg("programme")
+    programme = db.session.get(Programme, programme_id) if programme_id is not None else None
+    if programme_id is not None and programme is None:
         abort(404, "No such programme.")
     return start, end, programme
 

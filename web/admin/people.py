@@ -32,6 +32,7 @@ from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm, ImportForm
 from web.config import current_settings
+from web.input_rules import id_arg, page_arg
 
 PAGE = 50
 MAX_UPLOAD = 20 * 1024 * 1024  # 20 MB: about 150,000 rows
@@ -43,15 +44,14 @@ TOKEN = re.compile(r"^[0-9a-f]{32}$")
 def people():
     """The people list: free-text search, department/office/status/programme filters, pages."""
     args = request.args
-    programme_id = args.get("programme", "")
     f = PeopleFilter(
         q=args.get("q", "").strip()[:200],
         department=args.get("department", "")[:200],
         office=args.get("office", "")[:200],
         status=args.get("status", "") if args.get("status") in STATUSES else "",
-        programme_id=int(programme_id) if programme_id.isdigit() else None,
+        programme_id=id_arg("programme"),
     )
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    page = page_arg(PAGE)
     rows, total = search(f, PAGE, (page - 1) * PAGE)
     departments, offices = choices()
     programmes = db.session.scalars(select(Programme).order_by(Programme.id)).all()

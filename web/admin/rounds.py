@@ -23,14 +23,17 @@ from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm
 from web.config import current_settings
+from web.input_rules import id_arg
+from web.redirects import safe_next
 
 DELIVERY_STATUSES = tuple(DeliveryStatus)
 
 
-def _programme(value: str | None) -> Programme:
+def _programme(programme_id: int | None) -> Programme:
+    """The programme asked for, or the first one; 404 when there is no such programme."""
     programme = (
-        db.session.get(Programme, int(value))
-        if value and value.isdigit()
+        db.session.get(Programme, programme_id)
+        if programme_id is not None
         else db.session.scalar(select(Programme).order_by(Programme.id).limit(1))
     )
     if programme is None:
@@ -55,11 +58,11 @@ def _day(programme: Programme, value: str | None) -> date:
 def rounds():
     """Programmes with a preview link, and the past rounds (newest first)."""
     programmes = db.session.scalars(select(Programme).order_by(Programme.id)).all()
-    chosen = request.args.get("programme", "")
+    chosen = id_arg("programme")
     query = select(Round).where(Round.is_round())
     query = query.order_by(Round.date.desc(), Round.id.desc()).limit(100)
-    if chosen.isdigit():
-        query = query.where(Round.programme_id == int(chosen))
+    if chosen is not None:
+        query = query.where(Round.programme_id == chosen)
     past = db.session.scalars(query.options(selectinload(Round.groups))).all()
     return render_template(
         "admin/rounds.html",
@@ -76,7 +79,7 @@ def preview():
     from core.rounds import existing_round, preview_round
     from pairing import RequestError
 
-    programme = _programme(request.args.get("programme"))
+    programme = _programme(id_arg("programme"))
     day = _day(programme, request.args.get("date"))
     if programme.is_drop_in:
         abort(400, f"{programme.name} is a drop-in room: nobody is matched, there is no round.")
@@ -104,7 +107,7 @@ def run_now():
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400, "The form expired; please go back and try again.")
-    programme = _programme(request.form.get("programme"))
+    programme = _programme(id_arg("programme", form=True))
     day = _day(programme, request.form.get("date"))
     outcome = run_round(current_settings(), programme, day)
     audit.record(
@@ -231,5 +234,6 @@ def resend(delivery_id: int):
     )
     queue_again(delivery_id)  # commits, with the audit entry
     flash(f"Delivery {delivery_id} to {row.recipient} is queued again.")
-    back = request.form.get("back", "")
-    return redirect(back if back.startswith("/admin/") else url_for("admin.dead_letters"))
+    # Back to the admin page the button was on; a Location header takes no line break.
+    back = safe_next(request.form.get("back"))
+    return redirect(back if back and back.startswith("/admin/") else url_for("admin.dead_letters"))

@@ -11,6 +11,7 @@ from core.models import ApiToken
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm, TokenForm
+from web.input_rules import page_arg
 
 AUDIT_PAGE = 100
 
@@ -53,8 +54,7 @@ def revoke_token(token_id: int):
 @bp.get("/audit")
 def audit_log():
     """Who did what and when, newest first."""
-    page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
-    page = max(page, 1)
+    page = page_arg(AUDIT_PAGE)
     action = request.args.get("action", "")[:64]
     entries = audit.recent(AUDIT_PAGE + 1, (page - 1) * AUDIT_PAGE, action or None)
     return render_template(

@@ -1,5 +1,11 @@
 """``/api/openapi.json``: the OpenAPI 3 description of every API route, built from the same
 constants the handlers validate with, so the document and the code cannot drift apart quietly.
+
+It says what the server enforces, as far as JSON Schema can: one line of text (``core.text``)
+as a ``pattern``, ``minLength`` and a pattern for what may not be blank, the IANA zones as an
+``enum``, ``nullable`` where null means "not given". Rules between fields (working hours in
+order, a manager who exists and is someone else, one entry per address in a batch) are in the
+descriptions; the server answers 422 when they are broken.
 """
 
 from __future__ import annotations
@@ -7,8 +13,11 @@ from __future__ import annotations
 from flask import jsonify
 
 from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
+from core.text import FILLED_TEXT_PATTERN, PLAIN_TEXT_PATTERN
+from core.zones import iana_zones
 from web.api import bp
-from web.api.people import MAX_BATCH, MAX_LIMIT, MAX_OFFSET
+from web.api.people import MAX_BATCH, MAX_LIMIT, MAX_QUERY_TEXT
+from web.input_rules import MAX_OFFSET
 
 JSON = "application/json"
 
@@ -21,28 +30,63 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _text(limit: int, nullable: bool = False) -> dict:
-    schema: dict = {"type": "string", "maxLength": limit}
-    if nullable:
-        schema["nullable"] = True
-    return schema
+ONE_LINE = "One line of text: no line breaks, tabs or other control characters."
+
+
+def _text(limit: int, description: str, *, filled: bool = False) -> dict:
+    """A free-text field: one line, at most ``limit`` characters; ``filled``: not blank."""
+    schema = {
+        "type": "string",
+        "maxLength": limit,
+        "pattern": FILLED_TEXT_PATTERN if filled else PLAIN_TEXT_PATTERN,
+        "description": f"{description} {ONE_LINE}",
+    }
+    return {**schema, "minLength": 1} if filled else schema
+
+
+def OR_EMPTY(pattern: str) -> str:  # noqa: N802 - reads as a pattern, like the ones it wraps
+    """``pattern``, or the empty string (which the server reads as "not given")."""
+    return f"^$|{pattern}"
 
 
 PERSON_FIELDS = {
     "email": {"type": "string", "pattern": EMAIL_PATTERN, "maxLength": LIMITS["email"]},
-    "name": _text(LIMITS["name"]),
-    "department": _text(LIMITS["department"]),
-    "office": {**_text(LIMITS["office"], True), "description": "null or empty: works remotely"},
-    "timezone": {"type": "string", "maxLength": 64, "description": "IANA zone, e.g. Europe/Oslo"},
-    "work_start": {"type": "string", "pattern": TIME_PATTERN, "description": "HH:MM"},
-    "work_end": {"type": "string", "pattern": TIME_PATTERN, "description": "HH:MM"},
-    "manager_email": {
-        "type": "string",
-        "pattern": EMAIL_PATTERN,
-        "maxLength": LIMITS["email"],
+    "name": _text(LIMITS["name"], "Not blank.", filled=True),
+    "department": _text(LIMITS["department"], "Not blank.", filled=True),
+    "office": {
+        **_text(LIMITS["office"], "Null, empty or 'remote': works remotely."),
         "nullable": True,
     },
+    "timezone": {
+        "type": "string",
+        "enum": [*sorted(iana_zones()), "", None],
+        "nullable": True,
+        "description": "An IANA zone, e.g. Europe/Oslo. Null, empty or absent: the organisation's.",
+    },
+    "work_start": {
+        "type": "string",
+        "pattern": OR_EMPTY(TIME_PATTERN),
+        "nullable": True,
+        "description": "HH:MM, 24-hour. Null, empty or absent: 09:00.",
+    },
+    "work_end": {
+        "type": "string",
+        "pattern": OR_EMPTY(TIME_PATTERN),
+        "nullable": True,
+        "description": "HH:MM, 24-hour, after work_start. Null, empty or absent: 17:00.",
+    },
+    "manager_email": {
+        "type": "string",
+        "pattern": OR_EMPTY(EMAIL_PATTERN),
+        "maxLength": LIMITS["email"],
+        "nullable": True,
+        "description": "Someone else's address, of a person Fika knows or one in the same "
+        "batch. Null, empty or absent: no manager.",
+    },
 }
+
+#: A text query parameter: one line, at most MAX_QUERY_TEXT characters (``web.api.people``).
+QUERY_TEXT = {"type": "string", "maxLength": MAX_QUERY_TEXT, "pattern": PLAIN_TEXT_PATTERN}
 
 UNAUTHORISED = {
     "401": _error("No credentials, or a bearer token that is wrong or revoked"),
@@ -58,22 +102,36 @@ EMAIL_PARAMETER = {
 
 def document() -> dict:
     """The OpenAPI 3.0 document."""
+    fields = {
+        **PERSON_FIELDS,
+        "active": {
+            "type": "boolean",
+            "nullable": True,
+            "description": "Taking part. Null or absent: new people take part, others stay as "
+            "they are.",
+        },
+    }
     person_input = {
         "type": "object",
         "additionalProperties": False,
+        "required": ["email", "name", "department"],
+        "properties": fields,
+    }
+    person_update = {
+        "type": "object",
+        "additionalProperties": False,
         "required": ["name", "department"],
-        "properties": {
-            **PERSON_FIELDS,
-            "active": {"type": "boolean", "description": "taking part (new people: true)"},
-        },
+        "properties": {k: v for k, v in fields.items() if k != "email"},
+        "description": "The person's address is the one in the path. A body that repeats it as "
+        "`email` must give the same address (in any case); a different one is refused with 422.",
     }
     person = {
         "type": "object",
         "required": [*PERSON_FIELDS, "active", "status", "created_at", "updated_at"],
         "properties": {
-            **PERSON_FIELDS,
-            # Stored addresses may predate the API's stricter input pattern.
-            "email": {"type": "string"},
+            # What is stored may predate today's input rules: plain types, no patterns.
+            **{k: {"type": "string"} for k in PERSON_FIELDS},
+            "office": {"type": "string", "nullable": True},
             "manager_email": {"type": "string", "nullable": True},
             "active": {"type": "boolean"},
             "status": {"type": "string", "enum": ["active", "paused", "inactive"]},
@@ -107,8 +165,8 @@ def document() -> dict:
                     "operationId": "listPeople",
                     "summary": "People, by name, one page at a time",
                     "parameters": [
-                        _query("q", {"type": "string", "maxLength": 200}, "name, email or dept"),
-                        _query("department", {"type": "string", "maxLength": 200}, "exact"),
+                        _query("q", QUERY_TEXT, "part of a name, email or department"),
+                        _query("department", QUERY_TEXT, "exactly this department"),
                         _query("limit", _int(1, MAX_LIMIT, 100), "page size"),
                         _query("offset", _int(0, MAX_OFFSET, 0), "rows to skip"),
                     ],
@@ -155,7 +213,7 @@ def document() -> dict:
                     "summary": "Create or update one person",
                     "requestBody": {
                         "required": True,
-                        "content": {JSON: {"schema": _ref("PersonInput")}},
+                        "content": {JSON: {"schema": _ref("PersonUpdate")}},
                     },
                     "responses": {
                         "200": {"description": "Updated", "content": _person()},
@@ -181,6 +239,7 @@ def document() -> dict:
             "schemas": {
                 "Person": person,
                 "PersonInput": person_input,
+                "PersonUpdate": person_update,
                 "PeopleBatch": {
                     "type": "object",
                     "required": ["people"],
@@ -190,10 +249,8 @@ def document() -> dict:
                             "type": "array",
                             "minItems": 1,
                             "maxItems": MAX_BATCH,
-                            "items": {
-                                **person_input,
-                                "required": ["email", "name", "department"],
-                            },
+                            "items": _ref("PersonInput"),
+                            "description": "Each address at most once.",
                         }
                     },
                 },

@@ -12,42 +12,39 @@ from core.db import db
 from core.people_import import COLUMNS, PersonRecord, RowError, unknown_managers, validate_record
 from core.people_search import PeopleFilter, by_email, person_json, search
 from core.people_upsert import apply_records
+from core.text import text_problem
 from web.api import bp
 from web.config import current_settings
 from web.errors import error_response
+from web.input_rules import MAX_OFFSET, int_arg
 
 MAX_LIMIT = 500
-MAX_OFFSET = 1_000_000_000
 MAX_BATCH = 1000
 FIELDS = frozenset(COLUMNS)
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise ValueError(f"{name}: expected a whole number from {low} to {high}")
-    return int(raw)
+#: Longest search text (``q``, ``department``); the document says so too.
+MAX_QUERY_TEXT = 200
 
 
 def _text_arg(name: str) -> str:
+    """A text query parameter: one line of text (``core.text``), at most 200 characters."""
     value = request.args.get(name, "")
-    if len(value) > 200 or any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError(f"{name}: at most 200 printable characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{name}: not valid text") from None
+    problem = text_problem(value)
+    if problem is None and len(value) > MAX_QUERY_TEXT:
+        problem = f"at most {MAX_QUERY_TEXT} characters"
+    if problem is not None:
+        raise ValueError(f"{name}: {problem}")
     return value.strip()
 
 
 @bp.get("/v1/people")
 def list_people():
     """One page of people, optionally searched (``q``) or of one ``department``."""
+    # An empty value is not a number here: the document says integer, and clients build URLs.
+    limit = int_arg("limit", 100, 1, MAX_LIMIT, blank_is_default=False)
+    offset = int_arg("offset", 0, 0, MAX_OFFSET, blank_is_default=False)
     try:
-        limit = _int_arg("limit", 100, 1, MAX_LIMIT)
-        offset = _int_arg("offset", 0, 0, MAX_OFFSET)
         f = PeopleFilter(q=_text_arg("q"), department=_text_arg("department"))
     except ValueError as exc:
         return error_response(400, str(exc))
@@ -96,6 +93,9 @@ def _validate(item, index: int) -> tuple[PersonRecord | None, list[RowError]]:
     unknown = sorted(set(item) - FIELDS)
     if unknown:
         return None, [RowError(index, unknown[0], "unknown field")]
+    if item.get("active") is not None and not isinstance(item["active"], bool):
+        # A CSV cell may say "yes"; JSON has true and false (the document says boolean).
+        return None, [RowError(index, "active", "must be true, false or null")]
     return validate_record(item, index, current_settings().timezone)
 
 
@@ -135,8 +135,10 @@ def upsert_people():
     except ValueError as exc:
         return error_response(400, str(exc))
     items = body.get("people") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        return error_response(400, f"expected {{'people': [...]}} with 1 to {MAX_BATCH} people")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH or len(body) != 1:
+        return error_response(
+            400, f"expected {{'people': [...]}} with 1 to {MAX_BATCH} people, and nothing else"
+        )
     records, errors, seen = [], [], {}
     for index, item in enumerate(items):
         record, problems = _validate(item, index)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from core.channels import RememberedIds
 from core.db import db
 from core.models import Group, Person
 from core.programmes import Applicant, ensure_default_programme, next_break
-from core.text import clean_text
+from core.text import clean_text, is_plain_text
 from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
 from integrations.slack_verify import verify_slack_request
 from web.chat import bp
@@ -37,6 +38,12 @@ log = logging.getLogger("fika.slack")
 ACTION_IDS = {"fika_in": "in", "fika_cant": "cant", "fika_pause_week": "pause_week"}
 #: "pause" without a date: until the person resumes.
 UNTIL_RESUMED = datetime(9999, 12, 31).date()
+#: Slack's user ids are a few letters and digits (U024BE7LH, W012A3CDE). Anything else did not
+#: come from Slack's servers, signature or not, and is not looked up: a NUL in it would make
+#: PostgreSQL refuse the query.
+SLACK_USER_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+#: Longest group UID (``fika_group.uid``); a button's value is one of them.
+MAX_UID = 120
 
 
 def _verified_body() -> bytes:
@@ -48,6 +55,12 @@ def _verified_body() -> bytes:
     if not verify_slack_request(secret, dict(request.headers), body, time.time()):
         abort(401, "Slack signature check failed.")
     return body
+
+
+def _check_user_id(slack_user: object) -> None:
+    """400 unless ``slack_user`` looks like a Slack user id (see SLACK_USER_ID)."""
+    if not isinstance(slack_user, str) or not SLACK_USER_ID.fullmatch(slack_user):
+        abort(400, "Not a Slack user id.")
 
 
 def _identify(slack_user: str) -> tuple[str | None, dict]:
@@ -111,11 +124,17 @@ def slack_actions():
         slack_user = payload["user"]["id"]
         action = payload["actions"][0]
         response_url = payload.get("response_url")
-    except (KeyError, IndexError, TypeError, ValueError):
+        uid = str(action.get("value"))
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError):
         abort(400, "Not a Slack block_actions payload.")
+    _check_user_id(slack_user)
     answer = ACTION_IDS.get(action.get("action_id"))
     person = _person_for(_identify(slack_user)[0])
-    group = db.session.scalar(select(Group).where(Group.uid == str(action.get("value"))))
+    group = (
+        db.session.scalar(select(Group).where(Group.uid == uid))
+        if len(uid) <= MAX_UID and is_plain_text(uid)
+        else None  # no group has such a UID: Fika makes them
+    )
     if answer is None or group is None:
         text = "That button belongs to a coffee break Fika no longer knows; nothing changed."
     elif person is None:
@@ -146,6 +165,8 @@ def slack_commands():
     """``/fika join | pause [until YYYY-MM-DD | for N days] | resume | status | leave | help``."""
     _verified_body()
     slack_user = request.form.get("user_id", "")
+    if slack_user:
+        _check_user_id(slack_user)
     email, profile = _identify(slack_user) if slack_user else (None, {})
     person = _person_for(email)
     today = (
