@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pairing.gcpause import gc_paused
 from pairing.model import MODES, HistoryRound, Mode, Participant, Plan, PlanRequest, RequestError
 from pairing.planner import plan_round
+from pairing.zones import is_zone
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
@@ -25,12 +26,9 @@ _UTC = datetime.UTC
 
 @lru_cache(maxsize=1024)
 def _zone(name: str) -> ZoneInfo | None:
-    """The zone called ``name``, or None when there is no such IANA zone."""
-    try:
-        return ZoneInfo(name)
-    except (ValueError, OSError, LookupError):
-        # ZoneInfoNotFoundError is a KeyError; malformed keys raise ValueError.
-        return None
+    """The zone called ``name``, or None when there is no such IANA zone (``localtime`` and
+    other files of the host are not zones: see ``pairing.zones``)."""
+    return ZoneInfo(name) if is_zone(name) else None
 
 
 def _fail(path: str, message: str, who: str | None = None) -> RequestError:

@@ -175,3 +175,17 @@ def test_module_entry_point_exits_2_with_one_line():
         done.stderr
         == "participants[0].timezone: unknown time zone 'Mars/Olympus' (participant 'ana')\n"
     )
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Europe/" + "x" * 100_000])
+def test_only_iana_zones_are_zones_for_the_planner_too(zone):
+    """The same rule as every way into the service (``core.zones``): no host file, no lookup."""
+    request = {
+        "date": "2027-01-04",
+        "participants": [
+            {"id": "a", "department": "Sales", "timezone": zone},
+            {"id": "b", "department": "Legal"},
+        ],
+    }
+    with pytest.raises(RequestError, match=r"participants\[0\]\.timezone: unknown time zone"):
+        plan_json(json.dumps(request))
