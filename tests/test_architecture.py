@@ -160,3 +160,19 @@ def test_no_test_reads_a_file_outside_the_repository():
     # this module names what it looks for.
     allowed = ("tests.integrations.test_outbox_dir:", "tests.test_architecture:")
     assert [e for e in escapes if not e.startswith(allowed)] == []
+
+
+def test_only_the_outbox_writer_makes_delivery_rows():
+    """Every message goes through core.outbox.Outbox.write (one INSERT, ON CONFLICT on the key)."""
+    writers = []
+    for module, (_, tree) in MODULES.items():
+        if module == "core.outbox" or module == "core.models":
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            called = node.func.id if isinstance(node.func, ast.Name) else None
+            arguments = [a.id for a in node.args if isinstance(a, ast.Name)]
+            if called == "Delivery" or (called == "insert" and "Delivery" in arguments):
+                writers.append(f"{module}:{node.lineno}")
+    assert writers == []
