@@ -13,7 +13,7 @@ import csv
 import io
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 
@@ -228,8 +228,7 @@ def _read_rows(reader, default_zone: str):
     ignored = [h for h in header if h and h not in COLUMNS]
     if errors:
         return [], errors, ignored, 0
-    records: list[PersonRecord] = []
-    first_line: dict[str, int] = {}
+    found: list[tuple[int, PersonRecord]] = []
     rows = 0
     ended = reader.line_num  # the line the previous record ended on
     for cells in reader:
@@ -244,16 +243,29 @@ def _read_rows(reader, default_zone: str):
         raw = dict(zip(header, cells, strict=False))
         record, problems = validate_record(raw, line, default_zone)
         errors.extend(problems)
-        if record is None:
-            continue
-        if record.email in first_line:
-            errors.append(RowError(line, "email", f"duplicate of line {first_line[record.email]}"))
-            continue
-        first_line[record.email] = line
-        records.append(record)
+        if record is not None:
+            found.append((line, record))
+    records, duplicates = first_of_each_address(found, "line")
+    errors.extend(duplicates)
     errors.extend(unknown_managers(records))
     errors.sort(key=lambda e: (e.line, COLUMNS.index(e.column) if e.column in COLUMNS else 99))
     return records, errors, ignored, rows
+
+
+def first_of_each_address(
+    found: Iterable[tuple[int, PersonRecord]], where: str
+) -> tuple[list[PersonRecord], list[RowError]]:
+    """The first record of each address; a later one is an error naming where the first was
+    (``where``: "line" in a file, "index" in an API batch)."""
+    first: dict[str, int] = {}
+    records, errors = [], []
+    for at, record in found:
+        if record.email in first:
+            errors.append(RowError(at, "email", f"duplicate of {where} {first[record.email]}"))
+            continue
+        first[record.email] = at
+        records.append(record)
+    return records, errors
 
 
 #: csv.field_size_limit is one setting for the whole process: raised under this lock, never lowered.

@@ -95,12 +95,13 @@ def planned(app, people: int = 2) -> None:
             add_person(f"p{i}@example.org", ["Sales", "Legal"][i % 2])
 
 
-def round_to_send(app, make_app, app_config, smtp_server):
-    """Two people and Monday's round, written as the clock process would; its deliveries wait.
+def round_to_send(app, make_app, app_config, smtp_server, people: int = 2):
+    """``people`` people and Monday's round, written as the clock process would; its
+    deliveries wait.
 
     Returns the environment for ``fika`` processes and an in-process app that mails to
     ``smtp_server``."""
-    planned(app)
+    planned(app, people)
     env = environment(app_config, smtp_server.url())
     mail = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
     with mail.app_context():
@@ -190,15 +191,8 @@ def test_five_kills_of_a_worker_on_a_slow_relay_resend_at_most_what_was_in_fligh
 ):
     """100 invites through a relay that takes 20 ms a message; the worker is SIGKILLed five
     times partway. Each kill resends at most what was sent since the last record."""
-    planned(app, people=100)
-    env = environment(app_config, smtp_server.url())
-    mail = make_app(FIKA_SMTP_URL=smtp_server.url(), FIKA_OUTBOX_DIR=None)
+    env, mail = round_to_send(app, make_app, app_config, smtp_server, people=100)
     with mail.app_context():
-        run_round(
-            current_settings(),
-            ensure_default_programme(current_settings().timezone),
-            date.fromisoformat(MONDAY),
-        )
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == 100
     smtp_server.handler.delay = 0.02
     kills = 0

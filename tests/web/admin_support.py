@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import func, select
+
 from core.db import db
 from core.models import Delivery, Person
 from tests.core.helpers import add_person
@@ -71,3 +73,9 @@ def past_round_with_dead_letter(programme) -> tuple[int, int]:
     delivery.status, delivery.attempts, delivery.last_error = "dead", 8, "550 mailbox unavailable"
     db.session.commit()
     return outcome.round_id, delivery.id
+
+
+def people_count(app) -> int:
+    """How many people are stored."""
+    with app.app_context():
+        return db.session.scalar(select(func.count(Person.id)))

@@ -2,20 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from core.api_tokens import create_token
-from core.db import db
-
-
-@pytest.fixture
-def api(app):
-    """A client and the headers of a valid bearer token."""
-    with app.app_context():
-        _, secret = create_token("rules", "test")
-        db.session.commit()
-    return app.test_client(), {"Authorization": f"Bearer {secret}"}
-
 
 def test_a_405_on_a_page_says_which_methods_are_allowed(client):
     response = client.put("/")

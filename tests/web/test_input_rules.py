@@ -8,13 +8,13 @@ signed-in visitor ``test_redirects.py``'s, and ``test_every_input.py`` fuzzes ev
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from core.api_tokens import create_token
 from core.db import db
-from core.models import Person, Programme
+from core.models import Programme
 from tests.core.helpers import add_person
-from tests.web.admin_support import admin_client_for, admin_config
+from tests.web.admin_support import admin_config
+from tests.web.admin_support import people_count as people
 from tests.web.test_account_pages import GOOD_PREFS, sign_in_as
 from tests.web.test_optin import GOOD
 from web.input_rules import MAX_ID, record_id, whole_number
@@ -23,25 +23,6 @@ from web.input_rules import MAX_ID, record_id, whole_number
 @pytest.fixture
 def app_config(app_config):
     return admin_config(app_config)
-
-
-@pytest.fixture
-def admin(app):
-    return admin_client_for(app)
-
-
-@pytest.fixture
-def api(app):
-    """A client and the headers of a valid bearer token."""
-    with app.app_context():
-        _, secret = create_token("rules", "test")
-        db.session.commit()
-    return app.test_client(), {"Authorization": f"Bearer {secret}"}
-
-
-def people(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Person.id)))
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from jobs.clock import _active_programmes, tick
 from tests.conftest import settings_of
 from tests.core.helpers import add_person
 from tests.integrations.test_room_calendar import with_icalendar, with_vobject
-from tests.web.admin_support import admin_client_for, admin_config, programme_form, sign_in
+from tests.web.admin_support import admin_config, programme_form, sign_in
 from web.config import current_settings, runtime_of
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -45,11 +45,6 @@ ROOM_FORM = programme_form(
 def app_config(app_config, smtp_server):
     """An admin, email through the local SMTP server, no outbox folder."""
     return {**admin_config(app_config), "FIKA_SMTP_URL": smtp_server.url(), "FIKA_OUTBOX_DIR": None}
-
-
-@pytest.fixture
-def admin(app):
-    return admin_client_for(app)
 
 
 def create_room(admin, **changes) -> int:

@@ -6,16 +6,16 @@ a 1 MB name, which once reached the file system and answered 500.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from core.api_tokens import create_token
 from core.db import db
 from core.models import Person, Programme
 from core.people_import import check_csv
 from core.settings import SettingsError
 from core.zones import is_zone, zone_names
 from tests.core.helpers import add_person
-from tests.web.admin_support import admin_client_for, admin_config, programme_form
+from tests.web.admin_support import admin_config, programme_form
+from tests.web.admin_support import people_count as people
 from tests.web.test_account_pages import GOOD_PREFS, sign_in_as
 from tests.web.test_optin import GOOD
 
@@ -25,25 +25,6 @@ MEGABYTE_ZONE = "Europe/" + "x" * 1_000_000
 @pytest.fixture
 def app_config(app_config):
     return admin_config(app_config)
-
-
-@pytest.fixture
-def admin(app):
-    return admin_client_for(app)
-
-
-@pytest.fixture
-def api(app):
-    """A client and the headers of a valid bearer token."""
-    with app.app_context():
-        _, secret = create_token("rules", "test")
-        db.session.commit()
-    return app.test_client(), {"Authorization": f"Bearer {secret}"}
-
-
-def people(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count(Person.id)))
 
 
 def test_only_iana_zones_are_zones():

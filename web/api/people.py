@@ -9,7 +9,14 @@ from flask import g, jsonify, request
 from core import audit
 from core.changes import erase
 from core.db import db
-from core.people_import import COLUMNS, PersonRecord, RowError, unknown_managers, validate_record
+from core.people_import import (
+    COLUMNS,
+    PersonRecord,
+    RowError,
+    first_of_each_address,
+    unknown_managers,
+    validate_record,
+)
 from core.people_search import PeopleFilter, by_email, person_json, search
 from core.people_upsert import apply_records
 from core.text import text_problem
@@ -139,17 +146,14 @@ def upsert_people():
         return error_response(
             400, f"expected {{'people': [...]}} with 1 to {MAX_BATCH} people, and nothing else"
         )
-    records, errors, seen = [], [], {}
+    errors, found = [], []
     for index, item in enumerate(items):
         record, problems = _validate(item, index)
         errors.extend(problems)
-        if record is None:
-            continue
-        if record.email in seen:
-            errors.append(RowError(index, "email", f"duplicate of index {seen[record.email]}"))
-            continue
-        seen[record.email] = index
-        records.append(record)
+        if record is not None:
+            found.append((index, record))
+    records, duplicates = first_of_each_address(found, "index")
+    errors = sorted(errors + duplicates, key=lambda e: e.line)
     errors.extend(unknown_managers(records))
     if errors:
         return _invalid(errors, "index")
