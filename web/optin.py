@@ -98,6 +98,24 @@ _PERSON_BY_EMAIL = (
 )
 
 
+def _store_if_new(applicant: Applicant, ids: list[int] | None) -> Person | None:
+    """Add the applicant when the address is new (committed); else the person who has it.
+
+    Two first submits of one address may race: the loser's INSERT fails on the unique email
+    (at the flush or the commit), and that address is then known like any other.
+    """
+    known = db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
+    if known is not None:
+        return known
+    try:
+        changes.join(current_settings(), applicant, ids)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
+    return None
+
+
 @bp.route("/", methods=["GET", "POST"])
 def join():
     """Show the opt-in form; on a valid POST add the person and confirm the first break.
@@ -115,26 +133,17 @@ def join():
         try:
             ids = submitted_programme_ids(request.form)
             chosen = check_programmes(applicant, ids) if ids else []
-            known = db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
-            if known is None:
-                changes.join(current_settings(), applicant, ids)
         except ValueError as error:
-            db.session.rollback()
             programme_error = as_sentence(str(error))
         else:
             programme = chosen[0] if chosen else default_programme()
             start = next_break(programme, datetime.now(UTC))
             local = start.astimezone(ZoneInfo(applicant.timezone)) if start else None
-            # Rendered from the form alone, before the commit, which expires the rows.
+            # Rendered from the form alone, before anything is stored.
             page = render_template(
                 "joined.html", person=applicant, programme=programme, start=local
             )
-            if known is None:
-                try:
-                    db.session.commit()
-                except IntegrityError:  # the same address joined a moment ago, in a race
-                    db.session.rollback()
-                    known = db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
+            known = _store_if_new(applicant, ids)
             if known is not None:
                 remind_existing_person(known)  # commits its single-use link
             return page

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import select
@@ -145,3 +145,38 @@ def test_an_address_is_mailed_at_most_five_times_in_a_quarter_hour(make_app, smt
     ]
     assert statuses == [200] * 5 + [429]
     assert len(wait_for_mail(smtp_server, 5 + 4)) == 9  # 1 stored it, 4 mailed it a link
+
+
+def test_two_first_submits_of_one_address_racing_store_one_person(
+    make_app, smtp_server, monkeypatch
+):
+    """The loser's INSERT fails on the unique email: its answer is the same, its link is mailed."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from web import optin
+
+    app = mail_app(make_app, smtp_server)
+    real_join = optin.changes.join
+
+    def racer_first(settings, applicant, ids):
+        with app.app_context():
+            other = create_engine(db.engine.url, poolclass=NullPool)
+        with other.begin() as connection:  # another worker's request commits the address first
+            connection.execute(
+                Person.__table__.insert().values(
+                    email=applicant.email, name="Racer", department="Sales", timezone="UTC",
+                    work_start=time(9), work_end=time(17),
+                    created_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+                )
+            )  # fmt: skip
+        other.dispose()
+        return real_join(settings, applicant, ids)
+
+    monkeypatch.setattr(optin.changes, "join", racer_first)
+    answer = app.test_client().post("/", data=VISITOR | {"email": NEW})
+    assert answer.status_code == 200
+    with app.app_context():  # one person: the first one
+        assert db.session.scalars(select(Person.name).where(Person.email == NEW)).all() == ["Racer"]
+    [mail] = wait_for_mail(smtp_server)
+    assert mail.rcpt_tos == [NEW]
