@@ -29,9 +29,7 @@ def post(app, payload, *, secret=SECRET, ts=None, raw=None):
 
 def test_url_verification_answers_with_the_challenge(slack_app):
     challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
-    response = post(
-        slack_app, {"token": "x", "challenge": challenge, "type": "url_verification"}
-    )
+    response = post(slack_app, {"token": "x", "challenge": challenge, "type": "url_verification"})
     assert response.status_code == 200
     assert response.get_json() == {"challenge": challenge}
 

@@ -47,7 +47,5 @@ def slack_events():
     if kind not in ACKNOWLEDGED:
         abort(400, "Unknown Slack Events API envelope type.")
     event = envelope.get("event") if isinstance(envelope.get("event"), dict) else {}
-    log.info(
-        "slack event=%s id=%s (not acted on yet)", event.get("type"), envelope.get("event_id")
-    )
+    log.info("slack event=%s id=%s (not acted on yet)", event.get("type"), envelope.get("event_id"))
     return "", 200
