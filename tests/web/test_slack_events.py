@@ -4,8 +4,11 @@ import hashlib
 import hmac
 import json
 import time
+from urllib.parse import urlsplit
 
 import pytest
+
+from integrations.slack_manifest import slack_manifest
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -15,7 +18,7 @@ def slack_app(make_app):
     return make_app(FIKA_SLACK_BOT_TOKEN="xoxb-test", FIKA_SLACK_SIGNING_SECRET=SECRET)
 
 
-def post(app, payload, *, secret=SECRET, ts=None, raw=None):
+def post(app, payload, *, secret=SECRET, ts=None, raw=None, path="/slack/events"):
     body = raw if raw is not None else json.dumps(payload).encode()
     ts = int(time.time()) if ts is None else ts
     digest = hmac.new(secret.encode(), b"v0:%d:" % ts + body, hashlib.sha256).hexdigest()
@@ -24,7 +27,7 @@ def post(app, payload, *, secret=SECRET, ts=None, raw=None):
         "X-Slack-Signature": f"v0={digest}",
         "Content-Type": "application/json",
     }
-    return app.test_client().post("/slack/events", data=body, headers=headers)
+    return app.test_client().post(path, data=body, headers=headers)
 
 
 def test_url_verification_answers_with_the_challenge(slack_app):
@@ -32,6 +35,13 @@ def test_url_verification_answers_with_the_challenge(slack_app):
     response = post(slack_app, {"token": "x", "challenge": challenge, "type": "url_verification"})
     assert response.status_code == 200
     assert response.get_json() == {"challenge": challenge}
+
+
+def test_the_app_manifests_event_url_is_this_route(slack_app):
+    events_url = slack_manifest("https://coffee.example.org")["settings"]["event_subscriptions"]
+    path = urlsplit(events_url["request_url"]).path
+    response = post(slack_app, {"challenge": "c1", "type": "url_verification"}, path=path)
+    assert response.get_json() == {"challenge": "c1"}
 
 
 def test_an_event_callback_is_acknowledged_at_once(slack_app):
