@@ -1,4 +1,4 @@
-"""``fika``: serve, demo, round, plan, clock, worker, status and db.
+"""``fika``: serve, demo, round, plan, clock, worker, status, db, and the Slack and Teams apps.
 
 Errors a person can act on exit with status 2 and one line naming the problem; no tracebacks.
 """
@@ -14,6 +14,7 @@ from flask.cli import ScriptInfo
 from flask_migrate.cli import db as db_group
 
 from fika.admin_commands import admin_group, import_command
+from fika.chat_apps import slack_group, teams_group
 from fika.context import Failure, app_for, make_app, runtime_for
 
 
@@ -200,6 +201,8 @@ def status(ctx: click.Context) -> None:
 
 cli.add_command(import_command)
 cli.add_command(admin_group)
+cli.add_command(slack_group)
+cli.add_command(teams_group)
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ SLACK_USER_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 MAX_UID = 120
 
 
-def _verified_body() -> bytes:
+def verified_body() -> bytes:
     """The raw body, after checking Slack's signature; 401 (and nothing read) when it fails."""
     secret = current_settings().channel_settings.get("FIKA_SLACK_SIGNING_SECRET")
     if not secret:
@@ -118,7 +118,7 @@ def _reply_later(url: str, text: str) -> None:
 @csrf.exempt  # Slack's signature is the proof of origin
 def slack_actions():
     """A button in a Fika message was pressed."""
-    _verified_body()
+    verified_body()
     try:
         payload = json.loads(request.form["payload"])
         slack_user = payload["user"]["id"]
@@ -163,7 +163,7 @@ def _ephemeral(text: str):
 @csrf.exempt
 def slack_commands():
     """``/fika join | pause [until YYYY-MM-DD | for N days] | resume | status | leave | help``."""
-    _verified_body()
+    verified_body()
     slack_user = request.form.get("user_id", "")
     if slack_user:
         _check_user_id(slack_user)
