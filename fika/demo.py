@@ -227,7 +227,6 @@ def run_demo(
 
     now = now or datetime.now(UTC)
     created = ensure_demo_people(count, seed)
-    ensure_demo_admin(settings.timezone)
     programme = ensure_default_programme(settings.timezone)
     today = now.astimezone(ZoneInfo(programme.timezone)).date()
     lines = [f"demo organisation: {count} people ({created} new)"]
