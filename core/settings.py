@@ -268,10 +268,10 @@ def is_demo_instance(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     if env.get("FIKA_ENV"):
         return False
-    path, database_url = _demo_marker(env)
     try:
+        path, database_url = _demo_marker(env)
         return path.read_text().strip() == database_url
-    except OSError:
+    except (OSError, SettingsError):  # a bad setting is named when the app is built
         return False
 
 

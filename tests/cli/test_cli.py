@@ -230,3 +230,15 @@ def test_db_help_is_plain_text(command):
     assert result.exit_code == 0
     assert "``" not in result.output
     assert "fika db upgrade" in result.output or "REVISION" in result.output
+
+
+def test_outside_demo_mode_the_links_say_how_to_make_the_demo_admin_an_admin(app):
+    from fika.demo import ensure_demo_people, sign_in_lines
+    from tests.conftest import settings_of
+
+    settings = settings_of(app)
+    with app.app_context():
+        ensure_demo_people(4, 7)
+        lines = sign_in_lines(settings)
+    assert lines[1] == "  demo admin: add admin@example.org to FIKA_ADMIN_EMAILS to sign in as it"
+    assert lines[2].startswith("  demo person (") and f"{settings.base_url}/me/sign-in/" in lines[2]

@@ -148,3 +148,4 @@ def test_the_demo_marker_applies_only_to_its_database_and_an_unset_fika_env(tmp_
     assert is_demo_instance(env)
     assert not is_demo_instance({**env, "FIKA_ENV": "production"})
     assert not is_demo_instance({**env, "DATABASE_URL": "postgresql://db/fika"})
+    assert not is_demo_instance({**env, "FIKA_PROXY_FIX": "many"})  # named later, by the app
