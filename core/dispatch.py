@@ -134,6 +134,22 @@ def _claim(now: datetime, limit: int, lease: float, channels: Sequence[str]) -> 
     return sorted(rows, key=lambda r: r.id)
 
 
+#: One line per message only at debug (40 people: 40 lines); a pass ends with one summary line.
+_LEVELS = {
+    DeliveryStatus.SENT: logging.DEBUG,
+    DeliveryStatus.RETRYING: logging.INFO,
+    DeliveryStatus.DEAD: logging.WARNING,
+}
+
+
+def _log_summary(counts: DispatchCounts) -> None:
+    """One ``delivery.summary`` line per pass that did anything (each message is at debug)."""
+    if counts.sent or counts.retrying or counts.dead:
+        log_event(
+            log, "delivery.summary", sent=counts.sent, retrying=counts.retrying, dead=counts.dead
+        )
+
+
 def _outcome(
     row: _Claimed,
     error: DeliveryError | None,
@@ -160,7 +176,7 @@ def _outcome(
     log_event(
         log,
         f"delivery.{values['status']}",
-        logging.WARNING if values["status"] == DeliveryStatus.DEAD else logging.INFO,
+        _LEVELS[values["status"]],
         delivery=row.id,
         round=row.round_id,
         group=row.group_id,
@@ -261,6 +277,7 @@ def send_due(
         moment = now or datetime.now(UTC)
         rows = _claim(moment, batch, policy.lease, sorted(channels))
         if not rows:
+            _log_summary(total)
             return total
         faults.reach("outbox.claimed")
         recorder = _Recorder(policy.lease, [r.id for r in rows])

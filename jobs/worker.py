@@ -59,8 +59,11 @@ def run_worker(
     once: bool = False,
     interval: float = 5.0,
     stop: threading.Event | None = None,
+    started: threading.Event | None = None,
 ) -> DispatchCounts:
     """Send due deliveries until stopped; with ``once``, one pass that sends what is due.
+
+    ``started`` is set after the first pass (``fika serve`` waits for it before its last lines).
 
     Between passes it sleeps until the next row falls due, but never longer than ``interval``
     (rows written by other processes appear without notice).
@@ -72,7 +75,7 @@ def run_worker(
         try:
             if once:
                 return send_due(channels, policy=policy)
-            return _loop(channels, policy, interval, stop or _stop_on_signals())
+            return _loop(channels, policy, interval, stop or _stop_on_signals(), started)
         finally:
             for channel in channels.values():
                 close = getattr(channel, "close", None)
@@ -80,7 +83,13 @@ def run_worker(
                     close()
 
 
-def _loop(channels, policy: RetryPolicy, interval: float, stop: threading.Event) -> DispatchCounts:
+def _loop(
+    channels,
+    policy: RetryPolicy,
+    interval: float,
+    stop: threading.Event,
+    started: threading.Event | None = None,
+) -> DispatchCounts:
     total = DispatchCounts()
     log_event(log, "worker.started", channels=",".join(sorted(channels)))
     while not stop.is_set():
@@ -94,6 +103,8 @@ def _loop(channels, policy: RetryPolicy, interval: float, stop: threading.Event)
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
             log.exception("outbox pass failed; retrying in %.0fs", interval)
             db.session.rollback()
+        if started is not None:
+            started.set()  # after the first pass, so its lines come before the caller's
         stop.wait(wait)
     log_event(log, "worker.stopped", sent=total.sent, retrying=total.retrying, dead=total.dead)
     return total
