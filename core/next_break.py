@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from core.db import db
 from core.enums import Frequency, GroupSizePreference, GroupStatus
@@ -76,9 +77,9 @@ class Availability:
 class NextBreak:
     """The next break: planned (``group`` and ``seat`` set) or expected (both None)."""
 
-    programme: Programme
     start: datetime  # aware, UTC
     end: datetime
+    expected_in: Programme | None = None  # the programme of an expected break
     group: Group | None = None
     seat: GroupMember | None = None
     others: list[Person] = field(default_factory=list)  # planned only, by name
@@ -88,20 +89,34 @@ class NextBreak:
         """Whether the round is planned: the group, its people and link are known."""
         return self.group is not None
 
+    @property
+    def programme(self) -> Programme:
+        """The programme the break belongs to (a planned one's is read when first asked)."""
+        return self.expected_in if self.group is None else self.group.round.programme
 
-def planned_round_days(programmes: Iterable[Programme], since: date) -> dict[int, set[date]]:
-    """The dates from ``since`` on whose round is already planned (or missed), by programme id."""
-    ids = [p.id for p in programmes]
-    days: dict[int, set[date]] = {i: set() for i in ids}
-    if ids:
-        rows = db.session.execute(
-            select(Round.programme_id, Round.date).where(
-                Round.programme_id.in_(ids), Round.date >= since, Round.is_round()
-            )
+
+def rounds_since(
+    since: date, person_id: int | None = None
+) -> tuple[dict[int, set[date]], list[date]]:
+    """Rounds from ``since`` on, in one query: (planned or missed dates by programme id, the
+    dates of ``person_id``'s breaks in them that were not cancelled)."""
+    seated = (
+        select(Group.round_id)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.person_id == person_id, Group.status != GroupStatus.CANCELLED)
+    )
+    rows = db.session.execute(
+        select(Round.programme_id, Round.date, Round.id.in_(seated)).where(
+            Round.date >= since, Round.is_round()
         )
-        for programme_id, day in rows:
-            days[programme_id].add(day)
-    return days
+    )
+    planned: dict[int, set[date]] = {}
+    breaks = []
+    for programme_id, day, mine in rows:
+        planned.setdefault(programme_id, set()).add(day)
+        if mine:
+            breaks.append(day)
+    return planned, breaks
 
 
 def expected_break(
@@ -139,14 +154,14 @@ def expected_break(
                 continue
             if availability.takes_part(programme, day, breaks_before):
                 end = start + timedelta(minutes=programme.duration_minutes)
-                best = NextBreak(programme=programme, start=start, end=end)
+                best = NextBreak(start=start, end=end, expected_in=programme)
                 break
     return best
 
 
-def _upcoming_group(person: Person, now: datetime) -> NextBreak | None:
+def _upcoming_group(person: Person, now: datetime) -> Group | None:
     """The person's first planned group still ahead of ``now`` (not cancelled)."""
-    group = db.session.scalar(
+    return db.session.scalar(
         select(Group)
         .join(GroupMember, GroupMember.group_id == Group.id)
         .where(
@@ -156,39 +171,18 @@ def _upcoming_group(person: Person, now: datetime) -> NextBreak | None:
         )
         .order_by(Group.start_at, Group.id)
         .limit(1)
+        .options(joinedload(Group.members).joinedload(GroupMember.person))
     )
-    if group is None:
-        return None
+
+
+def _planned(person: Person, group: Group) -> NextBreak:
     seat = next(m for m in group.members if m.person_id == person.id)
     others = sorted((m.person for m in group.members if m.person_id != person.id), key=_name)
-    return NextBreak(
-        programme=group.round.programme,
-        start=group.start_at,
-        end=group.end_at,
-        group=group,
-        seat=seat,
-        others=others,
-    )
+    return NextBreak(start=group.start_at, end=group.end_at, group=group, seat=seat, others=others)
 
 
 def _name(person: Person) -> str:
     return person.name
-
-
-def _break_dates(person: Person, since: date) -> list[date]:
-    """The round dates of the person's breaks (not cancelled) from ``since`` on."""
-    return list(
-        db.session.scalars(
-            select(Round.date)
-            .join(Group, Group.round_id == Round.id)
-            .join(GroupMember, GroupMember.group_id == Group.id)
-            .where(
-                GroupMember.person_id == person.id,
-                Round.date >= since,
-                Group.status != GroupStatus.CANCELLED,
-            )
-        )
-    )
 
 
 def _since(now: datetime) -> date:
@@ -196,23 +190,28 @@ def _since(now: datetime) -> date:
     return now.date() - timedelta(days=8)
 
 
-def next_break_for(person: Person, now: datetime) -> NextBreak | None:
+def next_break_for(
+    person: Person, now: datetime, *, ahead: Sequence[Group] | None = None
+) -> NextBreak | None:
     """The stored ``person``'s next break: their planned group, or the expected slot if earlier.
 
-    /me, chat and every other page that names someone's next break ask this.
+    /me, chat and every other page that names someone's next break ask this. ``ahead``: the
+    person's groups still to come (not cancelled, soonest first, with their members), when the
+    caller has loaded them already; otherwise they are read.
     """
-    planned = _upcoming_group(person, now)
+    group = (ahead[0] if ahead else None) if ahead is not None else _upcoming_group(person, now)
+    planned = _planned(person, group) if group is not None else None
     availability = Availability.of(person)
     if not availability.active:
         return planned
     programmes = programmes_for(person)
-    since = _since(now)
+    planned_days, breaks = rounds_since(_since(now), person.id)
     expected = expected_break(
         programmes,
         availability,
         now,
-        breaks_before=_break_dates(person, since),
-        planned_days=planned_round_days(programmes, since),
+        breaks_before=breaks,
+        planned_days=planned_days,
         may_take_part=lambda programme: may_join(programme, person),
     )
     if planned is None or (expected is not None and expected.start < planned.start):
@@ -232,6 +231,6 @@ def next_break_for_applicant(
         programmes,
         Availability(),
         now,
-        planned_days=planned_round_days(programmes, _since(now)),
+        planned_days=rounds_since(_since(now))[0],
         may_take_part=lambda programme: may_join(programme, applicant),
     )

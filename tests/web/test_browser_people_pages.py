@@ -69,7 +69,7 @@ def join(page, base: str, name: str, email: str) -> None:
     page.get_by_label("Department").fill("Research")
     page.get_by_label("Office", exact=True).fill("Stockholm")
     page.get_by_role("button", name="Join the coffee breaks").click()
-    page.wait_for_selector("h1:has-text(\"You're in\")")
+    page.wait_for_selector('h1:has-text("You\'re in")')
 
 
 def next_break_shown(page) -> tuple[str, str]:

@@ -177,14 +177,9 @@ def breaks():
     person = current_person()
     now = datetime.now(UTC)
     views = my_breaks(person, shown_at=now)
-    upcoming = next_break_for(person, now)
-    later = [
-        v
-        for v in views
-        if v.group.start_at > now
-        and v.group.status == GroupStatus.SCHEDULED
-        and (upcoming is None or v.group is not upcoming.group)
-    ]
+    ahead = [v for v in views if v.group.start_at > now and v.group.status == GroupStatus.SCHEDULED]
+    upcoming = next_break_for(person, now, ahead=[v.group for v in ahead])
+    later = [v for v in ahead if upcoming is None or v.group is not upcoming.group]
     past = [(v, past_status(v, now)) for v in reversed(views) if v.group.start_at <= now]
     people, departments = met_so_far(person, now)
     return render_template(
