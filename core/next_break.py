@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from core.db import db
@@ -95,21 +95,27 @@ class NextBreak:
         return self.expected_in if self.group is None else self.group.round.programme
 
 
+#: Rounds from ``since`` on, and whether ``person_id`` has a break (not cancelled) in each.
+_ROUNDS_SINCE = select(
+    Round.programme_id,
+    Round.date,
+    Round.id.in_(
+        select(Group.round_id)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(
+            GroupMember.person_id == bindparam("person_id"),
+            Group.status != GroupStatus.CANCELLED,
+        )
+    ),
+).where(Round.date >= bindparam("since", type_=Round.date.type), Round.is_round())
+
+
 def rounds_since(
     since: date, person_id: int | None = None
 ) -> tuple[dict[int, set[date]], list[date]]:
     """Rounds from ``since`` on, in one query: (planned or missed dates by programme id, the
     dates of ``person_id``'s breaks in them that were not cancelled)."""
-    seated = (
-        select(Group.round_id)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.person_id == person_id, Group.status != GroupStatus.CANCELLED)
-    )
-    rows = db.session.execute(
-        select(Round.programme_id, Round.date, Round.id.in_(seated)).where(
-            Round.date >= since, Round.is_round()
-        )
-    )
+    rows = db.session.execute(_ROUNDS_SINCE, {"since": since, "person_id": person_id or 0})
     planned: dict[int, set[date]] = {}
     breaks = []
     for programme_id, day, mine in rows:
@@ -159,20 +165,24 @@ def expected_break(
     return best
 
 
+#: The first planned group of ``person_id`` starting after ``now``, with its people; built once.
+_UPCOMING = (
+    select(Group)
+    .join(GroupMember, GroupMember.group_id == Group.id)
+    .where(
+        GroupMember.person_id == bindparam("person_id"),
+        Group.start_at > bindparam("now", type_=Group.start_at.type),
+        Group.status == GroupStatus.SCHEDULED,
+    )
+    .order_by(Group.start_at, Group.id)
+    .limit(1)
+    .options(joinedload(Group.members).joinedload(GroupMember.person))
+)
+
+
 def _upcoming_group(person: Person, now: datetime) -> Group | None:
     """The person's first planned group still ahead of ``now`` (not cancelled)."""
-    return db.session.scalar(
-        select(Group)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(
-            GroupMember.person_id == person.id,
-            Group.start_at > now,
-            Group.status == GroupStatus.SCHEDULED,
-        )
-        .order_by(Group.start_at, Group.id)
-        .limit(1)
-        .options(joinedload(Group.members).joinedload(GroupMember.person))
-    )
+    return db.session.scalars(_UPCOMING, {"person_id": person.id, "now": now}).unique().first()
 
 
 def _planned(person: Person, group: Group) -> NextBreak:
