@@ -57,6 +57,7 @@ def sign_in(page, base: str, app, email: str) -> None:
         person = db.session.scalar(select(Person).where(Person.email == email))
         link = signin.issue_link(current_settings(), person, "/me")
     page.goto(link)
+    assert_fits(page)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_selector("h1:has-text('My coffee breaks')")
 
@@ -308,6 +309,14 @@ def test_no_people_page_scrolls_sideways_at_390_px(browser, served):
             page.goto(base + path)
             page.wait_for_selector("h1")
             assert_fits(page)
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_selector("h1")
+        assert_fits(page)
+        page.goto(base + "/me/sign-in")
+        page.get_by_label("Work email").fill("ana.berg@example.org")
+        page.get_by_role("button", name="Email me a sign-in link").click()
+        page.wait_for_selector("h1:has-text('Check your email')")
+        assert_fits(page)
     finally:
         context.close()
 
