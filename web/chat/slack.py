@@ -25,7 +25,8 @@ from core.changes import join, leave, pause, rejoin, resume
 from core.channels import RememberedIds
 from core.db import db
 from core.models import Group, Person
-from core.programmes import Applicant, ensure_default_programme, next_break
+from core.next_break import next_break_for
+from core.programmes import Applicant
 from core.text import clean_text, is_plain_text
 from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
 from integrations.slack_verify import verify_slack_request
@@ -239,7 +240,7 @@ def _status(person: Person, today) -> str:
             else (f"until {pref.paused_until:%A %-d %B %Y}")
         )
         return f"You are paused {until}. `/fika resume` to take part again now."
-    upcoming = next_break(ensure_default_programme(current_settings().timezone), datetime.now(UTC))
-    local = upcoming.astimezone(ZoneInfo(person.timezone)) if upcoming else None
-    when = f" The next round is on {local:%A %-d %B at %H:%M}." if local else ""
+    upcoming = next_break_for(person, datetime.now(UTC))  # what /me says too
+    local = upcoming.start.astimezone(ZoneInfo(person.timezone)) if upcoming else None
+    when = f" Your next break is on {local:%A %-d %B at %H:%M}." if local else ""
     return f"You are taking part ({pref.mode.replace('_', ' ')}).{when}"
