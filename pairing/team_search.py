@@ -1,0 +1,441 @@
+"""The search behind :func:`pairing.teams.form_teams`: which people make up each team.
+
+A grouping is judged by one exact integer per team, summed over the teams, whose tiers
+come strictly one before the other (each outweighs everything below it over a whole
+plan):
+
+1. the shape: people placed, then fewer seats below the team size, fewer seats more
+   than one above it, fewer seats above it at all, then sizes as even as possible
+   (the smallest sum of squared sizes);
+2. teams with someone who can share the topic;
+3. teams spanning at least two departments;
+4. the planner's order over every pair in every team (recency, departments, hybrid,
+   wishes and topics, fairness: :mod:`pairing.weights` and :mod:`pairing.ladder`).
+
+Up to ``EXHAUSTIVE_UP_TO`` people the best grouping is found over all partitions. Beyond
+that the team sizes are fixed first (the best shape for the head count), sharers seed
+one team each, teams are filled block by block (blocks of similar free time), weak
+teams trade members, and whoever is left joins a team with room or a new one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pairing.roster import Roster
+from pairing.timeline import Interval, intersect, usable
+from pairing.weights import ScalarWeights, conflicting, full_weights, preference_weights
+
+MIN_SIZE, MAX_SIZE = 3, 8
+EXHAUSTIVE_UP_TO = 10  # people; up to this many every partition is weighed
+BLOCK_TEAMS = 16  # teams per independently filled block
+SWAP_PASSES = 3
+
+
+class TeamSearch:
+    """What the search knows about the people of one request (internal).
+
+    ``free``: each person's usable time for the meeting (the slot itself when every team
+    meets at the programme's time); ``sharer``: can share the topic.
+    """
+
+    def __init__(
+        self, roster: Roster, free: list[list[Interval]], sharer: list[bool], same_time: bool
+    ) -> None:
+        self.roster = roster
+        self.weights = ScalarWeights(roster)
+        self.free = free
+        self.sharer = sharer
+        self.same_time = same_time
+        self.target = roster.group_size
+        self.dept = roster.dept.tolist()
+        self.duration = roster.duration
+        self.rng = np.random.default_rng([roster.seed & 0xFFFFFFFF, 23])
+        n = roster.n
+        # Scales of the tiers in the module docstring, each above the most the tiers
+        # below it can add up to over any plan of the request.
+        self.cross_unit = self.weights.grouping_scale
+        self.sharer_unit = self.cross_unit * (n + 1)
+        self.even_unit = self.sharer_unit * (n + 1)
+        self.extra_unit = self.even_unit * (MAX_SIZE * MAX_SIZE * n + 1)
+        self.over_unit = self.extra_unit * (n + 1)
+        self.under_unit = self.over_unit * (n + 1)
+        self.placed_unit = self.under_unit * (MAX_SIZE * n + 1)
+
+    def shape(self, size: int) -> int:
+        """Tier 1 of one team of ``size``."""
+        target = self.target
+        return (
+            self.placed_unit * size
+            - self.under_unit * max(0, target - size)
+            - self.over_unit * max(0, size - target - 1)
+            - self.extra_unit * max(0, size - target)
+            - self.even_unit * size * size
+        )
+
+    def pairs(self, members: list[int]) -> int | None:
+        """Tier 4: the pair weights less the base (None on a manager line or avoid)."""
+        loose = self.weights.loose
+        total = 0
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                w = loose(members[a], members[b])
+                if w is None:
+                    return None
+                total += w
+        size = len(members)
+        return total - self.weights.ladder.base * (size * (size - 1) // 2)
+
+    def mix(self, members: list[int], pairs: int) -> int:
+        """Tiers 2-4 of a team whose pair total is ``pairs``."""
+        sharer = any(self.sharer[m] for m in members)
+        cross = len({self.dept[m] for m in members}) > 1
+        return sharer * self.sharer_unit + cross * self.cross_unit + pairs
+
+    def value(self, members: list[int]) -> int | None:
+        """A team's whole value, or None when it breaks a hard rule other than time."""
+        pairs = self.pairs(members)
+        if pairs is None:
+            return None
+        return self.shape(len(members)) + self.mix(members, pairs)
+
+    def join(self, shared: list[Interval], person: int) -> list[Interval]:
+        """The time a team with free time ``shared`` keeps when ``person`` joins."""
+        if self.same_time:
+            return shared if self.free[person] else []
+        return usable(intersect(shared, self.free[person]), self.duration)
+
+    def common(self, members: list[int]) -> list[Interval]:
+        """The usable time all ``members`` share."""
+        shared = self.free[members[0]]
+        for m in members[1:]:
+            shared = self.join(shared, m)
+            if not shared:
+                break
+        return shared
+
+
+def size_plan(people: int, target: int) -> list[int]:
+    """Team sizes for ``people`` with the best shape (tier 1), biggest first."""
+    if people < MIN_SIZE:
+        return []
+
+    def cost(size: int) -> tuple[int, int, int, int]:
+        return (
+            max(0, target - size),
+            max(0, size - target - 1),
+            max(0, size - target),
+            size * size,
+        )
+
+    best: list[tuple | None] = [None] * (people + 1)
+    best[0] = (0, 0, 0, 0)
+    last = [0] * (people + 1)
+    for count in range(MIN_SIZE, people + 1):
+        for size in range(MIN_SIZE, min(MAX_SIZE, count) + 1):
+            before = best[count - size]
+            if before is None:
+                continue
+            here = tuple(x + y for x, y in zip(before, cost(size), strict=True))
+            if best[count] is None or here < best[count]:
+                best[count], last[count] = here, size
+    sizes, count = [], people
+    while count:
+        sizes.append(last[count])
+        count -= last[count]
+    return sorted(sizes, reverse=True)
+
+
+def exact_teams(search: TeamSearch, people: list[int]) -> list[list[int]]:
+    """The best partition of a few people into valid teams, by exhaustive search."""
+    n = len(people)
+    size = 1 << n
+    common: list[list[Interval] | None] = [None] * size
+    value: list[int | None] = [None] * size
+    loose = search.weights.loose
+    for mask in range(1, size):
+        high = mask.bit_length() - 1
+        rest = mask ^ (1 << high)
+        person = people[high]
+        if rest == 0:
+            common[mask] = search.free[person]
+            continue
+        shared = common[rest]
+        if not shared:
+            continue
+        if any(loose(people[b], person) is None for b in range(high) if rest >> b & 1):
+            continue
+        shared = search.join(shared, person)
+        if not shared:
+            continue
+        common[mask] = shared
+        count = mask.bit_count()
+        if MIN_SIZE <= count <= MAX_SIZE:
+            value[mask] = search.value([people[b] for b in range(n) if mask >> b & 1])
+    best = [0] * size
+    choice = [0] * size
+    for mask in range(1, size):
+        low = mask & -mask
+        best[mask], choice[mask] = best[mask ^ low], low
+        rest = mask ^ low
+        sub = rest
+        while True:
+            group = sub | low
+            if value[group] is not None and value[group] + best[mask ^ group] > best[mask]:
+                best[mask], choice[mask] = value[group] + best[mask ^ group], group
+            if sub == 0:
+                break
+            sub = (sub - 1) & rest
+    teams, mask = [], size - 1
+    while mask:
+        group = choice[mask]
+        if group & (group - 1):
+            teams.append([people[b] for b in range(n) if group >> b & 1])
+        mask ^= group
+    return teams
+
+
+def form(search: TeamSearch, people: list[int]) -> list[list[int]]:
+    """Teams for ``people`` (all free for the meeting); whoever cannot be placed is left
+    out of every team."""
+    if len(people) <= EXHAUSTIVE_UP_TO:
+        return exact_teams(search, people)
+    sizes = size_plan(len(people), search.target)
+    roster = search.roster
+    middle = [(roster.first[p] + roster.last[p]) // 2 for p in people]
+    ties = search.rng.random(len(people)).tolist()
+    order = [p for _, _, p in sorted(zip(middle, ties, people, strict=True))]
+    sharers = [p for p in order if search.sharer[p]]
+    seeds = sharers[: len(sizes)]
+    chosen = set(seeds)
+    rest = [p for p in order if p not in chosen]
+    blocks = max(1, -(-len(sizes) // BLOCK_TEAMS))
+    team_blocks = np.array_split(np.arange(len(sizes)), blocks)
+    seed_blocks = np.array_split(np.arange(len(seeds)), blocks)
+    teams: list[list[int]] = []
+    leftovers: list[int] = []
+    taken = 0
+    for b in range(blocks):
+        block_sizes = [sizes[t] for t in team_blocks[b].tolist()]
+        block_seeds = [seeds[s] for s in seed_blocks[b].tolist()]
+        room = sum(block_sizes) - len(block_seeds)
+        block_rest = rest[taken : taken + room]
+        taken += room
+        filled, left = fill_block(search, block_sizes, block_seeds, block_rest)
+        teams.extend(filled)
+        leftovers.extend(left)
+    leftovers.extend(rest[taken:])
+    return place_leftovers(search, teams, leftovers)
+
+
+def _pair_table(search: TeamSearch, people: list[int]) -> list[list[int | None]]:
+    """Weights less the base for every pair of ``people`` (None: a hard rule), at once."""
+    roster = search.roster
+    index = np.array(people, np.int64)
+    u = np.repeat(index, len(index))
+    v = np.tile(index, len(index))
+    weights = full_weights(roster, u, v, preference_weights(roster, u, v, with_noise=False))
+    bad = (u == v) | conflicting(roster, u, v)
+    base = roster.ladder.base
+    values = [
+        None if out else int(w) - base
+        for w, out in zip(weights.tolist(), bad.tolist(), strict=True)
+    ]
+    width = len(people)
+    return [values[i * width : (i + 1) * width] for i in range(width)]
+
+
+def fill_block(
+    search: TeamSearch, sizes: list[int], seeds: list[int], rest: list[int]
+) -> tuple[list[list[int]], list[int]]:
+    """Fill teams of ``sizes`` (the first ``len(seeds)`` seeded with a sharer each) with
+    ``rest``; returns the teams and whoever fitted nowhere."""
+    people = seeds + rest
+    local = {p: i for i, p in enumerate(people)}
+    table = _pair_table(search, people)
+    dept = search.dept
+    teams: list[list[int]] = [[s] for s in seeds] + [[] for _ in sizes[len(seeds) :]]
+    shared: list[list[Interval] | None] = [search.free[s] for s in seeds]
+    shared += [None] * (len(sizes) - len(seeds))
+    # The biggest departments go first, so they spread over every team and the small
+    # ones close the gaps: that is what lets each team span departments.
+    counts: dict[int, int] = {}
+    for p in rest:
+        counts[dept[p]] = counts.get(dept[p], 0) + 1
+    ties = search.rng.random(len(rest)).tolist()
+    queue = [
+        p for _, _, p in sorted(zip([-counts[dept[p]] for p in rest], ties, rest, strict=True))
+    ]
+    cooldown = search.roster.cooldown
+    met = search.roster.met
+    sharer = search.sharer
+    departments = [{dept[m] for m in members} for members in teams]
+    has_sharer = [bool(members) for members in teams]
+    left = []
+    for p in queue:
+        row = table[local[p]]
+        best = None
+        for t, members in enumerate(teams):
+            if len(members) >= sizes[t]:
+                continue
+            joined = search.free[p] if shared[t] is None else search.join(shared[t], p)
+            if not joined:
+                continue
+            total = repeats = same = 0
+            for m in members:
+                w = row[local[m]]
+                if w is None:
+                    break
+                total += w
+                same += dept[m] == dept[p]
+                ago = met(p, m)
+                repeats += ago is not None and ago <= cooldown
+            else:
+                shares = sharer[p] and not has_sharer[t]
+                spans = len(departments[t]) == 1 and dept[p] not in departments[t]
+                key = (shares, spans, -repeats, -same, -len(members), total, -t)
+                if best is None or key > best[0]:
+                    best = (key, t, joined)
+        if best is None:
+            left.append(p)
+            continue
+        _, t, joined = best
+        teams[t].append(p)
+        shared[t] = joined
+        departments[t].add(dept[p])
+        has_sharer[t] = has_sharer[t] or sharer[p]
+    teams = [members for members in teams if members]
+    swap_weak(search, teams)
+    small = [m for members in teams if len(members) < MIN_SIZE for m in members]
+    return [members for members in teams if len(members) >= MIN_SIZE], left + small
+
+
+def _weak(search: TeamSearch, members: list[int], sharers_spare: bool) -> bool:
+    """A team a trade might lift: no sharer (while another team has two), one
+    department, or a pair who met within the cooldown."""
+    if sharers_spare and not any(search.sharer[m] for m in members):
+        return True
+    if len({search.dept[m] for m in members}) == 1:
+        return True
+    roster = search.roster
+    for a in range(len(members)):
+        for b in range(a + 1, len(members)):
+            ago = roster.met(members[a], members[b])
+            if ago is not None and ago <= roster.cooldown:
+                return True
+    return False
+
+
+def swap_weak(search: TeamSearch, teams: list[list[int]]) -> None:
+    """Trade single members between a weak team and any other where both teams stay
+    valid and their value (tiers 2-4) rises; sizes never change."""
+    values = [search.pairs(members) for members in teams]
+    mixes = [
+        search.mix(m, v) if v is not None else None for m, v in zip(teams, values, strict=True)
+    ]
+    for _ in range(SWAP_PASSES):
+        spare = sum(search.sharer[m] for members in teams for m in members) > sum(
+            any(search.sharer[m] for m in members) for members in teams
+        )
+        changed = False
+        for a, team in enumerate(teams):
+            if mixes[a] is None or not _weak(search, team, spare):
+                continue
+            for i in range(len(team)):
+                best = None
+                for b, other in enumerate(teams):
+                    if b == a or mixes[b] is None:
+                        continue
+                    before = mixes[a] + mixes[b]
+                    for j in range(len(other)):
+                        mine = team[:i] + [other[j]] + team[i + 1 :]
+                        theirs = other[:j] + [team[i]] + other[j + 1 :]
+                        mine_pairs = search.pairs(mine)
+                        if mine_pairs is None:
+                            continue
+                        their_pairs = search.pairs(theirs)
+                        if their_pairs is None:
+                            continue
+                        gain = search.mix(mine, mine_pairs) + search.mix(theirs, their_pairs)
+                        if gain <= before or (best is not None and gain - before <= best[0]):
+                            continue
+                        if search.common(mine) and search.common(theirs):
+                            best = (gain - before, b, j, mine, theirs, mine_pairs, their_pairs)
+                if best is None:
+                    continue
+                _, b, j, mine, theirs, mine_pairs, their_pairs = best
+                teams[a][:] = mine
+                teams[b][:] = theirs
+                mixes[a] = search.mix(mine, mine_pairs)
+                mixes[b] = search.mix(theirs, their_pairs)
+                team = teams[a]
+                changed = True
+        if not changed:
+            break
+
+
+def place_leftovers(
+    search: TeamSearch,
+    teams: list[list[int]],
+    waiting: list[int],
+    most: int | None = None,
+    shared: list[list[Interval]] | None = None,
+    strict: bool = False,
+) -> list[list[int]]:
+    """Seat each waiting person in a valid team with room, else in new teams of their
+    own. Teams below ``most`` members (``target + 1`` by default) take them first;
+    unless ``strict``, then teams below ``MAX_SIZE``, when that is the only way.
+    ``shared``: each team's meeting time, when it is set already. Returns all teams;
+    whoever could not be placed is in none."""
+    first = most or min(MAX_SIZE, search.target + 1)
+    limits = [first] if strict else list(dict.fromkeys([first, MAX_SIZE]))
+    if shared is None:
+        shared = [search.common(members) for members in teams]
+    for limit in limits:
+        still = []
+        for p in waiting:
+            best = None
+            for t, members in enumerate(teams):
+                if len(members) >= limit:
+                    continue
+                joined = search.join(shared[t], p)
+                if not joined:
+                    continue
+                pairs = search.pairs(members + [p])
+                if pairs is None:
+                    continue
+                gain = search.mix(members + [p], pairs) - search.mix(
+                    members, search.pairs(members) or 0
+                )
+                key = (gain >= search.cross_unit, -len(members), gain, -t)
+                if best is None or key > best[0]:
+                    best = (key, t, joined)
+            if best is None:
+                still.append(p)
+                continue
+            _, t, joined = best
+            teams[t].append(p)
+            shared[t] = joined
+        waiting = still
+        if len(waiting) >= MIN_SIZE:
+            # New teams from those still waiting, before anyone takes an oversized seat.
+            formed = (
+                exact_teams(search, waiting)
+                if len(waiting) <= EXHAUSTIVE_UP_TO
+                else _greedy_new(search, waiting)
+            )
+            teams.extend(formed)
+            shared.extend(search.common(members) for members in formed)
+            seated = {m for members in formed for m in members}
+            waiting = [p for p in waiting if p not in seated]
+    return teams
+
+
+def _greedy_new(search: TeamSearch, waiting: list[int]) -> list[list[int]]:
+    """New teams among many waiting people: a block fill without seeds, kept only when
+    valid (those who fit nowhere stay waiting)."""
+    sizes = size_plan(len(waiting), search.target)
+    sharers = [p for p in waiting if search.sharer[p]][: len(sizes)]
+    chosen = set(sharers)
+    teams, _ = fill_block(search, sizes, sharers, [p for p in waiting if p not in chosen])
+    return teams
