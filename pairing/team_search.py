@@ -28,6 +28,7 @@ from pairing.weights import ScalarWeights, conflicting, full_weights, preference
 
 MIN_SIZE, MAX_SIZE = 3, 8
 EXHAUSTIVE_UP_TO = 10  # people; up to this many every partition is weighed
+LEFTOVERS_EXHAUSTIVE_UP_TO = 10  # the same for people left over, who form new teams
 BLOCK_TEAMS = 16  # teams per independently filled block
 SWAP_PASSES = 3
 
@@ -421,7 +422,7 @@ def place_leftovers(
             # New teams from those still waiting, before anyone takes an oversized seat.
             formed = (
                 exact_teams(search, waiting)
-                if len(waiting) <= EXHAUSTIVE_UP_TO
+                if len(waiting) <= LEFTOVERS_EXHAUSTIVE_UP_TO
                 else _greedy_new(search, waiting)
             )
             teams.extend(formed)
