@@ -122,6 +122,3 @@ class TeamOracle:
     def plan_score(self, plan: TeamPlan) -> tuple[int, ...]:
         index = {p.id: i for i, p in enumerate(self.people)}
         return self.score([tuple(sorted(index[m] for m in t.members)) for t in plan.teams])
-
-
-RULES = 7  # placed, four shape tiers, teams with a sharer, teams across departments

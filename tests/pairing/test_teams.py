@@ -26,11 +26,11 @@ from pairing import (
     TeamRequest,
     form_teams,
     parse_request,
+    team_search,
 )
-from pairing import team_search
 from pairing.check import conflict, is_free
 from tests.pairing.strategies import DAY, people
-from tests.pairing.team_brute import RULES, TeamOracle, can_share, valid_team
+from tests.pairing.team_brute import TeamOracle, can_share, valid_team
 
 START = datetime.datetime.combine(DAY, datetime.time(10), tzinfo=ZoneInfo("Europe/Stockholm"))
 TOPIC = "data"
