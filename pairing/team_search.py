@@ -31,6 +31,7 @@ EXHAUSTIVE_UP_TO = 10  # people; up to this many every partition is weighed
 LEFTOVERS_EXHAUSTIVE_UP_TO = 10  # the same for people left over, who form new teams
 BLOCK_TEAMS = 16  # teams per independently filled block
 SWAP_PASSES = 3
+WHOLE_DAY = 24 * 60
 
 
 class TeamSearch:
@@ -107,7 +108,10 @@ class TeamSearch:
         return usable(intersect(shared, self.free[person]), self.duration)
 
     def common(self, members: list[int]) -> list[Interval]:
-        """The usable time all ``members`` share."""
+        """The usable time all ``members`` share (the whole day for nobody: an existing
+        team whose members all left is open to anyone)."""
+        if not members:
+            return [(-WHOLE_DAY, 2 * WHOLE_DAY)]
         shared = self.free[members[0]]
         for m in members[1:]:
             shared = self.join(shared, m)
@@ -120,26 +124,28 @@ def size_plan(people: int, target: int) -> list[int]:
     """Team sizes for ``people`` with the best shape (tier 1), biggest first."""
     if people < MIN_SIZE:
         return []
-
-    def cost(size: int) -> tuple[int, int, int, int]:
-        return (
-            max(0, target - size),
-            max(0, size - target - 1),
-            max(0, size - target),
-            size * size,
+    # Tier 1 per team as one integer to minimise: seats below the target, seats more
+    # than one above it, seats above it, squared size, each outweighing the ones after.
+    step = MAX_SIZE * MAX_SIZE * people + 1
+    cost = {
+        size: (
+            (max(0, target - size) * (people + 1) + max(0, size - target - 1)) * (people + 1)
+            + max(0, size - target)
         )
-
-    best: list[tuple | None] = [None] * (people + 1)
-    best[0] = (0, 0, 0, 0)
+        * step
+        + size * size
+        for size in range(MIN_SIZE, MAX_SIZE + 1)
+    }
+    best: list[int | None] = [None] * (people + 1)
+    best[0] = 0
     last = [0] * (people + 1)
     for count in range(MIN_SIZE, people + 1):
+        here_best, here_size = None, 0
         for size in range(MIN_SIZE, min(MAX_SIZE, count) + 1):
             before = best[count - size]
-            if before is None:
-                continue
-            here = tuple(x + y for x, y in zip(before, cost(size), strict=True))
-            if best[count] is None or here < best[count]:
-                best[count], last[count] = here, size
+            if before is not None and (here_best is None or before + cost[size] < here_best):
+                here_best, here_size = before + cost[size], size
+        best[count], last[count] = here_best, here_size
     sizes, count = [], people
     while count:
         sizes.append(last[count])
@@ -201,6 +207,20 @@ def form(search: TeamSearch, people: list[int]) -> list[list[int]]:
     out of every team."""
     if len(people) <= EXHAUSTIVE_UP_TO:
         return exact_teams(search, people)
+    teams, leftovers = fill_blocks(search, people)
+    return place_leftovers(search, teams, leftovers)
+
+
+def fill_blocks(search: TeamSearch, people: list[int]) -> tuple[list[list[int]], list[int]]:
+    """Teams of the best shape for ``people``, filled block by block; returns the teams
+    and whoever fitted in none.
+
+    People are ordered by the middle of their free time (seeded ties) and cut into
+    blocks of ``BLOCK_TEAMS`` teams, so each block holds people of similar hours. The
+    first sharers in that order (one per team, as far as they go) are spread over the
+    blocks in proportion to their teams, so a block never has fewer sharers than teams
+    while the whole request has enough.
+    """
     sizes = size_plan(len(people), search.target)
     roster = search.roster
     middle = [(roster.first[p] + roster.last[p]) // 2 for p in people]
@@ -226,7 +246,7 @@ def form(search: TeamSearch, people: list[int]) -> list[list[int]]:
         teams.extend(filled)
         leftovers.extend(left)
     leftovers.extend(rest[taken:])
-    return place_leftovers(search, teams, leftovers)
+    return teams, leftovers
 
 
 def _pair_table(search: TeamSearch, people: list[int]) -> list[list[int | None]]:
@@ -268,7 +288,7 @@ def fill_block(
         p for _, _, p in sorted(zip([-counts[dept[p]] for p in rest], ties, rest, strict=True))
     ]
     cooldown = search.roster.cooldown
-    met = search.roster.met
+    history, n = search.roster.history, search.roster.n
     sharer = search.sharer
     departments = [{dept[m] for m in members} for members in teams]
     has_sharer = [bool(members) for members in teams]
@@ -279,9 +299,6 @@ def fill_block(
         for t, members in enumerate(teams):
             if len(members) >= sizes[t]:
                 continue
-            joined = search.free[p] if shared[t] is None else search.join(shared[t], p)
-            if not joined:
-                continue
             total = repeats = same = 0
             for m in members:
                 w = row[local[m]]
@@ -289,13 +306,16 @@ def fill_block(
                     break
                 total += w
                 same += dept[m] == dept[p]
-                ago = met(p, m)
+                ago = history.get(p * n + m if p < m else m * n + p)
                 repeats += ago is not None and ago <= cooldown
             else:
                 shares = sharer[p] and not has_sharer[t]
                 spans = len(departments[t]) == 1 and dept[p] not in departments[t]
                 key = (shares, spans, -repeats, -same, -len(members), total, -t)
-                if best is None or key > best[0]:
+                if best is not None and key <= best[0]:
+                    continue
+                joined = search.free[p] if shared[t] is None else search.join(shared[t], p)
+                if joined:
                     best = (key, t, joined)
         if best is None:
             left.append(p)
@@ -390,33 +410,47 @@ def place_leftovers(
     whoever could not be placed is in none."""
     first = most or min(MAX_SIZE, search.target + 1)
     limits = [first] if strict else list(dict.fromkeys([first, MAX_SIZE]))
-    if shared is None:
-        shared = [search.common(members) for members in teams]
+    # Each team's time and pair total, worked out when a waiting person first looks at
+    # it: a few people left over among thousands of teams need only a few of them.
+    times: list[list[Interval] | None] = list(shared) if shared is not None else []
+    pair_totals: list[int | None] = []
+    loose = search.weights.loose
+    base = search.weights.ladder.base
     for limit in limits:
+        times += [None] * (len(teams) - len(times))
+        pair_totals += [None] * (len(teams) - len(pair_totals))
         still = []
         for p in waiting:
             best = None
             for t, members in enumerate(teams):
                 if len(members) >= limit:
                     continue
-                joined = search.join(shared[t], p)
+                if times[t] is None:
+                    times[t] = search.common(members)
+                joined = search.join(times[t], p)
                 if not joined:
                     continue
-                pairs = search.pairs(members + [p])
-                if pairs is None:
-                    continue
-                gain = search.mix(members + [p], pairs) - search.mix(
-                    members, search.pairs(members) or 0
-                )
-                key = (gain >= search.cross_unit, -len(members), gain, -t)
-                if best is None or key > best[0]:
-                    best = (key, t, joined)
+                added = 0
+                for m in members:
+                    w = loose(m, p)
+                    if w is None:
+                        break
+                    added += w - base
+                else:
+                    if pair_totals[t] is None:
+                        pair_totals[t] = search.pairs(members) or 0
+                    before = pair_totals[t]
+                    gain = search.mix(members + [p], before + added) - search.mix(members, before)
+                    key = (gain >= search.cross_unit, -len(members), gain, -t)
+                    if best is None or key > best[0]:
+                        best = (key, t, joined, before + added)
             if best is None:
                 still.append(p)
                 continue
-            _, t, joined = best
+            _, t, joined, total = best
             teams[t].append(p)
-            shared[t] = joined
+            times[t] = joined
+            pair_totals[t] = total
         waiting = still
         if len(waiting) >= MIN_SIZE:
             # New teams from those still waiting, before anyone takes an oversized seat.
@@ -426,17 +460,12 @@ def place_leftovers(
                 else _greedy_new(search, waiting)
             )
             teams.extend(formed)
-            shared.extend(search.common(members) for members in formed)
             seated = {m for members in formed for m in members}
             waiting = [p for p in waiting if p not in seated]
     return teams
 
 
 def _greedy_new(search: TeamSearch, waiting: list[int]) -> list[list[int]]:
-    """New teams among many waiting people: a block fill without seeds, kept only when
-    valid (those who fit nowhere stay waiting)."""
-    sizes = size_plan(len(waiting), search.target)
-    sharers = [p for p in waiting if search.sharer[p]][: len(sizes)]
-    chosen = set(sharers)
-    teams, _ = fill_block(search, sizes, sharers, [p for p in waiting if p not in chosen])
+    """New teams among many waiting people (those who fit in none stay waiting)."""
+    teams, _ = fill_blocks(search, waiting)
     return teams

@@ -20,9 +20,8 @@ import datetime
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from pairing.describe import in_person
 from pairing.model import HistoryRound, Mode, Participant, PlanRequest, RequestError, Unmatched
-from pairing.roster import Roster
+from pairing.roster import VIRTUAL, Roster
 from pairing.team_search import (
     MAX_SIZE,
     MIN_SIZE,
@@ -177,14 +176,15 @@ def form_teams(request: TeamRequest) -> TeamPlan:
     newcomers = [i for i in range(roster.n) if i not in taken and free[i]]
     if request.existing:
         teams = [list(members) for members in existing]
-        times = [
-            [(slot, slot + length)]
-            if request.same_time
-            else search.common(members)
-            if team.start is None
-            else [(minute := int((team.start - origin).total_seconds()) // 60, minute + length)]
-            for team, members in zip(request.existing, existing, strict=True)
-        ]
+        times = []  # when each existing team meets: a newcomer must be free then
+        for team, members in zip(request.existing, existing, strict=True):
+            if request.same_time:
+                times.append([(slot, slot + length)])
+            elif team.start is None:
+                times.append(search.common(members))
+            else:
+                minute = int((team.start - origin).total_seconds()) // 60
+                times.append([(minute, minute + length)])
         teams = place_leftovers(
             search,
             teams,
@@ -225,6 +225,7 @@ def _reasons(
     members: list[int],
     spare_sharers: bool,
     mixable: bool,
+    learner: list[bool],
 ) -> tuple[str, ...]:
     """Plain words for one team, in the order of the rules: the sharer, departments,
     who wants to learn, history."""
@@ -245,10 +246,7 @@ def _reasons(
         reasons.append(f"all from {departments[0]}: no mix of departments could meet then")
     else:
         reasons.append(f"all from {departments[0]}: everyone taking part is")
-    wanted = _fold(request.topic)
-    learners = sum(
-        wanted in {_fold(t) for t in roster.request.participants[m].topics} for m in members
-    )
+    learners = sum(learner[m] for m in members)
     if learners:
         reasons.append(f"{learners} of {len(members)} want to learn {topic}")
     reasons.append(_history_reason(roster, members))
@@ -295,6 +293,10 @@ def describe_teams(
     sharers_total = sum(search.sharer[i] for i in range(roster.n) if search.free[i])
     spare = sharers_total >= len(teams)
     mixable = len({search.dept[i] for i in range(roster.n) if search.free[i]}) > 1
+    wanted = _fold(request.topic)
+    learner = [wanted in {_fold(t) for t in p.topics} for p in request.participants]
+    sites = roster.site.tolist()
+    virtual = (roster.mode == VIRTUAL).tolist()  # hard rule 4: in person only if nobody is
     out = []
     by_size: dict[int, int] = {}
     with_sharer = cross = 0
@@ -306,10 +308,13 @@ def describe_teams(
             begin = origin + datetime.timedelta(minutes=slot)
         else:
             shared = times[number] if number < old else search.common(members)
-            minute = choose_start(shared, request.duration_minutes, slot + length.seconds / 120)
+            minute = slot  # an existing team whose members no longer share any time
+            if shared:
+                minute = choose_start(shared, request.duration_minutes, slot + length.seconds / 120)
             begin = origin + datetime.timedelta(minutes=minute)
-        meet = bool(members) and in_person(roster, members)
-        site = roster.site_names[roster.site[members[0]]] if meet else None
+        places = {sites[m] for m in members}
+        meet = len(places) == 1 and min(places) >= 0 and not any(virtual[m] for m in members)
+        site = roster.site_names[sites[members[0]]] if meet else None
         before = set(existing.members) if existing is not None else set()
         ids = tuple(roster.ids[m] for m in members)
         departments = tuple(dict.fromkeys(roster.dept_names[search.dept[m]] for m in members))
@@ -317,23 +322,20 @@ def describe_teams(
         with_sharer += has_sharer
         cross += len(departments) > 1
         by_size[len(members)] = by_size.get(len(members), 0) + 1
-        wanted = _fold(request.topic)
         out.append(
             Team(
                 id=existing.id if existing is not None else None,
                 members=ids,
                 sharers=tuple(roster.ids[m] for m in members if search.sharer[m]),
-                learners=tuple(
-                    roster.ids[m]
-                    for m in members
-                    if wanted in {_fold(t) for t in request.participants[m].topics}
-                ),
+                learners=tuple(roster.ids[m] for m in members if learner[m]),
                 departments=departments,
                 mode=Mode.IN_PERSON if meet else Mode.VIRTUAL,
                 site=site,
                 start=begin,
                 end=begin + length,
-                reasons=_reasons(search, request, members, spare and not has_sharer, mixable)
+                reasons=_reasons(
+                    search, request, members, spare and not has_sharer, mixable, learner
+                )
                 if members
                 else (),
                 joined=tuple(i for i in ids if existing is not None and i not in before),
