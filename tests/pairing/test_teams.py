@@ -214,7 +214,8 @@ def test_without_conflicts_everyone_is_placed_in_even_teams_with_sharers_and_dep
     assert plan.unplaced == ()
     sizes = [len(t.members) for t in plan.teams]
     assert sorted(sizes, reverse=True) == team_search.size_plan(count, size)
-    if count >= size and count % size <= count // size:  # the remainder spreads
+    spreads = count % size <= count // size and (count % size == 0 or size < 8)
+    if count >= size and spreads:  # the remainder spreads, one more each, 8 at most
         assert len(plan.teams) == count // size
         assert set(sizes) <= {size, size + 1}
     teams = len(plan.teams)
@@ -401,6 +402,51 @@ def test_late_joiners_wait_until_three_can_form_a_team():
     assert plan.teams[2].members == ("n1", "n2", "n3")
     assert plan.teams[2].sharers == ("n3",)
     assert plan.stats["new_teams"] == 1
+
+
+@given(team_requests(min_people=3, max_people=16, sizes=(3, 4, 5)), st.integers(1, 6))
+@settings(max_examples=40)
+def test_late_joiners_never_reshuffle_and_only_join_teams_with_room_that_keep_the_rules(
+    request, late
+):
+    """Teams formed from everyone but the last ``late`` participants; then those join.
+    Existing teams keep their ids, order and members; newcomers join a team below team
+    size + 1 without breaking a rule, or form new teams of their own; anyone left
+    waiting could join no team with room."""
+    first = len(request.participants) - late
+    if first < 3:
+        return
+    before = form_teams(dataclasses.replace(request, participants=request.participants[:first]))
+    existing = tuple(
+        ExistingTeam(f"t{n}", t.members, None if request.same_time else t.start)
+        for n, t in enumerate(before.teams)
+    )
+    plan = form_teams(dataclasses.replace(request, existing=existing))
+    assert broken_rules(request, plan) == []
+    # Everyone in no team waits: the late ones and anyone the first round left out.
+    newcomers = {p.id for p in request.participants} - {m for t in existing for m in t.members}
+    old = len(existing)
+    assert [t.id for t in plan.teams[:old]] == [t.id for t in existing]
+    room = request.team_size + 1
+    for team, was in zip(plan.teams, existing, strict=False):
+        assert [m for m in team.members if m not in newcomers] == list(was.members)
+        assert set(team.joined) <= newcomers
+        assert not team.joined or len(team.members) <= max(room, len(was.members))
+        if team.joined and not request.same_time:
+            assert team.start == was.start
+    for team in plan.teams[old:]:
+        assert team.id is None and set(team.members) <= newcomers
+    people = {p.id: p for p in request.participants}
+    waiting = [people[u.id] for u in plan.unplaced if u.id in newcomers]
+    for person in waiting:
+        for team in plan.teams[:old]:
+            if len(team.members) < room:
+                members = [people[m] for m in team.members]
+                fits = not any(conflict(person, m) for m in members) and is_free(
+                    person, request.start.date(), team.start, team.end
+                )
+                assert not fits, f"{person.id} could join {team.id}"
+    assert plan == form_teams(dataclasses.replace(request, existing=existing))
 
 
 def test_a_late_joiner_must_be_free_when_the_team_meets():
