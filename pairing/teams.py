@@ -7,7 +7,8 @@ sizes stay within 3-8, as even as the head count allows around the team size. Th
 this order: as many people placed as possible, the best shape, a team for everyone who
 can share the topic first (each team gets one whenever there are enough of them), teams
 spanning departments, and then the coffee planner's order of preferences over every pair
-(recency, departments, hybrid, wishes and topics; :mod:`pairing.team_search`).
+(recency, departments, hybrid, wishes and topics; :mod:`pairing.team_search`,
+:mod:`pairing.team_filling`).
 
 Existing teams are never reshuffled: newcomers join a team with room (fewer than
 ``team_size + 1`` members, 8 at most) that keeps the rules, or, once at least three of
@@ -22,13 +23,8 @@ from zoneinfo import ZoneInfo
 
 from pairing.model import HistoryRound, Mode, Participant, PlanRequest, RequestError, Unmatched
 from pairing.roster import VIRTUAL, Roster
-from pairing.team_search import (
-    MAX_SIZE,
-    MIN_SIZE,
-    TeamSearch,
-    form,
-    place_leftovers,
-)
+from pairing.team_filling import form, place_leftovers
+from pairing.team_search import MAX_SIZE, MIN_SIZE, TeamSearch
 from pairing.timeline import choose_start, day_origin
 
 __all__ = ["ExistingTeam", "Team", "TeamPlan", "TeamRequest", "form_teams"]
@@ -36,8 +32,9 @@ __all__ = ["ExistingTeam", "Team", "TeamPlan", "TeamRequest", "form_teams"]
 
 @dataclass(frozen=True)
 class ExistingTeam:
-    """A team formed earlier; ``start`` is when it meets (None: it may meet whenever
-    its members share the time)."""
+    """A team formed earlier; ``start`` is when it meets when teams do not all meet at
+    the programme's time (None: whenever its members share the time). Members who no
+    longer take part (not among the participants) are dropped from it."""
 
     id: str
     members: tuple[str, ...]
@@ -134,8 +131,14 @@ def validate(request: TeamRequest) -> None:
             if member in placed:
                 raise RequestError(f"existing[{index}].members: {member!r} is in two teams")
             placed.add(member)
-        if team.start is not None and team.start.utcoffset() is None:
-            raise RequestError(f"existing[{index}].start: expected a time with a time zone")
+        if team.start is not None:
+            if team.start.utcoffset() is None:
+                raise RequestError(f"existing[{index}].start: expected a time with a time zone")
+            if team.start.astimezone(datetime.UTC).minute % 5 or team.start.second:
+                raise RequestError(
+                    f"existing[{index}].start: expected a 5-minute boundary, "
+                    f"got {team.start.isoformat()}"
+                )
 
 
 def form_teams(request: TeamRequest) -> TeamPlan:

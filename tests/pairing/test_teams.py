@@ -26,6 +26,7 @@ from pairing import (
     TeamRequest,
     form_teams,
     parse_request,
+    team_filling,
     team_search,
 )
 from pairing.check import conflict, is_free
@@ -155,7 +156,7 @@ def test_block_filling_keeps_the_sharer_and_department_rules_whenever_a_partitio
     time limits who can take part: whenever some partition of the plan's shape has a
     sharer in every team, or spans departments in every team, the plan's does too, and
     nobody is left out who could join a team or form one."""
-    with mock.patch.object(team_search, "EXHAUSTIVE_UP_TO", 0):
+    with mock.patch.object(team_filling, "EXHAUSTIVE_UP_TO", 0):
         plan = form_teams(request)
     assert broken_rules(request, plan) == []
     assert leftover_could_be_placed(request, plan) == []
