@@ -10,12 +10,15 @@ planned twice: every team at the programme's time (10:00 Stockholm, ``same_time`
 each team at the time nearest it that its members share (``flexible``). Team size 5,
 60 minutes.
 
-Figures: ``s`` (median wall seconds of ``--repeat`` runs), ``placed`` (share of those
-free for a meeting that day who got a team), ``teams``, ``sharer %`` (teams with a
+``2000:0.7`` is 2,000 people with 70% of them in one department, where spanning
+departments is hard. Figures: ``s`` (median wall seconds of ``--repeat`` runs; one run
+at 20,000), ``free`` (people free for a meeting: at 10:00 Stockholm, or at all that day),
+``placed`` (share of them who got a team), ``teams``, ``sharer %`` (teams with a
 sharer) next to ``best %`` (the most possible: sharers placed / teams), ``x-dept %``
 (teams spanning departments), ``broken`` (hard rules broken, checked with
 :mod:`pairing.check`). ``random`` is a baseline on the same people: the same team sizes
-filled by a seeded shuffle, ignoring every rule.
+filled by a seeded shuffle, ignoring every rule (its ``broken`` counts people not free
+at the programme's time, manager lines and avoid lists).
 """
 
 from __future__ import annotations
@@ -40,11 +43,17 @@ DAY = datetime.date(2025, 3, 4)
 START = datetime.datetime.combine(DAY, datetime.time(10), tzinfo=ZoneInfo("Europe/Stockholm"))
 
 
-def organisation(size: int, seed: int) -> tuple[Participant, ...]:
-    """``size`` people with learn and share topics; the 40 of the issue in one office."""
+def organisation(size: int, seed: int, dominant: float | None = None) -> tuple[Participant, ...]:
+    """``size`` people with learn and share topics; the 40 of the issue in one office;
+    ``dominant``: that share of everyone in one department."""
     small = size <= 40
     request = make_org(
-        size, seed, DAY, offices=1 if small else None, meetings=(0, 1) if small else (0, 3)
+        size,
+        seed,
+        DAY,
+        offices=1 if small else None,
+        dominant=dominant,
+        meetings=(0, 1) if small else (0, 3),
     )
     rng = random.Random(seed)
     departments = ["Engineering", "Sales", "Support", "Finance", "People"]
@@ -90,8 +99,8 @@ def random_baseline(request: TeamRequest, plan, seed: int) -> tuple[float, float
     return 100 * sharer / total, 100 * cross / total, bad
 
 
-def run(size: int, seed: int, repeat: int) -> None:
-    crowd = organisation(size, seed)
+def run(size: int, seed: int, repeat: int, dominant: float | None = None) -> None:
+    crowd = organisation(size, seed, dominant)
     for same_time in (True, False):
         request = TeamRequest(
             TOPIC, crowd, START, team_size=5, duration_minutes=60, same_time=same_time, seed=seed
@@ -110,8 +119,9 @@ def run(size: int, seed: int, repeat: int) -> None:
         sharers_placed = sum(len(t.sharers) for t in plan.teams)
         r_sharer, r_cross, r_bad = random_baseline(request, plan, seed)
         mode = "same_time" if same_time else "flexible"
+        label = f"{size}" if dominant is None else f"{size}:{dominant:g}"
         print(
-            f"{size:>6} {mode:<9} {statistics.median(times):7.3f} "
+            f"{label:>8} {mode:<9} {statistics.median(times):7.3f} {waiting:6d} "
             f"{100 * placed / max(1, waiting):6.1f} {len(plan.teams):5d} "
             f"{100 * sharers / teams:8.1f} {min(100.0, 100 * sharers_placed / teams):6.1f} "
             f"{100 * plan.stats['cross_department'] / teams:8.1f} {broken(request, plan):6d}"
@@ -124,18 +134,18 @@ def run(size: int, seed: int, repeat: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--only", default="40,2000,20000")
+    parser.add_argument("--only", default="40,2000,20000,2000:0.7")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    print(" " * 40 + "-" * 17 + " fika " + "-" * 17 + "   " + "-" * 7 + " random " + "-" * 7)
     print(
-        "                          ---------------- fika ----------------   ------- random -------"
-    )
-    print(
-        "people mode            s placed teams sharer%  best% x-dept% broken"
+        "  people mode            s   free placed teams sharer%  best% x-dept% broken"
         "    sharer%  x-dept% broken"
     )
-    for size in (int(s) for s in args.only.split(",")):
-        run(size, args.seed, args.repeat if size < 20000 else 1)
+    for case in args.only.split(","):
+        size, _, dominant = case.partition(":")
+        share = float(dominant) if dominant else None
+        run(int(size), args.seed, args.repeat if int(size) < 20000 else 1, share)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ def form(search: TeamSearch, people: list[int]) -> list[list[int]]:
     if len(people) <= EXHAUSTIVE_UP_TO:
         return exact_teams(search, people)
     teams, leftovers = fill_blocks(search, people)
-    return place_leftovers(search, teams, leftovers)
+    teams = place_leftovers(search, teams, leftovers)
+    mend_across_blocks(search, teams)
+    return teams
 
 
 def fill_blocks(search: TeamSearch, people: list[int]) -> tuple[list[list[int]], list[int]]:
@@ -287,3 +289,51 @@ def _greedy_new(search: TeamSearch, waiting: list[int]) -> list[list[int]]:
     """New teams among many waiting people (those who fit in none stay waiting)."""
     teams, _ = fill_blocks(search, waiting)
     return teams
+
+
+def mend_across_blocks(search: TeamSearch, teams: list[list[int]]) -> None:
+    """Trades between any two teams for those still without a sharer (while another
+    has two) or within one department.
+
+    A block can hold fewer sharers or fewer people outside its biggest department than
+    it has teams although the whole request has enough; the trades inside a block cannot
+    fix that. Only members who bring what the team lacks are tried, and only from teams
+    that keep it after the trade, so a trade never costs another team a rule.
+    """
+    sharer, dept = search.sharer, search.dept
+    sharers_by_team = [sum(sharer[m] for m in members) for members in teams]
+    spare = sum(sharers_by_team) > sum(count > 0 for count in sharers_by_team)
+    for a, team in enumerate(teams):
+        lacks_sharer = spare and not any(sharer[m] for m in team)
+        one_department = len({dept[m] for m in team}) == 1
+        if not (lacks_sharer or one_department):
+            continue
+        own = dept[team[0]]
+        before_a = search.pairs(team)
+        if before_a is None:
+            continue
+        done = False
+        for b, other in enumerate(teams):
+            if b == a or done:
+                continue
+            for j, incoming in enumerate(other):
+                if lacks_sharer:
+                    useful = sharer[incoming] and sum(sharer[m] for m in other) >= 2
+                else:
+                    useful = dept[incoming] != own and (sum(dept[m] != own for m in other) >= 2)
+                if not useful:
+                    continue
+                before = search.mix(team, before_a) + search.mix(other, search.pairs(other) or 0)
+                for i, outgoing in enumerate(team):
+                    mine = team[:i] + [incoming] + team[i + 1 :]
+                    theirs = other[:j] + [outgoing] + other[j + 1 :]
+                    mine_pairs, their_pairs = search.pairs(mine), search.pairs(theirs)
+                    if mine_pairs is None or their_pairs is None:
+                        continue
+                    after = search.mix(mine, mine_pairs) + search.mix(theirs, their_pairs)
+                    if after > before and search.common(mine) and search.common(theirs):
+                        teams[a][:], teams[b][:] = mine, theirs
+                        done = True
+                        break
+                if done:
+                    break
