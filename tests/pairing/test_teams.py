@@ -298,6 +298,24 @@ def test_forty_people_at_size_six_each_team_has_a_sharer():
     assert all(6 <= len(t.members) <= 7 for t in plan.teams)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_team_spans_departments_across_blocks_when_just_enough_others_exist(seed):
+    """170 people in 34 teams of 5 (three blocks), 136 from Engineering and exactly 34
+    from elsewhere: every team needs exactly one of them, whichever block they fell in."""
+    crowd = tuple(
+        Participant(
+            f"p{i:03d}",
+            "Engineering" if i % 5 else ["Sales", "Legal", "Ops"][i % 3],
+            share_topics=(TOPIC,) if i % 5 == 1 else (),
+        )
+        for i in range(170)
+    )
+    plan = form_teams(TeamRequest(TOPIC, crowd, START, team_size=5, seed=seed))
+    assert len(plan.teams) == 34 and plan.unplaced == ()
+    assert plan.stats["cross_department"] == 34
+    assert plan.stats["with_sharer"] == 34
+
+
 def test_teams_avoid_people_who_met_recently_when_they_can():
     crowd = _company()[:20]
     first = form_teams(TeamRequest(TOPIC, crowd, START, team_size=5, seed=1))
