@@ -1,10 +1,12 @@
-"""The admin in a real browser (Debian's Chromium driven by Playwright) with demo data in it.
+"""Admin and people's pages in a real browser (Debian's Chromium via Playwright), demo data in.
 
 Fika is served on loopback from a background thread (SQLite and PostgreSQL, CSRF on) with the
 demo organisation and some weeks of history (``fika.demo_history``); the admin signs in through
 a real sign-in link. Every admin page must fit a 390 px phone without sideways scrolling and
 pass axe-core (``axe-playwright-python``) with no serious or critical violation at 390 and
-1280 px; the dashboard, insights and round pages show what the admin needs.
+1280 px; so must every page people see (the form, joined, sign-in, /me and its subpages, the
+check-in, pause-offer and unsubscribe links). The dashboard, insights and round pages show what
+the admin needs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 SERIOUS = {"serious", "critical"}
+CSV = (
+    b"email,name,department,office\nnew.one@example.org,New One,Sales,Berlin\nbad,No Mail,Sales,\n"
+)
 
 pytestmark = pytest.mark.slow
 
@@ -187,7 +192,19 @@ def test_every_admin_page_passes_axe(browser, demo, viewport):
             found = axe_problems(page)
             if found:
                 problems[path] = found
-        assert problems == {}
+        # The pages a form re-renders: a programme without a name, an import's preview.
+        page.goto(base + "/admin/programmes/new")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_selector(".error")
+        problems["programme form with messages"] = axe_problems(page)
+        page.goto(base + "/admin/people/import")
+        page.get_by_label("CSV file (UTF-8)").set_input_files(
+            files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
+        )
+        page.get_by_role("button", name="Check the file").click()
+        page.wait_for_selector("#summary")
+        problems["import preview"] = axe_problems(page)
+        assert {k: v for k, v in problems.items() if v} == {}
     finally:
         context.close()
 
@@ -294,3 +311,81 @@ def test_the_axe_check_does_find_problems(browser):
         assert "label" in found and "image-alt" in found
     finally:
         page.close()
+
+
+def people_pages(app, base: str) -> tuple[str, list[str], list[str]]:
+    """(a demo person's email, the pages they open signed in, the ones opened from links)."""
+    from core.links import Links
+    from core.models import GroupMember
+
+    with app.app_context():
+        seat = db.session.scalar(
+            select(GroupMember)
+            .join(Person)
+            .where(Person.email.like("demo%"))
+            .order_by(GroupMember.group_id)
+            .limit(1)
+        )
+        person = seat.person
+        links = Links(current_settings())
+        sign_in = issue_link(current_settings(), person, "/me")
+        from_links = [
+            sign_in,
+            links.checkin(seat.group_id, person.id)["met"],
+            links.pause_offer(person.id)["pause_2w"],
+            links.unsubscribe(person.id),
+        ]
+        email = person.email
+    assert all(link.startswith(base) for link in from_links)
+    signed_in = ["/me", "/me/preferences", "/me/pause", "/me/privacy", "/me/delete"]
+    return email, signed_in, from_links
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_every_page_people_see_passes_axe(browser, demo, viewport):
+    """The form, joined, sign-in, /me and its subpages, check-in, unsubscribe: axe-clean."""
+    base, app, _ = demo
+    email, signed_in, from_links = people_pages(app, base)
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems = {}
+
+    def check(name: str) -> None:
+        found = axe_problems(page)
+        if found:
+            problems[name] = found
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > viewport["width"]:
+            problems[name + " width"] = [f"{width}px wide: {page.evaluate(WIDEST)}"]
+
+    try:
+        page.goto(base + "/")
+        check("/ (the form)")
+        page.get_by_label("Your name").fill("Axe Tester")
+        page.get_by_label("Work email").fill(f"axe.{viewport['width']}@example.org")
+        page.get_by_label("Department").fill("Research")
+        page.get_by_role("button", name=re.compile("Join")).click()
+        page.wait_for_load_state()
+        check("the form with a message")  # no office given
+        page.get_by_label("Office", exact=True).fill("Stockholm")
+        page.get_by_role("button", name=re.compile("Join")).click()
+        page.wait_for_load_state()
+        assert "in, Axe" in page.inner_text("h1"), page.inner_text("main")[:600]
+        check("joined")
+        page.goto(base + "/me/sign-in")
+        check("/me/sign-in")
+        for link in from_links:  # sign-in confirmation, check-in, pause offer, unsubscribe
+            page.goto(link)
+            check(link.removeprefix(base).split("/")[1] + " link")
+        page.goto(from_links[0])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(base + "/me")
+        for path in signed_in:
+            page.goto(base + path)
+            check(path)
+        assert problems == {}
+        with app.app_context():
+            assert db.session.scalar(select(Person).where(Person.email == email)) is not None
+    finally:
+        context.close()
