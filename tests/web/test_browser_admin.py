@@ -81,6 +81,13 @@ def demo(make_app) -> Iterator[tuple[str, object, dict]]:
             "programme": db.session.scalar(select(Programme.id).order_by(Programme.id)),
             "learning": db.session.scalar(select(Programme.id).where(Programme.name == LEARNING)),
             "round": rounds[-1],
+            "learning_day": db.session.scalar(
+                select(Round.date)
+                .join(Programme)
+                .where(Programme.name == LEARNING)
+                .order_by(Round.date.desc())
+                .limit(1)
+            ).isoformat(),
             "today": db.session.scalar(
                 select(Round.id).order_by(Round.date.desc(), Round.id.desc()).limit(1)
             ),
@@ -264,11 +271,28 @@ def test_insights_draw_bars_for_few_rounds_and_the_heat_map_once(browser, demo):
             }"""
         )
         assert gap < 140, gap
-        # One round only: say there is too little to see a trend.
-        page.goto(
-            base + f"/admin/insights?programme={ids['learning']}&from=2000-01-01&to=2000-01-02"
+        # The CSV download has the same numbers as the heat map.
+        cells = page.eval_on_selector_all(
+            "svg.heatmap g.cell",
+            "gs => gs.map(g => [g.dataset.row, g.dataset.col, Number(g.dataset.value)])",
         )
+        csv_link = page.get_by_role("link", name=re.compile("CSV")).get_attribute("href")
+        body = page.request.get(base + csv_link).text()
+        rows = [line.split(",") for line in body.split("\n\n")[-1].strip().splitlines()]
+        departments = rows[0][1:]
+        from_csv = [
+            [r[0], d, int(v)] for r in rows[1:] for d, v in zip(departments, r[1:], strict=True)
+        ]
+        assert sorted(from_csv) == sorted(cells) and len(cells) > 4
+        # One round: one bar, not a lone dot, and a word that this is too little for a trend.
+        day = ids["learning_day"]
+        page.goto(base + f"/admin/insights?programme={ids['learning']}&from={day}&to={day}")
         assert "Too little data" in page.inner_text("main")
+        assert page.locator("svg.chart.bars").first.locator("rect.bar").count() == 1
+        # No round at all: no empty charts.
+        page.goto(base + "/admin/insights?from=2000-01-01&to=2000-01-02")
+        assert "Too little data" in page.inner_text("main")
+        assert page.locator("svg.chart").count() == 0
     finally:
         context.close()
 
