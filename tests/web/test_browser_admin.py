@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,11 @@ def browser():
 @pytest.fixture
 def demo(make_app) -> Iterator[tuple[str, object, dict]]:
     """Fika with demo data on 127.0.0.1:<free port>; yields (base URL, app, ids of rows)."""
-    from fika.demo import run_demo
+    from core.channels import configured_channels
+    from core.dispatch import send_due
+    from core.programmes import ensure_default_programme
+    from core.rounds import run_round
+    from fika.demo import ensure_demo_people
     from fika.demo_history import ADMIN_EMAIL, LEARNING, add_history, demo_admin
 
     served = {}
@@ -74,8 +78,15 @@ def demo(make_app) -> Iterator[tuple[str, object, dict]]:
     with app.app_context():
         db.create_all()
         settings = current_settings()
-        run_demo(settings, 30, 7)
-        rounds = add_history(settings, datetime.now(UTC).date(), weeks=3)
+        ensure_demo_people(30, 7)
+        today = datetime.now(UTC).date()
+        rounds = add_history(settings, today, weeks=3)
+        # A round still ahead (the next weekday), its invites sent: the demo's own round.
+        ahead = today + timedelta(days=1)
+        while ahead.weekday() >= 5:
+            ahead += timedelta(days=1)
+        assert run_round(settings, ensure_default_programme(settings.timezone), ahead).created
+        send_due(configured_channels(settings))
         demo_admin(settings.timezone)
         ids = {
             "programme": db.session.scalar(select(Programme.id).order_by(Programme.id)),
@@ -88,7 +99,7 @@ def demo(make_app) -> Iterator[tuple[str, object, dict]]:
                 .order_by(Round.date.desc())
                 .limit(1)
             ).isoformat(),
-            "today": db.session.scalar(
+            "ahead": db.session.scalar(
                 select(Round.id).order_by(Round.date.desc(), Round.id.desc()).limit(1)
             ),
         }
@@ -134,7 +145,7 @@ def admin_pages(app, ids: dict) -> list[str]:
         assert "<" not in path, f"no demo value for {rule.rule}"
         pages.append(path)
     pages += [
-        f"/admin/rounds/{ids['today']}",  # today's round: breaks still ahead
+        f"/admin/rounds/{ids['ahead']}",  # a round whose breaks are still ahead
         f"/admin/programmes/{ids['learning']}",
         f"/admin/rounds/preview?programme={ids['learning']}",
     ]
@@ -309,6 +320,9 @@ def test_round_pages_show_zone_reasons_and_which_breaks_are_over(browser, demo):
         reasons = page.locator("tbody tr td:nth-child(4)").all_inner_texts()
         assert any(len(r.strip()) > 3 for r in reasons), reasons
         assert "over" in page.locator(".status").first.inner_text()
+        page.goto(base + f"/admin/rounds/{ids['ahead']}")
+        assert set(page.locator(".status").all_inner_texts()) == {"ahead"}
+        assert "over" not in page.locator("main p").first.inner_text()
         # Links and buttons are styled as on the people's pages, not the browser's blue.
         page.goto(base + "/admin/deliveries/dead")
         button = page.get_by_role("button", name=re.compile("Re-send")).first
