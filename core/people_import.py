@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from gettext import ngettext
 
 from core import audit
 from core.people_upsert import PersonRecord, apply_records, ids_by_email
@@ -80,7 +81,7 @@ class ImportReport:
         """One line for the CLI and the admin page."""
         verb = "would create" if self.dry_run else "created"
         return (
-            f"{self.rows} rows: {verb} {self.created}, "
+            f"{ngettext('%d row', '%d rows', self.rows) % self.rows}: {verb} {self.created}, "
             f"{'would update' if self.dry_run else 'updated'} {self.updated}, "
             f"unchanged {self.unchanged}, errors {len(self.errors)}"
         )

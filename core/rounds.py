@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from gettext import ngettext
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -98,9 +99,17 @@ def preview_round(
         created=False,
         round_id=None,
         plan=plan,
-        message=f"preview: {len(plan.groups)} groups for {len(people)} people",
+        message=f"preview: {_groups(len(plan.groups))} for {_people(len(people))}",
         people={str(p.id): p for p in people},
     )
+
+
+def _groups(count: int) -> str:
+    return ngettext("%d group", "%d groups", count) % count
+
+
+def _people(count: int) -> str:
+    return ngettext("%d person", "%d people", count) % count
 
 
 def drop_in_message(programme: Programme) -> str:
@@ -226,7 +235,7 @@ def run_round(
         True,
         round_id,
         plan,
-        f"{programme.name} on {day}: {len(plan.groups)} groups, {len(plan.unmatched)} unmatched",
+        f"{programme.name} on {day}: {_groups(len(plan.groups))}, {len(plan.unmatched)} unmatched",
         people,
     )
 

@@ -10,6 +10,9 @@ import datetime
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+#: The group sizes the planner accepts: pairs up to learning teams of eight.
+GROUP_SIZES = range(2, 9)
+
 
 class Mode(StrEnum):
     """How someone likes to meet, and (in person or virtual) how a group meets."""

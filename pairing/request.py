@@ -15,7 +15,16 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from pairing.gcpause import gc_paused
-from pairing.model import MODES, HistoryRound, Mode, Participant, Plan, PlanRequest, RequestError
+from pairing.model import (
+    GROUP_SIZES,
+    MODES,
+    HistoryRound,
+    Mode,
+    Participant,
+    Plan,
+    PlanRequest,
+    RequestError,
+)
 from pairing.planner import plan_round
 from pairing.zones import is_zone
 
@@ -208,7 +217,7 @@ def parse_request(obj: object) -> PlanRequest:
     seed = obj.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise _fail("seed", f"expected a whole number, got {_short(seed)}")
-    group_size = _int(obj, "group_size", 2, 2, 8)
+    group_size = _int(obj, "group_size", 2, GROUP_SIZES[0], GROUP_SIZES[-1])
     duration = _int(obj, "duration_minutes", 15, 5, 240)
     cooldown = _int(obj, "cooldown_rounds", 10, 0, 1000)
     preferred = obj.get("preferred_start")

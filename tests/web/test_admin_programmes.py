@@ -70,12 +70,26 @@ def test_create_and_edit_a_programme_with_audit(app, admin_client):
         assert set(entries[1].details["changed"]) == {"active", "departments"}
 
 
+def test_group_size_goes_up_to_eight_as_the_planner_does(app, admin_client):
+    """Learning teams of 8 are what the planner accepts; the form allows them too."""
+    page = admin_client.get("/admin/programmes/new")
+    assert b'min="2"' in page.data and b'max="8"' in page.data
+    created = admin_client.post(
+        "/admin/programmes/new", data={**FORM, "name": "Big teams", "group_size": "8"}
+    )
+    assert created.status_code == 302
+    with app.app_context():
+        programme = db.session.scalar(select(Programme).where(Programme.name == "Big teams"))
+        assert programme.group_size == 8
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"name": ""}, b"Give the programme a name."),
         ({"name": "daily digital coffee break"}, b"Another programme already has this name."),
-        ({"group_size": "7"}, b"From 2 to 6 people."),
+        ({"group_size": "9"}, b"From 2 to 8 people."),
+        ({"group_size": "1"}, b"From 2 to 8 people."),
         ({"days": []}, b"Choose at least one day."),
         ({"timezone": "Mars/Base"}, b"Unknown time zone"),
         ({"duration_minutes": "x"}, b"Not a valid integer value."),

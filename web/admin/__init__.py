@@ -7,16 +7,10 @@ protected by being in this blueprint.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from sqlalchemy import func, select
+from flask import Blueprint, abort
 
-from core.db import db
-from core.dispatch import stranded
-from core.enums import DeliveryStatus
-from core.models import Delivery, Person, Programme, Round
 from web.admin.access import is_admin, redirect_to_sign_in
 from web.auth import current_person
-from web.config import current_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -39,22 +33,8 @@ def no_store(response):
     return response
 
 
-@bp.get("/")
-def dashboard():
-    """Counts at a glance, and where to go next."""
-    counts = {
-        "people": db.session.scalar(select(func.count(Person.id))),
-        "programmes": db.session.scalar(select(func.count(Programme.id))),
-        "rounds": db.session.scalar(select(func.count(Round.id))),
-        "dead": db.session.scalar(
-            select(func.count(Delivery.id)).where(Delivery.status == DeliveryStatus.DEAD)
-        ),
-        "stranded": sum(stranded(current_settings()).values()),
-    }
-    return render_template("admin/dashboard.html", counts=counts)
-
-
 from web.admin import (  # noqa: E402,F401  - views register on bp
+    dashboard,
     insights_views,
     people,
     programmes,

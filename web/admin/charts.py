@@ -13,7 +13,9 @@ from html import escape
 from markupsafe import Markup
 
 CELL = 36
-LABEL = 150
+CHAR = 7  # about how wide a character of 12 px text is
+#: Up to this many points a trend is drawn as bars: a line through a few dots says little.
+FEW_POINTS = 12
 
 
 def _e(text: object) -> str:
@@ -33,8 +35,12 @@ def _shade(value: int, top: int) -> str:
 def heat_map(departments: Sequence[str], matrix: dict[tuple[str, str], int], title: str) -> Markup:
     """Department x department grid: one cell per pair, darker for more breaks together."""
     n = len(departments)
-    width = LABEL + CELL * max(n, 1) + 10
-    height = LABEL + CELL * max(n, 1) + 10
+    # Room for the labels as long as the longest name needs, no more: no blank band above.
+    longest = max((len(d[:22]) for d in departments), default=4)
+    label = CHAR * longest + 12
+    top_label = round(CHAR * longest * 0.72) + 16  # column names are turned by 45 degrees
+    width = label + CELL * max(n, 1) + 10
+    height = top_label + CELL * max(n, 1) + 10
     top = max(matrix.values(), default=0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" role="img" '
@@ -42,23 +48,24 @@ def heat_map(departments: Sequence[str], matrix: dict[tuple[str, str], int], tit
         f'aria-labelledby="heat-title heat-desc">',
         f'<title id="heat-title">{_e(title)}</title>',
         f'<desc id="heat-desc">Breaks between each pair of {n} departments; '
-        f"the table next to it has the same numbers.</desc>",
+        f"the table below has the same numbers.</desc>",
     ]
     for i, dept in enumerate(departments):
-        y = LABEL + CELL * i + CELL / 2
+        y = top_label + CELL * i + CELL / 2
         parts.append(
-            f'<text x="{LABEL - 6}" y="{y:.0f}" text-anchor="end" '
+            f'<text x="{label - 6}" y="{y:.0f}" text-anchor="end" '
             f'dominant-baseline="middle" font-size="12">{_e(dept[:22])}</text>'
         )
-        x = LABEL + CELL * i + CELL / 2
+        x = label + CELL * i + CELL / 2
         parts.append(
-            f'<text x="{x:.0f}" y="{LABEL - 6}" transform="rotate(-45 {x:.0f} {LABEL - 6})" '
+            f'<text x="{x:.0f}" y="{top_label - 6}" '
+            f'transform="rotate(-45 {x:.0f} {top_label - 6})" '
             f'font-size="12">{_e(dept[:22])}</text>'
         )
     for i, row in enumerate(departments):
         for j, col in enumerate(departments):
             value = matrix.get((row, col), 0)
-            x, y = LABEL + CELL * j, LABEL + CELL * i
+            x, y = label + CELL * j, top_label + CELL * i
             fill = _shade(value, top)
             ink = "#ffffff" if top and value / top > 0.55 else "#1f2328"
             parts.append(
@@ -139,3 +146,71 @@ def line_chart(
             )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _shown(value: float, percent: bool) -> str:
+    return f"{value * 100:.0f}%" if percent else f"{value:g}"
+
+
+def bar_chart(
+    points: Sequence[tuple[str, float | None]],
+    title: str,
+    *,
+    percent: bool = False,
+    chart_id: str = "bars",
+    unit: str = "",
+) -> Markup:
+    """One bar per point, its value written above it; no bar where a value is missing.
+
+    For a few points (a new programme, eight weeks) bars read better than a line: one point
+    is one bar, not a lone dot on empty axes.
+    """
+    slot, left, right, top_pad, bottom, plot_h = 44, 40, 8, 22, 30, 140
+    n = max(len(points), 1)
+    width, height = left + slot * n + right, top_pad + plot_h + bottom
+    values = [v for _, v in points if v is not None]
+    top = 1.0 if percent else max(values, default=0) or 1
+    base = top_pad + plot_h
+    described = f"{len(points)} values" + (f" ({unit})" if unit else "")
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bars" role="img" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
+        f'<title id="{chart_id}-title">{_e(title)}</title>',
+        f'<desc id="{chart_id}-desc">{described}; the table has the same numbers.</desc>',
+        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#57606a"/>',
+        f'<text x="{left - 6}" y="{base}" text-anchor="end" dominant-baseline="middle" '
+        f'font-size="11">{_shown(0, percent)}</text>',
+        f'<text x="{left - 6}" y="{top_pad}" text-anchor="end" dominant-baseline="middle" '
+        f'font-size="11">{_shown(top, percent)}</text>',
+    ]
+    for i, (label, value) in enumerate(points):
+        middle = left + slot * i + slot / 2
+        if value is not None:
+            tall = plot_h * value / top
+            parts.append(
+                f'<rect class="bar" x="{middle - slot * 0.3:.1f}" y="{base - tall:.1f}" '
+                f'width="{slot * 0.6:.1f}" height="{tall:.1f}" fill="#7a3e12">'
+                f"<title>{_e(label)}: {_shown(value, percent)}</title></rect>"
+                f'<text x="{middle:.1f}" y="{base - tall - 5:.1f}" text-anchor="middle" '
+                f'font-size="11">{_shown(value, percent)}</text>'
+            )
+        parts.append(
+            f'<text x="{middle:.1f}" y="{base + 16}" text-anchor="middle" font-size="10">'
+            f"{_e(label)}</text>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_chart(
+    points: Sequence[tuple[str, float | None]],
+    title: str,
+    *,
+    percent: bool = False,
+    chart_id: str = "trend",
+) -> Markup:
+    """Bars for up to :data:`FEW_POINTS` points, a line for more."""
+    if len(points) <= FEW_POINTS:
+        return bar_chart(points, title, percent=percent, chart_id=chart_id)
+    return line_chart(points, title, percent=percent, chart_id=chart_id)

@@ -20,6 +20,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from core.enums import Cadence, ProgrammeKind
 from core.models import WEEKDAYS
 from core.zones import zone_names
+from pairing.model import GROUP_SIZES
 from web.forms import IanaZone, PlainText
 
 DAY_NAMES = dict(
@@ -95,7 +96,15 @@ class ProgrammeForm(FlaskForm):
     )
     group_size = IntegerField(
         "Group size",
-        validators=[InputRequired("Give a size."), NumberRange(2, 6, "From 2 to 6 people.")],
+        validators=[
+            InputRequired("Give a size."),
+            NumberRange(
+                GROUP_SIZES[0],
+                GROUP_SIZES[-1],
+                f"From {GROUP_SIZES[0]} to {GROUP_SIZES[-1]} people.",
+            ),
+        ],
+        render_kw={"min": GROUP_SIZES[0], "max": GROUP_SIZES[-1]},
     )
     cooldown_rounds = IntegerField(
         "Repeat window (rounds before two people may meet again)",

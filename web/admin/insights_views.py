@@ -18,7 +18,7 @@ from core.insights import Break, Insights, RoundRow, Seat, compute, room_subscri
 from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from pairing.model import Mode
 from web.admin import bp
-from web.admin.charts import heat_map, line_chart
+from web.admin.charts import heat_map, trend_chart
 from web.input_rules import id_arg
 
 DEFAULT_DAYS = 90
@@ -107,7 +107,7 @@ def _insights() -> tuple[Insights, date, date, Programme | None]:
 def insights():
     """Heat map, participation and met rate, and the headline numbers for a period."""
     numbers, start, end, programme = _insights()
-    labels = [p.day.isoformat() for p in numbers.points]
+    labels = [f"{p.day:%-d %b}" for p in numbers.points]
     people = {p.id: p.name for p in _people(numbers)}
     return render_template(
         "admin/insights.html",
@@ -117,12 +117,12 @@ def insights():
         programme=programme,
         programmes=db.session.scalars(select(Programme).order_by(Programme.id)).all(),
         heat=heat_map(numbers.departments, numbers.matrix, "Breaks across departments"),
-        participation=line_chart(
+        participation=trend_chart(
             list(zip(labels, [p.people for p in numbers.points], strict=True)),
             "People taking part per round",
             chart_id="participation",
         ),
-        met=line_chart(
+        met=trend_chart(
             list(zip(labels, [p.met_rate for p in numbers.points], strict=True)),
             "Share of people who said they met",
             percent=True,

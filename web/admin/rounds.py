@@ -8,6 +8,7 @@ that already ran for that programme and date is not run again.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from gettext import ngettext
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -16,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit, dispatch
 from core.db import db
-from core.enums import DeliveryStatus
+from core.enums import DeliveryStatus, GroupStatus
 from core.models import Delivery, Group, GroupMember, Programme, Round
 from core.programmes import next_break
 from web.admin import bp
@@ -126,6 +127,17 @@ def run_now():
     return redirect(url_for("admin.round_detail", round_id=existing.id))
 
 
+def break_state(group: Group, now: datetime) -> tuple[str, str]:
+    """(CSS class, words) for where a break stands: called off, ahead, happening now or over."""
+    if group.status == GroupStatus.CANCELLED:
+        return "cancelled", "called off"
+    if group.end_at <= now:
+        return "over", "over"
+    if group.start_at <= now:
+        return "now", "happening now"
+    return "ahead", "ahead"
+
+
 def _deliveries(rnd: Round) -> list[Delivery]:
     group_ids = select(Group.id).where(Group.round_id == rnd.id)
     return list(
@@ -153,9 +165,12 @@ def round_detail(round_id: int):
     counts = dict.fromkeys(DELIVERY_STATUSES, 0)
     for row in deliveries:
         counts[row.status] = counts.get(row.status, 0) + 1
+    now = datetime.now(UTC)
     return render_template(
         "admin/round.html",
         rnd=rnd,
+        over=sum(1 for g in rnd.groups if break_state(g, now)[0] == "over"),
+        break_state=lambda g: break_state(g, now),
         deliveries=deliveries,
         counts=counts,
         form=ActionForm(),
@@ -197,10 +212,18 @@ def stranded(channel: str):
     try:
         if target == "discard":
             count = dispatch.discard(settings, channel)
-            message = f"{count} message(s) waiting for {channel} were discarded."
+            message = ngettext(
+                "%(num)d message waiting for %(channel)s was discarded.",
+                "%(num)d messages waiting for %(channel)s were discarded.",
+                count,
+            ) % {"num": count, "channel": channel}
         else:
             count = dispatch.reroute(settings, channel, target)
-            message = f"{count} message(s) waiting for {channel} go out through {target} now."
+            message = ngettext(
+                "%(num)d message waiting for %(channel)s goes out through %(target)s now.",
+                "%(num)d messages waiting for %(channel)s go out through %(target)s now.",
+                count,
+            ) % {"num": count, "channel": channel, "target": target}
     except ValueError as error:
         flash(f"Nothing changed: {error}.")
         return redirect(url_for("admin.dead_letters")), 303
