@@ -12,7 +12,6 @@ from core.enums import RoundStatus
 from core.models import Person, Programme, Round
 from pairing import Plan
 
-
 #: Groups ``fika round`` prints after its summary unless ``--all`` asks for every one.
 FIRST_GROUPS = 10
 
