@@ -155,7 +155,7 @@ def bench_rounds(app, n: int, repeat: int) -> tuple[list[float], list[dict], int
         db.session.commit()
         for day in days[:repeat]:
             timer = Phases()
-            timer.wrap(rounds, "eligible_people", "load")
+            timer.wrap(rounds, "taking_part", "load")
             timer.wrap(rounds, "history", "load")
             timer.wrap(rounds, "plan_round", "plan")
             timer.wrap(rounds, "_persist_groups", "persist")
