@@ -54,14 +54,19 @@ def copy_rows(
     *,
     into: str | None = None,
     ordinal: str | None = None,
+    convert: dict[str, Callable[[Any], Any]] | None = None,
 ) -> None:
     """COPY ``rows`` into ``table`` (or the table named ``into`` with the same columns).
 
     ``ordinal``: the name of an extra integer column that receives each row's position, so an
     ``INSERT ... SELECT ... ORDER BY`` from a staging table keeps the rows' order.
+    ``convert``: the caller's own converter for some columns (to COPY's text format).
     """
     connection = db.session.connection()
-    converters = [_converter(table.c[name].type, connection.dialect) for name in columns]
+    own = convert or {}
+    converters = [
+        own.get(name) or _converter(table.c[name].type, connection.dialect) for name in columns
+    ]
     names = [*([ordinal] if ordinal else []), *columns]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(into or table.name), sql.SQL(", ").join(map(sql.Identifier, names))

@@ -14,6 +14,7 @@ inserts them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -214,7 +215,14 @@ class Outbox:
                 f"SELECT 0 AS position, {listed} FROM delivery WITH NO DATA"
             )
         )
-        copy_rows(Delivery.__table__, columns, rows, into=STAGING, ordinal="position")
+        copy_rows(
+            Delivery.__table__,
+            columns,
+            rows,
+            into=STAGING,
+            ordinal="position",
+            convert={"payload": _PayloadJSON()},
+        )
         moved = session.execute(
             text(
                 f"INSERT INTO delivery ({listed}) SELECT {listed} FROM {STAGING} "
@@ -223,6 +231,28 @@ class Outbox:
         )
         session.execute(text(f"DROP TABLE {STAGING}"))
         return moved.rowcount
+
+
+class _PayloadJSON:
+    """Payloads as JSON text, each group's shared invite encoded once.
+
+    The rows of one group share one ``invite`` dict (:meth:`Outbox.invite_rows`); it is most of
+    each payload, so its JSON is kept (by the dict's identity, alive as long as the rows are)
+    and joined to the JSON of the rest. The text decodes to the same dict as ``json.dumps``'.
+    """
+
+    def __init__(self):
+        self.invites: dict[int, str] = {}
+
+    def __call__(self, payload: dict[str, Any]) -> str:
+        invite = payload.get("invite")
+        if not isinstance(invite, dict):
+            return json.dumps(payload)
+        text = self.invites.get(id(invite))
+        if text is None:
+            text = self.invites[id(invite)] = json.dumps(invite)
+        rest = json.dumps({k: v for k, v in payload.items() if k != "invite"})
+        return f'{rest[:-1]}{", " if len(rest) > 2 else ""}"invite": {text}}}'
 
 
 def _row(

@@ -3,9 +3,10 @@
 Tokens are itsdangerous ``URLSafeTimedSerializer`` tokens: compact JSON, base64, then a
 timestamped HMAC. A round makes four per person (unsubscribe and three answer buttons), so
 :func:`make_token` builds them with the serializer's public parts (its JSON format,
-``base64_encode`` and a cached ``make_signer()``), but without ``dumps``' zlib attempt: for a
-payload of a few ids compression never wins, so the token is the same, and the attempt cost
-most of the time (about 200,000 tokens at 50,000 people). :func:`read_token` reads both kinds.
+``base64_encode`` and a cached ``make_signer()`` whose key is derived once), but without
+``dumps``' zlib attempt: for a payload of a few ids compression never wins, so the token is the
+same, and the attempt cost most of the time (about 200,000 tokens at 50,000 people).
+:func:`read_token` reads both kinds.
 """
 
 from __future__ import annotations
@@ -30,7 +31,17 @@ def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
 
 @lru_cache(maxsize=32)
 def _signer(secret: str, purpose: str) -> TimestampSigner:
-    return _serializer(secret, purpose).make_signer()
+    """The serializer's signer with its key derived once: ``derive_key()`` is what every
+    ``sign`` would compute again, so key_derivation "none" on that key signs the same."""
+    signer = _serializer(secret, purpose).make_signer()
+    return TimestampSigner(
+        signer.derive_key(),
+        salt=signer.salt,
+        sep=signer.sep,
+        key_derivation="none",
+        digest_method=signer.digest_method,
+        algorithm=signer.algorithm,
+    )
 
 
 def make_token(secret: str, purpose: str, data: Any) -> str:
