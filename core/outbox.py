@@ -14,13 +14,16 @@ inserts them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from core.bulk import copy_rows, use_copy
 from core.channels import enabled_channels
 from core.db import db
 from core.enums import DeliveryStatus
@@ -34,6 +37,8 @@ from integrations.room_calendar import first_occurrence
 
 #: Rows per INSERT statement: below SQLite's bound-parameter limit with every column given.
 CHUNK = 500
+#: The transaction's temporary table that :meth:`Outbox.write_many` COPYs rows into.
+STAGING = "fika_delivery_staging"
 
 
 class Outbox:
@@ -187,6 +192,67 @@ class Outbox:
         for start in range(0, len(rows), CHUNK):
             new += len(db.session.execute(statement, rows[start : start + CHUNK]).all())
         return new
+
+    def write_many(self, rows: list[dict[str, Any]], *, copy: bool | None = None) -> int:
+        """:meth:`write` for the tens of thousands of rows of a large round.
+
+        On PostgreSQL (unless ``copy`` is False) the rows are COPYed into a temporary table
+        of the transaction and moved with one ``INSERT ... SELECT ... ON CONFLICT (key) DO
+        NOTHING`` in their order, so the idempotency of :meth:`write` holds exactly. Elsewhere
+        this is :meth:`write`. Returns how many rows were new.
+        """
+        if not rows:
+            return 0
+        if not use_copy(copy):
+            return self.write(rows)
+        columns = list(rows[0])
+        listed = ", ".join(f'"{name}"' for name in columns)
+        session = db.session
+        session.execute(text(f"DROP TABLE IF EXISTS pg_temp.{STAGING}"))
+        session.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {STAGING} ON COMMIT DROP AS "
+                f"SELECT 0 AS position, {listed} FROM delivery WITH NO DATA"
+            )
+        )
+        copy_rows(
+            Delivery.__table__,
+            columns,
+            rows,
+            into=STAGING,
+            ordinal="position",
+            convert={"payload": _PayloadJSON()},
+        )
+        moved = session.execute(
+            text(
+                f"INSERT INTO delivery ({listed}) SELECT {listed} FROM {STAGING} "
+                "ORDER BY position ON CONFLICT (key) DO NOTHING"
+            )
+        )
+        session.execute(text(f"DROP TABLE {STAGING}"))
+        return moved.rowcount
+
+
+class _PayloadJSON:
+    """Payloads as JSON text, each group's shared invite encoded once.
+
+    The rows of one group share one ``invite`` dict (:meth:`Outbox.invite_rows`); it is most of
+    each payload, so its JSON is kept (by the dict's identity, alive as long as the rows are)
+    and joined to the JSON of the rest. The text decodes to the same dict as ``json.dumps``'.
+    """
+
+    def __init__(self):
+        self.invites: dict[int, str] = {}
+
+    def __call__(self, payload: dict[str, Any]) -> str:
+        invite = payload.get("invite")
+        if not isinstance(invite, dict):
+            return json.dumps(payload)
+        text = self.invites.get(id(invite))
+        if text is None:
+            text = self.invites[id(invite)] = json.dumps(invite)
+        rest = json.dumps({k: v for k, v in payload.items() if k != "invite"})
+        return f'{rest[:-1]}{", " if len(rest) > 2 else ""}"invite": {text}}}'
 
 
 def _row(

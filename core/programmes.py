@@ -44,6 +44,11 @@ def find_programme(name: str | None) -> Programme | None:
     return db.session.scalar(query.limit(1))
 
 
+def programme_names() -> list[str]:
+    """Every programme's name, oldest first (to say which ones exist)."""
+    return list(db.session.scalars(select(Programme.name).order_by(Programme.id)))
+
+
 def break_start(programme: Programme, day: date) -> datetime:
     """When the programme's break begins on ``day``, as an aware instant in its zone."""
     return datetime.combine(day, programme.local_time, tzinfo=ZoneInfo(programme.timezone))

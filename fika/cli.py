@@ -146,35 +146,66 @@ def _env_unset() -> bool:
     "--date", "day", default=None, help="YYYY-MM-DD (default: today in the programme's zone)."
 )
 @click.option("--dry-run", is_flag=True, help="Show the groups without saving or sending anything.")
-@click.option("--seed", default=None, type=int)
+@click.option(
+    "--seed",
+    default=None,
+    type=int,
+    help="Tie-break seed: the same seed gives the same groups, for reproducible previews "
+    "(default: fixed by programme and date, so a preview shows what the real run will do).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Print every group, not only the first 10.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the round as JSON: summary, groups, unmatched."
+)
 @click.pass_context
 def round_command(
-    ctx: click.Context, programme_name: str | None, day: str | None, dry_run: bool, seed: int | None
+    ctx: click.Context,
+    programme_name: str | None,
+    day: str | None,
+    dry_run: bool,
+    seed: int | None,
+    show_all: bool,
+    as_json: bool,
 ) -> None:
-    """Run (or preview) one round; a second run for the same programme and date does nothing."""
+    """Run (or preview) one round; a second run for the same programme and date does nothing.
+
+    Prints a summary and the first groups; ``--all`` prints every group, ``--json`` the whole
+    round for machines.
+    """
+    import json
     from zoneinfo import ZoneInfo
 
-    from core.programmes import find_programme
+    from core.programmes import find_programme, programme_names
     from core.rounds import preview_round, run_round
-    from fika.tables import groups_table
+    from fika.tables import FIRST_GROUPS, groups_table, round_json, round_summary, summary_lines
 
     parsed = _parse_date(day)
     runtime = runtime_for(ctx)
     with runtime.unit_of_work():
         programme = find_programme(programme_name)
         if programme is None:
-            what = (
-                f"no programme named {programme_name!r}" if programme_name else "no programme yet"
+            names = programme_names()
+            if not names:
+                raise Failure("--programme: no programme yet (run `fika db upgrade` first)")
+            raise Failure(
+                f"--programme: no programme named {programme_name!r}; there are: "
+                + ", ".join(repr(n) for n in names)
             )
-            raise Failure(f"--programme: {what} (run `fika db upgrade` first)")
         when = parsed or datetime.now(UTC).astimezone(ZoneInfo(programme.timezone)).date()
         if dry_run:
             outcome = preview_round(runtime.settings, programme, when, seed=seed)
         else:
             outcome = run_round(runtime.settings, programme, when, seed=seed)
+        summary = round_summary(outcome.plan) if outcome.plan is not None else None
+        if as_json:
+            document = round_json(programme.name, when, outcome, summary)
+            click.echo(json.dumps(document, ensure_ascii=False, indent=1))
+            return
         click.echo(outcome.message)
-        if outcome.plan is not None:
-            click.echo(groups_table(outcome.plan, outcome.people, when))
+        if outcome.plan is not None and summary is not None:
+            click.echo(summary_lines(summary))
+            limit = None if show_all else FIRST_GROUPS
+            click.echo(groups_table(outcome.plan, outcome.people, when, limit))
 
 
 PLAN_EXAMPLE = """\b

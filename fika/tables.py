@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -12,11 +12,105 @@ from core.enums import RoundStatus
 from core.models import Person, Programme, Round
 from pairing import Plan
 
+#: Groups ``fika round`` prints after its summary unless ``--all`` asks for every one.
+FIRST_GROUPS = 10
 
-def groups_table(plan: Plan, people: dict[str, Person], day: date) -> str:
-    """One block per group: members with department, where they are, and their local time."""
+
+def round_summary(plan: Plan) -> dict:
+    """The round in numbers: groups, their sizes, who is placed, repeats and the mix."""
+    stats = plan.stats
+    groups = len(plan.groups)
+    by_size: dict[int, int] = {}
+    for group in plan.groups:
+        by_size[len(group.members)] = by_size.get(len(group.members), 0) + 1
+    return {
+        "groups": groups,
+        "sizes": {str(size): count for size, count in sorted(by_size.items())},
+        "placed": sum(size * count for size, count in by_size.items()),
+        "unmatched": len(plan.unmatched),
+        # Pairs inside a group who met within the programme's cooldown.
+        "repeats_within_cooldown": int(stats.get("repeats", 0)),
+        "cross_department_share": _share(stats.get("cross_department", 0), groups),
+        "hybrid_share": _share(stats.get("hybrid", 0), groups),
+    }
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def summary_lines(summary: dict) -> str:
+    """:func:`round_summary` as two lines of text."""
+    sizes = ", ".join(f"{count} of {size}" for size, count in summary["sizes"].items())
+    return (
+        f"groups: {summary['groups']} ({sizes or 'none'}); placed {summary['placed']}, "
+        f"unmatched {summary['unmatched']}\n"
+        f"repeats within cooldown: {summary['repeats_within_cooldown']}; "
+        f"cross-department {summary['cross_department_share']:.0%}; "
+        f"hybrid {summary['hybrid_share']:.0%}"
+    )
+
+
+def round_json(programme: str, day: date, outcome, summary: dict | None) -> dict:
+    """``fika round --json``: the round's groups with members, slot and reasons, and its summary.
+
+    ``outcome`` is a ``core.rounds.RoundOutcome``; without a plan (the round already ran)
+    ``groups`` and ``unmatched`` are empty and ``summary`` is null.
+    """
+    plan, people = outcome.plan, outcome.people
+    groups, unmatched = [], []
+    if plan is not None:
+        for group in plan.groups:
+            members = [_member_json(m, people.get(m), day) for m in group.members]
+            groups.append(
+                {
+                    "members": members,
+                    "slot": {"start": _utc(group.start), "end": _utc(group.end)},
+                    "mode": group.mode,
+                    "site": group.site,
+                    "reasons": list(group.reasons),
+                }
+            )
+        for item in plan.unmatched:
+            person = people.get(item.id)
+            unmatched.append(
+                {"id": item.id, "name": person.name if person else None, "reason": item.reason}
+            )
+    return {
+        "programme": programme,
+        "date": day.isoformat(),
+        "created": outcome.created,
+        "round_id": outcome.round_id,
+        "message": outcome.message,
+        "summary": summary,
+        "groups": groups,
+        "unmatched": unmatched,
+    }
+
+
+def _member_json(member: str, person, day: date) -> dict:
+    if person is None:
+        return {"id": member}
+    return {
+        "id": member,
+        "name": person.name,
+        "department": person.department,
+        "site": person.preference.site_on(day, person.home_office),
+        "timezone": person.timezone,
+    }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def groups_table(plan: Plan, people: dict[str, Person], day: date, limit: int | None = None) -> str:
+    """One block per group: members with department, where they are, and their local time.
+
+    ``limit``: print only the first groups, and say how many more there are.
+    """
     lines = []
-    for n, group in enumerate(plan.groups, 1):
+    for n, group in enumerate(plan.groups[:limit], 1):
         where = f"in person at {group.site}" if group.mode == "in_person" else "video"
         lines.append(f"#{n:<3} {group.start:%Y-%m-%d %H:%M}Z  {where}")
         for member in group.members:
@@ -32,9 +126,15 @@ def groups_table(plan: Plan, people: dict[str, Person], day: date) -> str:
             )
         if group.reasons:
             lines.append(f"     why: {'; '.join(group.reasons)}")
-    for item in plan.unmatched:
+    hidden = len(plan.groups) - len(plan.groups[:limit])
+    if hidden:
+        lines.append(f"... and {hidden} more groups (--all prints every group, --json all data)")
+    for item in plan.unmatched[:limit]:
         name = people[item.id].name if item.id in people else item.id
         lines.append(f"unmatched: {name}: {item.reason}")
+    hidden = len(plan.unmatched) - len(plan.unmatched[:limit])
+    if hidden:
+        lines.append(f"... and {hidden} more unmatched")
     return "\n".join(lines)
 
 

@@ -5,15 +5,26 @@ from __future__ import annotations
 import re
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time
+from functools import cache
 from typing import Any
 
 from integrations.base import Attendee, Invite, Message, MessageKind, Notice, RoomInvite
 
+#: Values that are already plain; checked first, as most values in a message are.
+_SCALARS = (str, int, float, bool, type(None), datetime, date, time)
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
 
 def _plain(value: Any) -> Any:
     """Like ``dataclasses.asdict`` without its deep copies (rounds serialise one per person)."""
+    if isinstance(value, _SCALARS):
+        return value
     if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -28,7 +39,11 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
     members share one), to skip converting it again.
     """
     skip = ("invite", "room", "notice")
-    data = {f.name: _plain(getattr(message, f.name)) for f in fields(message) if f.name not in skip}
+    data = {
+        name: _plain(getattr(message, name))
+        for name in _field_names(type(message))
+        if name not in skip
+    }
     if message.room is not None:
         data["room"] = room_to_dict(message.room)
     if message.notice is not None:

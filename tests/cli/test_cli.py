@@ -66,6 +66,58 @@ def test_round_dry_run_then_real_then_noop(fika):
     assert again.exit_code == 0 and "already ran, nothing to do" in again.output
 
 
+def test_round_prints_a_summary_and_the_first_groups_all_and_json_print_every_group(fika):
+    fika("demo", "--people", "30")
+    short = fika("round", "--date", "2030-01-07", "--dry-run")
+    assert short.exit_code == 0, short.output
+    assert "preview: 15 groups for 30 people" in short.output
+    assert "groups: 15 (15 of 2); placed 30, unmatched 0" in short.output
+    assert "repeats within cooldown: 0; cross-department " in short.output
+    assert short.output.count("why: ") == 10
+    assert "... and 5 more groups (--all prints every group, --json all data)" in short.output
+
+    everything = fika("round", "--date", "2030-01-07", "--dry-run", "--all")
+    assert everything.output.count("why: ") == 15 and "more groups" not in everything.output
+
+    data = json.loads(fika("round", "--date", "2030-01-07", "--dry-run", "--json").output)
+    assert data["created"] is False and data["round_id"] is None
+    assert data["summary"]["groups"] == 15 and data["summary"]["placed"] == 30
+    assert data["summary"]["sizes"] == {"2": 15}
+    assert 0 <= data["summary"]["hybrid_share"] <= 1
+    assert len(data["groups"]) == 15
+    members = [m["id"] for g in data["groups"] for m in g["members"]]
+    assert len(members) == len(set(members)) == 30
+    first = data["groups"][0]
+    assert first["slot"]["start"].endswith("Z") and first["slot"]["end"] > first["slot"]["start"]
+    assert first["reasons"] and {"name", "department", "timezone"} <= set(first["members"][0])
+
+    real = json.loads(fika("round", "--date", "2030-01-07", "--json").output)
+    assert real["created"] is True and isinstance(real["round_id"], int)
+    # The preview and the run use the same seed: the same groups.
+    assert [g["members"] for g in real["groups"]] == [g["members"] for g in data["groups"]]
+    again = json.loads(fika("round", "--date", "2030-01-07", "--json").output)
+    assert again["created"] is False and again["groups"] == [] and again["summary"] is None
+    assert "already ran" in again["message"]
+
+
+def test_round_for_an_unknown_programme_lists_the_ones_that_exist(fika):
+    fika("db", "upgrade")
+    result = CliRunner().invoke(cli, ["round", "--programme", "Nope"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "fika: --programme: no programme named 'Nope'; there are: 'Daily digital coffee break'"
+    )
+    assert "db upgrade" not in result.output
+
+
+def test_round_help_explains_the_seed():
+    result = CliRunner().invoke(cli, ["round", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "--seed INTEGER Tie-break seed" in text and "reproducible previews" in text
+    assert "--all" in text and "--json" in text
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
