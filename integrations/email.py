@@ -198,9 +198,14 @@ def _smtp_error(error: smtplib.SMTPResponseException | tuple[int, bytes]) -> Del
 
 
 class EmailChannel:
-    """Sends each message over one SMTP connection per batch; one failure never stops the rest."""
+    """Sends each message over one SMTP connection per batch; one failure never stops the rest.
+
+    ``stream`` keeps no state between calls but its own connection, so the dispatcher may run
+    several at once, one per connection (``concurrent``).
+    """
 
     name = "email"
+    concurrent = True
 
     def __init__(
         self,
