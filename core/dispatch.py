@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from core import faults
 from core.channels import enabled_channels
@@ -112,8 +112,44 @@ _CLAIMED_COLUMNS = (
 )
 
 
-def _claim(now: datetime, limit: int, lease: float, channels: Sequence[str]) -> list[_Claimed]:
-    """Lease up to ``limit`` due rows of these channels for ``lease`` seconds, and commit.
+class _Connection:
+    """The worker's own database connection for claims and outcomes, outside the session.
+
+    On PostgreSQL it runs in autocommit: a claim is one ``UPDATE … RETURNING`` statement and an
+    outcome one ``UPDATE``, each its own transaction in one round trip (no BEGIN and COMMIT
+    round trips), so the outcome is durable when the statement returns. SQLite writes each in
+    a transaction of its own.
+    """
+
+    def __init__(self, connection: Connection):
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.connection = (
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            if self.postgresql
+            else connection
+        )
+
+    def run(self, *statements: tuple) -> list:
+        """Execute ``(statement, parameters)`` pairs, atomically each; the first's rows, if any."""
+        if self.postgresql:
+            results = [self.connection.execute(*s) for s in statements]
+            return results[0].all() if results[0].returns_rows else []
+        with self.connection.begin():
+            results = [self.connection.execute(*s) for s in statements]
+            return results[0].all() if results[0].returns_rows else []
+
+
+#: ``Delivery.is_unsent()`` with its values written into the SQL, so PostgreSQL sees that the
+#: partial index ix_delivery_due answers the claim, even in a prepared statement's generic plan.
+_UNSENT_LITERALLY = Delivery.status.in_(
+    bindparam("unsent", [str(s) for s in Delivery.UNSENT], expanding=True, literal_execute=True)
+)
+
+
+def _claim(
+    conn: _Connection, now: datetime, limit: int, lease: float, channels: Sequence[str]
+) -> list[_Claimed]:
+    """Lease up to ``limit`` due rows of these channels for ``lease`` seconds (committed).
 
     The lease is their ``next_attempt_at`` moved ahead: no other worker finds them due while
     this one sends them, and if this one dies they fall due again when it runs out. Rows of a
@@ -121,22 +157,20 @@ def _claim(now: datetime, limit: int, lease: float, channels: Sequence[str]) -> 
     """
     due = (
         select(Delivery.id)
-        .where(Delivery.is_unsent(), Delivery.next_attempt_at <= now)
+        .where(_UNSENT_LITERALLY, Delivery.next_attempt_at <= now)
         .where(Delivery.channel.in_(channels))
-        .order_by(Delivery.id)
+        .order_by(Delivery.next_attempt_at, Delivery.id)  # the oldest due first (ix_delivery_due)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
+    if conn.postgresql:
         due = due.with_for_update(skip_locked=True)  # racing workers take different rows
     statement = (
-        update(Delivery)
+        update(Delivery.__table__)
         .where(Delivery.id.in_(due.scalar_subquery()))
         .values(next_attempt_at=now + timedelta(seconds=lease))
         .returning(*_CLAIMED_COLUMNS)
     )
-    rows = [_Claimed(*row) for row in db.session.execute(statement)]
-    db.session.commit()
-    return sorted(rows, key=lambda r: r.id)
+    return sorted((_Claimed(*row) for row in conn.run((statement,))), key=lambda r: r.id)
 
 
 def _outcome(
@@ -220,17 +254,23 @@ class _Recorder:
         else:
             self.updates.append(values | ({"last_error": note} if note else {}))
 
-    def flush(self) -> None:
-        """Commit the outcomes so far (and renew the lease of the waiting rows when due)."""
-        if self.updates:
-            # Every row gives the same columns, so each status is one executemany.
-            by_shape: dict[tuple, list[dict]] = defaultdict(list)
-            for values in self.updates:
-                by_shape[tuple(sorted(values))].append(values)
-            for rows in by_shape.values():
-                db.session.execute(update(Delivery), rows)
+    def flush(self, conn: _Connection) -> None:
+        """Write the outcomes so far (and renew the lease of the waiting rows when due)."""
+        statements: list[tuple] = []
+        # Every row gives the same columns, so each status is one executemany.
+        by_shape: dict[tuple, list[dict]] = defaultdict(list)
+        for values in self.updates:
+            by_shape[tuple(sorted(values))].append(values)
+        table = Delivery.__table__
+        for rows in by_shape.values():
+            # The SET clause is the rows' keys; the row is found by its id under another name.
+            statement = update(table).where(table.c.id == bindparam("row_id"))
+            params = [{k: v for k, v in values.items() if k != "id"} for values in rows]
+            for param, values in zip(params, rows, strict=True):
+                param["row_id"] = values["id"]
+            statements.append((statement, params))
         if self.forget:
-            db.session.execute(delete(Delivery).where(Delivery.id.in_(self.forget)))
+            statements.append((delete(table).where(table.c.id.in_(self.forget)), {}))
         clock = time.monotonic()
         renew = (
             [i for i, ends in self.waiting.items() if ends > clock]
@@ -238,14 +278,18 @@ class _Recorder:
             else []
         )
         if renew:
-            db.session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(renew), Delivery.is_unsent())
-                .values(next_attempt_at=datetime.now(UTC) + timedelta(seconds=self.lease))
+            renewed = datetime.now(UTC) + timedelta(seconds=self.lease)
+            statements.append(
+                (
+                    update(table)
+                    .where(table.c.id.in_(renew), Delivery.is_unsent())
+                    .values(next_attempt_at=renewed),
+                    {},
+                )
             )
-        elif not (self.updates or self.forget):
+        if not statements:
             return
-        db.session.commit()
+        conn.run(*statements)
         if renew:
             self.waiting.update((i, clock + self.lease) for i in renew)
             self.renew_at = clock + self.lease / 2
@@ -362,27 +406,30 @@ def send_due(
     results: queue.SimpleQueue = queue.SimpleQueue()
     lanes: dict[str, _Lanes] = {}
     last_claim = claim
-    try:
-        while True:
-            if len(recorder.waiting) < claim and last_claim:
-                moment = now or datetime.now(UTC)
-                rows = _claim(moment, claim, policy.lease, sorted(channels))
-                # A short claim means the queue is drained for now: claim again only once
-                # everything in hand is done, and stop when that claim finds nothing.
-                last_claim = len(rows) if len(rows) == claim else 0
-                if rows:
-                    faults.reach("outbox.claimed")
-                    recorder.hold(rows)
-                    _hand_out(rows, channels, lanes, connections, results, recorder, moment)
-                elif not recorder.waiting:
-                    return recorder.counts
-            if not recorder.waiting:
-                last_claim = claim
-                continue
-            _record(recorder, results, channels, now, rng, policy, block=True)
-    finally:
-        for group in lanes.values():
-            group.close()
+    db.session.commit()  # what the caller wrote is there for the worker's own connection
+    with db.engine.connect() as connection:
+        conn = _Connection(connection)
+        try:
+            while True:
+                if len(recorder.waiting) < claim and last_claim:
+                    moment = now or datetime.now(UTC)
+                    rows = _claim(conn, moment, claim, policy.lease, sorted(channels))
+                    # A short claim means the queue is drained for now: claim again only once
+                    # everything in hand is done, and stop when that claim finds nothing.
+                    last_claim = len(rows) if len(rows) == claim else 0
+                    if rows:
+                        faults.reach("outbox.claimed")
+                        recorder.hold(rows)
+                        _hand_out(rows, channels, lanes, connections, results, recorder, moment)
+                    elif not recorder.waiting:
+                        return recorder.counts
+                if not recorder.waiting:
+                    last_claim = claim
+                    continue
+                _record(conn, recorder, results, channels, now, rng, policy)
+        finally:
+            for group in lanes.values():
+                group.close()
 
 
 def _hand_out(rows, channels, lanes, connections, results, recorder, moment) -> None:
@@ -418,14 +465,14 @@ def _hand_out(rows, channels, lanes, connections, results, recorder, moment) -> 
             lanes[name].put(row, message)
 
 
-def _record(recorder, results, channels, now, rng, policy, *, block: bool) -> None:
-    """Record every outcome that has arrived (waiting for one first if ``block``), commit
-    them together, then let their lanes send their next messages."""
+def _record(conn: _Connection, recorder, results, channels, now, rng, policy) -> None:
+    """Wait for an outcome; record it and every other that has arrived meanwhile, in one
+    write; then let their lanes send their next messages."""
     done: list[threading.Event] = []
     try:
-        first = results.get(timeout=WAKE) if block else results.get_nowait()
+        first = results.get(timeout=WAKE)
     except queue.Empty:
-        recorder.flush()  # renews the leases when due
+        recorder.flush(conn)  # renews the leases when due
         return
     item = first
     while item is not None:
@@ -451,7 +498,7 @@ def _record(recorder, results, channels, now, rng, policy, *, block: bool) -> No
             item = results.get_nowait()
         except queue.Empty:
             item = None
-    recorder.flush()
+    recorder.flush(conn)
     for event in done:
         event.set()
 
@@ -494,6 +541,7 @@ def _send_in_slices(
                 return
             messages = [message_from_dict(r.payload) for r in part]
             outcomes = channel.send(messages)
+            db.session.commit()  # what the channel wrote with the session (chat ids it found)
             if len(outcomes) != len(part):
                 raise RuntimeError(f"channel {channel.name} reported {len(outcomes)} outcomes")
             for row, error in zip(part, outcomes, strict=True):
@@ -501,6 +549,7 @@ def _send_in_slices(
                 done += 1
     except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
         log.exception("channel=%s failed a batch of %d", channel.name, len(rows))
+        db.session.rollback()
         for row in rows[done:]:
             yield row, _unexpected(channel, exc)
 

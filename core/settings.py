@@ -73,7 +73,7 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
 
 
 #: Default and bounds of FIKA_OUTBOX_CONNECTIONS.
-DEFAULT_CONNECTIONS = 4
+DEFAULT_CONNECTIONS = 10
 MAX_CONNECTIONS = 100
 
 
