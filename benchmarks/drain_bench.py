@@ -34,6 +34,7 @@ import datetime as dt
 import inspect
 import multiprocessing
 import os
+import socket
 import statistics
 import sys
 import threading
@@ -45,8 +46,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 import sqlalchemy as sa  # noqa: E402
-
-from round_bench import _free_port, schema, seed_people  # noqa: E402
+from round_bench import schema, seed_people  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DAY = dt.date(2027, 2, 1)
@@ -54,6 +54,12 @@ SENDERS = 8  # per-sender counters the server keeps (worker i sends from w<i>@ex
 
 
 # --- the SMTP server ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _smtp_server(port: int, delay_ms, received, calendars, by_sender, ready) -> None:
@@ -94,7 +100,7 @@ class Server:
         self.calendars = context.Value("i", 0)
         self.by_sender = context.Array("i", SENDERS)
         ready = context.Event()
-        self.port = _free_port()
+        self.port = free_port()
         self.process = context.Process(
             target=_smtp_server,
             args=(
@@ -362,13 +368,21 @@ def main() -> None:
                     )
                     single.append(run(args.drain, 0, workers=1, connections=1)["rate"])
                     package.append(
-                        run(args.drain, 0, workers=1, connections=DEFAULT_CONNECTIONS,
-                            renderer="email")["rate"]  # fmt: skip
+                        run(
+                            args.drain,
+                            0,
+                            workers=1,
+                            connections=DEFAULT_CONNECTIONS,
+                            renderer="email",
+                        )["rate"]  # fmt: skip
                     )
                 floor = statistics.median(bare)
                 for label, rates in (
                     ("bare client, pre-built invite, 1 connection", bare),
-                    (f"bare client, pre-built invite, {DEFAULT_CONNECTIONS} connections", bare_many),
+                    (
+                        f"bare client, pre-built invite, {DEFAULT_CONNECTIONS} connections",
+                        bare_many,
+                    ),  # fmt: skip
                     (f"one worker, {DEFAULT_CONNECTIONS} connections (mime writer)", worker),
                     ("one worker, 1 connection (mime writer)", single),
                     (f"one worker, {DEFAULT_CONNECTIONS} connections (email package)", package),

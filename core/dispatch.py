@@ -115,25 +115,16 @@ _CLAIMED_COLUMNS = (
 class _Connection:
     """The worker's own database connection for claims and outcomes, outside the session.
 
-    On PostgreSQL it runs in autocommit: a claim is one ``UPDATE … RETURNING`` statement and an
-    outcome one ``UPDATE``, each its own transaction in one round trip (no BEGIN and COMMIT
-    round trips), so the outcome is durable when the statement returns. SQLite writes each in
-    a transaction of its own.
+    Each claim and each write of outcomes is a transaction of its own: one commit (one flush of
+    PostgreSQL's log to disk) for all the outcomes that arrived together.
     """
 
     def __init__(self, connection: Connection):
+        self.connection = connection
         self.postgresql = connection.dialect.name == "postgresql"
-        self.connection = (
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            if self.postgresql
-            else connection
-        )
 
     def run(self, *statements: tuple) -> list:
-        """Execute ``(statement, parameters)`` pairs, atomically each; the first's rows, if any."""
-        if self.postgresql:
-            results = [self.connection.execute(*s) for s in statements]
-            return results[0].all() if results[0].returns_rows else []
+        """Execute ``(statement, parameters)`` pairs in one transaction; the first's rows."""
         with self.connection.begin():
             results = [self.connection.execute(*s) for s in statements]
             return results[0].all() if results[0].returns_rows else []
