@@ -21,8 +21,9 @@ those with a calendar part, and per sender address: each worker sends from its o
 2. A relay taking ``--delay-ms`` per message: one worker with each of ``--connections``
    (``--relay-count`` messages each, 1 connection gets fewer: it is slow), the rate and the
    projected time for 50,000 invites; then 3 workers with the largest setting.
-3. Fair share: 3 workers with the default setting, ``--fair-pending`` rows pending, against the
-   same relay: what each worker sent, and the total rate against one worker's.
+3. Fair share: 3 workers with the default setting (or ``--fair-connections``),
+   ``--fair-pending`` rows pending, against the same relay: what each worker sent, and the
+   total rate against one worker's.
 
 The script also runs against older trees whose ``send_due`` takes no ``connections``.
 """
@@ -303,6 +304,9 @@ def main() -> None:
     parser.add_argument("--connections", default="1,8,20,40")
     parser.add_argument("--relay-count", type=int, default=3000)
     parser.add_argument("--fair-pending", type=int, default=2000)
+    parser.add_argument(
+        "--fair-connections", default="", help="connections per worker in part 3 (default: 10)"
+    )
     parser.add_argument("--skip", default="", help="comma list of parts to skip: pace,relay,fair")
     parser.add_argument(
         "--database-url",
@@ -415,10 +419,11 @@ def main() -> None:
 
             if "fair" not in skip:
                 pending = args.fair_pending
+                each = int(args.fair_connections or DEFAULT_CONNECTIONS)
                 print(f"\n3. fair share: {pending} pending, relay {args.delay_ms} ms, "
-                      f"{DEFAULT_CONNECTIONS} connections per worker")  # fmt: skip
-                one = run(pending, args.delay_ms, workers=1, connections=DEFAULT_CONNECTIONS)
-                three = run(pending, args.delay_ms, workers=3, connections=DEFAULT_CONNECTIONS)
+                      f"{each} connections per worker")  # fmt: skip
+                one = run(pending, args.delay_ms, workers=1, connections=each)
+                three = run(pending, args.delay_ms, workers=3, connections=each)
                 print(f"  1 worker:  {one['seconds']:6.1f} s = {one['rate']:6.1f}/s")
                 print(
                     f"  3 workers: {three['seconds']:6.1f} s = {three['rate']:6.1f}/s, "
