@@ -164,6 +164,22 @@ def _claim(
     return sorted((_Claimed(*row) for row in conn.run((statement,))), key=lambda r: r.id)
 
 
+#: One line per message only at debug (40 people: 40 lines); a pass ends with one summary line.
+_LEVELS = {
+    DeliveryStatus.SENT: logging.DEBUG,
+    DeliveryStatus.RETRYING: logging.INFO,
+    DeliveryStatus.DEAD: logging.WARNING,
+}
+
+
+def _log_summary(counts: DispatchCounts) -> None:
+    """One ``delivery.summary`` line per pass that did anything (each message is at debug)."""
+    if counts.sent or counts.retrying or counts.dead:
+        log_event(
+            log, "delivery.summary", sent=counts.sent, retrying=counts.retrying, dead=counts.dead
+        )
+
+
 def _outcome(
     row: _Claimed,
     error: DeliveryError | None,
@@ -190,7 +206,7 @@ def _outcome(
     log_event(
         log,
         f"delivery.{values['status']}",
-        logging.WARNING if values["status"] == DeliveryStatus.DEAD else logging.INFO,
+        _LEVELS[values["status"]],
         delivery=row.id,
         round=row.round_id,
         group=row.group_id,
@@ -413,6 +429,7 @@ def send_due(
                         recorder.hold(rows)
                         _hand_out(rows, channels, lanes, connections, results, recorder, moment)
                     elif not recorder.waiting:
+                        _log_summary(recorder.counts)
                         return recorder.counts
                 if not recorder.waiting:
                     last_claim = claim

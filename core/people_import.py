@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 
+from core import audit
 from core.people_upsert import PersonRecord, apply_records, ids_by_email
 from core.text import text_problem
 from core.zones import is_zone
@@ -82,6 +83,18 @@ class ImportReport:
             f"{self.rows} rows: {verb} {self.created}, "
             f"{'would update' if self.dry_run else 'updated'} {self.updated}, "
             f"unchanged {self.unchanged}, errors {len(self.errors)}"
+        )
+
+    def audit(self, actor: str, **details: object) -> None:
+        """Record this import in the audit log (in the caller's transaction), whoever ran it."""
+        audit.record(
+            actor,
+            "people.import",
+            **details,
+            rows=self.rows,
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
         )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from core.db import db
 from core.models import Person, Programme, ProgrammeMember
@@ -101,18 +101,28 @@ def open_programmes(person: Person | Applicant) -> list[Programme]:
     return [p for p in programmes.all() if may_join(p, person)]
 
 
+#: The programmes a person (``person_id``) chose, or else the first one: one statement, built once.
+_CHOSEN = select(ProgrammeMember.programme_id).where(
+    ProgrammeMember.person_id == bindparam("person_id")
+)
+_PROGRAMMES_FOR = (
+    select(Programme)
+    .where(
+        or_(
+            Programme.id.in_(_CHOSEN),
+            and_(
+                ~exists(_CHOSEN),
+                Programme.id == select(func.min(Programme.id)).scalar_subquery(),
+            ),
+        )
+    )
+    .order_by(Programme.id)
+)
+
+
 def programmes_for(person: Person) -> list[Programme]:
     """The programmes ``person`` takes part in: those they chose, or else the default one."""
-    chosen = db.session.scalars(
-        select(Programme)
-        .join(ProgrammeMember, ProgrammeMember.programme_id == Programme.id)
-        .where(ProgrammeMember.person_id == person.id)
-        .order_by(Programme.id)
-    ).all()
-    if chosen:
-        return list(chosen)
-    default = db.session.scalar(select(Programme).order_by(Programme.id).limit(1))
-    return [default] if default is not None else []
+    return list(db.session.scalars(_PROGRAMMES_FOR, {"person_id": person.id}))
 
 
 def check_programmes(person: Person | Applicant, ids: list[int]) -> list[Programme]:

@@ -27,6 +27,15 @@ RELAXED_MODES = frozenset({"demo", "development", "test"})
 CHANNEL_PREFIXES = ("FIKA_SLACK_", "FIKA_TEAMS_", "FIKA_GRAPH_", "FIKA_GOOGLE_", "FIKA_CALDAV_")
 CHANNEL_NAMES = ("FIKA_SMTP_URL", "FIKA_MAIL_FROM", "FIKA_OUTBOX_DIR", "FIKA_DEFAULT_OUTBOX_DIR")
 
+#: FIKA_LOG_LEVEL's values; "debug" also shows each delivery and the scheduler's own lines.
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+#: In demo mode this address is an admin (no FIKA_ADMIN_EMAILS needed to try the admin).
+DEMO_ADMIN_EMAIL = "admin@example.org"
+
+#: The file in the instance folder that says its database is the demo's (``fika demo``).
+DEMO_MARKER = "demo-database"
+
 
 class SettingsError(RuntimeError):
     """A setting is missing or unusable; the message names the variable and why."""
@@ -109,6 +118,7 @@ def load_settings(environ: dict[str, str] | None = None, instance_path: str | No
     settings: dict[str, Any] = {
         "FIKA_ENV": env.get("FIKA_ENV", "production").strip().lower(),
         "FIKA_DEBUG": _flag(env.get("FIKA_DEBUG")),
+        "FIKA_LOG_LEVEL": (env.get("FIKA_LOG_LEVEL") or "info").strip().lower(),
         "SECRET_KEY": env.get("FIKA_SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or default_db),
         "FIKA_BASE_URL": (env.get("FIKA_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
@@ -171,6 +181,7 @@ class Settings:
     outbox_dir: str | None = None
     smtp_url: str | None = None
     debug: bool = False
+    log_level: str = "info"
     admin_emails: tuple[str, ...] = ()
     admin_group: str | None = None
     outbox_max_attempts: int = 8
@@ -198,6 +209,7 @@ class Settings:
         return cls(
             env=config.get("FIKA_ENV", "production"),
             debug=bool(config.get("FIKA_DEBUG")),
+            log_level=config.get("FIKA_LOG_LEVEL", "info"),
             secret_key=config["SECRET_KEY"],
             database_url=config["SQLALCHEMY_DATABASE_URI"],
             instance_path=config["INSTANCE_PATH"],
@@ -209,7 +221,7 @@ class Settings:
             default_outbox_dir=config["FIKA_DEFAULT_OUTBOX_DIR"],
             outbox_dir=config.get("FIKA_OUTBOX_DIR"),
             smtp_url=config.get("FIKA_SMTP_URL"),
-            admin_emails=_email_list(config.get("FIKA_ADMIN_EMAILS")),
+            admin_emails=_admins(config),
             admin_group=config.get("FIKA_ADMIN_GROUP"),
             outbox_max_attempts=int(config.get("FIKA_OUTBOX_MAX_ATTEMPTS") or 8),
             outbox_base_delay=float(config.get("FIKA_OUTBOX_BASE_DELAY") or 30.0),
@@ -231,6 +243,62 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def _admins(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """FIKA_ADMIN_EMAILS, plus the demo admin in demo mode."""
+    admins = _email_list(config.get("FIKA_ADMIN_EMAILS"))
+    if config.get("FIKA_ENV") == "demo":
+        admins = _email_list((*admins, DEMO_ADMIN_EMAIL))
+    return admins
+
+
+def served_base_url(host: str, port: int, environ: Mapping[str, str] | None = None) -> str | None:
+    """The base URL of links when ``fika serve`` serves ``host:port`` and FIKA_BASE_URL is unset.
+
+    None when FIKA_BASE_URL is set (it wins: behind a proxy the public address differs). A
+    wildcard address (0.0.0.0, ::) is not one a browser can open, so links use the loopback.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("FIKA_BASE_URL"):
+        return None
+    host = host.strip().strip("[]")
+    if host in ("", "0.0.0.0"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:  # an IPv6 literal goes in brackets in a URL
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _demo_marker(environ: Mapping[str, str] | None) -> tuple[Path, str]:
+    """Where the demo marker lives and the database URL it must name, for these variables."""
+    config = load_settings(dict(os.environ if environ is None else environ))
+    return Path(config["INSTANCE_PATH"]) / DEMO_MARKER, config["SQLALCHEMY_DATABASE_URI"]
+
+
+def mark_demo_instance(database_url: str, environ: Mapping[str, str] | None = None) -> None:
+    """Note in the instance folder that ``database_url`` holds the demo (see below)."""
+    path, _ = _demo_marker(environ)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(database_url + "\n")
+
+
+def is_demo_instance(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether commands run here work on the demo: FIKA_ENV unset and the demo's database in use.
+
+    So ``fika status`` after ``fika demo`` in the same folder uses the demo's generated key,
+    while a folder with FIKA_ENV set, or pointed at another database, is left alone.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("FIKA_ENV"):
+        return False
+    try:
+        path, database_url = _demo_marker(env)
+        return path.read_text().strip() == database_url
+    except (OSError, SettingsError):  # a bad setting is named when the app is built
+        return False
+
+
 def finalise(config: dict, instance_path: str) -> Settings:
     """Check settings that depend on the final mode; raise SettingsError if one is unusable.
 
@@ -250,6 +318,11 @@ def finalise(config: dict, instance_path: str) -> Settings:
     if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
         raise SettingsError(
             f"FIKA_PROXY_FIX: expected a whole number (0 for none), got {proxies!r}"
+        )
+    level = config.get("FIKA_LOG_LEVEL", "info")
+    if level not in LOG_LEVELS:
+        raise SettingsError(
+            f"FIKA_LOG_LEVEL: unknown level {level!r} (use {', '.join(LOG_LEVELS)})"
         )
     template = config["FIKA_VIDEO_URL_TEMPLATE"]
     if "{room}" not in template:

@@ -23,7 +23,6 @@ CLI_ACTOR = "cli"
 @click.pass_context
 def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
     """Create or update people from a CSV file (UTF-8), matched by email; all or nothing."""
-    from core import audit
     from core.db import db
     from core.people_import import check_csv
     from web.config import runtime_of
@@ -54,15 +53,7 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
             db.session.rollback()
             click.echo(f"dry run: {report.summary()}; nothing was written")
             return
-        audit.record(
-            CLI_ACTOR,
-            "people.import",
-            file=file.name,
-            rows=report.rows,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-        )
+        report.audit(CLI_ACTOR, file=file.name)
         db.session.commit()
         click.echo(f"imported: {report.summary()}")
 

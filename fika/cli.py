@@ -1,4 +1,4 @@
-"""``fika``: serve, demo, round, plan, clock, worker, status and db.
+"""``fika``: serve, demo, round, plan, clock, worker, status, db, and the Slack and Teams apps.
 
 Errors a person can act on exit with status 2 and one line naming the problem; no tracebacks.
 """
@@ -14,14 +14,48 @@ from flask.cli import ScriptInfo
 from flask_migrate.cli import db as db_group
 
 from fika.admin_commands import admin_group, import_command
+from fika.chat_apps import slack_group, teams_group
 from fika.context import Failure, app_for, make_app, runtime_for
+
+#: Where settings a command changes for its app are kept (read when the app is built).
+OVERRIDES = "fika.overrides"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Fika runs hybrid coffee breaks: opt-in, matching, invites and chat messages."""
-    ctx.obj = ScriptInfo(create_app=lambda: make_app(ctx.meta.get("fika.overrides")))
+    from core.settings import is_demo_instance
+
+    ctx.meta[OVERRIDES] = {}
+    if is_demo_instance():
+        # After `fika demo` here (FIKA_ENV unset): work on the demo with its generated key.
+        _override(ctx, FIKA_ENV="demo")
+    ctx.obj = ScriptInfo(create_app=lambda: make_app(ctx.meta[OVERRIDES] or None))
+
+
+def _override(ctx: click.Context, **settings: str) -> None:
+    """Change settings of this invocation's app (before it is built)."""
+    ctx.meta.setdefault(OVERRIDES, {}).update(settings)
+
+
+def verbose_option(command):
+    """``--verbose``: every delivery and the scheduler's lines (FIKA_LOG_LEVEL=debug)."""
+
+    def set_level(ctx: click.Context, _param, value: bool) -> bool:
+        if value:
+            _override(ctx, FIKA_LOG_LEVEL="debug")
+        return value
+
+    return click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=set_level,
+        help="Log every delivery and the scheduler's lines (as FIKA_LOG_LEVEL=debug).",
+    )(command)
 
 
 def _parse_date(value: str | None, option: str = "--date") -> date | None:
@@ -47,14 +81,14 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
 
 @cli.group("db")
 def db_command() -> None:
-    """Database schema: apply migrations (``upgrade``), see where you are, make new ones."""
+    """Database schema: apply migrations (fika db upgrade), see where you are, make new ones."""
 
 
 @db_command.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True, help="Migration to stop at.")
 @click.pass_context
 def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Apply migrations up to ``revision`` and make sure the default programme exists."""
+    """Apply migrations up to REVISION and make sure the default programme exists."""
     upgrade_database(app_for(ctx), revision)
     click.echo("database is up to date")
 
@@ -68,20 +102,37 @@ for _name in ("downgrade", "current", "history", "heads", "migrate", "check", "s
 @click.option(
     "--seed", default=7, show_default=True, type=int, help="Seed of the demo organisation."
 )
+@verbose_option
 @click.pass_context
 def demo(ctx: click.Context, people: int, seed: int) -> None:
-    """Create a demo organisation, run today's round and print its groups."""
+    """Create a demo organisation, plan its next round and print its groups."""
     from fika.demo import run_demo
 
-    ctx.meta["fika.overrides"] = {"FIKA_ENV": "demo"} if _demo_default() else None
-    app = app_for(ctx)
-    upgrade_database(app)
+    app = _demo_app(ctx)
     with app.app_context():
         click.echo(run_demo(runtime_for(ctx).settings, people, seed))
 
 
-def _demo_default() -> bool:
-    """``fika demo`` runs in demo mode unless FIKA_ENV says otherwise."""
+def _demo_app(ctx: click.Context) -> Flask:
+    """The app of a demo, its database upgraded.
+
+    Demo mode unless FIKA_ENV says otherwise; then the instance folder notes that its database
+    holds the demo, so later commands here (``fika status``) run in demo mode too.
+    """
+    from core.settings import is_demo_instance, mark_demo_instance
+
+    demo_mode = _env_unset()
+    if demo_mode:
+        _override(ctx, FIKA_ENV="demo")
+    app = app_for(ctx)
+    upgrade_database(app)
+    if demo_mode and not is_demo_instance():
+        mark_demo_instance(runtime_for(ctx).settings.database_url)
+    return app
+
+
+def _env_unset() -> bool:
+    """Whether FIKA_ENV is unset (the demo then runs in demo mode)."""
     import os
 
     return "FIKA_ENV" not in os.environ
@@ -126,21 +177,44 @@ def round_command(
             click.echo(groups_table(outcome.plan, outcome.people, when))
 
 
-@cli.command()
-def plan() -> None:
-    """Read a plan request (JSON) on stdin, print the plan (JSON) on stdout."""
+PLAN_EXAMPLE = """\b
+Example (request.json):
+  {"date": "2026-11-30", "group_size": 2,
+   "participants": [
+     {"id": "a", "department": "Sales", "timezone": "Europe/Stockholm"},
+     {"id": "b", "department": "Research", "timezone": "Europe/Berlin"}]}
+
+\b
+  fika plan request.json
+  echo '{"date": "2026-11-30", "participants": []}' | fika plan
+"""
+
+
+@cli.command(epilog=PLAN_EXAMPLE)
+@click.argument("request", default="-", metavar="[REQUEST]")
+def plan(request: str) -> None:
+    """Read a plan request (JSON) from the file REQUEST (none or - for stdin), print the plan
+    (JSON) on stdout. No database: the pairing library on its own."""
     from pairing import RequestError, plan_json
 
+    source = "stdin" if request == "-" else request
     try:
-        text = sys.stdin.read()
+        if request == "-":
+            text = sys.stdin.read()
+        else:
+            with open(request, encoding="utf-8") as handle:
+                text = handle.read()
         click.echo(plan_json(text))
     except RequestError as exc:
         raise Failure(str(exc)) from None
     except UnicodeDecodeError as exc:
-        raise Failure(f"stdin: not UTF-8 text ({exc.reason})") from None
+        raise Failure(f"{source}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise Failure(f"REQUEST: cannot read {request!r} ({exc.strerror or exc})") from None
 
 
 @cli.command()
+@verbose_option
 @click.option("--once", is_flag=True, help="Send what is due now and exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.pass_context
@@ -158,6 +232,7 @@ def worker(ctx: click.Context, once: bool, interval: float) -> None:
 
 
 @cli.command()
+@verbose_option
 @click.pass_context
 def clock(ctx: click.Context) -> None:
     """Run the scheduler: each programme's round at its time (run exactly one clock)."""
@@ -169,23 +244,43 @@ def clock(ctx: click.Context) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--demo", "with_demo", is_flag=True, help="Demo mode: demo people and today's round.")
+@click.option(
+    "--demo",
+    "with_demo",
+    is_flag=True,
+    help="Demo mode: demo people, their next round, and sign-in links for a demo admin "
+    "and a demo person.",
+)
 @click.option("--people", default=40, show_default=True, type=click.IntRange(2, 100_000))
+@verbose_option
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, with_demo: bool, people: int) -> None:
-    """Web, clock and outbox worker in one process, for a single host."""
+    """Web, clock and outbox worker in one process, for a single host.
+
+    Without FIKA_BASE_URL, links in mails and chat point at the address served.
+    """
+    from core.settings import served_base_url
     from fika.serve import serve_forever
 
+    base_url = served_base_url(host, port)
+    if base_url is not None:
+        _override(ctx, FIKA_BASE_URL=base_url)
+    last_lines: list[str] = []
     if with_demo:
-        ctx.meta["fika.overrides"] = {"FIKA_ENV": "demo"} if _demo_default() else None
-    app = app_for(ctx)
-    upgrade_database(app)
-    if with_demo:
-        from fika.demo import run_demo
+        from fika.demo import run_demo, sign_in_lines
 
+        app = _demo_app(ctx)
+        settings = runtime_for(ctx).settings
         with app.app_context():
-            click.echo(run_demo(runtime_for(ctx).settings, people, 7))
-    serve_forever(app, runtime_for(ctx), host, port)
+            click.echo(run_demo(settings, people, 7, groups=False))
+            click.echo("the groups: `fika status`, or the admin's Rounds page")
+            last_lines = sign_in_lines(settings)
+    else:
+        app = app_for(ctx)
+        upgrade_database(app)
+    runtime = runtime_for(ctx)
+    verbose = runtime.settings.log_level == "debug"
+    serve_forever(app, runtime, host, port, last_lines=last_lines, verbose=verbose)
 
 
 @cli.command()
@@ -200,6 +295,8 @@ def status(ctx: click.Context) -> None:
 
 cli.add_command(import_command)
 cli.add_command(admin_group)
+cli.add_command(slack_group)
+cli.add_command(teams_group)
 
 
 def main() -> None:

@@ -1,16 +1,18 @@
-"""``fika demo``: a believable organisation, today's round, and its invites written out."""
+"""``fika demo``: a believable organisation, its next round, its invites written out, and
+sign-in links for a demo admin and a demo person (``fika serve --demo``)."""
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from core.db import db
 from core.models import WEEKDAYS, Person, Preference
-from core.settings import Settings
+from core.programmes import next_break
+from core.settings import DEMO_ADMIN_EMAIL, Settings
 
 DEPARTMENTS = [
     ("Engineering", 8),
@@ -180,37 +182,90 @@ def ensure_demo_people(count: int, seed: int) -> int:
     return created
 
 
-def demo_day(programme, today: date) -> date:
-    """Today when the programme has a break today, else its next day (a demo on a Saturday)."""
-    for offset in range(14):
-        day = today + timedelta(days=offset)
-        if programme.runs_on(day):
-            return day
-    return today
+def ensure_demo_admin(timezone: str) -> Person:
+    """The demo admin (an admin in demo mode, see ``core.settings``); not in any round."""
+    person = db.session.scalar(select(Person).where(Person.email == DEMO_ADMIN_EMAIL))
+    if person is None:
+        person = Person(
+            email=DEMO_ADMIN_EMAIL, name="Demo Admin", department="People", timezone=timezone
+        )
+        db.session.add(person)
+        db.session.commit()
+    return person
 
 
-def run_demo(settings: Settings, count: int, seed: int) -> str:
-    """Create the demo organisation, run today's round, deliver it; return a printable report."""
+def demo_day(programme, now: datetime) -> date:
+    """The day of the demo's round: the next programme day whose break is still ahead.
+
+    "Ahead" as the clock sees it: the break less the programme's lead time is after ``now``
+    (in the programme's zone), so a demo run at 18:00, or on a Saturday, plans a later day
+    instead of breaks that are already over.
+    """
+    upcoming = next_break(programme, now)
+    if upcoming is not None:
+        return upcoming.astimezone(ZoneInfo(programme.timezone)).date()
+    return now.astimezone(ZoneInfo(programme.timezone)).date()
+
+
+def run_demo(
+    settings: Settings,
+    count: int,
+    seed: int,
+    now: datetime | None = None,
+    *,
+    groups: bool = True,
+) -> str:
+    """Create the demo organisation, plan its next round, deliver it; return a printable report.
+
+    ``groups``: add the table of groups (``fika demo``); ``fika serve --demo`` keeps it short.
+    """
     from core.channels import configured_channels
     from core.dispatch import send_due
     from core.programmes import ensure_default_programme
     from core.rounds import existing_round, run_round
     from fika.tables import groups_table
 
+    now = now or datetime.now(UTC)
     created = ensure_demo_people(count, seed)
     programme = ensure_default_programme(settings.timezone)
-    today = datetime.now(UTC).astimezone(ZoneInfo(programme.timezone)).date()
+    today = now.astimezone(ZoneInfo(programme.timezone)).date()
     lines = [f"demo organisation: {count} people ({created} new)"]
-    day = demo_day(programme, today)
+    day = demo_day(programme, now)
     if day != today:
-        lines.append(f"no break today ({today:%A}); the demo plans the next one, {day:%A %-d %B}")
+        why = (
+            f"today's break ({programme.local_time:%H:%M} {programme.timezone}) is over"
+            if programme.runs_on(today)
+            else f"no break today ({today:%A})"
+        )
+        lines.append(f"{why}; the demo plans the next one, {day:%A %-d %B}")
     outcome = run_round(settings, programme, day)
     lines.append(outcome.message)
     counts = send_due(configured_channels(settings), connections=settings.outbox_connections)
     lines.append(f"deliveries: sent {counts.sent}, retrying {counts.retrying}, dead {counts.dead}")
     if outcome.plan is not None:
-        lines.append(groups_table(outcome.plan, outcome.people, day))
+        if groups:
+            lines.append(groups_table(outcome.plan, outcome.people, day))
     else:
         rnd = existing_round(programme, day)
         lines.append(f"(round {rnd.id if rnd else '?'} was made earlier; `fika status` shows it)")
     return "\n".join(lines)
+
+
+def sign_in_lines(settings: Settings, now: datetime | None = None) -> list[str]:
+    """Two single-use sign-in links, for the demo admin (to the admin) and for a demo person."""
+    from core.signin import LINK_MINUTES, issue_link
+
+    admin = ensure_demo_admin(settings.timezone)
+    person = db.session.scalar(
+        select(Person).where(Person.email.like("demo%@example.org")).order_by(Person.email).limit(1)
+    )
+    lines = [
+        f"Sign-in links (each works once, for {LINK_MINUTES} minutes; restart for new ones):",
+    ]
+    if admin.email in settings.admin_emails:
+        lines.append(f"  demo admin ({admin.email}): {issue_link(settings, admin, '/admin/', now)}")
+    else:  # FIKA_ENV set to another mode: the demo admin is an admin in demo mode only
+        lines.append(f"  demo admin: add {admin.email} to FIKA_ADMIN_EMAILS to sign in as it")
+    if person is not None:
+        lines.append(f"  demo person ({person.name}): {issue_link(settings, person, None, now)}")
+    return lines

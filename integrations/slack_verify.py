@@ -32,7 +32,8 @@ def verify_slack_request(
 
     ``raw_body`` must be the bytes as received: re-encoding a parsed form changes the signature.
     Header names are matched case-insensitively. A missing or malformed timestamp or signature
-    is simply not valid; an empty secret is a configuration error, not a rejected request.
+    is simply not valid, and so is a body that is not UTF-8 (Slack's never is); an empty secret
+    is a configuration error, not a rejected request.
     """
     if not signing_secret or not signing_secret.strip():
         raise ConfigError("FIKA_SLACK_SIGNING_SECRET is empty: copy it from the Slack app page")
@@ -40,6 +41,11 @@ def verify_slack_request(
     timestamp = lowered.get("x-slack-request-timestamp", "")
     if not timestamp.isascii() or not timestamp.isdigit():
         return False  # the SDK would raise on int("abc"); a forged header is just a bad request
+    if isinstance(raw_body, bytes):
+        try:
+            raw_body = raw_body.decode("utf-8")  # the SDK decodes too, and would raise
+        except UnicodeDecodeError:
+            return False  # Slack sends UTF-8: these bytes were not signed by it
     verifier = SignatureVerifier(signing_secret, clock=_FixedClock(now))
     return verifier.is_valid(
         body=raw_body, timestamp=timestamp, signature=lowered.get("x-slack-signature")

@@ -60,8 +60,11 @@ def run_worker(
     once: bool = False,
     interval: float = 5.0,
     stop: threading.Event | None = None,
+    started: threading.Event | None = None,
 ) -> DispatchCounts:
     """Send due deliveries until stopped; with ``once``, one pass that sends what is due.
+
+    ``started`` is set after the first pass (``fika serve`` waits for it before its last lines).
 
     Between passes it sleeps until the next row falls due, but never longer than ``interval``
     (rows written by other processes appear without notice).
@@ -74,7 +77,12 @@ def run_worker(
             if once:
                 return send_due(channels, policy=policy, connections=settings.outbox_connections)
             return _loop(
-                channels, policy, settings.outbox_connections, interval, stop or _stop_on_signals()
+                channels,
+                policy,
+                settings.outbox_connections,
+                interval,
+                stop or _stop_on_signals(),
+                started,
             )
         finally:
             for channel in channels.values():
@@ -84,7 +92,12 @@ def run_worker(
 
 
 def _loop(
-    channels, policy: RetryPolicy, connections: int, interval: float, stop: threading.Event
+    channels,
+    policy: RetryPolicy,
+    connections: int,
+    interval: float,
+    stop: threading.Event,
+    started: threading.Event | None = None,
 ) -> DispatchCounts:
     total = DispatchCounts()
     log_event(log, "worker.started", channels=",".join(sorted(channels)))
@@ -99,6 +112,8 @@ def _loop(
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
             log.exception("outbox pass failed; retrying in %.0fs", interval)
             db.session.rollback()
+        if started is not None:
+            started.set()  # after the first pass, so its lines come before the caller's
         stop.wait(wait)
     log_event(log, "worker.stopped", sent=total.sent, retrying=total.retrying, dead=total.dead)
     return total

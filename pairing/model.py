@@ -33,7 +33,12 @@ class RequestError(ValueError):
 
 @dataclass(frozen=True)
 class Participant:
-    """One person taking part in a round, as they are on the round's date."""
+    """One person taking part in a round, as they are on the round's date.
+
+    ``topics`` are what the person is curious about or wants to learn; ``share_topics``
+    what they can teach others (read by learning teams, :mod:`pairing.teams`; the coffee
+    planner ignores it).
+    """
 
     id: str
     department: str
@@ -45,6 +50,7 @@ class Participant:
     manager: str | None = None
     avoid: frozenset[str] = frozenset()
     topics: tuple[str, ...] = ()
+    share_topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

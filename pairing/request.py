@@ -164,7 +164,11 @@ def _participant(obj: object, path: str) -> Participant:
     avoid = _NO_ONE if avoid is None else frozenset(_strings(avoid, f"{path}.avoid", pid))
     topics = obj.get("topics")
     topics = () if topics is None else _strings(topics, f"{path}.topics", pid)
-    return Participant(pid, department, site, timezone, hours, busy, mode, manager, avoid, topics)
+    shares = obj.get("share_topics")
+    shares = () if shares is None else _strings(shares, f"{path}.share_topics", pid)
+    return Participant(
+        pid, department, site, timezone, hours, busy, mode, manager, avoid, topics, shares
+    )
 
 
 def _history(value: object) -> tuple[HistoryRound, ...]:

@@ -101,9 +101,22 @@ def _engine_options(config) -> dict:
     return {"pool_recycle": POOL_RECYCLE_SECONDS}
 
 
+#: Libraries whose INFO lines drown the start-up output; shown only at FIKA_LOG_LEVEL=debug.
+CHATTY_LOGGERS = ("apscheduler", "alembic")
+
+
 def _configure_logging(app: Flask) -> None:
-    """One line per event, with a stable prefix, so logs can be grepped and shipped."""
+    """One line per event, with a stable prefix, so logs can be grepped and shipped.
+
+    FIKA_LOG_LEVEL sets the level. Below debug, the scheduler's and the migrations' own INFO
+    lines are left out (one line per round and a delivery summary is what an operator reads);
+    SQL statements are never logged, even at debug.
+    """
+    level = getattr(logging, app.extensions[EXTENSION].log_level.upper())
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("fika").setLevel(level)
+    chatty = logging.DEBUG if level <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(chatty)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)

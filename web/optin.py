@@ -1,4 +1,7 @@
-"""The opt-in form at ``/``: join with a few details, see when the first break is."""
+"""The opt-in form at ``/``: join with a few details, see when the first break is.
+
+The first break comes from ``core.next_break``, the same answer /me gives once signed in.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from sqlalchemy.orm import joinedload
 from core import changes, signin
 from core.db import db
 from core.models import Person, Programme
-from core.programmes import Applicant, check_programmes, next_break
+from core.next_break import next_break_for_applicant
+from core.programmes import Applicant, check_programmes
 from web.config import current_settings
 from web.forms import OptInForm
 from web.per_process import kept
@@ -136,12 +140,15 @@ def join():
         except ValueError as error:
             programme_error = as_sentence(str(error))
         else:
-            programme = chosen[0] if chosen else default_programme()
-            start = next_break(programme, datetime.now(UTC))
-            local = start.astimezone(ZoneInfo(applicant.timezone)) if start else None
+            programmes = chosen or [default_programme()]
+            upcoming = next_break_for_applicant(applicant, programmes, datetime.now(UTC))
             # Rendered from the form alone, before anything is stored.
             page = render_template(
-                "joined.html", person=applicant, programme=programme, start=local
+                "joined.html",
+                person=applicant,
+                programme=upcoming.programme if upcoming else programmes[0],
+                next_break=upcoming,
+                zone=ZoneInfo(applicant.timezone),
             )
             known = _store_if_new(applicant, ids)
             if known is not None:

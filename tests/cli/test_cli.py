@@ -3,7 +3,7 @@
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -135,3 +135,110 @@ def test_production_start_without_secret_refuses_naming_it(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("fika: FIKA_SECRET_KEY is not set")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@time_machine.travel(datetime(2026, 11, 30, 17, 0, tzinfo=UTC), tick=True)  # Monday 18:00 CET
+def test_demo_after_hours_plans_the_next_working_day_with_breaks_ahead(fika, tmp_path):
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.models import Group
+    from web import create_app
+
+    result = fika("demo", "--people", "12")
+    assert result.exit_code == 0, result.output
+    assert (
+        "today's break (10:00 Europe/Stockholm) is over; the demo plans the next one, "
+        "Tuesday 1 December"
+    ) in result.output
+    assert "on 2026-12-01: 6 groups, 0 unmatched" in result.output
+    app = create_app()
+    with app.app_context():
+        starts = list(db.session.scalars(select(Group.start_at)))
+        db.session.remove()
+        db.engine.dispose()
+    assert len(starts) == 6 and all(start > datetime.now(UTC) for start in starts)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 11, 30, 7, 59, tzinfo=UTC), date(2026, 11, 30)),  # 08:59: an hour ahead
+        (datetime(2026, 11, 30, 8, 30, tzinfo=UTC), date(2026, 12, 1)),  # too late to plan
+        (datetime(2026, 12, 4, 22, 0, tzinfo=UTC), date(2026, 12, 7)),  # Friday night: Monday
+    ],
+)
+def test_demo_day_is_the_next_programme_day_whose_break_is_ahead(now, expected):
+    from datetime import time
+
+    from core.models import WEEKDAYS, Programme
+    from fika.demo import demo_day
+
+    programme = Programme(
+        days=list(WEEKDAYS[:5]),
+        local_time=time(10),
+        timezone="Europe/Stockholm",
+        lead_minutes=60,
+        active=True,
+        cadence="weekly",
+    )
+    assert demo_day(programme, now) == expected
+
+
+def test_plan_reads_a_file_argument_and_dash_for_stdin(tmp_path):
+    request = {
+        "date": "2026-11-30",
+        "participants": [
+            {"id": "a", "department": "Sales"},
+            {"id": "b", "department": "Research"},
+        ],
+    }
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request))
+    from_file = run_fika("plan", str(path))
+    assert from_file.returncode == 0, from_file.stderr
+    assert [sorted(g["members"]) for g in json.loads(from_file.stdout)["groups"]] == [["a", "b"]]
+    from_stdin = run_fika("plan", "-", input=json.dumps(request))
+    assert from_stdin.returncode == 0
+    assert json.loads(from_stdin.stdout)["groups"] == json.loads(from_file.stdout)["groups"]
+
+
+def test_plan_with_a_missing_file_exits_2_with_one_line(tmp_path):
+    result = run_fika("plan", str(tmp_path / "nope.json"))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"fika: REQUEST: cannot read {str(tmp_path / 'nope.json')!r} (No such file or directory)"
+    ]
+
+
+def test_plan_help_shows_an_example_request_that_works(tmp_path):
+    help_text = CliRunner().invoke(cli, ["plan", "--help"]).output
+    assert "fika plan request.json" in help_text
+    start = help_text.index("{")
+    end = help_text.index("]}", start) + 2
+    example = json.loads(help_text[start:end])
+    assert len(example["participants"]) == 2
+    (tmp_path / "request.json").write_text(help_text[start:end])
+    result = run_fika("plan", str(tmp_path / "request.json"))
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["groups"]) == 1
+
+
+@pytest.mark.parametrize("command", [["db", "--help"], ["db", "upgrade", "--help"]])
+def test_db_help_is_plain_text(command):
+    result = CliRunner().invoke(cli, command)
+    assert result.exit_code == 0
+    assert "``" not in result.output
+    assert "fika db upgrade" in result.output or "REVISION" in result.output
+
+
+def test_outside_demo_mode_the_links_say_how_to_make_the_demo_admin_an_admin(app):
+    from fika.demo import ensure_demo_people, sign_in_lines
+    from tests.conftest import settings_of
+
+    settings = settings_of(app)
+    with app.app_context():
+        ensure_demo_people(4, 7)
+        lines = sign_in_lines(settings)
+    assert lines[1] == "  demo admin: add admin@example.org to FIKA_ADMIN_EMAILS to sign in as it"
+    assert lines[2].startswith("  demo person (") and f"{settings.base_url}/me/sign-in/" in lines[2]

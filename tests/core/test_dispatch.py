@@ -167,15 +167,25 @@ def test_http_429_then_500_then_200_is_delivered_with_the_delays(app, make_app, 
         assert (teams.status, teams.attempts, teams.last_error) == ("sent", 3, None)
 
 
-def test_sent_rows_are_logged_with_round_and_delivery_ids(app, caplog):
+def test_sent_rows_are_logged_with_round_and_delivery_ids_at_debug(app, caplog):
     round_for(app, 2)
-    with app.app_context(), caplog.at_level(logging.INFO, logger="fika.outbox"):
+    with app.app_context(), caplog.at_level(logging.DEBUG, logger="fika.outbox"):
         send_due(configured_channels(settings_of(app)))
         first = rows("outbox")[0]
     assert (
         f"event=delivery.sent delivery={first.id} round={first.round_id} group={first.group_id} "
         "kind=invite channel=outbox attempts=1"
     ) in caplog.text
+
+
+def test_at_info_a_pass_logs_one_summary_instead_of_a_line_per_message(app, caplog):
+    round_for(app, 4)
+    with app.app_context(), caplog.at_level(logging.INFO, logger="fika.outbox"):
+        send_due(configured_channels(settings_of(app)))
+        again = send_due(configured_channels(settings_of(app)))  # nothing due: no line
+    assert again.sent == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "fika.outbox"]
+    assert lines == ["event=delivery.summary sent=4 retrying=0 dead=0"]
 
 
 def test_a_second_worker_on_sqlite_refuses_to_start(app):

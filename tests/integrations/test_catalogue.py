@@ -137,3 +137,28 @@ def test_channels_from_settings_deliver_to_a_real_smtp_server(smtp_server, tmp_p
         assert channel.send(messages) == [None, None, None], channel.name
     assert len(smtp_server.messages) == 3
     assert len(list(tmp_path.glob("*.txt"))) == 3
+
+
+def test_listing_the_channels_builds_none_of_them(monkeypatch, tmp_path):
+    """``enabled`` reads strings only: a Google key file that is not there yet, a Graph secret
+    nobody checked, every builder switched to a trap — listing still names them all."""
+    built = []
+    for entry in catalogue.CATALOGUE:
+        trap = catalogue.Entry(
+            **{**vars(entry), "build": lambda s, m, n=entry.name: built.append(n)}
+        )
+        monkeypatch.setitem(catalogue.BY_NAME, entry.name, trap)
+    monkeypatch.setattr(catalogue, "CATALOGUE", tuple(catalogue.BY_NAME.values()))
+    settings = {
+        **SMTP,
+        **CALDAV,
+        "FIKA_GOOGLE_SERVICE_ACCOUNT_FILE": str(tmp_path / "missing-key.json"),
+        "FIKA_GOOGLE_ORGANISER": "fika@p.example",
+        "FIKA_SLACK_BOT_TOKEN": "xoxb-1",
+        "FIKA_SLACK_WEBHOOK_URL": "https://hooks.slack.example/x",
+    }
+    names = [entry.name for entry in catalogue.enabled(settings)]
+    assert names == ["google", "caldav", "slack", "slack_webhook"]
+    assert built == []
+    catalogue.build(settings)  # the same traps do fire when the channels are built
+    assert built == names

@@ -31,6 +31,13 @@ def test_header_names_are_case_insensitive_and_body_may_be_text():
     assert verify_slack_request(SECRET, headers, BODY.decode(), now=NOW + 300)
 
 
+def test_a_body_that_is_not_utf8_is_rejected_even_with_its_hmac():
+    body = b"text=\xff\xfe"
+    assert not verify_slack_request(SECRET, signed(body), body, now=NOW)
+    utf8 = "text=caf\u00e9".encode()
+    assert verify_slack_request(SECRET, signed(utf8), utf8, now=NOW)
+
+
 def test_wrong_secret_is_rejected():
     assert not verify_slack_request(SECRET, signed(secret="another-secret"), BODY, now=NOW)
 

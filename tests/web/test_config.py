@@ -2,7 +2,15 @@
 
 import pytest
 
-from core.settings import SettingsError, load_settings, normalise_database_url
+from core.settings import (
+    DEMO_ADMIN_EMAIL,
+    SettingsError,
+    is_demo_instance,
+    load_settings,
+    mark_demo_instance,
+    normalise_database_url,
+    served_base_url,
+)
 from web import create_app
 
 
@@ -89,6 +97,7 @@ def test_demo_mode_generates_a_stable_key(tmp_path, monkeypatch):
             "FIKA_GRAPH_CLIENT_SECRET",
         ),
         ({"FIKA_SLACK_SIGNING_SECRET": "s"}, "FIKA_SLACK_BOT_TOKEN"),
+        ({"FIKA_LOG_LEVEL": "loud"}, "FIKA_LOG_LEVEL"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path, override, named):
@@ -100,3 +109,43 @@ def test_bad_settings_name_the_variable(tmp_path, override, named):
 def test_test_config_overrides_environment(app):
     assert app.testing
     assert app.config["FIKA_BASE_URL"] == "https://fika.example.org"
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+        ("0.0.0.0", 8123, "http://127.0.0.1:8123"),
+        ("", 80, "http://127.0.0.1:80"),
+        ("::", 9000, "http://[::1]:9000"),
+        ("fika.lan", 8000, "http://fika.lan:8000"),
+    ],
+)
+def test_served_base_url_is_an_address_a_browser_opens(host, port, expected):
+    assert served_base_url(host, port, {}) == expected
+
+
+def test_a_set_base_url_wins_over_the_address_served():
+    assert served_base_url("0.0.0.0", 8123, {"FIKA_BASE_URL": "https://fika.example.org"}) is None
+
+
+def test_demo_mode_makes_the_demo_admin_an_admin(tmp_path):
+    config = {"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path)}
+    demo = create_app({**config, "FIKA_ENV": "demo", "FIKA_ADMIN_EMAILS": "boss@example.org"})
+    production = create_app(config)
+    assert demo.extensions["fika.settings"].admin_emails == (
+        "admin@example.org",
+        "boss@example.org",
+    )
+    assert DEMO_ADMIN_EMAIL not in production.extensions["fika.settings"].admin_emails
+
+
+def test_the_demo_marker_applies_only_to_its_database_and_an_unset_fika_env(tmp_path):
+    env = {"FIKA_INSTANCE_PATH": str(tmp_path)}
+    assert not is_demo_instance(env)
+    url = load_settings(env)["SQLALCHEMY_DATABASE_URI"]
+    mark_demo_instance(url, env)
+    assert is_demo_instance(env)
+    assert not is_demo_instance({**env, "FIKA_ENV": "production"})
+    assert not is_demo_instance({**env, "DATABASE_URL": "postgresql://db/fika"})
+    assert not is_demo_instance({**env, "FIKA_PROXY_FIX": "many"})  # named later, by the app

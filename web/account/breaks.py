@@ -19,6 +19,7 @@ from core.answers import AnswerError, apply_answer
 from core.db import db
 from core.enums import GroupStatus
 from core.models import Group, GroupMember, Person, Programme, Round
+from core.next_break import next_break_for
 from integrations.base import ButtonAnswer
 from web.account import bp
 from web.account.forms import AnswerForm
@@ -117,15 +118,22 @@ def _met_query() -> Select:
         .join(Person, Person.id == theirs.person_id)
         .where(
             mine.person_id == bindparam("person_id"),
-            Group.start_at <= bindparam("now", type_=Group.start_at.type),
             Group.status != GroupStatus.CANCELLED,
-            or_(mine.met.is_(None), mine.met.is_(True)),
+            or_(
+                mine.met.is_(True),
+                and_(
+                    mine.met.is_(None),
+                    Group.end_at <= bindparam("now", type_=Group.end_at.type),
+                ),
+            ),
         )
     )
 
 
 def met_so_far(person: Person, now: datetime) -> tuple[int, int]:
-    """(people, departments) met in breaks that took place and that ``person`` did not deny.
+    """(people, departments) met in breaks that happened or that ``person`` said they met.
+
+    "Happened": over, not cancelled and not denied (said not to have taken place).
 
     Counted in the database, over every past break, without loading them.
     """
@@ -133,24 +141,55 @@ def met_so_far(person: Person, now: datetime) -> tuple[int, int]:
     return row[0], row[1]
 
 
+#: A past break's status as /me shows it: (key, words).
+HAPPENED, SAID_MET, CANCELLED, MISSED, NOW = "happened", "met", "cancelled", "missed", "now"
+STATUS_WORDS = {
+    HAPPENED: "happened",
+    SAID_MET: "you said you met",
+    CANCELLED: "cancelled",
+    MISSED: "missed",
+    NOW: "happening now",
+}
+
+
+def past_status(view: BreakView, now: datetime) -> str:
+    """What became of a break that has begun: cancelled, missed, met, happened or going on.
+
+    "Missed": the person said it did not take place (on /me, in chat or by email).
+    """
+    if view.group.status == GroupStatus.CANCELLED:
+        return CANCELLED
+    if view.seat.met is False:
+        return MISSED
+    if view.seat.met is True:
+        return SAID_MET
+    return NOW if view.group.end_at > now else HAPPENED
+
+
 @bp.get("")
 @login_required
 def breaks():
-    """The home of a signed-in person: next break, later ones, past ones, who they have met."""
+    """The home of a signed-in person: next break, later ones, past ones, who they have met.
+
+    The next break is ``core.next_break``'s answer, the same one the "You're in" page gave:
+    the expected slot before its round is planned, the real group after.
+    """
     person = current_person()
     now = datetime.now(UTC)
     views = my_breaks(person, shown_at=now)
-    upcoming = [
-        v for v in views if v.group.start_at > now and v.group.status == GroupStatus.SCHEDULED
-    ]
-    past = [v for v in reversed(views) if v.group.start_at <= now]
+    ahead = [v for v in views if v.group.start_at > now and v.group.status == GroupStatus.SCHEDULED]
+    upcoming = next_break_for(person, now, ahead=[v.group for v in ahead])
+    later = [v for v in ahead if upcoming is None or v.group is not upcoming.group]
+    past = [(v, past_status(v, now)) for v in reversed(views) if v.group.start_at <= now]
     people, departments = met_so_far(person, now)
     return render_template(
         "account/breaks.html",
         person=person,
-        next_break=upcoming[0] if upcoming else None,
-        later=upcoming[1:],
+        zone=ZoneInfo(person.timezone),
+        next_break=upcoming,
+        later=later,
         past=past,
+        status_words=STATUS_WORDS,
         people_met=people,
         departments_met=departments,
     )

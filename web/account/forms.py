@@ -149,15 +149,23 @@ class PreferencesForm(FlaskForm):
     def chosen_days(self) -> list[str]:
         return [d for d in WEEKDAYS if self[f"day_{d}"].data]
 
-    def chosen_sites(self) -> dict[str, str | None]:
-        return {
-            d: (None if self[f"site_{d}"].data == REMOTE else self[f"site_{d}"].data)
-            for d in WEEKDAYS
-        }
+    def chosen_sites(self, kept: dict[str, str | None]) -> dict[str, str | None]:
+        """The office (None: remote) per weekday; ``kept`` for a day whose menu was not sent.
+
+        A browser does not send a disabled menu, and fika.js disables the menu of a day that is
+        not ticked: that day keeps the office it had, ready for when it is ticked again.
+        """
+        sites = {}
+        for d in WEEKDAYS:
+            value = self[f"site_{d}"].data
+            sites[d] = kept.get(d) if value is None else (None if value == REMOTE else value)
+        return sites
 
 
 def _site_validator(day: str):
     def check(form: PreferencesForm, field) -> None:
+        if field.data is None and not form[f"day_{day}"].data:
+            return  # not taking part that day: its (disabled) menu was not sent
         if field.data != REMOTE and field.data not in form.offices:
             raise ValidationError(
                 f"Unknown office {field.data!r} on {DAY_NAMES[day]}; pick one from the list."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from core import changes
@@ -52,6 +52,23 @@ def search_colleagues(person: Person, query: str) -> list[Person]:
     )
 
 
+@bp.get("/colleagues")
+def colleagues():
+    """Names for the avoid list's suggestions as the person types (fika.js fills a datalist).
+
+    JSON ``{"people": [{"id", "name", "department"}]}``: the same people, and only what, the
+    Search button shows (never an email). Signed-in people only: 401 with a JSON reason.
+    """
+    person = current_person()
+    if person is None:
+        return jsonify(error="Sign in to search your colleagues."), 401
+    found = search_colleagues(person, request.args.get("q", ""))
+    people = [{"id": p.id, "name": p.name, "department": p.department} for p in found]
+    response = jsonify(people=people)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _existing_ids(ids: set[int]) -> set[int]:
     if not ids:
         return set()
@@ -87,8 +104,9 @@ def _weekday_date(day: str) -> date:
     return date(2024, 1, 1 + WEEKDAYS.index(day))  # 2024-01-01 was a Monday
 
 
-def _chosen(form: PreferencesForm) -> Preferences:
+def _chosen(form: PreferencesForm, person: Person, pref: Preference) -> Preferences:
     """What the form says, as the core's change takes it."""
+    kept = {d: pref.site_on(_weekday_date(d), person.home_office) for d in WEEKDAYS}
     return Preferences(
         timezone=form.timezone.data,
         work_start=form.work_start.data,
@@ -101,7 +119,7 @@ def _chosen(form: PreferencesForm) -> Preferences:
         avoid=sorted(set(form.avoid.data or [])),
         reminders=bool(form.reminders.data),
         days=form.chosen_days(),
-        weekday_sites=form.chosen_sites(),
+        weekday_sites=form.chosen_sites(kept),
     )
 
 
@@ -136,7 +154,7 @@ def preferences():
             except ValueError as error:
                 programme_error = as_sentence(str(error))
         if programme_error is None:
-            changes.save_preferences(person, _chosen(form))
+            changes.save_preferences(person, _chosen(form, person, pref))
             flash("Your preferences are saved.")
             return redirect(url_for("account.preferences"))
         db.session.rollback()

@@ -3,6 +3,8 @@
 The request page answers the same whether or not the address is known. The link opens a page
 with a button; only the POST from that button signs in, because mail scanners follow links in
 email (a GET that consumed the single-use link would sign in the scanner and lock out the person).
+In demo mode no mail leaves the machine and ``fika serve --demo`` prints the links in the
+terminal, so there opening the link signs in at once.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def sign_in():
 def magic_link(token: str):
     """GET shows a 'Sign in' button (scanners may GET); its POST redeems the link once."""
     form = ConfirmForm()
-    if request.method == "POST" and form.validate_on_submit():
+    at_once = request.method == "GET" and current_settings().env == "demo"
+    if at_once or (request.method == "POST" and form.validate_on_submit()):
         redeemed = signin.redeem(current_settings(), token)
         if redeemed is not None:
             person, next_url = redeemed[0], safe_next(redeemed[1])

@@ -143,14 +143,7 @@ def confirm_import(token: str):
         return render_template(
             "admin/import.html", form=form, report=report, records=records[:20], token=None
         ), 422
-    audit.record(
-        actor_name(),
-        "people.import",
-        rows=report.rows,
-        created=report.created,
-        updated=report.updated,
-        unchanged=report.unchanged,
-    )
+    report.audit(actor_name())
     db.session.commit()
     path.unlink(missing_ok=True)
     flash(f"Imported: {report.summary()}.")

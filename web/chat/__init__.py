@@ -1,7 +1,7 @@
-"""Answers from chat and message buttons: signed action links, Slack buttons and /fika."""
+"""Answers from chat and message buttons: signed action links, Slack buttons, /fika and events."""
 
 from flask import Blueprint
 
 bp = Blueprint("chat", __name__)
 
-from web.chat import buttons, slack  # noqa: E402,F401  (routes register on import)
+from web.chat import buttons, slack, slack_events  # noqa: E402,F401  (routes register on import)

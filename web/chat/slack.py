@@ -25,7 +25,8 @@ from core.changes import join, leave, pause, rejoin, resume
 from core.channels import RememberedIds
 from core.db import db
 from core.models import Group, Person
-from core.programmes import Applicant, ensure_default_programme, next_break
+from core.next_break import next_break_for
+from core.programmes import Applicant
 from core.text import clean_text, is_plain_text
 from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
 from integrations.slack_verify import verify_slack_request
@@ -46,7 +47,7 @@ SLACK_USER_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 MAX_UID = 120
 
 
-def _verified_body() -> bytes:
+def verified_body() -> bytes:
     """The raw body, after checking Slack's signature; 401 (and nothing read) when it fails."""
     secret = current_settings().channel_settings.get("FIKA_SLACK_SIGNING_SECRET")
     if not secret:
@@ -118,7 +119,7 @@ def _reply_later(url: str, text: str) -> None:
 @csrf.exempt  # Slack's signature is the proof of origin
 def slack_actions():
     """A button in a Fika message was pressed."""
-    _verified_body()
+    verified_body()
     try:
         payload = json.loads(request.form["payload"])
         slack_user = payload["user"]["id"]
@@ -163,7 +164,7 @@ def _ephemeral(text: str):
 @csrf.exempt
 def slack_commands():
     """``/fika join | pause [until YYYY-MM-DD | for N days] | resume | status | leave | help``."""
-    _verified_body()
+    verified_body()
     slack_user = request.form.get("user_id", "")
     if slack_user:
         _check_user_id(slack_user)
@@ -239,7 +240,7 @@ def _status(person: Person, today) -> str:
             else (f"until {pref.paused_until:%A %-d %B %Y}")
         )
         return f"You are paused {until}. `/fika resume` to take part again now."
-    upcoming = next_break(ensure_default_programme(current_settings().timezone), datetime.now(UTC))
-    local = upcoming.astimezone(ZoneInfo(person.timezone)) if upcoming else None
-    when = f" The next round is on {local:%A %-d %B at %H:%M}." if local else ""
+    upcoming = next_break_for(person, datetime.now(UTC))  # what /me says too
+    local = upcoming.start.astimezone(ZoneInfo(person.timezone)) if upcoming else None
+    when = f" Your next break is on {local:%A %-d %B at %H:%M}." if local else ""
     return f"You are taking part ({pref.mode.replace('_', ' ')}).{when}"
