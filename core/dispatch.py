@@ -1,26 +1,31 @@
 """The dispatcher: send due outbox rows through their channel, record what happened.
 
 Rows are written in the transaction of the change that causes them (``core.outbox``) and sent
-here. A worker leases a batch (its rows' ``next_attempt_at`` moves ahead by the lease, in one
-short transaction; on PostgreSQL racing workers skip each other's rows with ``FOR UPDATE SKIP
-LOCKED``), sends it, and records each outcome as the channel reports it, a few rows per commit,
-renewing the lease of the rest. So a worker killed mid-batch resends at most the messages it
-sent since its last commit, with the same idempotency key, which the recipient's calendar folds
-into the first (same Message-ID, UID and SEQUENCE); the rows it had not sent yet fall due again
-when its lease runs out.
+here. A worker leases a few rows at a time (their ``next_attempt_at`` moves ahead by the lease,
+in one short transaction; on PostgreSQL racing workers skip each other's rows with ``FOR UPDATE
+SKIP LOCKED``), so several workers share the queue, each at its own pace. A channel that
+streams its outcomes (email) sends on several connections at once (``FIKA_OUTBOX_CONNECTIONS``,
+one thread each); the worker's own thread claims, records and commits. Each outcome is
+committed as soon as it arrives (with the others that arrived meanwhile), and a connection sends
+its next message only after that commit. So a worker killed at any moment resends at most the
+messages in flight, one per connection, with the same idempotency key, which the recipient's
+calendar folds into the first (same Message-ID, UID and SEQUENCE); the rows it had claimed but
+not sent fall due again when its lease runs out.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import random
+import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from core import faults
 from core.channels import enabled_channels
@@ -107,8 +112,35 @@ _CLAIMED_COLUMNS = (
 )
 
 
-def _claim(now: datetime, limit: int, lease: float, channels: Sequence[str]) -> list[_Claimed]:
-    """Lease up to ``limit`` due rows of these channels for ``lease`` seconds, and commit.
+class _Connection:
+    """The worker's own database connection for claims and outcomes, outside the session.
+
+    Each claim and each write of outcomes is a transaction of its own: one commit (one flush of
+    PostgreSQL's log to disk) for all the outcomes that arrived together.
+    """
+
+    def __init__(self, connection: Connection):
+        self.connection = connection
+        self.postgresql = connection.dialect.name == "postgresql"
+
+    def run(self, *statements: tuple) -> list:
+        """Execute ``(statement, parameters)`` pairs in one transaction; the first's rows."""
+        with self.connection.begin():
+            results = [self.connection.execute(*s) for s in statements]
+            return results[0].all() if results[0].returns_rows else []
+
+
+#: ``Delivery.is_unsent()`` with its values written into the SQL, so PostgreSQL sees that the
+#: partial index ix_delivery_due answers the claim, even in a prepared statement's generic plan.
+_UNSENT_LITERALLY = Delivery.status.in_(
+    bindparam("unsent", [str(s) for s in Delivery.UNSENT], expanding=True, literal_execute=True)
+)
+
+
+def _claim(
+    conn: _Connection, now: datetime, limit: int, lease: float, channels: Sequence[str]
+) -> list[_Claimed]:
+    """Lease up to ``limit`` due rows of these channels for ``lease`` seconds (committed).
 
     The lease is their ``next_attempt_at`` moved ahead: no other worker finds them due while
     this one sends them, and if this one dies they fall due again when it runs out. Rows of a
@@ -116,22 +148,20 @@ def _claim(now: datetime, limit: int, lease: float, channels: Sequence[str]) -> 
     """
     due = (
         select(Delivery.id)
-        .where(Delivery.is_unsent(), Delivery.next_attempt_at <= now)
+        .where(_UNSENT_LITERALLY, Delivery.next_attempt_at <= now)
         .where(Delivery.channel.in_(channels))
-        .order_by(Delivery.id)
+        .order_by(Delivery.next_attempt_at, Delivery.id)  # the oldest due first (ix_delivery_due)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
+    if conn.postgresql:
         due = due.with_for_update(skip_locked=True)  # racing workers take different rows
     statement = (
-        update(Delivery)
+        update(Delivery.__table__)
         .where(Delivery.id.in_(due.scalar_subquery()))
         .values(next_attempt_at=now + timedelta(seconds=lease))
         .returning(*_CLAIMED_COLUMNS)
     )
-    rows = [_Claimed(*row) for row in db.session.execute(statement)]
-    db.session.commit()
-    return sorted(rows, key=lambda r: r.id)
+    return sorted((_Claimed(*row) for row in conn.run((statement,))), key=lambda r: r.id)
 
 
 #: One line per message only at debug (40 people: 40 lines); a pass ends with one summary line.
@@ -190,71 +220,172 @@ def _outcome(
 
 
 class _Recorder:
-    """Writes outcomes as they come, committing every few rows or fractions of a second.
+    """Writes outcomes as they come, one commit for all that arrived together (group commit).
 
-    So a crash resends at most the messages sent since the last commit (``RECORD_EVERY``), and
-    each commit also renews the lease of the batch's rows not yet sent.
+    Every row this worker claimed and has no outcome for yet is ``waiting``, with the moment
+    its lease runs out. A commit renews the lease of the waiting rows once half of it is gone.
     """
 
-    def __init__(self, lease: float, waiting: list[int]):
+    def __init__(self, lease: float):
         self.lease = lease
-        self.waiting = set(waiting)
+        #: Row id -> when this worker's hold on it runs out (monotonic clock).
+        self.waiting: dict[int, float] = {}
         self.updates: list[dict] = []
         self.forget: list[int] = []
-        self.last = time.monotonic()
-        #: When this worker's hold on the rows still waiting runs out (monotonic clock).
-        self.lease_ends = self.last + lease
+        self.renew_at = float("inf")
         self.counts = DispatchCounts()
 
-    def lease_over(self) -> bool:
-        """Whether another worker may have the rows still waiting by now."""
-        return time.monotonic() >= self.lease_ends
+    def hold(self, rows: Sequence[_Claimed]) -> None:
+        """Rows just claimed for ``lease`` seconds."""
+        ends = time.monotonic() + self.lease
+        self.waiting.update((r.id, ends) for r in rows)
+        self.renew_at = min(self.renew_at, ends - self.lease / 2)
+
+    def lease_over(self, row_id: int) -> bool:
+        """Whether another worker may have this row by now (it must not be sent)."""
+        return time.monotonic() >= self.waiting.get(row_id, 0.0)
+
+    def drop(self, row: _Claimed) -> None:
+        """Give up a row unsent: it falls due again when its lease runs out."""
+        self.waiting.pop(row.id, None)
 
     def add(self, row: _Claimed, values: dict, note: str | None = None) -> None:
+        """An outcome to commit with the next :meth:`flush`."""
         status = values["status"]
         setattr(self.counts, status, getattr(self.counts, status) + 1)
-        self.waiting.discard(row.id)
+        self.waiting.pop(row.id, None)
         if status in (DeliveryStatus.SENT, DeliveryStatus.DEAD) and row.payload.get(
             "forget_after_sending"
         ):
             self.forget.append(row.id)  # to a person since erased: nothing of it stays
         else:
             self.updates.append(values | ({"last_error": note} if note else {}))
-        pending = len(self.updates) + len(self.forget)
-        if pending >= RECORD_EVERY or time.monotonic() - self.last >= RECORD_SECONDS:
-            self.flush()
 
-    def flush(self, *, renew: bool = True) -> None:
-        """Commit the outcomes so far; renew the lease of the rows still waiting, unless the
-        batch is over (what is left of it falls due when the lease runs out)."""
-        if self.updates:
-            # Every row gives the same columns, so each status is one executemany.
-            by_shape: dict[tuple, list[dict]] = defaultdict(list)
-            for values in self.updates:
-                by_shape[tuple(sorted(values))].append(values)
-            for rows in by_shape.values():
-                db.session.execute(update(Delivery), rows)
+    def flush(self, conn: _Connection) -> None:
+        """Write the outcomes so far (and renew the lease of the waiting rows when due)."""
+        statements: list[tuple] = []
+        # Every row gives the same columns, so each status is one executemany.
+        by_shape: dict[tuple, list[dict]] = defaultdict(list)
+        for values in self.updates:
+            by_shape[tuple(sorted(values))].append(values)
+        table = Delivery.__table__
+        for rows in by_shape.values():
+            # The SET clause is the rows' keys; the row is found by its id under another name.
+            statement = update(table).where(table.c.id == bindparam("row_id"))
+            params = [{k: v for k, v in values.items() if k != "id"} for values in rows]
+            for param, values in zip(params, rows, strict=True):
+                param["row_id"] = values["id"]
+            statements.append((statement, params))
         if self.forget:
-            db.session.execute(delete(Delivery).where(Delivery.id.in_(self.forget)))
-        renewing = renew and self.waiting and not self.lease_over()
-        if renewing:
+            statements.append((delete(table).where(table.c.id.in_(self.forget)), {}))
+        clock = time.monotonic()
+        renew = (
+            [i for i, ends in self.waiting.items() if ends > clock]
+            if clock >= self.renew_at
+            else []
+        )
+        if renew:
             renewed = datetime.now(UTC) + timedelta(seconds=self.lease)
-            db.session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(self.waiting), Delivery.is_unsent())
-                .values(next_attempt_at=renewed)
+            statements.append(
+                (
+                    update(table)
+                    .where(table.c.id.in_(renew), Delivery.is_unsent())
+                    .values(next_attempt_at=renewed),
+                    {},
+                )
             )
-        db.session.commit()
-        self.updates, self.forget, self.last = [], [], time.monotonic()
-        if renewing:
-            self.lease_ends = self.last + self.lease
+        if not statements:
+            return
+        conn.run(*statements)
+        if renew:
+            self.waiting.update((i, clock + self.lease) for i in renew)
+            self.renew_at = clock + self.lease / 2
+        self.updates, self.forget = [], []
 
 
-#: Outcomes recorded (committed) together at most; a crash resends at most these.
-RECORD_EVERY = 10
-RECORD_SECONDS = 0.05
 #: A channel that answers a batch only at its end is handed this many messages at a time.
 SLICE = 20
+#: Rows claimed at once: at least this many, and a few per connection. Small claims let several
+#: workers share the queue; the next is claimed before the last runs out.
+CLAIM = 20
+CLAIM_PER_CONNECTION = 4
+#: How often (seconds) a worker waiting for outcomes looks at its leases.
+WAKE = 0.2
+
+
+class _Lanes:
+    """The connections of one streaming channel: each a thread that sends the rows put here
+    through its own ``channel.stream`` (so email keeps one SMTP connection per lane).
+
+    A lane sends its next message only once the outcome of its last is committed: so at any
+    moment at most one message per lane is accepted and not yet recorded, and a crash resends
+    at most those (the messages in flight).
+    """
+
+    def __init__(self, channel: Channel, count: int, results: queue.SimpleQueue, recorder):
+        self.channel = channel
+        self.results = results
+        self.recorder = recorder
+        self.work: queue.SimpleQueue = queue.SimpleQueue()
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._run, name=f"outbox-{channel.name}-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def put(self, row: _Claimed, message) -> None:
+        self.work.put((row, message))
+
+    def close(self) -> None:
+        """Stop taking rows; wait for each lane to finish the message it is sending."""
+        self.stop.set()
+        for _ in self.threads:
+            self.work.put(None)
+        for thread in self.threads:
+            thread.join()
+
+    def _run(self) -> None:
+        current: deque[_Claimed] = deque()
+        recorded = threading.Event()
+        recorded.set()
+        ended = False
+
+        def feed() -> Iterator:
+            nonlocal ended
+            while True:
+                while not recorded.wait(WAKE):  # the last outcome is not committed yet
+                    if self.stop.is_set():
+                        ended = True
+                        return
+                item = self.work.get()
+                if item is None or self.stop.is_set():
+                    ended = True
+                    return
+                row, message = item
+                if self.recorder.lease_over(row.id):
+                    self.results.put((row, LEASE_OVER, None))
+                    continue
+                recorded.clear()
+                current.append(row)
+                yield message
+
+        while not ended:
+            try:
+                for outcome in self.channel.stream(feed()):
+                    self.results.put((current.popleft(), outcome, recorded))
+                if current:
+                    raise RuntimeError(f"{self.channel.name} left {len(current)} unanswered")
+            except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
+                log.exception("channel=%s failed", self.channel.name)
+                error = _unexpected(self.channel, exc)
+                while current:
+                    self.results.put((current.popleft(), error, recorded))
+
+
+#: A lane's answer for a row it did not send because the worker's lease on it ran out.
+LEASE_OVER = DeliveryError("lease over", transient=True)
 
 
 def send_due(
@@ -262,49 +393,132 @@ def send_due(
     *,
     policy: RetryPolicy | None = None,
     now: datetime | None = None,
-    batch: int = 200,
+    batch: int | None = None,
     rng: random.Random | None = None,
+    connections: int = 1,
 ) -> DispatchCounts:
-    """Send every due delivery of these channels, a leased batch at a time; the counts.
+    """Send every due delivery of these channels; the counts.
 
-    Each outcome is recorded as soon as the channel reports it (in commits of a few rows), so a
-    worker that dies mid-batch resends at most the messages it sent since its last commit.
+    Rows are claimed a few at a time (``batch``, by default :data:`CLAIM` or
+    :data:`CLAIM_PER_CONNECTION` per connection), so several workers share the queue. A
+    channel that streams its outcomes (email, the outbox folder) sends on ``connections``
+    lanes at once if it says it can (``concurrent``), else on one; each outcome is committed as
+    soon as it arrives, together with the others that arrived meanwhile. A worker that dies
+    resends at most the messages in flight: one per lane.
     """
     rng = rng or random.Random()
     policy = policy or RetryPolicy()
-    total = DispatchCounts()
-    while True:
-        moment = now or datetime.now(UTC)
-        rows = _claim(moment, batch, policy.lease, sorted(channels))
-        if not rows:
-            _log_summary(total)
-            return total
-        faults.reach("outbox.claimed")
-        recorder = _Recorder(policy.lease, [r.id for r in rows])
-        by_channel: dict[str, list[_Claimed]] = defaultdict(list)
-        for row in rows:
-            by_channel[row.channel].append(row)
-        for name, group in by_channel.items():
-            channel = channels[name]
-            for row in [r for r in group if _too_late(r, moment)]:
+    claim = batch or max(CLAIM, CLAIM_PER_CONNECTION * connections)
+    recorder = _Recorder(policy.lease)
+    results: queue.SimpleQueue = queue.SimpleQueue()
+    lanes: dict[str, _Lanes] = {}
+    last_claim = claim
+    db.session.commit()  # what the caller wrote is there for the worker's own connection
+    with db.engine.connect() as connection:
+        conn = _Connection(connection)
+        try:
+            while True:
+                if len(recorder.waiting) < claim and last_claim:
+                    moment = now or datetime.now(UTC)
+                    rows = _claim(conn, moment, claim, policy.lease, sorted(channels))
+                    # A short claim means the queue is drained for now: claim again only once
+                    # everything in hand is done, and stop when that claim finds nothing.
+                    last_claim = len(rows) if len(rows) == claim else 0
+                    if rows:
+                        faults.reach("outbox.claimed")
+                        recorder.hold(rows)
+                        _hand_out(rows, channels, lanes, connections, results, recorder, moment)
+                    elif not recorder.waiting:
+                        _log_summary(recorder.counts)
+                        return recorder.counts
+                if not recorder.waiting:
+                    last_claim = claim
+                    continue
+                _record(conn, recorder, results, channels, now, rng, policy)
+        finally:
+            for group in lanes.values():
+                group.close()
+
+
+def _hand_out(rows, channels, lanes, connections, results, recorder, moment) -> None:
+    """Too-late rows get their outcome; streaming channels' rows go to their lanes; others are
+    sent here, in slices (their outcomes come back through ``results`` like the lanes')."""
+    by_channel: dict[str, list[_Claimed]] = defaultdict(list)
+    for row in rows:
+        by_channel[row.channel].append(row)
+    for name, group in by_channel.items():
+        channel = channels[name]
+        for row in group:
+            if _too_late(row, moment):
                 what = "the break has started" if row.kind == MessageKind.REMINDER else "it expired"
                 too_late = DeliveryError(f"too late: {what} ({row.kind})", transient=False)
-                recorder.add(row, _outcome(row, too_late, moment, rng, policy))
-            group = [r for r in group if not _too_late(r, moment)]
-            for row, error in _send_safely(channel, group, recorder.lease_over):
-                faults.reach("outbox.sent")
-                # Back-off and Retry-After count from the answer, not from the pass's start.
-                values = _outcome(row, error, now or datetime.now(UTC), rng, policy)
-                # Chat channels report members they could not reach (not on Slack, say): they
-                # still get the calendar invite by email, and admins see who on the delivery.
-                unreachable = getattr(channel, "unreachable", None) or {}
-                note = None
-                if error is None and unreachable.get(row.key):
-                    missing = ", ".join(unreachable[row.key])
-                    note = f"not reached on {name}, the email invite only: {missing}"
-                recorder.add(row, values, note)
-        recorder.flush(renew=False)
-        total += recorder.counts
+                results.put((row, too_late, None))
+        group = [r for r in group if not _too_late(r, moment)]
+        if not group:
+            continue
+        if not callable(getattr(channel, "stream", None)):
+            for row, error in _send_in_slices(channel, group, recorder.lease_over):
+                results.put((row, error, None))
+            continue
+        if name not in lanes:
+            count = connections if getattr(channel, "concurrent", False) else 1
+            lanes[name] = _Lanes(channel, count, results, recorder)
+        for row in group:
+            try:
+                message = message_from_dict(row.payload)
+            except Exception as exc:  # noqa: BLE001 - a row that cannot be read fails alone
+                log.exception("channel=%s: delivery %d unreadable", name, row.id)
+                results.put((row, _unexpected(channel, exc), None))
+                continue
+            lanes[name].put(row, message)
+
+
+def _record(conn: _Connection, recorder, results, channels, now, rng, policy) -> None:
+    """Wait for an outcome; record it and every other that has arrived meanwhile, in one
+    write; then let their lanes send their next messages."""
+    done: list[threading.Event] = []
+    try:
+        first = results.get(timeout=WAKE)
+    except queue.Empty:
+        recorder.flush(conn)  # renews the leases when due
+        return
+    item = first
+    while item is not None:
+        row, error, recorded = item
+        if recorded is not None:
+            done.append(recorded)
+        if error is LEASE_OVER:
+            log.warning("channel=%s: lease over, delivery %d left to others", row.channel, row.id)
+            recorder.drop(row)
+        else:
+            faults.reach("outbox.sent")
+            # Back-off and Retry-After count from the answer, not from the pass's start.
+            values = _outcome(row, error, now or datetime.now(UTC), rng, policy)
+            # Chat channels report members they could not reach (not on Slack, say): they
+            # still get the calendar invite by email, and admins see who on the delivery.
+            unreachable = getattr(channels[row.channel], "unreachable", None) or {}
+            note = None
+            if error is None and unreachable.get(row.key):
+                missing = ", ".join(unreachable[row.key])
+                note = f"not reached on {row.channel}, the email invite only: {missing}"
+            recorder.add(row, values, note)
+        try:
+            item = results.get_nowait()
+        except queue.Empty:
+            item = None
+    recorder.flush(conn)
+    for event in done:
+        event.set()
+
+
+def _unexpected(channel: Channel, exc: Exception) -> DeliveryError:
+    """A channel that raised: a transient failure whose reason names only the kind of failure.
+
+    Admins read the reason: the exception's text may quote a URL, a token or an address, so it
+    stays in the log.
+    """
+    reason = f"{channel.name}: unexpected {type(exc).__name__} (see the worker's log)"
+    return DeliveryError(reason, transient=True)
 
 
 def _too_late(row: _Claimed, now: datetime) -> bool:
@@ -317,40 +531,35 @@ def _too_late(row: _Claimed, now: datetime) -> bool:
     return bool(expires) and datetime.fromisoformat(expires) <= now
 
 
-def _send_safely(
-    channel: Channel, rows: list[_Claimed], lease_over: Callable[[], bool]
+def _send_in_slices(
+    channel: Channel, rows: list[_Claimed], lease_over: Callable[[int], bool]
 ) -> Iterator[tuple[_Claimed, DeliveryError | None]]:
-    """(row, outcome) as the channel reports each; a channel that raises fails what is left of
-    its batch transiently, never the worker.
-
-    A channel that yields its outcomes one by one (``stream``) gets the whole batch, so email
-    keeps one connection for it; one that answers only at the end gets slices of
-    :data:`SLICE`. Nothing more is sent once the lease runs out: another worker may have the
-    rest by then.
+    """(row, outcome) for a channel that answers a batch only at its end (calendars, chat),
+    in slices of :data:`SLICE`; a channel that raises fails what is left transiently, never
+    the worker. Nothing more is sent once the lease runs out: another worker may have the rest.
     """
-    stream = getattr(channel, "stream", None)
-    step = len(rows) if callable(stream) else SLICE
     done = 0
     try:
-        for start in range(0, len(rows), step or 1):
-            part = rows[start : start + step]
+        for start in range(0, len(rows), SLICE):
+            part = rows[start : start + SLICE]
+            if lease_over(part[0].id):
+                log.warning("channel=%s: lease over, %d left", channel.name, len(rows) - done)
+                for row in rows[done:]:
+                    yield row, LEASE_OVER
+                return
             messages = [message_from_dict(r.payload) for r in part]
-            outcomes = stream(messages) if callable(stream) else channel.send(messages)
-            for row, error in zip(part, outcomes, strict=False):
+            outcomes = channel.send(messages)
+            db.session.commit()  # what the channel wrote with the session (chat ids it found)
+            if len(outcomes) != len(part):
+                raise RuntimeError(f"channel {channel.name} reported {len(outcomes)} outcomes")
+            for row, error in zip(part, outcomes, strict=True):
                 yield row, error
                 done += 1
-                if lease_over():
-                    log.warning("channel=%s: lease over, %d left", channel.name, len(rows) - done)
-                    return
-            if done != start + len(part):
-                raise RuntimeError(f"channel {channel.name} reported {done - start} outcomes")
     except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
         log.exception("channel=%s failed a batch of %d", channel.name, len(rows))
-        # Admins read the reason: the exception's text may quote a URL, a token or an address,
-        # so it stays in the log; the reason names only what kind of failure it was.
-        reason = f"{channel.name}: unexpected {type(exc).__name__} (see the worker's log)"
+        db.session.rollback()
         for row in rows[done:]:
-            yield row, DeliveryError(reason, transient=True)
+            yield row, _unexpected(channel, exc)
 
 
 def next_due() -> datetime | None:

@@ -15,12 +15,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     Time,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -280,6 +282,10 @@ class GroupMember(db.Model):
     person: Mapped[Person] = relationship()
 
 
+#: ``Delivery.is_unsent()`` as SQL text, for the partial index of rows still to go out.
+UNSENT_SQL = "status IN (" + ", ".join(f"'{s}'" for s in UNSENT) + ")"
+
+
 class Delivery(db.Model):
     """An outbox row: one message on one channel, written in the round's transaction.
 
@@ -287,6 +293,17 @@ class Delivery(db.Model):
     """
 
     __tablename__ = "delivery"
+    # Workers claim the oldest due rows still to go out: this index holds only those, in that
+    # order, so a claim reads a few entries however many sent rows the table keeps.
+    __table_args__ = (
+        Index(
+            "ix_delivery_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(UNSENT_SQL),
+            sqlite_where=text(UNSENT_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -81,6 +81,25 @@ def _count(env: dict[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+#: Default and bounds of FIKA_OUTBOX_CONNECTIONS.
+DEFAULT_CONNECTIONS = 10
+MAX_CONNECTIONS = 100
+
+
+def _connections(value: str | int | None) -> int:
+    """FIKA_OUTBOX_CONNECTIONS: a whole number from 1 to MAX_CONNECTIONS, or SettingsError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_CONNECTIONS
+    raw = str(value).strip()
+    whole = not isinstance(value, bool) and raw.isascii() and raw.isdigit()
+    if not whole or not 1 <= int(raw) <= MAX_CONNECTIONS:
+        raise SettingsError(
+            f"FIKA_OUTBOX_CONNECTIONS: expected a whole number from 1 to {MAX_CONNECTIONS} "
+            f"(connections per worker), got {value!r}"
+        )
+    return int(raw)
+
+
 def _email_list(value: str | tuple[str, ...] | None) -> tuple[str, ...]:
     """'A@x.org, b@y.org' -> ('a@x.org', 'b@y.org'): trimmed, lower-cased, blanks dropped."""
     items = value.split(",") if isinstance(value, str) else value or ()
@@ -122,6 +141,9 @@ def load_settings(environ: dict[str, str] | None = None, instance_path: str | No
         "FIKA_OUTBOX_BASE_DELAY": _number(env, "FIKA_OUTBOX_BASE_DELAY", 30.0, float),
         # Seconds a worker holds the rows it claimed; a dead worker's rows are due again then.
         "FIKA_OUTBOX_LEASE": _number(env, "FIKA_OUTBOX_LEASE", 60.0, float),
+        # SMTP connections one worker keeps open at once (a relay that takes 100 ms a message
+        # passes 10 a second per connection).
+        "FIKA_OUTBOX_CONNECTIONS": _connections(env.get("FIKA_OUTBOX_CONNECTIONS")),
         # Single sign-on (OpenID Connect): all three, or none.
         "FIKA_OIDC_ISSUER": (env.get("FIKA_OIDC_ISSUER") or "").rstrip("/") or None,
         "FIKA_OIDC_CLIENT_ID": env.get("FIKA_OIDC_CLIENT_ID") or None,
@@ -165,6 +187,7 @@ class Settings:
     outbox_max_attempts: int = 8
     outbox_base_delay: float = 30.0
     outbox_lease: float = 60.0
+    outbox_connections: int = DEFAULT_CONNECTIONS
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None
@@ -203,6 +226,7 @@ class Settings:
             outbox_max_attempts=int(config.get("FIKA_OUTBOX_MAX_ATTEMPTS") or 8),
             outbox_base_delay=float(config.get("FIKA_OUTBOX_BASE_DELAY") or 30.0),
             outbox_lease=float(config.get("FIKA_OUTBOX_LEASE") or 60.0),
+            outbox_connections=_connections(config.get("FIKA_OUTBOX_CONNECTIONS")),
             oidc_issuer=config.get("FIKA_OIDC_ISSUER"),
             oidc_client_id=config.get("FIKA_OIDC_CLIENT_ID"),
             oidc_client_secret=config.get("FIKA_OIDC_CLIENT_SECRET"),
@@ -303,6 +327,7 @@ def finalise(config: dict, instance_path: str) -> Settings:
     template = config["FIKA_VIDEO_URL_TEMPLATE"]
     if "{room}" not in template:
         raise SettingsError("FIKA_VIDEO_URL_TEMPLATE: must contain {room}")
+    config["FIKA_OUTBOX_CONNECTIONS"] = _connections(config.get("FIKA_OUTBOX_CONNECTIONS"))
     _check_channels(config)
     _check_sign_in(config)
     if not config.get("SECRET_KEY"):

@@ -240,7 +240,7 @@ def run_demo(
         lines.append(f"{why}; the demo plans the next one, {day:%A %-d %B}")
     outcome = run_round(settings, programme, day)
     lines.append(outcome.message)
-    counts = send_due(configured_channels(settings))
+    counts = send_due(configured_channels(settings), connections=settings.outbox_connections)
     lines.append(f"deliveries: sent {counts.sent}, retrying {counts.retrying}, dead {counts.dead}")
     if outcome.plan is not None:
         if groups:

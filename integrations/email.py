@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -197,10 +199,19 @@ def _smtp_error(error: smtplib.SMTPResponseException | tuple[int, bytes]) -> Del
     return DeliveryError(f"SMTP {code}: {reply}", transient=400 <= code < 500)
 
 
+#: Calendars kept for the groups whose members are being sent (see EmailChannel._calendar).
+CALENDARS_KEPT = 64
+
+
 class EmailChannel:
-    """Sends each message over one SMTP connection per batch; one failure never stops the rest."""
+    """Sends each message over one SMTP connection per batch; one failure never stops the rest.
+
+    ``stream`` keeps no state of its own but its connection, so the dispatcher may run several
+    at once, one per connection (``concurrent``); they share the calendars of recent groups.
+    """
 
     name = "email"
+    concurrent = True
 
     def __init__(
         self,
@@ -216,6 +227,8 @@ class EmailChannel:
         self.mail_from_name = mail_from_name
         self.timeout = timeout
         self.ssl_context = ssl_context or ssl.create_default_context()
+        self._calendars: OrderedDict[object, bytes] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _connect(self) -> smtplib.SMTP:
         """Open, secure and authenticate a connection as the URL says."""
@@ -237,21 +250,32 @@ class EmailChannel:
             raise
         return smtp
 
-    def _send_one(
-        self, smtp: smtplib.SMTP, message: Message, calendars: dict[object, bytes]
-    ) -> DeliveryError | None:
+    def _calendar(self, message: Message) -> bytes:
+        """The group's calendar object, built once for all its members.
+
+        Members are queued one after another, but several connections may send them, so the
+        last few calendars are kept for all of them (building one costs more than the rest of
+        the message).
+        """
+        source = message.room if message.room is not None else message.invite
+        with self._lock:
+            calendar = self._calendars.get(source)
+        if calendar is None:
+            calendar = calendar_for(message)
+            with self._lock:
+                self._calendars[source] = calendar
+                while len(self._calendars) > CALENDARS_KEPT:
+                    self._calendars.popitem(last=False)
+        return calendar
+
+    def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
         if message.kind not in (
             MessageKind.INVITE,
             MessageKind.ROOM,
         ):  # reminders, check-ins: plain mail, no calendar
             raw = render_nudge_email(message, self.mail_from, self.mail_from_name)
         else:
-            # Every member of a group gets the same calendar: build it once per batch.
-            source = message.room if message.room is not None else message.invite
-            calendar = calendars.get(source)
-            if calendar is None:
-                calendars.clear()  # members are consecutive: one group's calendar is enough
-                calendar = calendars[source] = calendar_for(message)
+            calendar = self._calendar(message)  # every member of a group gets the same one
             raw = render_email(message, self.mail_from, self.mail_from_name, calendar=calendar)
         to = [a.email for a in message.recipients]
         # Internationalised addresses need the server's SMTPUTF8 (RFC 6531).
@@ -274,7 +298,6 @@ class EmailChannel:
         once. The next message goes out only when the caller asks for its outcome."""
         smtp: smtplib.SMTP | None = None
         connect_error: DeliveryError | None = None
-        calendars: dict[object, bytes] = {}
         try:
             for message in messages:
                 if smtp is None and connect_error is None:
@@ -305,7 +328,7 @@ class EmailChannel:
                     yield connect_error
                     continue
                 try:
-                    outcome = self._send_one(smtp, message, calendars)
+                    outcome = self._send_one(smtp, message)
                 except smtplib.SMTPRecipientsRefused as error:
                     outcome = _smtp_error(next(iter(error.recipients.values())))
                 except smtplib.SMTPResponseException as error:

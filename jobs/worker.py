@@ -1,7 +1,8 @@
 """``fika worker``: drain the outbox in a loop (or once), through the configured channels.
 
-On PostgreSQL any number of workers may run: each claims its rows with ``FOR UPDATE SKIP
-LOCKED``. On SQLite exactly one may run, so the worker holds an exclusive lock on a file next to
+On PostgreSQL any number of workers may run: each claims a few rows at a time with ``FOR UPDATE
+SKIP LOCKED``, so they share the queue. Each keeps ``FIKA_OUTBOX_CONNECTIONS`` SMTP connections
+busy at once. On SQLite exactly one may run, so the worker holds an exclusive lock on a file next to
 the database for as long as it runs; a second one stops at once with a message saying why.
 """
 
@@ -74,8 +75,15 @@ def run_worker(
         channels = configured_channels(settings)
         try:
             if once:
-                return send_due(channels, policy=policy)
-            return _loop(channels, policy, interval, stop or _stop_on_signals(), started)
+                return send_due(channels, policy=policy, connections=settings.outbox_connections)
+            return _loop(
+                channels,
+                policy,
+                settings.outbox_connections,
+                interval,
+                stop or _stop_on_signals(),
+                started,
+            )
         finally:
             for channel in channels.values():
                 close = getattr(channel, "close", None)
@@ -86,6 +94,7 @@ def run_worker(
 def _loop(
     channels,
     policy: RetryPolicy,
+    connections: int,
     interval: float,
     stop: threading.Event,
     started: threading.Event | None = None,
@@ -95,7 +104,7 @@ def _loop(
     while not stop.is_set():
         wait = interval
         try:
-            total += send_due(channels, policy=policy)
+            total += send_due(channels, policy=policy, connections=connections)
             due = next_due()
             db.session.commit()
             if due is not None:

@@ -144,6 +144,9 @@ class RecordingHandler:
     logins: list[str] = field(default_factory=list)
     #: Seconds each accepted message takes, as a hosted relay does (0: at once).
     delay: float = 0.0
+    #: The most messages the server was taking at one moment (several connections at once).
+    peak: int = 0
+    _taking: int = 0
     _planned: deque[tuple[str, str]] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -169,8 +172,13 @@ class RecordingHandler:
         reply = self._planned_reply("DATA")
         if reply:
             return reply
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self._taking += 1  # one event loop: no lock needed
+        self.peak = max(self.peak, self._taking)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        finally:
+            self._taking -= 1
         self.messages.append(
             ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
         )
