@@ -1,18 +1,20 @@
 """A person's next coffee break: the one answer every page gives ("You're in", /me, chat).
 
 Before a round is planned the next break is *expected*: the first working slot of one of the
-person's programmes (its days, cadence, holidays and days off, see ``core.schedule``) whose round
-is not planned yet and on which the person would take part (active, not paused, that weekday,
-due by how often they asked for breaks, let in by the programme's filters, the same rules as
-``core.participants.taking_part``). After the round is planned it is *planned*: the real group,
-with its time, people and link. Whichever comes first is the next break.
+person's programmes (``core.programmes.slots_after``, the clock's own rule: its days, cadence,
+holidays and days off) whose round is not planned yet and on which the person would take part
+(active, not paused, that weekday, due by how often they asked for breaks, let in by the
+programme's filters, the same rules as ``core.participants.taking_part``). After the round is
+planned it is *planned*: the real group, with its time, people and link. Whichever comes first
+is the next break.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
@@ -21,8 +23,7 @@ from core.db import db
 from core.enums import Frequency, GroupSizePreference, GroupStatus
 from core.models import WEEKDAYS, Group, GroupMember, Person, Programme, Round
 from core.participants import WEEKLY_CAP
-from core.programmes import Applicant, may_join, programmes_for
-from core.schedule import schedule_for
+from core.programmes import Applicant, may_join, programmes_for, slots_after
 
 #: Working slots of one programme looked at before giving up (a paused year still fits).
 MAX_SLOTS = 400
@@ -146,14 +147,8 @@ def expected_break(
     for programme in programmes:
         if not programme.active or programme.is_drop_in or not may_take_part(programme):
             continue
-        schedule = schedule_for(programme)
-        cursor = now
-        for _ in range(MAX_SLOTS):
-            firing = schedule.next_firing(cursor)
-            if firing is None:
-                break
-            cursor, day = firing
-            start = schedule.break_at(day)
+        for slot in islice(slots_after(programme, now), MAX_SLOTS):
+            day, start = slot.day, slot.start.astimezone(UTC)
             if best is not None and start >= best.start:
                 break
             if day in planned_days.get(programme.id, ()):

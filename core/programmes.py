@@ -8,14 +8,16 @@ every round, so narrowing a programme takes effect without touching anyone's cho
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from core.db import db
 from core.models import Person, Programme, ProgrammeMember
+from core.schedule import schedule_for
 from integrations.base import first_name
 
 DEFAULT_PROGRAMME = "Daily digital coffee break"
@@ -54,18 +56,38 @@ def break_start(programme: Programme, day: date) -> datetime:
     return datetime.combine(day, programme.local_time, tzinfo=ZoneInfo(programme.timezone))
 
 
-def next_break(programme: Programme, now: datetime) -> datetime | None:
-    """The first break still ahead of ``now`` (planned ``lead_minutes`` before it), or None."""
+@dataclass(frozen=True)
+class Slot:
+    """One working slot of a programme: a day with a break, and when its round is planned."""
+
+    day: date  # in the programme's zone
+    start: datetime  # the break, aware, in the programme's zone
+    plan_at: datetime  # when the clock plans its round (UTC)
+
+
+def slots_after(programme: Programme, now: datetime) -> Iterator[Slot]:
+    """The programme's working slots whose round is planned after ``now``, soonest first.
+
+    The one rule for "the programme's next slot": the clock's own schedule
+    (``core.schedule.Schedule.next_firing``), so weekdays, cadence, public holidays and the
+    programme's days off are skipped here exactly as the clock skips them. Ends after
+    ``core.schedule.HORIZON_DAYS`` without a working day.
+    """
+    schedule = schedule_for(programme)
     zone = ZoneInfo(programme.timezone)
-    today = now.astimezone(zone).date()
-    for offset in range(0, 15):
-        day = today + timedelta(days=offset)
-        if not programme.runs_on(day):
-            continue
-        start = break_start(programme, day)
-        if start - timedelta(minutes=programme.lead_minutes) > now:
-            return start
-    return None
+    cursor = now
+    while (firing := schedule.next_firing(cursor)) is not None:
+        cursor, day = firing
+        yield Slot(day=day, start=schedule.break_at(day).astimezone(zone), plan_at=cursor)
+
+
+def next_slot(programme: Programme, now: datetime) -> Slot | None:
+    """The programme's next working slot (see :func:`slots_after`), or None when it has none.
+
+    The admin dashboard's "Next round", the rounds page's preview date, the demo's round and
+    every person's expected break (``core.next_break``) come from here.
+    """
+    return next(slots_after(programme, now), None)
 
 
 REMOTE = "remote"

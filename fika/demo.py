@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.db import db
 from core.models import WEEKDAYS, Person, Preference
-from core.programmes import next_break
+from core.programmes import next_slot
 from core.settings import DEMO_ADMIN_EMAIL, Settings
 
 DEPARTMENTS = [
@@ -201,9 +201,9 @@ def demo_day(programme, now: datetime) -> date:
     (in the programme's zone), so a demo run at 18:00, or on a Saturday, plans a later day
     instead of breaks that are already over.
     """
-    upcoming = next_break(programme, now)
+    upcoming = next_slot(programme, now)  # the clock's rule: holidays and days off skipped
     if upcoming is not None:
-        return upcoming.astimezone(ZoneInfo(programme.timezone)).date()
+        return upcoming.day
     return now.astimezone(ZoneInfo(programme.timezone)).date()
 
 

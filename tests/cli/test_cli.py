@@ -218,6 +218,8 @@ def test_demo_after_hours_plans_the_next_working_day_with_breaks_ahead(fika, tmp
         (datetime(2026, 11, 30, 7, 59, tzinfo=UTC), date(2026, 11, 30)),  # 08:59: an hour ahead
         (datetime(2026, 11, 30, 8, 30, tzinfo=UTC), date(2026, 12, 1)),  # too late to plan
         (datetime(2026, 12, 4, 22, 0, tzinfo=UTC), date(2026, 12, 7)),  # Friday night: Monday
+        (datetime(2027, 1, 5, 12, 0, tzinfo=UTC), date(2027, 1, 7)),  # 6 Jan: Epiphany in Sweden
+        (datetime(2026, 12, 24, 12, 0, tzinfo=UTC), date(2026, 12, 28)),  # Christmas Day: Monday
     ],
 )
 def test_demo_day_is_the_next_programme_day_whose_break_is_ahead(now, expected):

@@ -60,3 +60,32 @@ def test_a_new_install_says_what_to_do(app, admin):
     assert "None yet." in page  # no round so far
     assert "No coffee breaks in these weeks yet" in page
     assert "2 people have signed up" in page
+
+
+@pytest.mark.parametrize(
+    ("days_off", "shown", "iso"),
+    [
+        ([], "Thursday 7 January", "2027-01-07"),  # Wednesday 6 January: Epiphany in Sweden
+        (["2027-01-07"], "Friday 8 January", "2027-01-08"),  # and a programme day off after it
+    ],
+)
+def test_next_round_skips_public_holidays_and_days_off_everywhere(app, admin, days_off, shown, iso):
+    """Dashboard, rounds page and the preview's default date give the clock's next slot."""
+    with app.app_context():
+        programme = ensure_default_programme(current_settings().timezone)
+        programme.days_off = days_off
+        db.session.commit()
+        programme_id = programme.id
+    # Tuesday 5 January 2027, 13:00 in Stockholm: today's round is planned already.
+    with time_machine.travel("2027-01-05 12:00 +0000", tick=False):
+        with app.app_context():
+            sign_in(admin, db.session.scalar(select(Person).where(Person.email == ADMIN_EMAIL)))
+        dashboard = admin.get("/admin/").get_data(as_text=True)
+        rounds = admin.get("/admin/rounds").get_data(as_text=True)
+        preview = admin.get(f"/admin/rounds/preview?programme={programme_id}")
+    assert f"Next round {shown}, 10:00 Europe/Stockholm" in text_of(dashboard)
+    assert f"date={iso}" in dashboard
+    assert f"{shown}, 10:00 Europe/Stockholm" in text_of(rounds)
+    assert f"date={iso}" in rounds
+    assert preview.status_code == 200
+    assert f": {iso}</h1>" in preview.get_data(as_text=True)

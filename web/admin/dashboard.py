@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import render_template
 from sqlalchemy import func, select
@@ -20,7 +19,7 @@ from core.dispatch import counts_by_status, stranded
 from core.enums import GroupStatus
 from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from core.participants import taking_part
-from core.schedule import schedule_for
+from core.programmes import next_slot
 from web.admin import bp
 from web.admin.charts import bar_chart
 from web.config import current_settings
@@ -55,16 +54,13 @@ class LastRound:
 
 
 def next_round(programme: Programme, now: datetime) -> NextRound | None:
-    """The next round the clock plans (holidays and days off skipped), or None when off."""
+    """The next round the clock plans (``core.programmes.next_slot``), or None when off."""
     if not programme.active or programme.is_drop_in:
         return None
-    firing = schedule_for(programme).next_firing(now)
-    if firing is None:
+    slot = next_slot(programme, now)
+    if slot is None:
         return None
-    _, day = firing
-    zone = ZoneInfo(programme.timezone)
-    starts = datetime.combine(day, programme.local_time, tzinfo=zone)
-    return NextRound(day, starts, len(taking_part(programme, day)))
+    return NextRound(slot.day, slot.start, len(taking_part(programme, slot.day)))
 
 
 def last_round(programme: Programme) -> LastRound | None:

@@ -19,7 +19,7 @@ from core import audit, dispatch
 from core.db import db
 from core.enums import DeliveryStatus, GroupStatus
 from core.models import Delivery, Group, GroupMember, Programme, Round
-from core.programmes import next_break
+from core.programmes import next_slot
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import ActionForm
@@ -50,9 +50,9 @@ def _day(programme: Programme, value: str | None) -> date:
         except ValueError:
             abort(400, f"{value!r} is not a date (YYYY-MM-DD).")
     now = datetime.now(UTC)
-    upcoming = next_break(programme, now)
+    upcoming = next_slot(programme, now)  # holidays and days off skipped, as the clock does
     zone = ZoneInfo(programme.timezone)
-    return upcoming.date() if upcoming else now.astimezone(zone).date()
+    return upcoming.day if upcoming else now.astimezone(zone).date()
 
 
 @bp.get("/rounds")
