@@ -23,7 +23,8 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from core.db import db
-from core.models import Person, Programme, Round
+from core.enums import DeliveryStatus
+from core.models import Delivery, Group, Person, Programme, Round
 from core.signin import issue_link
 from web.config import current_settings
 
@@ -33,6 +34,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 SERIOUS = {"serious", "critical"}
+BRAND = "rgb(122, 62, 18)"  # --accent in fika.css
 CSV = (
     b"email,name,department,office\nnew.one@example.org,New One,Sales,Berlin\nbad,No Mail,Sales,\n"
 )
@@ -334,6 +336,29 @@ def test_round_pages_show_zone_reasons_and_which_breaks_are_over(browser, demo):
         page.goto(base + f"/admin/programmes/{ids['programme']}")
         size = page.get_by_label("Group size")
         assert size.evaluate("e => e.getBoundingClientRect().height") >= 40
+        # Checkboxes are ticked in the brand colour, not the browser's blue.
+        ticks = page.locator("input[type=checkbox]")
+        assert ticks.count() > 0
+        assert ticks.first.evaluate("e => getComputedStyle(e).accentColor") == BRAND
+    finally:
+        context.close()
+
+
+def test_the_re_send_button_is_in_reach_on_a_phone(browser, demo):
+    """At 390 px a dead letter's Re-send button shows without scrolling its table sideways."""
+    base, app, _ = demo
+    with app.app_context():
+        dead = db.session.scalar(select(Delivery).where(Delivery.status == DeliveryStatus.DEAD))
+        round_id = dead.round_id or db.session.get(Group, dead.group_id).round_id
+    context, page = signed_in_admin(browser, base, app, PHONE)
+    try:
+        for path in ("/admin/deliveries/dead", f"/admin/rounds/{round_id}"):
+            page.goto(base + path)
+            button = page.get_by_role("button", name=re.compile("Re-send"))
+            assert button.count() == 1, path
+            box = button.bounding_box()
+            assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], (path, box)
+            assert button.evaluate("e => e.closest('.table-scroll').scrollLeft") == 0
     finally:
         context.close()
 
@@ -423,6 +448,11 @@ def test_every_page_people_see_passes_axe(browser, demo, viewport):
             page.goto(base + path)
             check(path)
         assert problems == {}
+        # The people's checkboxes are ticked in the brand colour too, not the browser's blue.
+        page.goto(base + "/me/preferences")
+        ticks = page.locator("input[type=checkbox]")
+        assert ticks.count() > 0
+        assert ticks.first.evaluate("e => getComputedStyle(e).accentColor") == BRAND
         with app.app_context():
             assert db.session.scalar(select(Person).where(Person.email == email)) is not None
     finally:
