@@ -8,15 +8,16 @@ every round, so narrowing a programme takes effect without touching anyone's cho
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from core.db import db
-from core.models import Person, Programme, ProgrammeMember
+from core.models import Person, Programme, ProgrammeMember, Round
 from core.schedule import schedule_for
 from integrations.base import first_name
 
@@ -81,13 +82,31 @@ def slots_after(programme: Programme, now: datetime) -> Iterator[Slot]:
         yield Slot(day=day, start=schedule.break_at(day).astimezone(zone), plan_at=cursor)
 
 
-def next_slot(programme: Programme, now: datetime) -> Slot | None:
+#: Slots looked at before giving up on finding one not planned yet.
+MAX_SLOTS = 400
+
+
+def next_slot(programme: Programme, now: datetime, *, planned: Container[date] = ()) -> Slot | None:
     """The programme's next working slot (see :func:`slots_after`), or None when it has none.
 
-    The admin dashboard's "Next round", the rounds page's preview date, the demo's round and
-    every person's expected break (``core.next_break``) come from here.
+    ``planned``: days whose round is planned (or missed) already, skipped: a round planned
+    early (``fika demo``, "run now") is not the next one any more. The admin dashboard's "Next
+    round", the rounds page's preview date, the demo's round and every person's expected break
+    (``core.next_break``) come from here.
     """
-    return next(slots_after(programme, now), None)
+    slots = islice(slots_after(programme, now), MAX_SLOTS)
+    return next((slot for slot in slots if slot.day not in planned), None)
+
+
+def planned_days(programme: Programme, since: date) -> set[date]:
+    """The days from ``since`` on whose round of ``programme`` is planned or missed already."""
+    return set(
+        db.session.scalars(
+            select(Round.date).where(
+                Round.programme_id == programme.id, Round.date >= since, Round.is_round()
+            )
+        )
+    )
 
 
 REMOTE = "remote"

@@ -89,3 +89,22 @@ def test_next_round_skips_public_holidays_and_days_off_everywhere(app, admin, da
     assert f"date={iso}" in rounds
     assert preview.status_code == 200
     assert f": {iso}</h1>" in preview.get_data(as_text=True)
+
+
+def test_a_round_planned_early_is_not_the_next_round_any_more(app, admin):
+    """fika demo or "run now" plans a round before its time: the next round is the one after."""
+    from datetime import date
+
+    from core.models import Round
+
+    with app.app_context():
+        programme = ensure_default_programme(current_settings().timezone)
+        db.session.add(Round(programme_id=programme.id, date=date(2026, 12, 8)))
+        db.session.commit()
+    # Monday 7 December, 15:00 in Stockholm: Tuesday's round is planned already.
+    with time_machine.travel("2026-12-07 14:00 +0000", tick=False):
+        with app.app_context():
+            sign_in(admin, db.session.scalar(select(Person).where(Person.email == ADMIN_EMAIL)))
+        page = text_of(admin.get("/admin/").get_data(as_text=True))
+    assert "Next round Wednesday 9 December, 10:00 Europe/Stockholm" in page
+    assert "Last round Tuesday 8 December" in page

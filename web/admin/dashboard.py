@@ -19,7 +19,7 @@ from core.dispatch import counts_by_status, stranded
 from core.enums import GroupStatus
 from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from core.participants import taking_part
-from core.programmes import next_slot
+from core.programmes import next_slot, planned_days
 from web.admin import bp
 from web.admin.charts import bar_chart
 from web.config import current_settings
@@ -57,7 +57,8 @@ def next_round(programme: Programme, now: datetime) -> NextRound | None:
     """The next round the clock plans (``core.programmes.next_slot``), or None when off."""
     if not programme.active or programme.is_drop_in:
         return None
-    slot = next_slot(programme, now)
+    planned = planned_days(programme, now.date() - timedelta(days=1))  # any zone's today
+    slot = next_slot(programme, now, planned=planned)
     if slot is None:
         return None
     return NextRound(slot.day, slot.start, len(taking_part(programme, slot.day)))
