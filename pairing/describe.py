@@ -30,7 +30,7 @@ def _together(size: int) -> str:
     return _COUNT.get(size, f"all {size}")
 
 
-def _listing(names: list[str]) -> str:
+def listing(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -66,7 +66,8 @@ def in_person(roster: Roster, members: list[int]) -> bool:
     return _Facts(roster).in_person(members)
 
 
-def _history_reason(roster: Roster, members: list[int]) -> str:
+def latest_meeting(roster: Roster, members: list[int]) -> tuple[int, int, int] | None:
+    """``(rounds ago, a, b)`` for the pair of ``members`` who met most recently, or None."""
     latest = None
     if roster.history:
         for a in range(len(members)):
@@ -74,6 +75,11 @@ def _history_reason(roster: Roster, members: list[int]) -> str:
                 ago = roster.met(members[a], members[b])
                 if ago is not None and (latest is None or ago < latest[0]):
                     latest = (ago, members[a], members[b])
+    return latest
+
+
+def _history_reason(roster: Roster, members: list[int]) -> str:
+    latest = latest_meeting(roster, members)
     if latest is None:
         return "first time you meet"
     ago, a, b = latest
@@ -93,7 +99,7 @@ def _department_phrase(roster: Roster, departments: tuple[int, ...]) -> str | No
     names = [roster.dept_names[d] for d in departments]
     if len(names) == 1:
         return None
-    return f"{names[0]} meets {names[1]}" if len(names) == 2 else _listing(names)
+    return f"{names[0]} meets {names[1]}" if len(names) == 2 else listing(names)
 
 
 def _place_phrase(roster: Roster, places: tuple[int, ...], meet: bool) -> str:
@@ -127,7 +133,7 @@ def _reasons(facts: _Facts, members: list[int], meet: bool, slots: int) -> tuple
     if shared:
         names = roster.topic_names
         picked = [names[b] for b in range(shared.bit_length()) if shared >> b & 1][:2]
-        reasons.append(f"{_together(len(members))} curious about {_listing(picked)}")
+        reasons.append(f"{_together(len(members))} curious about {listing(picked)}")
     if slots == 1:
         together = _together(len(members))
         reasons.append(f"the only {roster.duration} minutes that suit {together} of you")

@@ -86,6 +86,18 @@ def exact_groups(roster: Roster, weights: ScalarWeights, people: list[int]) -> l
             continue
         common[mask] = shared
         value[mask] = group_value([people[b] for b in range(n) if mask >> b & 1], weights, target)
+    return best_partition(people, value)
+
+
+def best_partition(people: list[int], value: list[int | None]) -> list[list[int]]:
+    """The partition of ``people`` into groups of highest total value, by subset DP.
+
+    ``value[mask]`` is the value of the group whose members are the bits of ``mask`` (indexes
+    into ``people``), or None where that group is not allowed. Anyone the best partition leaves
+    on their own is left out of the result: a single is not a group.
+    """
+    n = len(people)
+    size = 1 << n
     best = [0] * size
     choice = [0] * size
     for mask in range(1, size):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pairing.grouping import best_partition
 from pairing.roster import Roster
 from pairing.timeline import Interval, intersect, usable
 from pairing.weights import ScalarWeights
@@ -173,24 +174,4 @@ def exact_teams(search: TeamSearch, people: list[int]) -> list[list[int]]:
         count = mask.bit_count()
         if MIN_SIZE <= count <= MAX_SIZE:
             value[mask] = search.value([people[b] for b in range(n) if mask >> b & 1])
-    best = [0] * size
-    choice = [0] * size
-    for mask in range(1, size):
-        low = mask & -mask
-        best[mask], choice[mask] = best[mask ^ low], low
-        rest = mask ^ low
-        sub = rest
-        while True:
-            group = sub | low
-            if value[group] is not None and value[group] + best[mask ^ group] > best[mask]:
-                best[mask], choice[mask] = value[group] + best[mask ^ group], group
-            if sub == 0:
-                break
-            sub = (sub - 1) & rest
-    teams, mask = [], size - 1
-    while mask:
-        group = choice[mask]
-        if group & (group - 1):
-            teams.append([people[b] for b in range(n) if group >> b & 1])
-        mask ^= group
-    return teams
+    return best_partition(people, value)

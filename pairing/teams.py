@@ -21,6 +21,7 @@ import datetime
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from pairing.describe import latest_meeting, listing
 from pairing.model import HistoryRound, Mode, Participant, PlanRequest, RequestError, Unmatched
 from pairing.roster import VIRTUAL, Roster
 from pairing.team_filling import form, place_leftovers
@@ -202,17 +203,8 @@ def form_teams(request: TeamRequest) -> TeamPlan:
     return describe_teams(search, request, teams, times, slot)
 
 
-def _listing(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def _history_reason(roster: Roster, members: list[int]) -> str:
-    latest = None
-    for a in range(len(members)):
-        for b in range(a + 1, len(members)):
-            ago = roster.met(members[a], members[b])
-            if ago is not None and (latest is None or ago < latest[0]):
-                latest = (ago, members[a], members[b])
+    latest = latest_meeting(roster, members)
     if latest is None:
         return "none of you have met in a coffee break or team yet"
     ago, a, b = latest
@@ -237,14 +229,14 @@ def _reasons(
     sharers = [roster.ids[m] for m in members if search.sharer[m]]
     if sharers:
         verb = "can" if len(sharers) == 1 else "can all"
-        reasons = [f"{_listing(sharers[:3])} {verb} share {topic}"]
+        reasons = [f"{listing(sharers[:3])} {verb} share {topic}"]
     elif spare_sharers:
         reasons = [f"nobody here can share {topic}: no sharer is free at the same time"]
     else:
         reasons = [f"nobody here can share {topic}: too few people offered to share it"]
     departments = list(dict.fromkeys(roster.dept_names[search.dept[m]] for m in members))
     if len(departments) > 1:
-        reasons.append(f"spans {_listing(departments)}")
+        reasons.append(f"spans {listing(departments)}")
     elif mixable:
         reasons.append(f"all from {departments[0]}: no mix of departments could meet then")
     else:

@@ -139,7 +139,7 @@ def test_channels_from_settings_deliver_to_a_real_smtp_server(smtp_server, tmp_p
     assert len(list(tmp_path.glob("*.txt"))) == 3
 
 
-def test_listing_the_channels_builds_none_of_them(monkeypatch, tmp_path):
+def test_listing_springs_no_builder_of_any_channel(monkeypatch, tmp_path):
     """``enabled`` reads strings only: a Google key file that is not there yet, a Graph secret
     nobody checked, every builder switched to a trap — listing still names them all."""
     built = []
