@@ -131,6 +131,17 @@ class Applicant:
         return first_name(self.name)
 
 
+def member_counts() -> dict[int, int]:
+    """How many people chose each programme, by programme id (programmes nobody chose: absent)."""
+    return dict(
+        db.session.execute(
+            select(ProgrammeMember.programme_id, func.count()).group_by(
+                ProgrammeMember.programme_id
+            )
+        ).all()
+    )
+
+
 def may_join(programme: Programme, person: Person | Applicant) -> bool:
     """Whether the programme's department and office filters let ``person`` in."""
     departments = {d.casefold() for d in programme.departments or []}

@@ -19,11 +19,12 @@ from core.db import db
 from core.enums import Cadence, DeliveryStatus, GroupStatus, ProgrammeKind
 from core.models import Delivery, Person, Programme, ProgrammeMember, Round
 from core.programmes import ensure_default_programme
-from core.settings import Settings
+from core.settings import DEMO_ADMIN_EMAIL, Settings
+from fika.demo import ensure_demo_admin
 
 LEARNING = "Learning teams: data"
 ROOM = "Friday drop-in"
-ADMIN_EMAIL = "admin@example.org"
+ADMIN_EMAIL = DEMO_ADMIN_EMAIL
 
 
 def _programme(name: str, **values) -> Programme:
@@ -47,16 +48,8 @@ def _join(programme: Programme, people: list[Person]) -> None:
 
 
 def demo_admin(timezone: str) -> Person:
-    """The demo's admin (``admin@example.org``), a person like any other; FIKA_ADMIN_EMAILS
-    must name this address for the admin pages to open."""
-    person = db.session.scalar(select(Person).where(Person.email == ADMIN_EMAIL))
-    if person is None:
-        person = Person(
-            email=ADMIN_EMAIL, name="Alex Admin", department="People", timezone=timezone
-        )
-        db.session.add(person)
-        db.session.commit()
-    return person
+    """The demo's admin, the same person ``fika serve --demo`` signs in (an admin in demo mode)."""
+    return ensure_demo_admin(timezone)
 
 
 def add_history(settings: Settings, today: date, weeks: int = 6) -> list[int]:

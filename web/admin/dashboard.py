@@ -17,9 +17,9 @@ from sqlalchemy.orm import selectinload
 from core.db import db
 from core.dispatch import counts_by_status, stranded
 from core.enums import GroupStatus
-from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
+from core.models import Group, GroupMember, Person, Programme, Round
 from core.participants import taking_part
-from core.programmes import next_slot, planned_days
+from core.programmes import member_counts, next_slot, planned_days
 from web.admin import bp
 from web.admin.charts import bar_chart
 from web.config import current_settings
@@ -110,13 +110,7 @@ def dashboard():
     """Next and last round per programme, delivery health, and eight weeks of participation."""
     now = datetime.now(UTC)
     programmes = db.session.scalars(select(Programme).order_by(Programme.id)).all()
-    members = dict(
-        db.session.execute(
-            select(ProgrammeMember.programme_id, func.count()).group_by(
-                ProgrammeMember.programme_id
-            )
-        ).all()
-    )
+    members = member_counts()
     rows = [(p, next_round(p, now), last_round(p), members.get(p.id, 0)) for p in programmes]
     weeks = weekly_participation(now.date())
     chart = bar_chart(

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from core import audit, drop_in
 from core.db import db
-from core.models import WEEKDAYS, Programme, ProgrammeMember
+from core.models import WEEKDAYS, Programme
+from core.programmes import member_counts
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import DAY_NAMES, ProgrammeForm, names
@@ -94,13 +95,7 @@ def _name_taken(name: str, programme_id: int | None) -> bool:
 def programmes():
     """Every programme with its schedule and how many people chose it."""
     rows = db.session.scalars(select(Programme).order_by(Programme.id)).all()
-    members = dict(
-        db.session.execute(
-            select(ProgrammeMember.programme_id, func.count()).group_by(
-                ProgrammeMember.programme_id
-            )
-        ).all()
-    )
+    members = member_counts()
     return render_template(
         "admin/programmes.html",
         programmes=rows,
