@@ -9,6 +9,7 @@ test, so a contract violation can never hide behind a retried 500.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import re
@@ -155,10 +156,14 @@ class Call:
 
 
 class FakeSlackApi:
-    """users.lookupByEmail, conversations.open and chat.postMessage as Slack documents them.
+    """users.lookupByEmail, conversations.open, chat.postMessage, users.info and
+    conversations.members as Slack documents them.
 
     ``users`` maps email -> user id; unknown emails answer ``users_not_found``. ``queue(method,
-    …)`` makes the next call of ``method`` answer with a canned status, body and headers.
+    …)`` makes the next call of ``method`` answer with a canned status, body and headers, and
+    ``rate_limit(method, calls, retry_after)`` makes the chosen calls of it (1 = the first) answer
+    429 with ``Retry-After``. ``members`` maps channel id -> member ids (paged with cursors);
+    ``accounts`` holds the users.info flags (``is_bot``, ``deleted``, ``is_restricted``…) per id.
     """
 
     def __init__(self, users: dict[str, str], token: str = SLACK_TOKEN):
@@ -168,6 +173,13 @@ class FakeSlackApi:
         self.profiles: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self.channels: dict[str, list[str]] = {}
+        #: conversations.members: channel id -> member user ids, in Slack's order.
+        self.members: dict[str, list[str]] = {}
+        #: users.info fields per user id on top of the made-up profile (is_bot, deleted, tz…).
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self._cursors: dict[str, tuple[str, int]] = {}
+        self._limited: dict[str, tuple[set[int], str]] = {}
+        self._counts: dict[str, int] = {}
         self._canned: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self.server = HTTPServer(host="127.0.0.1", port=0)
         for method, handler in {
@@ -178,11 +190,14 @@ class FakeSlackApi:
             self.server.expect_request(f"/api/{method}", method="POST").respond_with_handler(
                 self._wrap(method, handler)
             )
-        # Slack accepts users.info as a GET with query parameters or a form POST.
+        # Slack accepts these as a GET with query parameters or a form POST.
         for verb in ("GET", "POST"):
             self.server.expect_request("/api/users.info", method=verb).respond_with_handler(
                 self._wrap("users.info", self._info)
             )
+            self.server.expect_request(
+                "/api/conversations.members", method=verb
+            ).respond_with_handler(self._wrap("conversations.members", self._members))
 
         # Slack's response_url for interactive replies (one per test run is enough).
         self.responses: list[dict[str, Any]] = []
@@ -206,22 +221,50 @@ class FakeSlackApi:
 
     def _info(self, params: dict[str, Any]) -> dict[str, Any]:
         assert set(params) == {"user"}, params
-        email = next((e for e, u in self.users.items() if u == params["user"]), None)
-        if email is None:
+        assert re.fullmatch(r"[UW][A-Z0-9]+", params["user"]), params["user"]
+        user_id = params["user"]
+        account = self.accounts.get(user_id, {})
+        email = next((e for e, u in self.users.items() if u == user_id), None)
+        if email is None and not account:
             return {"ok": False, "error": "user_not_found"}
-        name = email.split("@")[0].replace(".", " ").title()
-        return {
-            "ok": True,
-            "user": {
-                "id": params["user"],
-                "profile": {
-                    "email": email,
-                    "real_name": name,
-                    "title": "Research",
-                    **self.profiles.get(params["user"], {}),
-                },
-            },
+        profile: dict[str, Any] = {"real_name": account.get("real_name", ""), "title": ""}
+        if email is not None:
+            name = email.split("@")[0].replace(".", " ").title()
+            profile = {"email": email, "real_name": name, "title": "Research"}
+        user = {
+            "id": user_id,
+            "deleted": False,
+            "is_bot": False,
+            "is_app_user": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "tz": "Europe/Stockholm",
+            **account,
+            "profile": {**profile, **self.profiles.get(user_id, {})},
         }
+        return {"ok": True, "user": user}
+
+    def _members(self, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.members: ``limit`` 1..1000 (Slack's default 100), opaque cursors."""
+        assert set(params) <= {"channel", "cursor", "limit"} and "channel" in params, params
+        limit = int(params.get("limit", 100))
+        assert 1 <= limit <= 1000, f"limit {limit} outside 1..1000"
+        channel = params["channel"]
+        if channel not in self.members:
+            return {"ok": False, "error": "channel_not_found"}
+        start = 0
+        if "cursor" in params:
+            assert params["cursor"], "an empty cursor is sent as no cursor"
+            if params["cursor"] not in self._cursors:
+                return {"ok": False, "error": "invalid_cursor"}
+            cursor_channel, start = self._cursors[params["cursor"]]
+            assert cursor_channel == channel, "a cursor belongs to its channel"
+        ids = self.members[channel][start : start + limit]
+        next_cursor = ""
+        if start + limit < len(self.members[channel]):
+            next_cursor = base64.b64encode(f"user:{channel}:{start + limit}".encode()).decode()
+            self._cursors[next_cursor] = (channel, start + limit)
+        return {"ok": True, "members": ids, "response_metadata": {"next_cursor": next_cursor}}
 
     def __enter__(self) -> FakeSlackApi:
         self.server.start()
@@ -239,10 +282,16 @@ class FakeSlackApi:
     ) -> None:
         self._canned.setdefault(method, []).append((status, body, headers or {}))
 
+    def rate_limit(self, method: str, calls: set[int], retry_after: str = "1") -> None:
+        """Answer these calls of ``method`` (counted from 1) with 429 and ``Retry-After``."""
+        self._limited[method] = (set(calls), retry_after)
+
     def reset(self) -> None:
         """Forget calls and canned answers, so one running fake can serve many tests."""
         self.calls.clear()
         self._canned.clear()
+        self._limited.clear()
+        self._counts.clear()
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -265,6 +314,11 @@ class FakeSlackApi:
                 assert all(len(v) == 1 for v in form.values()), f"repeated fields: {form}"
                 params = {k: v[0] for k, v in form.items()}
             self.calls.append(Call(method, params, dict(request.headers)))
+            self._counts[method] = self._counts.get(method, 0) + 1
+            limited, retry_after = self._limited.get(method, (set(), ""))
+            if self._counts[method] in limited:
+                body = {"ok": False, "error": "ratelimited"}
+                return self._json(body, 429, {"Retry-After": retry_after})
             if self._canned.get(method):
                 status, body, headers = self._canned[method].pop(0)
                 return self._json(body, status, headers)

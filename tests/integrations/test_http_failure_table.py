@@ -38,6 +38,7 @@ from integrations.caldav import CalDavChannel
 from integrations.google import GoogleChannel, GoogleSettings
 from integrations.graph import GraphChannel
 from integrations.slack import SlackChannel, post_announcement
+from integrations.slack_members import SlackMembers
 from integrations.teams import TeamsBotChannel, TeamsWorkflowChannel
 from tests import fakes_chat
 from tests.fakes_chat import FakeBotFramework, FakeSlackApi, FakeWorkflowHook, make_message
@@ -406,6 +407,39 @@ class SlackTarget(Target):
         return only_outcome(self.channel(f"{base_url}/api/", 1).send([make_message(2)]))
 
 
+class SlackMembersTarget(SlackTarget):
+    """The channel member sync (integrations.slack_members): 429s not waited out here."""
+
+    label = "conversations.members"
+
+    def lister(self, api_url: str, timeout: int = 5) -> SlackMembers:
+        return SlackMembers(
+            fakes_chat.SLACK_TOKEN,
+            api_url,
+            max_rate_limit_retries=0,
+            max_retries=0,
+            sleep=lambda _: None,
+            timeout=timeout,
+        )
+
+    def answer(self, status, headers, code):
+        body = {"ok": False, "error": code, "response_metadata": {"messages": [self.hostile()]}}
+        self.fake.queue("conversations.members", status, body, headers)
+
+    def sync(self, lister: SlackMembers) -> DeliveryError | None:
+        try:
+            list(lister.members("C0FIKA01"))
+        except DeliveryError as error:
+            return error
+        return None
+
+    def send(self):
+        return self.sync(self.lister(self.fake.api_url))
+
+    def unreachable(self, base_url):
+        return self.sync(self.lister(f"{base_url}/api/", 1))
+
+
 class SlackWebhookTarget(Target):
     label = "slack webhook"
 
@@ -485,6 +519,7 @@ TARGETS: dict[str, type[Target]] = {
     "teams bot": TeamsBotTarget,
     "teams bot token": TeamsBotTokenTarget,
     "slack": SlackTarget,
+    "slack members": SlackMembersTarget,
     "slack webhook": SlackWebhookTarget,
 }
 
