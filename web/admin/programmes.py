@@ -50,6 +50,8 @@ PRESETS: dict[str, dict] = {
         "cooldown_rounds": 4,
     },
 }
+
+
 def _settings(form: ProgrammeForm) -> ProgrammeSettings:
     """The form's answers as the settings ``core.programme_changes`` stores."""
     return ProgrammeSettings(
