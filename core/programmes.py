@@ -215,6 +215,11 @@ ROOM_URL_PATTERN = r"^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5
 ROOM_URL_MESSAGE = "Give an https:// link to the room, or leave it empty."
 
 
+def is_blank(value: str) -> bool:
+    """Only white space, as JSON Schema's ``\\s`` sees it (Python's plus U+FEFF)."""
+    return not value.replace("\ufeff", "").strip()
+
+
 def room_url_problem(value: str) -> str | None:
     """Why ``value`` cannot be a programme's room, or None (empty: Fika makes one up)."""
     if not value:
@@ -271,7 +276,7 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
             problems[name] = f"The {name} {problem}."
         elif len(text) > limit:
             problems[name] = f"At most {limit} characters."
-    if "name" not in problems and not values.name.strip():
+    if "name" not in problems and is_blank(values.name):
         problems["name"] = "Give the programme a name."
     if values.kind not in tuple(ProgrammeKind):
         problems["kind"] = "Choose matched or drop-in room."
@@ -295,7 +300,7 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
         if len(names) > MAX_FILTER_NAMES:
             problems[name] = f"At most {MAX_FILTER_NAMES} names."
         for item in names:
-            if text_problem(item) is not None or "," in item or not item.strip():
+            if text_problem(item) is not None or "," in item or is_blank(item):
                 problems[name] = "Each name is one line of text, not blank, without commas."
             elif len(item) > FILTER_NAME_MAX:
                 problems[name] = f"Each name has at most {FILTER_NAME_MAX} characters."
