@@ -231,9 +231,10 @@ def room_url_problem(value: str) -> str | None:
 
 def name_taken(name: str, programme_id: int | None) -> bool:
     """Whether another programme than ``programme_id`` has this name (in any case)."""
-    query = select(Programme.id).where(func.lower(Programme.name) == name.strip().lower())
-    found = db.session.scalar(query)
-    return found is not None and found != programme_id
+    # Compared here, not with SQL lower(): SQLite's lowers ASCII letters only.
+    wanted = name.strip().casefold()
+    rows = db.session.execute(select(Programme.id, Programme.name))
+    return any(i != programme_id and n.strip().casefold() == wanted for i, n in rows)
 
 
 @dataclass

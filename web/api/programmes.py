@@ -14,6 +14,7 @@ from datetime import time
 
 from flask import g, jsonify, request
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.db import db
 from core.models import Person, Programme
@@ -137,30 +138,38 @@ def create_programme():
     values, refusal = _check(body, defaults, None)
     if refusal is not None:
         return refusal
-    programme = save_programme(
-        current_settings(), None, values, g.api_actor, action="api.programme.create"
-    )
-    db.session.commit()
+    try:
+        programme = save_programme(
+            current_settings(), None, values, g.api_actor, action="api.programme.create"
+        )
+        db.session.commit()
+    except IntegrityError:  # the same name, created by another request since the check
+        db.session.rollback()
+        return error_response(409, "another programme already has this name")
     response = jsonify(programme_json(programme))
     response.status_code = 201
     return response
 
 
-@bp.get("/v1/programmes/<int:programme_id>")
-def get_programme(programme_id: int):
-    """One programme."""
+@bp.route("/v1/programmes/<int:programme_id>", methods=["GET", "PUT", "DELETE"])
+def programme_by_id(programme_id: int):
+    """Read, change or switch off one programme.
+
+    One rule for the three methods: with a rule per method, werkzeug answers an id past the
+    ``int`` converter's bound with 405 (the other rules' methods) instead of 404.
+    """
     programme = _programme(programme_id)
     if programme is None:
         return _no_programme(programme_id)
+    if request.method == "PUT":
+        return _put_programme(programme)
+    if request.method == "DELETE":
+        return _delete_programme(programme)
     return jsonify(programme_json(programme))
 
 
-@bp.put("/v1/programmes/<int:programme_id>")
-def put_programme(programme_id: int):
+def _put_programme(programme: Programme):
     """Change a programme: the fields given replace the stored ones, the others stay."""
-    programme = _programme(programme_id)
-    if programme is None:
-        return _no_programme(programme_id)
     values, refusal = _check(_body(), ProgrammeSettings.of(programme), programme.id)
     if refusal is not None:
         return refusal
@@ -171,12 +180,8 @@ def put_programme(programme_id: int):
     return jsonify(programme_json(programme))
 
 
-@bp.delete("/v1/programmes/<int:programme_id>")
-def delete_programme(programme_id: int):
+def _delete_programme(programme: Programme):
     """Switch the programme off, as the admin does; nothing is deleted."""
-    programme = _programme(programme_id)
-    if programme is None:
-        return _no_programme(programme_id)
     switch_off(current_settings(), programme, g.api_actor, "api.programme.switch_off")
     db.session.commit()
     return jsonify(programme_json(programme))
