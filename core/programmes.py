@@ -8,18 +8,23 @@ every round, so narrowing a programme takes effect without touching anyone's cho
 
 from __future__ import annotations
 
+import re
 from collections.abc import Container, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
 from itertools import islice
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from core.db import db
-from core.models import Person, Programme, ProgrammeMember, Round
+from core.enums import Cadence, ProgrammeKind
+from core.models import WEEKDAYS, Person, Programme, ProgrammeMember, Round
 from core.schedule import schedule_for
+from core.text import text_problem
+from core.zones import is_zone
 from integrations.base import first_name
+from pairing.model import GROUP_SIZES
 
 DEFAULT_PROGRAMME = "Daily digital coffee break"
 
@@ -196,3 +201,138 @@ def check_programmes(person: Person | Applicant, ids: list[int]) -> list[Program
     if refused:
         raise ValueError(f"programme {refused[0]} is not open to you")
     return [allowed[i] for i in sorted(wanted)]
+
+
+# --- What a programme's settings may be: one rule for the admin's form and the JSON API -------
+
+#: Longest name, topic, room URL; one department or office name in a programme's filters.
+NAME_MAX, TOPIC_MAX, ROOM_URL_MAX, FILTER_NAME_MAX = 200, 200, 500, 200
+#: Most departments or offices a programme's filters name.
+MAX_FILTER_NAMES = 100
+#: Whole-number settings: (lowest, highest, the message when outside).
+RANGES: dict[str, tuple[int, int, str]] = {
+    "duration_minutes": (5, 120, "From 5 to 120."),
+    "lead_minutes": (0, 7 * 24 * 60, "0 to a week."),
+    "group_size": (
+        GROUP_SIZES[0],
+        GROUP_SIZES[-1],
+        f"From {GROUP_SIZES[0]} to {GROUP_SIZES[-1]} people.",
+    ),
+    "cooldown_rounds": (0, 100, "From 0 to 100."),
+}
+#: A room someone pastes (Teams, Meet, Zoom...): an https link, since it goes into invites. The
+#: same text as a JSON Schema pattern (ASCII only, so ECMA 262 and Python read it alike).
+ROOM_URL_PATTERN = r"^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?#][!-~]*)?$"
+ROOM_URL_MESSAGE = "Give an https:// link to the room, or leave it empty."
+
+
+def is_blank(value: str) -> bool:
+    """Only white space, as JSON Schema's ``\\s`` sees it (Python's plus U+FEFF)."""
+    return not value.replace("\ufeff", "").strip()
+
+
+def room_url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a programme's room, or None (empty: Fika makes one up)."""
+    if not value:
+        return None
+    if len(value) > ROOM_URL_MAX or not re.fullmatch(ROOM_URL_PATTERN, value):
+        return ROOM_URL_MESSAGE
+    return None
+
+
+def name_taken(name: str, programme_id: int | None) -> bool:
+    """Whether another programme than ``programme_id`` has this name (in any case)."""
+    # Compared here, not with SQL lower(): SQLite's lowers ASCII letters only.
+    wanted = name.strip().casefold()
+    rows = db.session.execute(select(Programme.id, Programme.name))
+    return any(i != programme_id and n.strip().casefold() == wanted for i, n in rows)
+
+
+@dataclass
+class ProgrammeSettings:
+    """Everything the admin's programme form (and the API) sets, already checked."""
+
+    name: str
+    topic: str = ""
+    kind: str = ProgrammeKind.MATCHED
+    room_url: str | None = None
+    active: bool = True
+    cadence: str = Cadence.WEEKLY
+    days: list[str] = field(default_factory=lambda: list(WEEKDAYS[:5]))
+    local_time: time = time(10)
+    timezone: str = "UTC"
+    duration_minutes: int = 15
+    lead_minutes: int = 60
+    group_size: int = 2
+    cooldown_rounds: int = 10
+    departments: list[str] = field(default_factory=list)
+    offices: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, programme: Programme) -> ProgrammeSettings:
+        """A stored programme's settings."""
+        values = {f.name: getattr(programme, f.name) for f in fields(cls)}
+        values["departments"] = list(programme.departments or [])
+        values["offices"] = list(programme.offices or [])
+        values["days"] = list(programme.days or [])
+        return cls(**values)
+
+
+def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
+    """Each field whose value breaks the rules, with why (empty: all is well). Reads nothing."""
+    problems: dict[str, str] = {}
+    for name, limit in (("name", NAME_MAX), ("topic", TOPIC_MAX)):
+        text = getattr(values, name)
+        problem = text_problem(text)
+        if problem is not None:
+            problems[name] = f"The {name} {problem}."
+        elif len(text) > limit:
+            problems[name] = f"At most {limit} characters."
+    if "name" not in problems and is_blank(values.name):
+        problems["name"] = "Give the programme a name."
+    if values.kind not in tuple(ProgrammeKind):
+        problems["kind"] = "Choose matched or drop-in room."
+    if values.cadence not in tuple(Cadence):
+        problems["cadence"] = "Choose weekly or biweekly."
+    problem = room_url_problem(values.room_url or "")
+    if problem is not None:
+        problems["room_url"] = problem
+    if not values.days:
+        problems["days"] = "Choose at least one day."
+    elif any(d not in WEEKDAYS for d in values.days) or len(set(values.days)) != len(values.days):
+        problems["days"] = f"Days are among {', '.join(WEEKDAYS)}, each at most once."
+    if not is_zone(values.timezone):
+        problems["timezone"] = "Unknown time zone; give an IANA zone such as Europe/Oslo."
+    for name, (low, high, message) in RANGES.items():
+        number = getattr(values, name)
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            problems[name] = message
+    for name in ("departments", "offices"):
+        names = getattr(values, name)
+        if len(names) > MAX_FILTER_NAMES:
+            problems[name] = f"At most {MAX_FILTER_NAMES} names."
+        for item in names:
+            if text_problem(item) is not None or "," in item or is_blank(item):
+                problems[name] = "Each name is one line of text, not blank, without commas."
+            elif len(item) > FILTER_NAME_MAX:
+                problems[name] = f"Each name has at most {FILTER_NAME_MAX} characters."
+    return problems
+
+
+def apply_settings(programme: Programme, values: ProgrammeSettings) -> None:
+    """Write checked ``values`` onto ``programme`` as every way in stores them."""
+    for f in fields(values):
+        value = getattr(values, f.name)
+        setattr(programme, f.name, value.strip() if isinstance(value, str) else value)
+    programme.days = [d for d in WEEKDAYS if d in values.days]
+    programme.room_url = programme.room_url or None  # empty: generated on first use
+    programme.departments = _distinct(values.departments)
+    programme.offices = _distinct(values.offices)
+
+
+def _distinct(items: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in items:
+        if item.strip():
+            seen.setdefault(item.strip(), None)
+    return list(seen)

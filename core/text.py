@@ -19,6 +19,8 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 #: Those characters as the inside of a JSON Schema (ECMA 262) character class.
 _CONTROL_CLASS = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029"
+#: Public, for patterns built on the rule (a programme's filter names, ``web.api.openapi``).
+CONTROL_CLASS = _CONTROL_CLASS
 #: The same rule as a JSON Schema / OpenAPI ``pattern``: no such character anywhere.
 PLAIN_TEXT_PATTERN = f"^[^{_CONTROL_CLASS}]*$"
 #: The rule for text that may not be blank either: somewhere a character that is not white space.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -19,8 +17,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.enums import Cadence, ProgrammeKind
 from core.models import WEEKDAYS
+from core.programmes import NAME_MAX, RANGES, ROOM_URL_MAX, TOPIC_MAX, room_url_problem
 from core.zones import zone_names
-from pairing.model import GROUP_SIZES
 from web.forms import IanaZone, PlainText
 
 DAY_NAMES = dict(
@@ -52,6 +50,12 @@ def names(text: str | None) -> list[str]:
     return list(seen)
 
 
+def _in_range(name: str) -> NumberRange:
+    """The range ``core.programmes.RANGES`` gives the setting, with its message."""
+    low, high, message = RANGES[name]
+    return NumberRange(low, high, message)
+
+
 class ProgrammeForm(FlaskForm):
     """Everything a programme needs: when, how long, how big, who may join."""
 
@@ -59,11 +63,13 @@ class ProgrammeForm(FlaskForm):
         "Name",
         validators=[
             DataRequired("Give the programme a name."),
-            Length(max=200),
+            Length(max=NAME_MAX),
             PlainText("The name"),
         ],
     )
-    topic = StringField("Topic (optional)", validators=[Length(max=200), PlainText("The topic")])
+    topic = StringField(
+        "Topic (optional)", validators=[Length(max=TOPIC_MAX), PlainText("The topic")]
+    )
     kind = SelectField(
         "Kind",
         validate_choice=False,  # validate_kind: a form without the field keeps "matched"
@@ -74,7 +80,7 @@ class ProgrammeForm(FlaskForm):
     )
     room_url = StringField(
         "Room URL for a drop-in room (empty: a video room Fika makes up, e.g. Jitsi)",
-        validators=[Length(max=500)],
+        validators=[Length(max=ROOM_URL_MAX)],
     )
     active = BooleanField("On: rounds run and people can choose it")
     cadence = SelectField(
@@ -85,30 +91,26 @@ class ProgrammeForm(FlaskForm):
     timezone = SelectField("Time zone", validate_choice=False, validators=[IanaZone()])
     duration_minutes = IntegerField(
         "Break length (minutes)",
-        validators=[InputRequired("Give a length."), NumberRange(5, 120, "From 5 to 120.")],
+        validators=[InputRequired("Give a length."), _in_range("duration_minutes")],
     )
     lead_minutes = IntegerField(
         "Lead time (minutes before the break that groups are formed and invites sent)",
         validators=[
             InputRequired("Give a lead time."),
-            NumberRange(0, 7 * 24 * 60, "0 to a week."),
+            _in_range("lead_minutes"),
         ],
     )
     group_size = IntegerField(
         "Group size",
         validators=[
             InputRequired("Give a size."),
-            NumberRange(
-                GROUP_SIZES[0],
-                GROUP_SIZES[-1],
-                f"From {GROUP_SIZES[0]} to {GROUP_SIZES[-1]} people.",
-            ),
+            _in_range("group_size"),
         ],
-        render_kw={"min": GROUP_SIZES[0], "max": GROUP_SIZES[-1]},
+        render_kw={"min": RANGES["group_size"][0], "max": RANGES["group_size"][1]},
     )
     cooldown_rounds = IntegerField(
         "Repeat window (rounds before two people may meet again)",
-        validators=[InputRequired("Give a number."), NumberRange(0, 100, "From 0 to 100.")],
+        validators=[InputRequired("Give a number."), _in_range("cooldown_rounds")],
     )
     departments = StringField(
         "Departments that may join (comma-separated; empty: all)",
@@ -136,12 +138,9 @@ class ProgrammeForm(FlaskForm):
 
     def validate_room_url(self, field) -> None:
         """A pasted room (Teams, Meet, Zoom...) must be an https link: it goes into invites."""
-        value = (field.data or "").strip()
-        if not value:
-            return
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
-            raise ValidationError("Give an https:// link to the room, or leave it empty.")
+        problem = room_url_problem((field.data or "").strip())
+        if problem is not None:
+            raise ValidationError(problem)
 
 
 class ImportForm(FlaskForm):

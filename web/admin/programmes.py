@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import time
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from core import audit, drop_in
 from core.db import db
 from core.models import WEEKDAYS, Programme
-from core.programmes import member_counts
+from core.programme_changes import save_programme
+from core.programmes import ProgrammeSettings, member_counts, name_taken, settings_problems
 from web.admin import bp
 from web.admin.access import actor_name
 from web.admin.forms import DAY_NAMES, ProgrammeForm, names
@@ -50,45 +50,27 @@ PRESETS: dict[str, dict] = {
         "cooldown_rounds": 4,
     },
 }
-FIELDS = (
-    "name",
-    "topic",
-    "kind",
-    "room_url",
-    "active",
-    "cadence",
-    "days",
-    "local_time",
-    "timezone",
-    "duration_minutes",
-    "lead_minutes",
-    "group_size",
-    "cooldown_rounds",
-)
 
 
-def _snapshot(programme: Programme) -> dict:
-    return {
-        **{f: getattr(programme, f) for f in FIELDS},
-        "departments": list(programme.departments or []),
-        "offices": list(programme.offices or []),
-    }
-
-
-def _fill(programme: Programme, form: ProgrammeForm) -> None:
-    for field in FIELDS:
-        value = getattr(form, field).data
-        setattr(programme, field, value.strip() if isinstance(value, str) else value)
-    programme.days = [d for d in WEEKDAYS if d in form.days.data]
-    programme.room_url = programme.room_url or None  # empty: generated on first use
-    programme.departments = names(form.departments.data)
-    programme.offices = names(form.offices.data)
-
-
-def _name_taken(name: str, programme_id: int | None) -> bool:
-    query = select(Programme.id).where(func.lower(Programme.name) == name.strip().lower())
-    found = db.session.scalar(query)
-    return found is not None and found != programme_id
+def _settings(form: ProgrammeForm) -> ProgrammeSettings:
+    """The form's answers as the settings ``core.programme_changes`` stores."""
+    return ProgrammeSettings(
+        name=form.name.data,
+        topic=form.topic.data or "",
+        kind=form.kind.data,
+        room_url=(form.room_url.data or "").strip() or None,
+        active=form.active.data,
+        cadence=form.cadence.data,
+        days=[d for d in WEEKDAYS if d in form.days.data],
+        local_time=form.local_time.data,
+        timezone=form.timezone.data,
+        duration_minutes=form.duration_minutes.data,
+        lead_minutes=form.lead_minutes.data,
+        group_size=form.group_size.data,
+        cooldown_rounds=form.cooldown_rounds.data,
+        departments=names(form.departments.data),
+        offices=names(form.offices.data),
+    )
 
 
 @bp.get("/programmes")
@@ -118,34 +100,20 @@ def _save(programme: Programme | None):
         }
         form = ProgrammeForm(data=defaults)
     else:
-        current = _snapshot(programme)
+        current = vars(ProgrammeSettings.of(programme))
         current["room_url"] = current["room_url"] or ""
         current["departments"] = ", ".join(current["departments"])
         current["offices"] = ", ".join(current["offices"])
         form = ProgrammeForm(data=current)
     if form.validate_on_submit():
-        if _name_taken(form.name.data, programme.id if programme else None):
-            form.name.errors.append("Another programme already has this name.")
-        else:
-            before = _snapshot(programme) if programme else None
-            created = programme is None
-            if created:
-                programme = Programme()
-                db.session.add(programme)
-            _fill(programme, form)
-            if not created and before["room_url"] and not programme.room_url:
-                programme.room_url = before["room_url"]  # emptied: keep the room people have
-            db.session.flush()
-            drop_in.programme_changed(current_settings(), programme, before)
-            after = _snapshot(programme)
-            changed = {k: v for k, v in after.items() if not before or before.get(k) != v}
-            audit.record(
-                actor_name(),
-                "programme.create" if created else "programme.update",
-                programme_id=programme.id,
-                name=programme.name,
-                changed=changed,
-            )
+        values = _settings(form)
+        problems = settings_problems(values)  # the rules the API keeps too
+        if name_taken(form.name.data, programme.id if programme else None):
+            problems["name"] = "Another programme already has this name."
+        for name, message in problems.items():
+            getattr(form, name).errors.append(message)
+        if not problems:
+            programme = save_programme(current_settings(), programme, values, actor_name())
             db.session.commit()
             flash(f"Saved {programme.name}.")
             return redirect(url_for("admin.programmes"))

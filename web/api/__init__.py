@@ -63,4 +63,4 @@ def authenticate():
     return None
 
 
-from web.api import openapi, people  # noqa: E402,F401  - routes register on bp
+from web.api import openapi, people, programmes  # noqa: E402,F401  - routes register on bp

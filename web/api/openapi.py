@@ -12,12 +12,24 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from core.enums import Cadence, ProgrammeKind
+from core.models import WEEKDAYS
 from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
-from core.text import FILLED_TEXT_PATTERN, PLAIN_TEXT_PATTERN
+from core.programmes import (
+    FILTER_NAME_MAX,
+    MAX_FILTER_NAMES,
+    NAME_MAX,
+    RANGES,
+    ROOM_URL_MAX,
+    ROOM_URL_PATTERN,
+    TOPIC_MAX,
+)
+from core.text import CONTROL_CLASS, FILLED_TEXT_PATTERN, PLAIN_TEXT_PATTERN
 from core.zones import iana_zones
 from web.api import bp
 from web.api.people import MAX_BATCH, MAX_LIMIT, MAX_QUERY_TEXT
-from web.input_rules import MAX_OFFSET
+from web.api.programmes import MAX_MEMBERS
+from web.input_rules import MAX_ID, MAX_OFFSET
 
 JSON = "application/json"
 
@@ -100,6 +112,243 @@ EMAIL_PARAMETER = {
 }
 
 
+#: One department or office name in a programme's filters: filled, one line, no comma.
+FILTER_NAME_PATTERN = f"^[^{CONTROL_CLASS},]*[^\\s{CONTROL_CLASS},][^{CONTROL_CLASS},]*$"
+
+
+def _filter_names(what: str) -> dict:
+    return {
+        "type": "array",
+        "maxItems": MAX_FILTER_NAMES,
+        "items": {"type": "string", "maxLength": FILTER_NAME_MAX, "pattern": FILTER_NAME_PATTERN},
+        "description": f"{what} that may join; empty: all. Each name is one line of text, not "
+        "blank, without commas.",
+    }
+
+
+def _range(name: str, description: str) -> dict:
+    low, high, _ = RANGES[name]
+    return {"type": "integer", "minimum": low, "maximum": high, "description": description}
+
+
+#: What a client may set on a programme (``core.programmes.settings_problems`` enforces it).
+PROGRAMME_FIELDS = {
+    "name": _text(
+        NAME_MAX, "Not blank; no other programme has it (in any case): 409.", filled=True
+    ),
+    "topic": _text(TOPIC_MAX, "What the programme is about, shown to people choosing."),
+    "kind": {
+        "type": "string",
+        "enum": [k.value for k in ProgrammeKind],
+        "description": "matched: people are put into groups each round; drop_in: one room "
+        "anyone joins when they like, with a recurring invite per member.",
+    },
+    "room_url": {
+        "type": "string",
+        "maxLength": ROOM_URL_MAX,
+        "pattern": OR_EMPTY(ROOM_URL_PATTERN),
+        "nullable": True,
+        "description": "A drop-in programme's room, an https link. Null or empty: Fika makes "
+        "one up on first use (and keeps an existing one).",
+    },
+    "active": {
+        "type": "boolean",
+        "description": "On: rounds run and people can choose it. Off: no rounds; drop-in "
+        "members get a CANCEL.",
+    },
+    "cadence": {
+        "type": "string",
+        "enum": [c.value for c in Cadence],
+        "description": "Every week on `days`, or every other week.",
+    },
+    "days": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": len(WEEKDAYS),
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": list(WEEKDAYS)},
+        "description": "Weekdays with a break.",
+    },
+    "local_time": {
+        "type": "string",
+        "pattern": TIME_PATTERN,
+        "description": "When the break starts, HH:MM, 24-hour, in `timezone`.",
+    },
+    "timezone": {
+        "type": "string",
+        "enum": sorted(iana_zones()),
+        "description": "The programme's IANA zone, e.g. Europe/Oslo.",
+    },
+    "duration_minutes": _range("duration_minutes", "Break length in minutes."),
+    "lead_minutes": _range(
+        "lead_minutes", "Minutes before the break that groups are formed and invites sent."
+    ),
+    "group_size": _range("group_size", "People per group."),
+    "cooldown_rounds": _range("cooldown_rounds", "Rounds before two people may meet again."),
+    "departments": _filter_names("Departments"),
+    "offices": _filter_names("Offices ('remote': people without a home office)"),
+}
+PROGRAMME_ID_PARAMETER = {
+    "name": "programme_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+
+
+def _json(schema: str) -> dict:
+    return {JSON: {"schema": _ref(schema)}}
+
+
+def programme_paths() -> dict:
+    """The programme routes (``web.api.programmes``)."""
+    no_programme = _error("No such programme")
+    return {
+        "/api/v1/programmes": {
+            "get": {
+                "operationId": "listProgrammes",
+                "summary": "Every programme, oldest first",
+                "responses": {
+                    "200": {"description": "The programmes", "content": _json("ProgrammeList")},
+                    **UNAUTHORISED,
+                },
+            },
+            "post": {
+                "operationId": "createProgramme",
+                "summary": "Create a programme; fields left out take the admin's defaults",
+                "requestBody": {"required": True, "content": _json("ProgrammeInput")},
+                "responses": {
+                    "201": {"description": "Created", "content": _json("Programme")},
+                    "400": _error("Not a JSON object"),
+                    "409": _error("Another programme has this name"),
+                    "422": _error("Invalid fields; nothing was saved"),
+                    **UNAUTHORISED,
+                },
+            },
+        },
+        "/api/v1/programmes/{programme_id}": {
+            "parameters": [PROGRAMME_ID_PARAMETER],
+            "get": {
+                "operationId": "getProgramme",
+                "summary": "One programme",
+                "responses": {
+                    "200": {"description": "The programme", "content": _json("Programme")},
+                    "404": no_programme,
+                    **UNAUTHORISED,
+                },
+            },
+            "put": {
+                "operationId": "putProgramme",
+                "summary": "Change a programme: the fields given replace the stored ones",
+                "requestBody": {"required": True, "content": _json("ProgrammeUpdate")},
+                "responses": {
+                    "200": {"description": "Changed", "content": _json("Programme")},
+                    "400": _error("Not a JSON object"),
+                    "404": no_programme,
+                    "409": _error("Another programme has this name"),
+                    "422": _error("Invalid fields; nothing was saved"),
+                    **UNAUTHORISED,
+                },
+            },
+            "delete": {
+                "operationId": "switchOffProgramme",
+                "summary": "Switch a programme off (active: false), as the admin does; nothing "
+                "is deleted. Drop-in members get a CANCEL.",
+                "responses": {
+                    "200": {"description": "Switched off", "content": _json("Programme")},
+                    "404": no_programme,
+                    **UNAUTHORISED,
+                },
+            },
+        },
+        "/api/v1/programmes/{programme_id}/members": {
+            "parameters": [PROGRAMME_ID_PARAMETER],
+            "post": {
+                "operationId": "addProgrammeMembers",
+                "summary": "Add people by email, all or none; a drop-in room invites them",
+                "requestBody": {"required": True, "content": _json("MemberEmails")},
+                "responses": {
+                    "200": {"description": "Who was added", "content": _json("MembersAdded")},
+                    "400": _error("Not {emails: [...]}"),
+                    "404": no_programme,
+                    "409": _error(
+                        "The programme's department or office filters keep some out (listed "
+                        "in `refused`); nobody was added"
+                    ),
+                    "422": _error(
+                        "Addresses Fika does not know (listed in `unknown`) or malformed; "
+                        "nobody was added"
+                    ),
+                    **UNAUTHORISED,
+                },
+            },
+        },
+    }
+
+
+def programme_schemas() -> dict:
+    """The programme routes' schemas."""
+    shown = {
+        "id": {"type": "integer"},
+        **{k: {"type": "string"} for k in ("name", "topic", "kind", "cadence", "timezone")},
+        "room_url": {"type": "string", "nullable": True},
+        "active": {"type": "boolean"},
+        "local_time": {"type": "string", "pattern": TIME_PATTERN},
+        **{k: {"type": "integer"} for k in RANGES},
+        **{
+            k: {"type": "array", "items": {"type": "string"}}
+            for k in ("days", "departments", "offices")
+        },
+    }
+    emails = {"type": "array", "items": {"type": "string"}}
+    return {
+        "Programme": {"type": "object", "required": list(shown), "properties": shown},
+        "ProgrammeList": {
+            "type": "object",
+            "required": ["programmes"],
+            "properties": {"programmes": {"type": "array", "items": _ref("Programme")}},
+        },
+        "ProgrammeInput": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": PROGRAMME_FIELDS,
+            "description": "Left out: weekdays, weekly, 10:00 in the organisation's zone, 15 "
+            "minutes, groups of 2, 60 minutes' lead, 10 rounds' cooldown, matched, on, open "
+            "to all.",
+        },
+        "ProgrammeUpdate": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": PROGRAMME_FIELDS,
+            "description": "Fields left out keep their value.",
+        },
+        "MemberEmails": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["emails"],
+            "properties": {
+                "emails": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_MEMBERS,
+                    "items": {
+                        "type": "string",
+                        "pattern": EMAIL_PATTERN,
+                        "maxLength": LIMITS["email"],
+                    },
+                    "description": "Addresses of people Fika knows (any case; repeats count once).",
+                }
+            },
+        },
+        "MembersAdded": {
+            "type": "object",
+            "required": ["added", "already"],
+            "properties": {"added": emails, "already": emails},
+        },
+    }
+
+
 def document() -> dict:
     """The OpenAPI 3.0 document."""
     fields = {
@@ -144,7 +393,8 @@ def document() -> dict:
         "info": {
             "title": "Fika API",
             "version": "1",
-            "description": "People sync for HR systems. Send `Authorization: Bearer <token>`; "
+            "description": "People and programmes, for HR and learning platforms. Send "
+            "`Authorization: Bearer <token>`; "
             "admins create tokens in the admin or with `fika admin token create --name NAME`.",
         },
         "servers": [{"url": "/"}],
@@ -233,6 +483,7 @@ def document() -> dict:
                     },
                 },
             },
+            **programme_paths(),
         },
         "components": {
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
@@ -272,6 +523,7 @@ def document() -> dict:
                         for k in ("created", "updated", "unchanged")
                     },
                 },
+                **programme_schemas(),
                 "Error": {
                     "type": "object",
                     "required": ["error", "status"],
