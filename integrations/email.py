@@ -230,8 +230,8 @@ class EmailChannel:
         self._calendars: OrderedDict[object, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _connect(self) -> smtplib.SMTP:
-        """Open, secure and authenticate a connection as the URL says."""
+    def connect(self) -> smtplib.SMTP:
+        """Open, secure and authenticate a connection as the URL says (the caller closes it)."""
         s = self.settings
         smtp: smtplib.SMTP
         if s.security == "tls":
@@ -302,7 +302,7 @@ class EmailChannel:
             for message in messages:
                 if smtp is None and connect_error is None:
                     try:
-                        smtp = self._connect()
+                        smtp = self.connect()
                     except smtplib.SMTPAuthenticationError as error:
                         connect_error = DeliveryError(
                             f"SMTP login failed for {self.settings.username}: {error.smtp_code}",

@@ -96,7 +96,7 @@ def send_signin_email(email: EmailMessage, smtp: SmtpSettings, mail_from: str) -
     """Hand the message to the SMTP server now; raises DeliveryError when it is refused."""
     channel = EmailChannel(smtp, mail_from, timeout=15.0)
     try:
-        connection = channel._connect()
+        connection = channel.connect()
     except OSError as error:
         raise DeliveryError(
             f"cannot reach SMTP {smtp.host}:{smtp.port}: {error}", transient=True
