@@ -44,6 +44,21 @@ LINKS = {
 }
 
 
+class FakeClock:
+    """Time that only moves when the code sleeps: waits are checked without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 # --- data -----------------------------------------------------------------------------------
 
 

@@ -17,24 +17,9 @@ from integrations.slack import (
     SlackChannel,
     post_announcement,
 )
-from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi, make_message
+from tests.fakes_chat import SLACK_TOKEN, FakeClock, FakeSlackApi, make_message
 
 USERS = {f"person{i}@example.org": f"U0{i}AAAA" for i in range(8)}
-
-
-class FakeClock:
-    """Time that only moves when the channel sleeps: pacing is checked without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from integrations.slack_members import (
     SlackMembers,
     include_guests,
 )
-from tests.fakes_chat import SLACK_TOKEN, FakeSlackApi
+from tests.fakes_chat import SLACK_TOKEN, FakeClock, FakeSlackApi
 
 CHANNEL = "C0FIKA01"
 PEOPLE = {
@@ -24,21 +24,6 @@ PEOPLE = {
     "gone.person@example.org": "U04GONE",
     "guest.visitor@example.org": "U05GUEST",
 }
-
-
-class FakeClock:
-    """Time that only moves when the code sleeps: waits are checked without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ the admin needs.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -26,13 +24,12 @@ from core.db import db
 from core.enums import DeliveryStatus
 from core.models import Delivery, Group, Person, Programme, Round
 from core.signin import issue_link
+from tests.web import test_browser_account as account_journey
+from tests.web.test_browser_account import DESKTOP, PHONE
 from web.config import current_settings
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+browser = account_journey.browser  # one headless Chromium per module, as the account journey's
+
 SERIOUS = {"serious", "critical"}
 BRAND = "rgb(122, 62, 18)"  # --accent in fika.css
 CSV = (
@@ -40,22 +37,6 @@ CSV = (
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium for the module. Missing in CI is a failure, not a skip."""
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture
