@@ -86,6 +86,9 @@ class Person(db.Model):
     work_start: Mapped[time] = mapped_column(Time, default=time(9))
     work_end: Mapped[time] = mapped_column(Time, default=time(17))
     home_office: Mapped[str | None] = mapped_column(String(200))  # None: works remotely
+    # Their own choice of language ("en", "sv", "de"; core.i18n.LANGUAGES). None: no choice
+    # made, so web pages follow the browser and messages the organisation's FIKA_LANGUAGE.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -188,6 +191,9 @@ class Programme(db.Model):
     # A drop-in programme's room. None: generated from FIKA_VIDEO_URL_TEMPLATE on first use and
     # stored here, so the link in everyone's recurring invite never changes.
     room_url: Mapped[str | None] = mapped_column(String(500))
+    # The language of messages shared by the whole programme (a Slack or Teams channel post).
+    # None: the organisation's FIKA_LANGUAGE.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

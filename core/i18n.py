@@ -1,0 +1,123 @@
+"""The languages Fika speaks, and the one place strings shown to people are translated.
+
+Every string a person or an admin reads goes through :func:`gettext` / :func:`ngettext` (or
+:func:`lazy_gettext` for strings defined at import time, such as form labels). Which language
+they come out in is decided once per context:
+
+* inside :func:`using` (the outbox rendering one recipient's message, a shared channel message
+  in a programme's language), the locale given there;
+* otherwise, in a web request, the locale Flask-Babel selected for the request (the person's
+  own choice, then ``Accept-Language``, then ``FIKA_LANGUAGE``);
+* otherwise the organisation's default, ``FIKA_LANGUAGE`` (``en``).
+
+The catalogues are ``core/translations/<locale>/LC_MESSAGES/messages.po``, compiled to ``.mo``
+on install and again at start-up when a ``.po`` is newer (:func:`compile_catalogues`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.support import LazyProxy, NullTranslations, Translations
+
+#: The languages Fika ships, English first (the language the source strings are written in).
+LANGUAGES: tuple[str, ...] = ("en", "sv", "de")
+#: Each language's own name, for the language picker.
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "sv": "Svenska", "de": "Deutsch"}
+DEFAULT_LANGUAGE = "en"
+TRANSLATIONS_DIR = Path(__file__).with_name("translations")
+DOMAIN = "messages"
+
+_forced: ContextVar[str | None] = ContextVar("fika_locale", default=None)
+
+
+def normalise(language: str | None) -> str | None:
+    """``"sv-SE"``/``"sv_se"``/``"SV"`` → ``"sv"``; None for anything Fika does not speak."""
+    if not language:
+        return None
+    code = language.strip().replace("-", "_").split("_")[0].lower()
+    return code if code in LANGUAGES else None
+
+
+def default_language() -> str:
+    """The organisation's language: ``FIKA_LANGUAGE`` when Fika speaks it, else English."""
+    return normalise(os.environ.get("FIKA_LANGUAGE")) or DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """The language strings come out in right now (see the module docstring)."""
+    forced = _forced.get()
+    if forced:
+        return forced
+    try:
+        from flask import has_request_context
+
+        if has_request_context():
+            from flask_babel import get_locale
+
+            locale = get_locale()
+            if locale is not None:
+                return normalise(str(locale)) or default_language()
+    except ImportError:  # pragma: no cover - flask is a dependency; pure core use still works
+        pass
+    return default_language()
+
+
+@contextmanager
+def using(language: str | None) -> Iterator[str]:
+    """Render everything inside in ``language`` (falling back to the default); yields it."""
+    code = normalise(language) or default_language()
+    token = _forced.set(code)
+    try:
+        yield code
+    finally:
+        _forced.reset(token)
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalogue of ``language`` (null translations for English)."""
+    if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS_DIR), [language], domain=DOMAIN)
+
+
+def gettext(message: str, **variables: object) -> str:
+    """``message`` in the current language, ``%(name)s`` placeholders filled from ``variables``."""
+    text = translations(current_language()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """The form for ``num``; ``%(num)d`` is available in both forms."""
+    variables.setdefault("num", num)
+    return translations(current_language()).ngettext(singular, plural, num) % variables
+
+
+def pgettext(context: str, message: str, **variables: object) -> str:
+    """``message`` disambiguated by ``context`` (the same English word, two translations)."""
+    text = translations(current_language()).pgettext(context, message)
+    return text % variables if variables else text
+
+
+def lazy_gettext(message: str, **variables: object) -> LazyProxy:
+    """Translated when used, not when defined: for labels built at import time."""
+    return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables: object) -> LazyProxy:
+    return LazyProxy(ngettext, singular, plural, num, enable_cache=False, **variables)
+
+
+_ = gettext
+
+
+def locale(language: str | None = None) -> Locale:
+    """The Babel locale for ``language`` (default: the current language)."""
+    return Locale.parse(normalise(language) or current_language())
