@@ -16,6 +16,7 @@ on install and again at start-up when a ``.po`` is newer (:func:`compile_catalog
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
 
 #: The languages Fika ships, English first (the language the source strings are written in).
@@ -82,10 +85,30 @@ def using(language: str | None) -> Iterator[str]:
 
 @cache
 def translations(language: str) -> NullTranslations:
-    """The compiled catalogue of ``language`` (null translations for English)."""
+    """The catalogue of ``language`` (null translations for English).
+
+    The compiled ``.mo`` when it is at least as new as its ``.po``; otherwise the ``.po`` is
+    compiled in memory, so a checkout whose catalogues were just edited never shows stale text.
+    """
     if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
         return NullTranslations()
-    return Translations.load(str(TRANSLATIONS_DIR), [language], domain=DOMAIN)
+    folder = TRANSLATIONS_DIR / language / "LC_MESSAGES"
+    po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as fp:
+            return Translations(fp, domain=DOMAIN)
+    if not po.exists():
+        return NullTranslations()
+    return Translations(io.BytesIO(compile_po(po)), domain=DOMAIN)
+
+
+def compile_po(po: Path) -> bytes:
+    """The ``.mo`` bytes of one catalogue (fuzzy entries left out, as ``pybabel compile`` does)."""
+    with po.open("rb") as fp:
+        catalog = read_po(fp)
+    out = io.BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
 
 
 def gettext(message: str, **variables: object) -> str:
