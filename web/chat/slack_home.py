@@ -280,7 +280,7 @@ def home_view(person: Person, now: datetime, problem: str | None = None) -> dict
         blocks.append(_section("fika_home_past_none", _("No breaks yet.")))
     for group in past:
         others = ", ".join(
-            escape_mrkdwn(m.person.name) for m in group.members if m.person_id != person.id
+            sorted(escape_mrkdwn(m.person.name) for m in group.members if m.person_id != person.id)
         )
         text = _(
             "*%(when)s* with %(names)s",
