@@ -175,7 +175,8 @@ def _slack(settings: Settings, memory: Memory | None = None) -> SlackChannel:
         )
     api_url = _url(settings, "FIKA_SLACK_API_URL", DEFAULT_API_URL) or DEFAULT_API_URL
     ids = memory("slack_user") if memory else None
-    return SlackChannel(values["FIKA_SLACK_BOT_TOKEN"], api_url, ids)
+    posts = memory("slack_post") if memory else None  # group UID -> "<channel> <ts>"
+    return SlackChannel(values["FIKA_SLACK_BOT_TOKEN"], api_url, ids, posts=posts)
 
 
 def _teams(settings: Settings, memory: Memory | None = None) -> Channel:

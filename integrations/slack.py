@@ -50,6 +50,8 @@ POST_INTERVAL_PER_CHANNEL = 1.0
 
 # Error codes that no retry will fix: the documented "not found" family.
 _NOT_FOUND = {"users_not_found", "user_not_found"}
+# chat.update errors that mean the message cannot be edited any more (a new post replaces it).
+_GONE = {"message_not_found", "cant_update_message", "edit_window_closed", "channel_not_found"}
 # Errors Slack documents as temporary on its side.
 _TRANSIENT = {
     "ratelimited",
@@ -235,6 +237,7 @@ class SlackChannel:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         timeout: int = 30,
+        posts: MutableMapping[str, str] | None = None,
     ):
         self.client = WebClient(
             token=token,
@@ -246,6 +249,10 @@ class SlackChannel:
             ],
         )
         self.user_ids: MutableMapping[str, str] = user_ids if user_ids is not None else {}
+        #: Where each group's message was posted: UID -> "<channel> <ts>", so a later version of
+        #: the same break (moved, a member gone) edits that message (chat.update) instead of
+        #: posting another one into the same conversation.
+        self.posts: MutableMapping[str, str] = posts if posts is not None else {}
         self.fallback = fallback
         self.unreachable: dict[str, list[str]] = {}
         self._lookup_pace = Pacer(LOOKUP_INTERVAL, clock, sleep)
@@ -337,11 +344,19 @@ class SlackChannel:
         return response["channel"]["id"]
 
     def _post(self, channel: str, message: Message) -> None:
-        """Post the invite; the message key travels in the metadata to trace duplicates."""
+        """Post the invite, or edit the group's message when it is already in this conversation.
+
+        The message key travels in the metadata to trace duplicates; the posted message's
+        ``ts`` is remembered under the invite's UID (see :attr:`posts`).
+        """
         text, blocks = group_message(message.invite, message.links)
+        uid = message.invite.uid
+        posted_channel, _, ts = (self.posts.get(uid) or "").partition(" ")
+        if posted_channel == channel and ts and self._update(channel, ts, text, blocks):
+            return
         self._post_pace.wait(channel)
         try:
-            self.client.chat_postMessage(
+            response = self.client.chat_postMessage(
                 channel=channel,
                 text=text,
                 blocks=blocks,
@@ -354,6 +369,23 @@ class SlackChannel:
             )
         except (SlackClientError, OSError) as exc:
             raise _classify("chat.postMessage", exc) from exc
+        posted_ts = response.get("ts")
+        if isinstance(posted_ts, str) and posted_ts:
+            self.posts[uid] = f"{response.get('channel') or channel} {posted_ts}"
+
+    def _update(self, channel: str, ts: str, text: str, blocks: list) -> bool:
+        """Edit the posted message (chat.update); False when Slack no longer has it to edit."""
+        self._post_pace.wait(channel)
+        try:
+            self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            if data.get("error") in _GONE:
+                return False  # deleted or too old to edit: post the new version instead
+            raise _classify("chat.update", exc) from exc
+        except (SlackClientError, OSError) as exc:
+            raise _classify("chat.update", exc) from exc
+        return True
 
 
 def post_announcement(

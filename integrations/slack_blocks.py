@@ -36,6 +36,9 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("cant", "fika_cant", "Can't make it"),
     ("pause_week", "fika_pause_week", "Pause me for a week"),
 )
+#: The fourth button: the members are offered a few other times that suit everyone, and
+#: choosing one moves the break for all (``/slack/actions``, ``web/chat/slack_home.py``).
+ANOTHER_TIME = ("fika_another_time", "Suggest another time")
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -110,6 +113,15 @@ def action_buttons(ref: str) -> dict[str, Any]:
         if action_id == "fika_in":
             button["style"] = "primary"
         buttons.append(button)
+    action_id, label = ANOTHER_TIME
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": action_id,
+            "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON_TEXT), "emoji": True},
+            "value": ref,
+        }
+    )
     return {"type": "actions", "block_id": "fika_actions", "elements": buttons}
 
 

@@ -98,15 +98,62 @@ def make_message(members: int = 2, key: str = "round-1/group-1", **changes: Any)
 # --- Block Kit ------------------------------------------------------------------------------
 
 
-def check_block_kit(blocks: list[dict[str, Any]]) -> None:
-    """Assert the Block Kit limits Slack enforces with ``invalid_blocks``."""
-    assert isinstance(blocks, list) and 0 < len(blocks) <= 50, "1..50 blocks"
+def check_plain_text(text: dict[str, Any], limit: int) -> None:
+    """A plain_text object of 1..``limit`` characters."""
+    assert text["type"] == "plain_text", text
+    assert 0 < len(text["text"]) <= limit, f"plain_text 1..{limit}: {text['text']!r}"
+
+
+def check_option(option: dict[str, Any]) -> None:
+    """An option of a select or radio group (text <= 75, value <= 150)."""
+    check_plain_text(option["text"], 75)
+    assert 0 < len(option["value"]) <= 150, option
+
+
+def check_element(element: dict[str, Any]) -> None:
+    """An interactive element, as https://docs.slack.dev/reference/block-kit/block-elements."""
+    kind = element["type"]
+    assert kind in {"button", "datepicker", "static_select", "radio_buttons", "timepicker"}, kind
+    assert 0 < len(element["action_id"]) <= 255
+    if kind == "button":
+        check_plain_text(element["text"], 75)
+        assert len(element.get("value", "")) <= 2000
+        assert element.get("style") in (None, "primary", "danger")
+    if kind == "datepicker" and "initial_date" in element:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", element["initial_date"]), element
+    if kind == "timepicker" and "initial_time" in element:
+        assert re.fullmatch(r"\d{2}:\d{2}", element["initial_time"]), element
+    if kind in {"static_select", "radio_buttons"}:
+        options = element["options"]
+        limit = 100 if kind == "static_select" else 10
+        assert 0 < len(options) <= limit, f"{kind}: 1..{limit} options"
+        for option in options:
+            check_option(option)
+        values = [o["value"] for o in options]
+        assert len(values) == len(set(values)), "option values unique"
+        if "initial_option" in element:
+            assert element["initial_option"] in options, "initial_option is one of the options"
+    if "placeholder" in element:
+        check_plain_text(element["placeholder"], 150)
+
+
+def check_block_kit(blocks: list[dict[str, Any]], *, limit: int = 50) -> None:
+    """Assert the Block Kit limits Slack enforces with ``invalid_blocks`` (messages and modals
+    hold at most 50 blocks, a Home tab 100)."""
+    assert isinstance(blocks, list) and 0 < len(blocks) <= limit, f"1..{limit} blocks"
     ids = [b["block_id"] for b in blocks if "block_id" in b]
     assert len(ids) == len(set(ids)), f"block_ids must be unique: {ids}"
     assert all(len(i) <= 255 for i in ids), "block_id <= 255 characters"
     for block in blocks:
         kind = block["type"]
-        assert kind in {"header", "section", "actions", "context", "divider"}, kind
+        assert kind in {"header", "section", "actions", "context", "divider", "input"}, kind
+        if kind == "input":
+            check_plain_text(block["label"], 2000)
+            check_element(block["element"])
+            if "hint" in block:
+                check_plain_text(block["hint"], 2000)
+        if kind == "section" and "accessory" in block:
+            check_element(block["accessory"])
         if kind == "header":
             assert block["text"]["type"] == "plain_text"
             assert len(block["text"]["text"]) <= 150
@@ -121,12 +168,23 @@ def check_block_kit(blocks: list[dict[str, Any]]) -> None:
             action_ids = [e["action_id"] for e in block["elements"]]
             assert len(action_ids) == len(set(action_ids)), "action_ids unique in a block"
             for element in block["elements"]:
-                assert element["type"] == "button"
-                assert element["text"]["type"] == "plain_text"
-                assert 0 < len(element["text"]["text"]) <= 75
-                assert 0 < len(element["action_id"]) <= 255
-                assert len(element.get("value", "")) <= 2000
-                assert element.get("style") in (None, "primary", "danger")
+                check_element(element)
+
+
+def check_view(view: dict[str, Any], kind: str) -> None:
+    """A view object (https://docs.slack.dev/reference/views): a Home tab or a modal."""
+    assert view["type"] == kind, view.get("type")
+    check_block_kit(view["blocks"], limit=100 if kind == "home" else 50)
+    assert len(view.get("private_metadata", "")) <= 3000
+    assert len(view.get("callback_id", "")) <= 255
+    if kind == "modal":
+        check_plain_text(view["title"], 24)
+        for key in ("submit", "close"):
+            if key in view:
+                check_plain_text(view[key], 24)
+        assert view.get("callback_id"), "a modal Fika reads back names itself by callback_id"
+        if any(b["type"] == "input" for b in view["blocks"]):
+            assert "submit" in view, "a modal with inputs needs a submit button"
 
 
 # --- Adaptive Cards -------------------------------------------------------------------------
@@ -159,6 +217,9 @@ def action_types(node: Any) -> list[str]:
 
 # --- Slack Web API --------------------------------------------------------------------------
 
+#: Methods slack_sdk sends as JSON (they carry blocks or views); Slack accepts JSON with a token.
+JSON_METHODS = {"chat.postMessage", "chat.update", "views.publish", "views.open"}
+
 
 @dataclass
 class Call:
@@ -171,8 +232,8 @@ class Call:
 
 
 class FakeSlackApi:
-    """users.lookupByEmail, conversations.open, chat.postMessage, users.info and
-    conversations.members as Slack documents them.
+    """users.lookupByEmail, conversations.open, chat.postMessage, chat.update, views.publish,
+    views.open, users.info and conversations.members as Slack documents them.
 
     ``users`` maps email -> user id; unknown emails answer ``users_not_found``. ``queue(method,
     …)`` makes the next call of ``method`` answer with a canned status, body and headers, and
@@ -197,10 +258,21 @@ class FakeSlackApi:
         self._counts: dict[str, int] = {}
         self._canned: dict[str, list[tuple[int, dict[str, Any], dict[str, str]]]] = {}
         self.server = HTTPServer(host="127.0.0.1", port=0)
+        #: views.publish: Slack user id -> the Home view last published for them.
+        self.homes: dict[str, dict[str, Any]] = {}
+        #: views.open: the modals opened, in order.
+        self.modals: list[dict[str, Any]] = []
+        #: chat.postMessage and chat.update: (channel, ts) -> the message's current params.
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}
+        #: trigger_ids an interaction handed out (a views.open must use one, and only once).
+        self.triggers: set[str] = set()
         for method, handler in {
             "users.lookupByEmail": self._lookup,
             "conversations.open": self._open,
             "chat.postMessage": self._post,
+            "chat.update": self._update,
+            "views.publish": self._publish,
+            "views.open": self._open_view,
         }.items():
             self.server.expect_request(f"/api/{method}", method="POST").respond_with_handler(
                 self._wrap(method, handler)
@@ -319,7 +391,7 @@ class FakeSlackApi:
             content_type = request.headers.get("Content-Type", "")
             if request.method == "GET":
                 params = {k: v for k, v in request.args.items()}
-            elif method == "chat.postMessage":
+            elif method in JSON_METHODS:
                 # slack_sdk sends methods with blocks as JSON; Slack accepts JSON with a token.
                 assert content_type.startswith("application/json"), content_type
                 params = json.loads(request.get_data(as_text=True))
@@ -372,7 +444,54 @@ class FakeSlackApi:
         assert params.get("channel") in self.channels, "post only to a conversation it opened"
         assert isinstance(params.get("text"), str) and params["text"], "text fallback required"
         check_block_kit(params["blocks"])
-        return {"ok": True, "channel": params["channel"], "ts": f"{len(self.calls)}.000100"}
+        ts = f"{len(self.calls)}.000100"
+        self.messages[(params["channel"], ts)] = params
+        return {"ok": True, "channel": params["channel"], "ts": ts}
+
+    def _update(self, params: dict[str, Any]) -> dict[str, Any]:
+        """chat.update: channel and ts of a message the bot posted; new text and blocks."""
+        assert set(params) <= {"channel", "ts", "text", "blocks", "attachments", "metadata"}
+        assert re.fullmatch(r"[CDG][A-Z0-9]+", params.get("channel", "")), params.get("channel")
+        assert re.fullmatch(r"\d+\.\d{6}", params.get("ts", "")), params.get("ts")
+        assert isinstance(params.get("text"), str) and params["text"], "text fallback required"
+        check_block_kit(params["blocks"])
+        key = (params["channel"], params["ts"])
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages[key] = {**self.messages[key], **params}
+        return {
+            "ok": True,
+            "channel": params["channel"],
+            "ts": params["ts"],
+            "text": params["text"],
+        }
+
+    def _publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        """views.publish: a Home tab view for one user (no trigger needed)."""
+        assert set(params) <= {"user_id", "view", "hash"}, params
+        assert re.fullmatch(r"[UW][A-Z0-9]+", params.get("user_id", "")), params.get("user_id")
+        view = params["view"]
+        check_view(view, "home")
+        self.homes[params["user_id"]] = view
+        return {"ok": True, "view": {"id": "V" + params["user_id"], **view}}
+
+    def _open_view(self, params: dict[str, Any]) -> dict[str, Any]:
+        """views.open: a modal, opened with a trigger_id from an interaction (used once)."""
+        assert set(params) <= {"trigger_id", "view"}, params
+        trigger = params.get("trigger_id", "")
+        assert trigger, "views.open needs the interaction's trigger_id"
+        check_view(params["view"], "modal")
+        if trigger not in self.triggers:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        self.triggers.discard(trigger)
+        self.modals.append(params["view"])
+        return {"ok": True, "view": {"id": f"VMODAL{len(self.modals)}", **params["view"]}}
+
+    def trigger(self) -> str:
+        """A fresh trigger_id, as Slack puts in an interaction payload."""
+        trigger_id = f"{len(self.triggers) + len(self.modals) + 1}.1111.abcdef"
+        self.triggers.add(trigger_id)
+        return trigger_id
 
 
 # --- Microsoft Entra + Bot Framework connector ----------------------------------------------

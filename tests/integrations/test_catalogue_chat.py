@@ -30,10 +30,14 @@ def close_all(channels) -> None:
         catalogue.close(channel)
 
 
-def chat_channels(settings, *, user_ids=None, conversation_ids=None) -> list:
+def chat_channels(settings, *, user_ids=None, conversation_ids=None, posts=None) -> list:
     """The built chat channels, with these memories of ids (checked first, as at start-up)."""
     catalogue.check(settings)
-    memories = {"slack_user": user_ids, "teams_conversation": conversation_ids}
+    memories = {
+        "slack_user": user_ids,
+        "slack_post": posts,
+        "teams_conversation": conversation_ids,
+    }
     return list(catalogue.build(settings, lambda namespace: memories[namespace]).values())
 
 
@@ -45,10 +49,12 @@ def test_nothing_configured_means_no_chat_channels():
 
 def test_slack_with_defaults_and_shared_cache():
     user_ids: dict[str, str] = {"a@example.org": "U1"}
-    (_, channel) = chat_channels(SLACK, user_ids=user_ids)
+    posts: dict[str, str] = {"fika-1@example.org": "G1 1.000100"}
+    (_, channel) = chat_channels(SLACK, user_ids=user_ids, posts=posts)
     assert isinstance(channel, SlackChannel) and channel.name == "slack"
     assert channel.client.base_url == "https://slack.com/api/"
     assert channel.user_ids is user_ids
+    assert channel.posts is posts  # where group messages were posted, for chat.update
 
 
 def test_slack_api_url_setting_is_used():

@@ -45,6 +45,7 @@ def test_group_message_says_who_when_where_why_and_offers_three_buttons(members,
         ("fika_in", "I'm in", invite.uid),
         ("fika_cant", "Can't make it", invite.uid),
         ("fika_pause_week", "Pause me for a week", invite.uid),
+        ("fika_another_time", "Suggest another time", invite.uid),
     ]
 
 

@@ -246,3 +246,35 @@ def test_announcement_refused_is_a_delivery_error_without_the_secret_url():
         server.stop()
     assert not caught.value.transient
     assert "secret" not in caught.value.reason and "404" in caught.value.reason
+
+
+def test_a_later_version_of_a_break_edits_the_posted_message(slack):
+    posts: dict[str, str] = {}
+    channel = channel_for(slack, posts=posts)
+    first = make_message(3, key="uid-0-slack")
+    assert channel.send([first]) == [None]
+    (post,) = slack.of("chat.postMessage")
+    (posted,) = slack.messages
+    assert posts == {first.invite.uid: f"{posted[0]} {posted[1]}"}
+
+    moved = make_message(
+        3, key="uid-1-slack", sequence=1, start=first.invite.start.replace(hour=14)
+    )
+    assert channel.send([moved]) == [None]
+    (update,) = slack.of("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == posted
+    assert len(slack.of("chat.postMessage")) == 1
+    assert slack.messages[posted]["blocks"] == update.params["blocks"] != post.params["blocks"]
+    slack.check()
+
+
+def test_a_message_slack_no_longer_has_is_posted_again(slack):
+    channel = channel_for(slack, posts={})
+    first = make_message(2, key="uid-0-slack")
+    channel.send([first])
+    slack.queue("chat.update", 200, {"ok": False, "error": "message_not_found"})
+    assert channel.send([make_message(2, key="uid-1-slack", sequence=1)]) == [None]
+    assert len(slack.of("chat.update")) == 1 and len(slack.of("chat.postMessage")) == 2
+    newest = max(slack.messages, key=lambda key: float(key[1]))  # the second post
+    assert channel.posts == {first.invite.uid: f"{newest[0]} {newest[1]}"}
+    slack.check()

@@ -123,6 +123,29 @@ def _chosen(form: PreferencesForm, person: Person, pref: Preference) -> Preferen
     )
 
 
+def stored_preferences_form(person: Person) -> PreferencesForm:
+    """The preferences form holding what is stored, without a request's form data or CSRF.
+
+    Slack's preferences modal (``web/chat/slack_home.py``) sets the fields it asks on it and
+    validates the whole form, so a chat change passes exactly the page's checks.
+    """
+    pref = _preference(person)
+    form = PreferencesForm(
+        formdata=None,
+        meta={"csrf": False},
+        offices=_offices(person, pref),
+        person_id=person.id,
+        known_ids=_existing_ids,
+    )
+    _fill(form, person, pref)
+    return form
+
+
+def save_preferences_form(person: Person, form: PreferencesForm) -> None:
+    """Store a validated form: the page's one write (``core.changes.save_preferences``)."""
+    changes.save_preferences(person, _chosen(form, person, _preference(person)))
+
+
 @bp.route("/preferences", methods=["GET", "POST"])
 @login_required
 def preferences():

@@ -13,7 +13,9 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import requests
@@ -115,13 +117,36 @@ def _reply_later(url: str, text: str) -> None:
     threading.Thread(target=post, name="slack-reply", daemon=True).start()
 
 
+#: Interactions answered by other modules (App Home and modals: ``web/chat/slack_home.py``),
+#: by the payload's ``type`` (``view_submission``) or, for ``block_actions``, the action_id.
+INTERACTIONS: dict[str, Callable[[dict], Any]] = {}
+
+
+def _interaction_key(payload: object) -> str | None:
+    """What :data:`INTERACTIONS` is keyed by for ``payload``, if it looks like one."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("type"), str):
+        return None
+    if payload["type"] != "block_actions":
+        return payload["type"]
+    actions = payload.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    action_id = first.get("action_id") if isinstance(first, dict) else None
+    return action_id if isinstance(action_id, str) else None
+
+
 @bp.post("/slack/actions")
 @csrf.exempt  # Slack's signature is the proof of origin
 def slack_actions():
-    """A button in a Fika message was pressed."""
+    """A button in a Fika message (or the App Home, or a modal) was used."""
     verified_body()
     try:
         payload = json.loads(request.form["payload"])
+    except (KeyError, TypeError, ValueError):
+        abort(400, "Not a Slack interaction payload.")
+    handler = INTERACTIONS.get(_interaction_key(payload) or "")
+    if handler is not None:
+        return handler(payload)
+    try:
         slack_user = payload["user"]["id"]
         action = payload["actions"][0]
         response_url = payload.get("response_url")

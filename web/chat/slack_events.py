@@ -17,6 +17,7 @@ from flask import abort, jsonify
 
 from web.chat import bp
 from web.chat.slack import verified_body
+from web.chat.slack_home import handle_app_home_opened
 from web.extensions import csrf
 
 log = logging.getLogger("fika.slack")
@@ -47,5 +48,8 @@ def slack_events():
     if kind not in ACKNOWLEDGED:
         abort(400, "Unknown Slack Events API envelope type.")
     event = envelope.get("event") if isinstance(envelope.get("event"), dict) else {}
+    if kind == "event_callback" and event.get("type") == "app_home_opened":
+        handle_app_home_opened(event)  # publishes the Home tab after this answer
+        return "", 200
     log.info("slack event=%s id=%s (not acted on yet)", event.get("type"), envelope.get("event_id"))
     return "", 200
