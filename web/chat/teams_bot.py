@@ -33,6 +33,7 @@ from core.channels import RememberedIds
 from core.db import db
 from core.enums import GroupSizePreference
 from core.i18n import gettext as _
+from core.i18n import using
 from core.models import Person, Programme
 from core.next_break import next_break_for
 from core.programmes import Applicant
@@ -144,7 +145,10 @@ def teams_messages():
     if not activity:
         return _error(400, "Expected an activity as a JSON object.")
     try:
-        return _handle(activity)
+        # Not the request's Accept-Language (the Bot Framework's): the organisation's language,
+        # and each person's own for their card (_card_for).
+        with using(None):
+            return _handle(activity)
     except BadActivity as exc:
         db.session.rollback()
         return _error(400, str(exc))
@@ -200,7 +204,7 @@ def _greet(activity: dict[str, Any], personal: bool) -> None:
     conversation = _teams_id(_field(activity, "conversation", "id"), "conversation.id")
     if personal:
         sender = _identify(activity)
-        card = person_card(sender.person, _today(sender.person), error=sender.problem)
+        card = _card_for(sender.person, error=sender.problem)
     else:
         card = link_card(_programmes(), linked=_linked(activity))
     try:
@@ -271,7 +275,7 @@ def _invoke(activity: dict[str, Any], personal: bool) -> dict[str, Any]:
     sender = _identify(activity)
     person = sender.person
     if sender.problem:
-        return invoke_response(person_card(person, _today(person), error=sender.problem))
+        return invoke_response(_card_for(person, error=sender.problem))
     notice = error = next_text = None
     if verb == JOIN:
         person, notice = _join(sender)
@@ -287,8 +291,14 @@ def _invoke(activity: dict[str, Any], personal: bool) -> dict[str, Any]:
         error = _("Fika does not know that button. Here is your card again.")
     if error:
         db.session.rollback()
-    card = person_card(person, _today(person), notice=notice, error=error, next_break=next_text)
+    card = _card_for(person, notice=notice, error=error, next_break=next_text)
     return invoke_response(card)
+
+
+def _card_for(person: Person | None, **messages: str | None) -> dict[str, Any]:
+    """The person's card, in their own language when they chose one."""
+    with using(person.language if person is not None else None):
+        return person_card(person, _today(person), **messages)
 
 
 def _join(sender: Sender) -> tuple[Person, str]:
