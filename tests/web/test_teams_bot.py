@@ -435,3 +435,26 @@ def test_every_returned_card_validates_for_a_paused_person(app, client, bot):
     card = card_of(post(client, bot, execute(bot, "pause", until=str(today + timedelta(days=3)))))
     picker = next(b for b in card["body"] if b["type"] == "Input.Date")
     assert date.fromisoformat(picker["min"]) == today + timedelta(days=1)
+
+
+def test_the_messaging_endpoint_the_package_names_is_this_route(app, client, bot):
+    from urllib.parse import urlsplit
+
+    from integrations.teams_app import messaging_endpoint
+
+    path = urlsplit(messaging_endpoint("https://fika.example.org")).path
+    response = client.post(
+        path, json=activity(bot), headers={"Authorization": f"Bearer {bot.token()}"}
+    )
+    assert response.status_code == 200 and len(bot.activities) == 1
+
+
+def test_installing_in_the_personal_scope_greets_with_the_card(app, client, bot):
+    install = activity(bot, "installationUpdate", action="add")
+    assert post(client, bot, install).status_code == 200
+    ((conversation, message),) = bot.activities
+    assert conversation == "a:1personal-ana"
+    assert verbs(message["attachments"][0]["content"]) == ["join"]
+    removal = activity(bot, "installationUpdate", action="remove")
+    assert post(client, bot, removal).status_code == 200
+    assert len(bot.activities) == 1
