@@ -458,3 +458,27 @@ def test_installing_in_the_personal_scope_greets_with_the_card(app, client, bot)
     removal = activity(bot, "installationUpdate", action="remove")
     assert post(client, bot, removal).status_code == 200
     assert len(bot.activities) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"from": "29:1ana"},
+        {"from": {"id": ["29:1ana"]}},
+        {"conversation": {"id": {"nested": 1}, "conversationType": "personal"}},
+        {"serviceUrl": "http://127.0.0.1:1/plain-http/"},
+        {"value": {"action": {"type": "Action.Execute", "verb": 7, "data": [1, 2]}}},
+        {"value": {"action": {"type": "Action.Execute", "verb": "pause", "data": {"until": []}}}},
+        {"value": None},
+        {"channelData": {"team": {"id": "19:bad team id\x00"}}},
+    ],
+)
+def test_hostile_but_signed_activities_never_500(app, client, bot, change):
+    body = execute(bot, "join")
+    body.update(change)
+    token = bot.token(serviceurl=None)  # so a changed serviceUrl reaches the handler
+    response = post(client, bot, body, token=token)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)
+    assert response.is_json
+    if response.status_code == 200:
+        card_of(response)
