@@ -33,12 +33,12 @@ from core.channels import RememberedIds
 from core.db import db
 from core.enums import GroupSizePreference
 from core.i18n import gettext as _
-from core.i18n import using
+from core.i18n import ngettext, using
 from core.models import Person, Programme
 from core.next_break import next_break_for
 from core.programmes import Applicant
+from core.teams_roster import UNSET_DEPARTMENT, member_email, sync_roster
 from core.teams_roster import link_team as store_link
-from core.teams_roster import member_email, sync_roster
 from core.text import clean_text
 from integrations.base import DeliveryError
 from integrations.bot_framework_auth import (
@@ -310,7 +310,7 @@ def _join(sender: Sender) -> tuple[Person, str]:
         applicant = Applicant(
             email=email,
             name=sender.name or email.split("@")[0],
-            department="Not set yet",
+            department=UNSET_DEPARTMENT,
             home_office=None,
             timezone=settings.timezone,
         )
@@ -336,10 +336,11 @@ def _pause(person: Person, until: Any) -> tuple[str | None, str | None]:
         return None, _("Choose a date within a year.")
     given_up = pause(current_settings(), person, day)
     if given_up:
-        return _(
+        return ngettext(
             "Paused until %(date)s; %(num)d upcoming break cancelled for you.",
+            "Paused until %(date)s; %(num)d upcoming breaks cancelled for you.",
+            given_up,
             date=day.isoformat(),
-            num=given_up,
         ), None
     return _("Paused until %(date)s.", date=day.isoformat()), None
 
@@ -433,10 +434,12 @@ def _link(activity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
             linked=_linked(activity),
         )
     log.info("teams: team %s linked to programme %s: %s", team, programme.id, result)
+    added = ngettext("%(num)d person added", "%(num)d people added", result.added)
+    already = ngettext("%(num)d already taking part", "%(num)d already taking part", result.already)
     notice = _(
-        "%(programme)s is linked: %(added)d people added, %(already)d already taking part.",
+        "%(programme)s is linked to this team: %(added)s, %(already)s.",
         programme=programme.name,
-        added=result.added,
-        already=result.already,
+        added=added,
+        already=already,
     )
     return link_card(programmes, linked=programme, notice=notice)
