@@ -296,6 +296,17 @@ def test_a_member_teams_will_not_describe_gets_an_error_card(app, client, bot):
 # --- a team ---------------------------------------------------------------------------------
 
 
+def team_told(app, bot, which="notice") -> str:
+    """Wait for the roster sync; the text of the card it posted in the team afterwards."""
+    for worker in app.extensions["fika_teams_bot"].get("syncs", []):
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+    conversation, message = bot.activities[-1]
+    assert conversation == TEAM
+    db.session.expire_all()
+    return block(message["attachments"][0]["content"], which)["text"]
+
+
 def team_members(bot, count):
     ids = []
     for i in range(count):
@@ -361,8 +372,8 @@ def test_linking_a_programme_syncs_a_roster_of_three_pages(app, client, bot):
         post(client, bot, execute(bot, "link_programme", boss, False, programme=str(programme.id)))
     )
 
-    assert block(card, "error") is None
-    assert "6 people added, 0 already taking part" in block(card, "notice")["text"]
+    assert block(card, "error") is None and block(card, "notice") is not None
+    assert team_told(app, bot) == "Engineering fika: 6 people added, 0 already taking part."
     assert [r.get("continuationToken") is not None for r in bot.page_requests] == [
         False,
         True,
@@ -393,7 +404,8 @@ def test_linking_a_programme_syncs_a_roster_of_three_pages(app, client, bot):
     card = card_of(
         post(client, bot, execute(bot, "link_programme", boss, False, programme=str(programme.id)))
     )
-    assert "0 people added, 6 already taking part" in block(card, "notice")["text"]
+    assert block(card, "error") is None
+    assert team_told(app, bot) == "Engineering fika: 0 people added, 6 already taking part."
     assert db.session.scalar(select(func.count(Person.id))) == 6
 
 
@@ -417,16 +429,18 @@ def test_only_an_admin_may_link_and_a_bad_choice_links_nothing(app, client, bot)
     assert db.session.scalar(select(func.count(Person.id))) == 0
 
 
-def test_a_roster_teams_cannot_serve_links_nothing(app, client, bot):
+def test_a_roster_teams_cannot_serve_is_reported_in_the_team(app, client, bot):
     boss = admin(bot)
     programme_id = db.session.scalar(select(Programme.id))
     # No roster for TEAM in the fake: the connector answers 404.
     card = card_of(
         post(client, bot, execute(bot, "link_programme", boss, False, programme=str(programme_id)))
     )
-    assert block(card, "error") is not None
+    assert block(card, "error") is None
+    assert team_told(app, bot, "error").startswith("Fika could not read this team's members")
+    assert db.session.scalar(select(func.count(Person.id))) == 0  # nothing half-added
     db.session.expire_all()
-    assert db.session.get(Programme, programme_id).teams_team_id is None
+    assert db.session.get(Programme, programme_id).teams_team_id == TEAM  # linking again retries
 
 
 def test_every_returned_card_validates_for_a_paused_person(app, client, bot):

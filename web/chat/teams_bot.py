@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 from flask import current_app, jsonify, request
+from flask.blueprints import BlueprintSetupState
 from sqlalchemy import select
 
 from core.changes import Preferences, join, pause, rejoin, save_preferences
@@ -419,27 +420,79 @@ def _link(activity: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     programme = next((p for p in programmes if str(p.id) == chosen), None)
     if programme is None:
         return link_card(programmes, error=_("Choose a programme."), linked=_linked(activity))
-    settings = current_settings()
-    store_link(settings, programme, team)
-    try:
-        result = sync_roster(
-            settings, programme, _connector().paged_members(_service_url(activity), team)
-        )
-    except DeliveryError as exc:
-        db.session.rollback()
-        log.warning("teams: roster of %s not read: %s", team, exc)
-        return link_card(
-            programmes,
-            error=_("Fika could not read this team's members from Teams. Try again soon."),
-            linked=_linked(activity),
-        )
-    log.info("teams: team %s linked to programme %s: %s", team, programme.id, result)
-    added = ngettext("%(num)d person added", "%(num)d people added", result.added)
-    already = ngettext("%(num)d already taking part", "%(num)d already taking part", result.already)
+    store_link(current_settings(), programme, team)
+    db.session.commit()
+    service_url = _service_url(activity)
+    kept = _per_app()
+    worker = threading.Thread(
+        target=_sync_team,
+        args=(kept["app"], programme.id, team, service_url),
+        name="teams-roster",
+        daemon=True,
+    )
+    with kept["lock"]:  # the running syncs, so tests (and a shutdown) can wait for them
+        kept["syncs"] = [t for t in kept.get("syncs", []) if t.is_alive()] + [worker]
+    worker.start()
     notice = _(
-        "%(programme)s is linked to this team: %(added)s, %(already)s.",
+        "%(programme)s is linked to this team. Fika is adding its members now and will say "
+        "here when they are in.",
         programme=programme.name,
-        added=added,
-        already=already,
     )
     return link_card(programmes, linked=programme, notice=notice)
+
+
+@bp.record
+def _remember_app(state: BlueprintSetupState) -> None:
+    """Each app keeps a handle on itself for the roster sync, which outlives the request."""
+    state.app.extensions.setdefault(EXTENSION, {"lock": threading.Lock()})["app"] = state.app
+
+
+def _sync_team(app, programme_id: int, team: str, service_url: str) -> None:
+    """Add a linked team's roster to the programme (a big team takes longer than Teams waits
+    for an invoke's answer), then say in the team how it went."""
+    with app.app_context():
+        try:
+            programme = db.session.get(Programme, programme_id)
+            if programme is None:
+                return
+            with using(programme.language):
+                try:
+                    result = sync_roster(
+                        current_settings(),
+                        programme,
+                        _connector().paged_members(service_url, team),
+                    )
+                except DeliveryError as exc:
+                    db.session.rollback()
+                    log.warning("teams: roster of %s not read: %s", team, exc)
+                    card = link_card(
+                        _programmes(),
+                        linked=programme,
+                        error=_(
+                            "Fika could not read this team's members from Teams. Link the "
+                            "programme again to try once more."
+                        ),
+                    )
+                else:
+                    log.info(
+                        "teams: team %s synced into programme %s: %s", team, programme_id, result
+                    )
+                    added = ngettext("%(num)d person added", "%(num)d people added", result.added)
+                    already = ngettext(
+                        "%(num)d already taking part", "%(num)d already taking part", result.already
+                    )
+                    notice = _(
+                        "%(programme)s: %(added)s, %(already)s.",
+                        programme=programme.name,
+                        added=added,
+                        already=already,
+                    )
+                    card = link_card(_programmes(), linked=programme, notice=notice)
+            _connector().send(service_url, team, card_message(card))
+        except DeliveryError as exc:
+            log.warning("teams: could not tell team %s about its roster: %s", team, exc)
+        except Exception:  # a thread of its own: nobody else would log it
+            log.exception("teams: roster sync of team %s failed", team)
+            db.session.rollback()
+        finally:
+            db.session.remove()
