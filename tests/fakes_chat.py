@@ -430,6 +430,8 @@ class FakeBotFramework:
         self.page_limit = 500
         self.member_reads: list[tuple[str, str]] = []
         self.page_requests: list[dict[str, str]] = []
+        #: Page requests (counted from 1) answered 503 with Retry-After, as a busy service does.
+        self.failing_pages: set[int] = set()
         self._continuations: dict[str, tuple[str, int]] = {}
         s.expect_request(OPENID_PATH, method="GET").respond_with_handler(self._bot_openid)
         s.expect_request(KEYS_PATH, method="GET").respond_with_handler(self._keys)
@@ -512,6 +514,14 @@ class FakeBotFramework:
         args = {k: v for k, v in request.args.items()}
         assert set(args) <= {"pageSize", "continuationToken"}, args
         self.page_requests.append(args)
+        if len(self.page_requests) in self.failing_pages:
+            body = {"error": {"code": "ServiceUnavailable", "message": "try later"}}
+            return Response(
+                json.dumps(body),
+                status=503,
+                headers={"Retry-After": "5"},
+                content_type="application/json",
+            )
         team = request.path.split("/")[4]
         if "pageSize" in args:
             assert args["pageSize"].isdigit() and 1 <= int(args["pageSize"]) <= 500, args

@@ -497,3 +497,23 @@ def test_hostile_but_signed_activities_never_500(app, client, bot, change):
     assert response.is_json
     if response.status_code == 200:
         card_of(response)
+
+
+def test_a_roster_that_fails_on_a_later_page_adds_nobody(app, client, bot):
+    boss = admin(bot)
+    bot.rosters[TEAM] = [*team_members(bot, 5), boss["id"]]
+    bot.page_limit = 2
+    bot.failing_pages = {2}
+    programme_id = db.session.scalar(select(Programme.id))
+    card_of(
+        post(client, bot, execute(bot, "link_programme", boss, False, programme=str(programme_id)))
+    )
+    assert team_told(app, bot, "error").startswith("Fika could not read")
+    assert len(bot.page_requests) == 2
+    assert db.session.scalar(select(func.count(Person.id))) == 0  # page 1 was rolled back
+    # Linking again, with Teams well again, adds the whole roster.
+    bot.failing_pages = set()
+    card_of(
+        post(client, bot, execute(bot, "link_programme", boss, False, programme=str(programme_id)))
+    )
+    assert "6 people added" in team_told(app, bot)
