@@ -4,7 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("chat", __name__)
 
-from web.chat import buttons, slack, slack_events  # noqa: E402,F401  (routes register on import)
-
-# The Teams bot's messaging endpoint, /teams/messages.
-from web.chat import teams_bot  # noqa: E402,F401
+from web.chat import buttons, slack, slack_events, teams_bot  # noqa: E402,F401  (routes register on import)
