@@ -194,6 +194,9 @@ class Programme(db.Model):
     # The language of messages shared by the whole programme (a Slack or Teams channel post).
     # None: the organisation's FIKA_LANGUAGE.
     language: Mapped[str | None] = mapped_column(String(8))
+    # The Microsoft Teams team whose members take part (its id, "19:…@thread.tacv2"), linked
+    # from the bot's card in that team (web/chat/teams_bot.py, core/teams_roster.py).
+    teams_team_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -68,7 +68,12 @@ def teams_group() -> None:
 def teams_package_command(ctx: click.Context, output: Path, app_version: str | None) -> None:
     """Write the Teams app package: manifest.json (schema 1.29) and the two icons."""
     from integrations.base import ConfigError
-    from integrations.teams_app import APP_ID_SETTING, teams_manifest, write_package
+    from integrations.teams_app import (
+        APP_ID_SETTING,
+        messaging_endpoint,
+        teams_manifest,
+        write_package,
+    )
 
     settings = runtime_for(ctx).settings
     try:
@@ -88,3 +93,4 @@ def teams_package_command(ctx: click.Context, output: Path, app_version: str | N
         f"wrote {output}: Teams app {manifest['version']} for bot {manifest['bots'][0]['botId']} "
         f"on {manifest['validDomains'][0]}"
     )
+    click.echo(f"set the bot's messaging endpoint to {messaging_endpoint(settings.base_url)}")

@@ -3,8 +3,9 @@
 An admin uploads the zip in the Teams admin center (or "Upload a custom app"). It holds the bot
 Fika already sends its 1:1 cards with (``FIKA_TEAMS_BOT_APP_ID``, also the app's own id), in the
 personal scope, where those cards arrive, and the team scope, and Fika's host as the one valid
-domain. The bot is notification-only for now: Fika serves no Bot Framework messaging endpoint
-yet, so nobody should be invited to type to it.
+domain. The bot is conversational: its messaging endpoint, which the bot's registration in
+Azure (not the manifest) names, is ``FIKA_BASE_URL`` + :data:`MESSAGING_PATH`; people opt in,
+pause and set preferences in its 1:1 chat, and a team can link a programme to its members.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SCHEMA_URL = (
     "/MicrosoftTeams.schema.json"
 )
 APP_ID_SETTING = "FIKA_TEAMS_BOT_APP_ID"
+#: The bot's messaging endpoint on Fika (web/chat/teams_bot.py), set in the Azure Bot resource.
+MESSAGING_PATH = "/teams/messages"
 GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 SEMVER = re.compile(r"(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)")
 ACCENT = (0x6F, 0x4E, 0x37)  # coffee brown, as in the Slack app
@@ -77,7 +80,15 @@ def teams_manifest(app_id: str | None, base_url: str, org_name: str, version: st
             {
                 "botId": app_id.lower(),
                 "scopes": ["personal", "team"],
-                "isNotificationOnly": True,
+                "isNotificationOnly": False,
+                "commandLists": [
+                    {
+                        "scopes": ["personal"],
+                        "commands": [
+                            {"title": "start", "description": "Join, pause or set preferences"},
+                        ],
+                    }
+                ],
                 "supportsFiles": False,
                 "supportsCalling": False,
                 "supportsVideo": False,
@@ -104,3 +115,8 @@ def write_package(path: Path, manifest: dict[str, Any]) -> None:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
+
+
+def messaging_endpoint(base_url: str) -> str:
+    """The URL to set as the Azure Bot's messaging endpoint: ``FIKA_BASE_URL/teams/messages``."""
+    return public_base_url(base_url, "Teams") + MESSAGING_PATH

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jsonschema import Draft6Validator
+from jwt.algorithms import RSAAlgorithm
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -34,6 +37,9 @@ ADAPTIVE_CARD_SCHEMA = Path(__file__).resolve().parent / "data" / "adaptive-card
 SLACK_TOKEN = "xoxb-1111-2222-fakefakefake"
 BOT_TOKEN = "eyJ0eXAi.fake-bot-framework-token"
 BOT_SCOPE = "https://api.botframework.com/.default"
+BOT_ISSUER = "https://api.botframework.com"
+OPENID_PATH = "/botframework/v1/.well-known/openidconfiguration"
+KEYS_PATH = "/botframework/v1/.well-known/keys"
 
 START = dt.datetime(2025, 3, 11, 10, 0, tzinfo=dt.UTC)
 ZONES = ("Europe/Stockholm", "America/New_York", "Asia/Tokyo", "UTC", "Europe/London")
@@ -529,12 +535,132 @@ class FakeBotFramework:
             re.compile(r"^/teams/v3/conversations/[^/]+/activities$"), method="POST"
         ).respond_with_handler(self._activity)
 
+        # The bot's side: the Bot Framework's OpenID metadata and signing keys, and the
+        # connector's member reads (one member; a team's roster in pages).
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = "fika-test-key-1"
+        self.endorsements = ["msteams"]
+        self.key_fetches = 0
+        #: Connector members by user id ("29:…"): id, name, aadObjectId, email, userPrincipalName.
+        self.members: dict[str, dict[str, Any]] = {}
+        #: Team (conversation) id -> member user ids, in roster order.
+        self.rosters: dict[str, list[str]] = {}
+        #: Most members the fake returns per page, whatever pageSize asks (the service may too).
+        self.page_limit = 500
+        self.member_reads: list[tuple[str, str]] = []
+        self.page_requests: list[dict[str, str]] = []
+        #: Page requests (counted from 1) answered 503 with Retry-After, as a busy service does.
+        self.failing_pages: set[int] = set()
+        self._continuations: dict[str, tuple[str, int]] = {}
+        s.expect_request(OPENID_PATH, method="GET").respond_with_handler(self._bot_openid)
+        s.expect_request(KEYS_PATH, method="GET").respond_with_handler(self._keys)
+        s.expect_request(
+            re.compile(r"^/teams/v3/conversations/[^/]+/members/[^/]+$"), method="GET"
+        ).respond_with_handler(self._member)
+        s.expect_request(
+            re.compile(r"^/teams/v3/conversations/[^/]+/pagedmembers$"), method="GET"
+        ).respond_with_handler(self._paged_members)
+
     def check(self) -> None:
         self.server.check()
 
     @property
     def base(self) -> str:
         return f"https://127.0.0.1:{self.server.port}"
+
+    # --- the Bot Framework's side of incoming activities -----------------------------------
+
+    @property
+    def openid_url(self) -> str:
+        return self.base + OPENID_PATH
+
+    def jwk(self, key: rsa.RSAPrivateKey | None = None, kid: str | None = None) -> dict:
+        """A public key as the Bot Framework publishes it (with its channel endorsements)."""
+        jwk = json.loads(RSAAlgorithm.to_jwk((key or self.signing_key).public_key()))
+        return {**jwk, "kid": kid or self.kid, "use": "sig", "endorsements": self.endorsements}
+
+    def token(
+        self,
+        *,
+        key: rsa.RSAPrivateKey | None = None,
+        kid: str | None = None,
+        now: float | None = None,
+        **claims: Any,
+    ) -> str:
+        """A connector token as the Bot Framework signs it; ``claims`` override or drop (None)."""
+        now = time.time() if now is None else now
+        body: dict[str, Any] = {
+            "iss": BOT_ISSUER,
+            "aud": self.app_id,
+            "nbf": int(now) - 60,
+            "exp": int(now) + 3600,
+            "serviceurl": self.service_url,
+        }
+        body.update(claims)
+        body = {k: v for k, v in body.items() if v is not None}
+        return jwt.encode(
+            body, key or self.signing_key, algorithm="RS256", headers={"kid": kid or self.kid}
+        )
+
+    def _bot_openid(self, request: Request) -> Response:
+        body = {
+            "issuer": BOT_ISSUER,
+            "authorization_endpoint": "https://invalid.botframework.com",
+            "jwks_uri": self.base + KEYS_PATH,
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        }
+        return Response(json.dumps(body), content_type="application/json")
+
+    def _keys(self, request: Request) -> Response:
+        self.key_fetches += 1
+        return Response(json.dumps({"keys": [self.jwk()]}), content_type="application/json")
+
+    def _member(self, request: Request) -> Response:
+        """GET /v3/conversations/{conversationId}/members/{memberId}: one TeamsChannelAccount."""
+        assert request.headers.get("Authorization") == f"Bearer {BOT_TOKEN}", "bearer token"
+        _, _, _, _, conversation, _, user_id = request.path.split("/")
+        self.member_reads.append((conversation, user_id))
+        member = self.members.get(user_id)
+        if member is None:
+            body = {"error": {"code": "MemberNotFoundInConversation", "message": "not found"}}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        return Response(json.dumps(member), content_type="application/json")
+
+    def _paged_members(self, request: Request) -> Response:
+        """GET …/pagedmembers?pageSize=&continuationToken=: ``{members, continuationToken}``."""
+        assert request.headers.get("Authorization") == f"Bearer {BOT_TOKEN}", "bearer token"
+        args = {k: v for k, v in request.args.items()}
+        assert set(args) <= {"pageSize", "continuationToken"}, args
+        self.page_requests.append(args)
+        if len(self.page_requests) in self.failing_pages:
+            body = {"error": {"code": "ServiceUnavailable", "message": "try later"}}
+            return Response(
+                json.dumps(body),
+                status=503,
+                headers={"Retry-After": "5"},
+                content_type="application/json",
+            )
+        team = request.path.split("/")[4]
+        if "pageSize" in args:
+            assert args["pageSize"].isdigit() and 1 <= int(args["pageSize"]) <= 500, args
+        size = min(int(args.get("pageSize", 500)), self.page_limit)
+        start = 0
+        if "continuationToken" in args:
+            assert args["continuationToken"], "no empty continuationToken"
+            assert args["continuationToken"] in self._continuations, "unknown continuationToken"
+            token_team, start = self._continuations.pop(args["continuationToken"])
+            assert token_team == team, "a continuationToken belongs to its team"
+        if team not in self.rosters:
+            body = {"error": {"code": "ConversationNotFound", "message": "not found"}}
+            return Response(json.dumps(body), status=404, content_type="application/json")
+        ids = self.rosters[team][start : start + size]
+        body: dict[str, Any] = {"members": [self.members[i] for i in ids]}
+        if start + size < len(self.rosters[team]):
+            token = base64.b64encode(f"{team}|{start + size}".encode()).decode()
+            self._continuations[token] = (team, start + size)
+            body["continuationToken"] = token
+        return Response(json.dumps(body), content_type="application/json")
 
     @property
     def authority(self) -> str:

@@ -202,6 +202,8 @@ def test_the_teams_package_validates_against_microsofts_schema(fika, tmp_path, t
     [bot] = manifest["bots"]
     assert bot["botId"] == APP_ID
     assert set(bot["scopes"]) == {"personal", "team"}
+    assert bot["isNotificationOnly"] is False  # people talk to it: /teams/messages answers
+    assert f"messaging endpoint to {BASE}/teams/messages" in result.output
     assert manifest["validDomains"] == ["coffee.example.org"]
     assert manifest["developer"]["privacyUrl"] == BASE + "/me/privacy"
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}

@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("chat", __name__)
 
-from web.chat import buttons, slack, slack_events, slack_home  # noqa: E402,F401  (routes register on import)
+from web.chat import (  # noqa: E402,F401  (routes register on import)
+    buttons,
+    slack,
+    slack_events,
+    slack_home,
+    teams_bot,
+)
