@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.ladder import NOISE_LEVELS, TOPIC, TOPIC_CAP, WISH, Ladder
-from pairing.roster import IN_PERSON, VIRTUAL, Roster
+from pairing.roster import FAR, IN_PERSON, VIRTUAL, Roster
 from pairing.timeline import common_free
 
 MASK64 = (1 << 64) - 1
@@ -169,14 +169,27 @@ def conflicting(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def time_compatible(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """True where the pair shares a usable, aligned meeting slot (1-d index arrays)."""
-    fs_u, fe_u, fs_v, fe_v = roster.fs[u], roster.fe[u], roster.fs[v], roster.fe[v]
     duration = roster.duration
     ok = np.zeros(len(u), bool)
-    for a in range(fs_u.shape[1]):
-        for b in range(fs_v.shape[1]):
-            start = np.maximum(fs_u[:, a], fs_v[:, b])
-            end = np.minimum(fe_u[:, a], fe_v[:, b])
-            ok |= -(-start // 5) * 5 + duration <= end
+    # Slot pairs are tried in turn on the pairs not yet known to fit, and only while a
+    # pair has slots left (padding is FAR): most pairs fit on their first pieces, so the
+    # width x width sweep over every pair shrinks to a few passes over a few rows.
+    slots = np.sum(roster.fs < FAR, axis=1)
+    todo = np.arange(len(u))
+    for a in range(roster.fs.shape[1]):
+        todo = todo[slots[u[todo]] > a]
+        for b in range(roster.fs.shape[1]):
+            rows = todo[slots[v[todo]] > b]
+            if len(rows) == 0:
+                break
+            pu, pv = u[rows], v[rows]
+            start = np.maximum(roster.fs[pu, a], roster.fs[pv, b])
+            end = np.minimum(roster.fe[pu, a], roster.fe[pv, b])
+            fit = -(-start // 5) * 5 + duration <= end
+            ok[rows[fit]] = True
+            todo = todo[~ok[todo]]
+        if len(todo) == 0:
+            break
     if roster.wide.any():  # the arrays keep only the longest pieces: recheck exactly
         for k in np.flatnonzero(roster.wide[u] | roster.wide[v]).tolist():
             ok[k] = bool(common_free([roster.free[u[k]], roster.free[v[k]]], duration))
