@@ -2,6 +2,7 @@
 
     python benchmarks/plan_bench.py [--sizes 1000,2000,10000,50000] [--repeat 3]
                                     [--seed 1] [--optimum-at 2000] [--optimum-timeout 600]
+                                    [--group-size 2]
 
 Per size: a seeded organisation (benchmarks/orgs.py) with 10 earlier rounds planned
 by Fika itself; then ``python -m pairing`` (parse, plan, print) runs in a subprocess,
@@ -41,13 +42,17 @@ from pairing.check import violations  # noqa: E402
 CACHE = Path(os.environ.get("FIKA_BENCH_CACHE", "/tmp/fika-bench"))
 
 
-def org_file(size: int, seed: int) -> Path:
+def org_file(size: int, seed: int, group_size: int = 2) -> Path:
     """The request JSON for ``size`` people with history, cached between runs."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"org-{size}-{seed}.json"
+    suffix = "" if group_size == 2 else f"-g{group_size}"
+    path = CACHE / f"org-{size}-{seed}{suffix}.json"
     if not path.exists():
         started = time.perf_counter()
-        request = with_history(make_org(size, seed))
+        org = make_org(size, seed)
+        if group_size != 2:
+            org["group_size"] = group_size
+        request = with_history(org)
         path.write_text(json.dumps(request))
         print(
             f"  (built org of {size} with 10 rounds of history"
@@ -299,6 +304,12 @@ def main() -> None:
         "--optimum-at", default="2000", help="sizes to compare with the exact optimum"
     )
     parser.add_argument("--optimum-timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--group-size",
+        type=int,
+        default=2,
+        help="3: groups of 3-4 (the optimum columns then weigh each group's best pairs)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     optimum_sizes = {int(s) for s in args.optimum_at.split(",") if s}
@@ -313,7 +324,7 @@ def main() -> None:
     from pairing.weights import ScalarWeights
 
     for size in sizes:
-        path = org_file(size, args.seed)
+        path = org_file(size, args.seed, args.group_size)
         runs = [run_cli(path) for _ in range(args.repeat)]  # before this process grows
         text = path.read_text()
         request = parse_request(json.loads(text))

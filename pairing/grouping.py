@@ -135,14 +135,16 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
     dept_size = np.bincount(roster.dept, minlength=1)[roster.dept]
     order = np.lexsort((-roster.extra_seats, -dept_size, np.minimum(degree, 4)))
     taken = np.zeros(roster.n, bool)
+    seated = bytearray(roster.n)  # ``taken`` for the loops below: a numpy item costs ten times more
     groups = []
     dept = roster.dept.tolist()
     left = np.bincount(roster.dept[roster.available], minlength=len(roster.dept_names)).tolist()
     left_total = max(1, sum(left))
     rng = np.random.default_rng([roster.seed & 0xFFFFFFFF, 2])
     balance = BALANCE[0] * weights.ladder.department // BALANCE[1]
+    available = roster.available.tolist()
     for seed in order.tolist():
-        if taken[seed] or not roster.available[seed]:
+        if seated[seed] or not available[seed]:
             continue
         group, shared = [seed], roster.free[seed]
         frontier = set(adjacency.neighbours(seed)[0])
@@ -150,7 +152,7 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
         while len(group) < target:
             ranked = []
             for c in frontier:
-                if taken[c] or c in group:
+                if seated[c] or c in group:
                     continue
                 # Balance: departments with many people still waiting weigh more, so
                 # the biggest ones spread over all groups instead of filling the last.
@@ -188,6 +190,7 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
             groups.append(group)
             taken[group] = True
             for m in group:
+                seated[m] = 1
                 left[dept[m]] -= 1
             left_total = max(1, left_total - len(group))
     return groups

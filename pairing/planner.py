@@ -106,6 +106,7 @@ def _plan(request: PlanRequest, timer: Callable[[], float], started: float) -> P
     else:
         u, v, w = candidate_edges(roster, np.array(people))
         adjacency = Adjacency(roster.n, u, v, w)
+        weights.remember(u, v, w)
         groups = grow_groups(roster, weights, adjacency)
     groups = place_leftovers(roster, weights, groups)
     if len(people) > EXHAUSTIVE_UP_TO:

@@ -80,6 +80,7 @@ class Roster:
             [[f[k][1] if k < len(f) else -FAR for k in range(width)] for f in kept], np.int32
         )
         self.fs, self.fe = self.fs.reshape(n, width), self.fe.reshape(n, width)
+        self.slots = np.sum(self.fs < FAR, axis=1)  # pieces kept in fs/fe (the rest is padding)
         self.available = np.array([bool(f) for f in frees], bool).reshape(n)
         # People whose free time is cut into more pieces than the arrays keep.
         self.wide = np.array([len(f) > MAX_SLOTS for f in frees], bool).reshape(n)

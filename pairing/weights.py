@@ -169,14 +169,27 @@ def conflicting(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def time_compatible(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """True where the pair shares a usable, aligned meeting slot (1-d index arrays)."""
-    fs_u, fe_u, fs_v, fe_v = roster.fs[u], roster.fe[u], roster.fs[v], roster.fe[v]
     duration = roster.duration
     ok = np.zeros(len(u), bool)
-    for a in range(fs_u.shape[1]):
-        for b in range(fs_v.shape[1]):
-            start = np.maximum(fs_u[:, a], fs_v[:, b])
-            end = np.minimum(fe_u[:, a], fe_v[:, b])
-            ok |= -(-start // 5) * 5 + duration <= end
+    # Slot pairs are tried in turn on the pairs not yet known to fit, and only while a
+    # pair has slots left (``roster.slots``): most pairs fit on their first pieces, so the
+    # width x width sweep over every pair shrinks to a few passes over a few rows.
+    slots = roster.slots
+    todo = np.arange(len(u))
+    for a in range(roster.fs.shape[1]):
+        todo = todo[slots[u[todo]] > a]
+        for b in range(roster.fs.shape[1]):
+            rows = todo[slots[v[todo]] > b]
+            if len(rows) == 0:
+                break
+            pu, pv = u[rows], v[rows]
+            start = np.maximum(roster.fs[pu, a], roster.fs[pv, b])
+            end = np.minimum(roster.fe[pu, a], roster.fe[pv, b])
+            fit = -(-start // 5) * 5 + duration <= end
+            ok[rows[fit]] = True
+            todo = todo[~ok[todo]]
+        if len(todo) == 0:
+            break
     if roster.wide.any():  # the arrays keep only the longest pieces: recheck exactly
         for k in np.flatnonzero(roster.wide[u] | roster.wide[v]).tolist():
             ok[k] = bool(common_free([roster.free[u[k]], roster.free[v[k]]], duration))
@@ -217,12 +230,25 @@ class ScalarWeights:
         self.quarters = roster.quarters.tolist()
         self.topics = roster.topic_masks
         self.seed = roster.seed & MASK64
+        # The tie-break's first mix depends on the lower index only: mixed once per person.
+        lows = np.arange(roster.n, dtype=np.uint64)
+        self.mixed = splitmix64(np.uint64(self.seed * _GOLD & MASK64) + lows).tolist()
         self.cache: dict[int, int | None] = {}
         # More than all pair weights of any grouping of the round add up to: one unit of
         # a grouping's shape (people placed, sizes) outweighs them.
         self.grouping_scale = (roster.n * roster.n + 1) * (
             self.ladder.base + self.ladder.preferences + NOISE_LEVELS
         )
+
+    def remember(self, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> None:
+        """Take the weights of pairs already weighed in bulk (candidate edges: ``u < v``,
+        no hard rule broken, :func:`pair_weights` values), so :meth:`loose` answers them
+        from the cache: growing groups asks about most of them one by one, and a pair
+        weighed in Python costs as much as a hundred weighed by numpy."""
+        keys = (np.asarray(u, np.int64) * self.roster.n + np.asarray(v, np.int64)).tolist()
+        w = np.asarray(w)
+        values = w.tolist() if w.dtype == object else w.astype(np.int64).tolist()
+        self.cache.update(zip(keys, values, strict=True))
 
     def __call__(self, i: int, j: int) -> int | None:
         """Weight of the pair ``{i, j}``, or None when it breaks a hard rule."""
@@ -249,17 +275,35 @@ class ScalarWeights:
         return value
 
     def _value(self, i: int, j: int, key: int) -> int:
-        """The weight of a pair that breaks no hard rule: the module table's tiers."""
+        """The weight of a pair that breaks no hard rule: the module table's tiers.
+
+        :func:`preference_units`, :func:`in_person_wishes`, :func:`tie_break` and
+        :func:`combine` written out for one pair of Python ints (group growth asks
+        about hundreds of thousands of pairs); ``tests/pairing/test_weights.py`` holds
+        them equal to the vector path.
+        """
+        if i > j:
+            i, j = j, i
         ladder = self.ladder
         site_i, site_j = self.site[i], self.site[j]
+        mode_i, mode_j = self.mode[i], self.mode[j]
+        units = 0
+        if site_i == site_j and site_i >= 0 and mode_i != VIRTUAL and mode_j != VIRTUAL:
+            units = WISH * ((mode_i == IN_PERSON) + (mode_j == IN_PERSON))
+        shared = (self.topics[i] & self.topics[j]).bit_count()
+        units += TOPIC * (shared if shared < TOPIC_CAP else TOPIC_CAP)
+        preferences = units * ladder.wishes_topics
+        if self.dept[i] != self.dept[j]:
+            preferences += ladder.department
+        if (site_i < 0) != (site_j < 0):
+            preferences += ladder.hybrid
+        preferences += (self.quarters[i] + self.quarters[j]) * ladder.fairness
+        x = (self.mixed[i] + j * _GOLD) & MASK64
+        x ^= x >> 30
+        x = (x * _M1) & MASK64
+        x ^= x >> 27
+        x = (x * _M2) & MASK64
+        x ^= x >> 31
         ago = self.roster.history.get(key)
-        preferences = preference_units(
-            ladder,
-            self.dept[i] != self.dept[j],
-            (site_i < 0) != (site_j < 0),
-            in_person_wishes(site_i, site_j, self.mode[i], self.mode[j]),
-            (self.topics[i] & self.topics[j]).bit_count(),
-            self.quarters[i] + self.quarters[j],
-        )
-        tie = tie_break(self.seed, i, j) if i < j else tie_break(self.seed, j, i)
-        return combine(ladder, 0 if ago is None else self.penalty[ago], preferences, tie)
+        penalty = 0 if ago is None else self.penalty[ago]
+        return ladder.base - penalty + preferences + (x >> _NOISE_SHIFT)

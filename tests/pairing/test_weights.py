@@ -88,8 +88,10 @@ def test_vector_scalar_and_reasons_agree_for_every_pair(obj, data):
         assert vector[k] == one == scalar(j, i) == pair_weight(roster, j, i)
     # The candidate graph carries the same numbers as the one-pair path.
     cu, cv, cw = candidate_edges(roster, np.arange(n))
+    remembered = ScalarWeights(roster)
+    remembered.remember(cu, cv, cw)
     for a, b, w in zip(cu.tolist(), cv.tolist(), cw.tolist(), strict=True):
-        assert w == scalar(a, b)
+        assert w == scalar(a, b) == remembered.loose(b, a)
     # The reasons name the facts the weight was built from.
     i, j = data.draw(st.sampled_from(list(zip(u.tolist(), v.tolist(), strict=True))))
     if scalar(i, j) is None:
