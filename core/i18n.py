@@ -21,12 +21,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import LazyProxy, NullTranslations, Translations
 
 #: The languages Fika ships, English first (the language the source strings are written in).
@@ -144,3 +147,45 @@ _ = gettext
 def locale(language: str | None = None) -> Locale:
     """The Babel locale for ``language`` (default: the current language)."""
     return Locale.parse(normalise(language) or current_language())
+
+
+# --- dates, times and numbers as people read them ----------------------------------------------
+# One shape per language, used by invites, emails and chat alike: "måndag 7 december 09:00",
+# "Montag, 7. Dezember, 09:00". English keeps the short shape its readers already know
+# ("Wed 12 Mar 2025, 14:00").
+WHEN_PATTERNS: dict[str, str] = {
+    "en": "EEE d MMM y, HH:mm",
+    "sv": "EEEE d MMMM HH:mm",
+    "de": "EEEE, d. MMMM, HH:mm",
+}
+DAY_PATTERNS: dict[str, str] = {"en": "EEE d MMM y", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+
+
+def format_when(moment: datetime, zone: tzinfo, language: str | None = None) -> str:
+    """``moment`` (aware) as a reader in ``zone`` says it, e.g. "måndag 7 december 09:00"."""
+    code = normalise(language) or current_language()
+    return format_datetime(moment.astimezone(zone), WHEN_PATTERNS[code], locale=locale(code))
+
+
+def format_span(start: datetime, end: datetime, zone: tzinfo, language: str | None = None) -> str:
+    """A break from ``start`` to ``end`` in ``zone``: "måndag 7 december 09:00–09:30"."""
+    code = normalise(language) or current_language()
+    until = format_time(end.astimezone(zone), "HH:mm", locale=locale(code))
+    return f"{format_when(start, zone, code)}–{until}"
+
+
+def format_day(day: date, language: str | None = None) -> str:
+    """A calendar day: "måndag 7 december", "Montag, 7. Dezember", "Mon 7 Dec 2026"."""
+    code = normalise(language) or current_language()
+    return format_date(day, DAY_PATTERNS[code], locale=locale(code))
+
+
+def format_number(number: float, language: str | None = None) -> str:
+    """A number with the reader's decimal sign: "0,5" in Swedish and German."""
+    return format_decimal(number, locale=locale(language))
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name pybabel extracts by default
+    """Mark ``message`` for the catalogue without translating it: a constant stored or compared
+    in English (a conversation starter, a reason) and translated with :func:`gettext` when shown."""
+    return message

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, vCalAddress, vRecur, vText
 
 from integrations.base import RoomInvite
-from integrations.invite_text import JITSI_NOTE, uses_public_jitsi
+from integrations.invite_text import jitsi_note, uses_public_jitsi
 from integrations.vtimezone import add_vtimezone
 
 PRODID = "-//Fika//Fika coffee room//EN"
@@ -58,7 +58,7 @@ def describe(invite: RoomInvite) -> str:
         f"Room: {invite.room_url}",
     ]
     if uses_public_jitsi(invite.room_url):
-        lines += ["", JITSI_NOTE]
+        lines += ["", jitsi_note()]
     return "\n".join(lines) + "\n"
 
 

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.base import Invite
+from integrations.invite_text import _headline as headline
 
 # The same headline as the email and calendar text (invite_text keeps the wording in one place).
-from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
-from integrations.invite_text import _headline as headline
+from integrations.invite_text import jitsi_note, local_times, uses_public_jitsi
 from pairing.model import Mode
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
@@ -70,7 +70,7 @@ def where_mrkdwn(invite: Invite) -> str:
     else:
         text = video or "Video call (link to follow)"
     if invite.video_url and uses_public_jitsi(invite.video_url):
-        text += f"\n_{escape_mrkdwn(JITSI_NOTE)}_"
+        text += f"\n_{escape_mrkdwn(jitsi_note())}_"
     return text
 
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.base import Invite
-from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
 from integrations.invite_text import _headline as headline  # one wording for every channel
+from integrations.invite_text import jitsi_note, local_times, uses_public_jitsi
 from integrations.slack_blocks import ACTIONS, announcement_text
 from pairing.model import Mode
 
@@ -98,7 +98,7 @@ def group_card(invite: Invite, links: Mapping[str, str]) -> dict[str, Any]:
         _text(_where(invite)),
     ]
     if invite.video_url and uses_public_jitsi(invite.video_url):
-        body.append(_text(JITSI_NOTE, isSubtle=True, size="Small"))
+        body.append(_text(jitsi_note(), isSubtle=True, size="Small"))
     if invite.reasons:
         body.append(_heading("Why you were matched"))
         body.append(_text("\n".join(f"- {reason}" for reason in invite.reasons)))
