@@ -152,13 +152,13 @@ def locale(language: str | None = None) -> Locale:
 # --- dates, times and numbers as people read them ----------------------------------------------
 # One shape per language, used by invites, emails and chat alike: "måndag 7 december 09:00",
 # "Montag, 7. Dezember, 09:00". English keeps the short shape its readers already know
-# ("Wed 12 Mar 2025, 14:00").
+# ("Wed 12 Mar 2025, 14:00", as before languages).
 WHEN_PATTERNS: dict[str, str] = {
-    "en": "EEE d MMM y, HH:mm",
+    "en": "EEE dd MMM y, HH:mm",  # as strftime("%a %d %b %Y, %H:%M") wrote it
     "sv": "EEEE d MMMM HH:mm",
     "de": "EEEE, d. MMMM, HH:mm",
 }
-DAY_PATTERNS: dict[str, str] = {"en": "EEE d MMM y", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+DAY_PATTERNS: dict[str, str] = {"en": "EEE dd MMM y", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
 
 
 def format_when(moment: datetime, zone: tzinfo, language: str | None = None) -> str:

@@ -35,6 +35,7 @@ from integrations.http_failures import (
     retry_after_in,
     safe_code,
 )
+from integrations.invite_text import in_reader_language
 from integrations.slack_blocks import group_message
 
 log = logging.getLogger(__name__)
@@ -338,7 +339,8 @@ class SlackChannel:
 
     def _post(self, channel: str, message: Message) -> None:
         """Post the invite; the message key travels in the metadata to trace duplicates."""
-        text, blocks = group_message(message.invite, message.links)
+        with in_reader_language(message):  # the programme's language in a shared chat
+            text, blocks = group_message(message.invite, message.links)
         self._post_pace.wait(channel)
         try:
             self.client.chat_postMessage(
