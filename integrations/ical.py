@@ -52,7 +52,8 @@ def _attendee(member: Attendee) -> vCalAddress:
 def location_for(invite: Invite) -> str:
     """The LOCATION line: the video link, or the office with the link for anyone remote."""
     if invite.mode == Mode.IN_PERSON:
-        return f"{invite.site or _('Office')} / {invite.video_url}"
+        place = invite.site or _("Office")
+        return f"{place} / {invite.video_url}"
     return invite.video_url
 
 

@@ -221,8 +221,9 @@ def answers_html(links: dict[str, str], unsubscribe_url: str | None = None) -> s
     heading = escape(_("Answer in one click:"))
     html = f"<p><strong>{heading}</strong> {buttons}</p>" if buttons else ""
     if unsubscribe_url and urlsplit(unsubscribe_url).scheme in ("http", "https"):
+        question, label = escape(_("No more coffee breaks?")), escape(_("Unsubscribe"))
         html += (
-            f'<p style="color:#57606a">{escape(_("No more coffee breaks?"))} '
-            f'<a href="{escape(unsubscribe_url, quote=True)}">{escape(_("Unsubscribe"))}</a></p>'
+            f'<p style="color:#57606a">{question} '
+            f'<a href="{escape(unsubscribe_url, quote=True)}">{label}</a></p>'
         )
     return html

@@ -56,12 +56,13 @@ def describe(invite: RoomInvite) -> str:
     else:  # the reader's own short day names ("mån", "Mo.")
         names = get_day_names("abbreviated", locale=locale())
         days = ", ".join(names[list(RRULE_DAYS).index(d)] for d in invite.days)
+    starts = invite.local_time.strftime("%H:%M")
     lines = [
         _(
             "%(programme)s: a drop-in coffee room, %(days)s at %(time)s (%(zone)s).",
             programme=invite.programme,
             days=days,
-            time=f"{invite.local_time:%H:%M}",
+            time=starts,
             zone=invite.timezone.replace("_", " "),
         ),
         _(
