@@ -159,12 +159,20 @@ WHEN_PATTERNS: dict[str, str] = {
     "de": "EEEE, d. MMMM, HH:mm",
 }
 DAY_PATTERNS: dict[str, str] = {"en": "EEE dd MMM y", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+#: Inside a sentence ("Great, you're in for Wednesday 2 January at 10:00"), English spells the
+#: day out; Swedish and German use the same shapes as everywhere else.
+SENTENCE_WHEN: dict[str, str] = {**WHEN_PATTERNS, "en": "EEEE d MMMM 'at' HH:mm"}
+SENTENCE_DAY: dict[str, str] = {**DAY_PATTERNS, "en": "EEEE d MMMM"}
 
 
-def format_when(moment: datetime, zone: tzinfo, language: str | None = None) -> str:
-    """``moment`` (aware) as a reader in ``zone`` says it, e.g. "måndag 7 december 09:00"."""
+def format_when(
+    moment: datetime, zone: tzinfo, language: str | None = None, *, sentence: bool = False
+) -> str:
+    """``moment`` (aware) as a reader in ``zone`` says it, e.g. "måndag 7 december 09:00"
+    (``sentence``: the shape inside a sentence, :data:`SENTENCE_WHEN`)."""
     code = normalise(language) or current_language()
-    return format_datetime(moment.astimezone(zone), WHEN_PATTERNS[code], locale=locale(code))
+    pattern = (SENTENCE_WHEN if sentence else WHEN_PATTERNS)[code]
+    return format_datetime(moment.astimezone(zone), pattern, locale=locale(code))
 
 
 def format_span(start: datetime, end: datetime, zone: tzinfo, language: str | None = None) -> str:
@@ -174,10 +182,16 @@ def format_span(start: datetime, end: datetime, zone: tzinfo, language: str | No
     return f"{format_when(start, zone, code)}–{until}"
 
 
-def format_day(day: date, language: str | None = None) -> str:
-    """A calendar day: "måndag 7 december", "Montag, 7. Dezember", "Mon 7 Dec 2026"."""
+def format_day(
+    day: date, language: str | None = None, *, sentence: bool = False, year: bool = False
+) -> str:
+    """A calendar day: "måndag 7 december", "Montag, 7. Dezember", "Mon 07 Dec 2026"
+    (``sentence``: "Monday 7 December" in English; ``year``: the year added in words' order)."""
     code = normalise(language) or current_language()
-    return format_date(day, DAY_PATTERNS[code], locale=locale(code))
+    pattern = (SENTENCE_DAY if sentence else DAY_PATTERNS)[code]
+    if year and "y" not in pattern:
+        pattern += " y"
+    return format_date(day, pattern, locale=locale(code))
 
 
 def format_number(number: float, language: str | None = None) -> str:
