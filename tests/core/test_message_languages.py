@@ -176,3 +176,21 @@ def test_the_channel_announcement_speaks_the_programmes_language(app, make_app, 
     assert posted == [
         "Dagens fikor är ute: 3 personer, 3 avdelningar, 0 % blandar kontor och hemma"
     ]
+
+
+def test_a_button_answer_is_in_the_persons_language(app):
+    from core.answers import apply_answer
+
+    with app.app_context():
+        three_languages()
+        settings = current_settings()
+        assert run_round(settings, ensure_default_programme(settings.timezone), MONDAY).created
+        (group,) = db.session.scalars(select(Group))
+        seats = {s.person.email: s.person for s in group.members}
+        now = group.start_at - timedelta(days=1)
+        german = apply_answer(settings, seats["dora@example.org"], group, "in", now)
+        english = apply_answer(settings, seats["erin@example.org"], group, "in", now)
+        swedish = apply_answer(settings, seats["sven@example.org"], group, "pause_week", now)
+    assert german.startswith("Super, du bist dabei: Montag, 4. Januar, ")
+    assert english.startswith("Great, you're in for Monday 4 January at ")
+    assert swedish.startswith("Pausad till söndag 10 januari, och 1 kommande fika är borttagen.")

@@ -217,3 +217,50 @@ def test_slack_and_teams_speak_the_current_language():
     headings = [b["text"] for b in card["body"] if b.get("weight") == "Bolder"]
     assert "Vilka och när, i var och ens egen tid" in headings
     assert card["fallbackText"].startswith("Fika: Ana, Ben och Chen: fika med")
+
+
+def test_slash_command_help_and_errors_in_the_current_language():
+    from datetime import date
+
+    from integrations.slack_commands import CommandError, help_text, parse_command
+
+    with using("de"):
+        assert help_text().startswith("So geht's: `/fika <Befehl>`")
+        assert "(1 bis 365)" in help_text()
+        with pytest.raises(CommandError) as caught:
+            parse_command("pause for 0 days", date(2026, 12, 7))
+    assert caught.value.message == (
+        "0 Tage gehen nicht: Pausier 1 bis 365 Tage oder schreib `/fika leave`, um nicht mehr "
+        "mitzumachen."
+    )
+    with using("sv"), pytest.raises(CommandError) as caught:
+        parse_command("dance", date(2026, 12, 7))
+    assert caught.value.message.startswith("Jag känner inte till `dance`.\n\nSå här gör du:")
+
+
+def test_a_room_invite_describes_itself_in_the_readers_language():
+    from datetime import date, time
+
+    from integrations.base import RoomInvite
+    from integrations.room_calendar import describe
+
+    room = RoomInvite(
+        uid="fika-room-1-2",
+        sequence=0,
+        method="REQUEST",
+        programme="Kaffeerum",
+        days=("mon", "wed"),
+        local_time=time(10),
+        timezone="Europe/Berlin",
+        duration_minutes=15,
+        first_day=date(2026, 12, 7),
+        room_url="https://video.example.org/room",
+        organizer_name="Fika",
+        organizer_email="fika@example.org",
+        attendee=BEN,
+    )
+    assert describe(room).startswith("Kaffeerum: a drop-in coffee room, Mon, Wed at 10:00")
+    with using("de"):
+        text = describe(room)
+    assert text.startswith("Kaffeerum: ein offener Kaffeeraum, Mo., Mi. um 10:00 (Europe/Berlin).")
+    assert "Raum: https://video.example.org/room" in text

@@ -244,11 +244,12 @@ def _join(person: Person | None, email: str | None, profile: dict) -> str:
         )
         person = join(settings, applicant, None)
     rejoin(person)
+    home = settings.base_url + "/"
     return _(
         "You're in, %(name)s! Fika will match you from the next round. "
         "Set your department, office and hours at %(url)s",
         name=person.first_name(),
-        url=f"{settings.base_url}/",
+        url=home,
     )
 
 
