@@ -264,3 +264,21 @@ def test_a_room_invite_describes_itself_in_the_readers_language():
         text = describe(room)
     assert text.startswith("Kaffeerum: ein offener Kaffeeraum, Mo., Mi. um 10:00 (Europe/Berlin).")
     assert "Raum: https://video.example.org/room" in text
+
+
+def test_a_shared_calendar_event_is_written_in_the_programmes_language():
+    """CalDAV, Graph and Google keep one event per group: its words are the programme's."""
+    from core.i18n import current_language
+    from integrations.event_sync import event_changes, spread
+    from integrations.ical import build_event
+
+    group = replace(make_message(3), language="sv")
+    seen = []
+
+    def apply(change):
+        seen.append((current_language(), str(build_event(change.invite)["SUMMARY"])))
+
+    (change,) = event_changes([group])
+    assert change.language == "sv"
+    assert spread([change], 1, apply, "caldav") == [None]
+    assert seen == [("sv", "Fika: Person, Person och Person")]
