@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from core.changes import pause, withdraw
 from core.db import db
 from core.enums import GroupStatus
+from core.i18n import format_day, format_when, ngettext, using
+from core.i18n import gettext as _
 from core.links import ACTIONS
 from core.models import Group, Person
 from core.settings import Settings
@@ -33,31 +35,46 @@ def apply_answer(
 ) -> str:
     """Apply one button press; returns a sentence saying exactly what changed. Commits.
 
-    Email links, Teams cards and Slack buttons all end here.
+    Email links, Teams cards and Slack buttons all end here. The sentence (and an
+    :class:`AnswerError`'s) is in the person's language: it answers them alone.
     """
-    now = now or datetime.now(UTC)
+    with using(person.language):
+        return _apply(settings, person, group, action, now or datetime.now(UTC))
+
+
+def _apply(settings: Settings, person: Person, group: Group, action: str, now: datetime) -> str:
     if action not in ACTIONS:
-        raise AnswerError("That button is not one Fika knows.")
-    local = group.start_at.astimezone(ZoneInfo(person.timezone))
-    when = f"{local:%A %-d %B at %H:%M}"
+        raise AnswerError(_("That button is not one Fika knows."))
+    zone = ZoneInfo(person.timezone)
+    when = format_when(group.start_at, zone, sentence=True)
     if action == ButtonAnswer.PAUSE_WEEK:
-        until = now.astimezone(ZoneInfo(person.timezone)).date() + timedelta(days=7)
+        until = now.astimezone(zone).date() + timedelta(days=7)
         given_up = pause(settings, person, until, now)
-        extra = f" and gave up {given_up} upcoming break(s)" if given_up else ""
-        return f"Paused until {until:%A %-d %B}{extra}. You will be matched again from then."
+        day = format_day(until, sentence=True)
+        if given_up:
+            return ngettext(
+                "Paused until %(day)s and gave up %(num)d upcoming break. You will be matched "
+                "again from then.",
+                "Paused until %(day)s and gave up %(num)d upcoming breaks. You will be matched "
+                "again from then.",
+                given_up,
+                day=day,
+            )
+        return _("Paused until %(day)s. You will be matched again from then.", day=day)
     seat = seat_of(person, group)
     if seat is None:
-        raise AnswerError("You are not in this coffee break any more; nothing was changed.")
+        raise AnswerError(_("You are not in this coffee break any more; nothing was changed."))
     if group.status != GroupStatus.SCHEDULED or group.start_at <= now:
-        raise AnswerError("This coffee break has already started or was cancelled.")
+        raise AnswerError(_("This coffee break has already started or was cancelled."))
     if action == ButtonAnswer.IN:
         seat.response = "in"
         db.session.commit()
-        return f"Great, you're in for {when}. See you there!"
+        return _("Great, you're in for %(when)s. See you there!", when=when)
     seat.response = ButtonAnswer.CANT
     withdraw(settings, person, group, now)
     db.session.commit()
-    return (
-        f"Thanks for letting us know: you are out of the break on {when}, "
-        "and the others have been told."
+    return _(
+        "Thanks for letting us know: you are out of the break on %(when)s, and the others have "
+        "been told.",
+        when=when,
     )

@@ -69,6 +69,7 @@ def withdraw(
     """
     outbox = Outbox(settings)
     programme = group.round.programme.name
+    language = group.round.programme.language  # of the group's shared messages
     members = [m.person for m in group.members]
     others = [p for p in members if p.id != person.id]
     detach = None if keep_person_row else person.id
@@ -79,7 +80,7 @@ def withdraw(
                 group.members.remove(seat)
         db.session.flush()
         update = build_invite(settings, group, others, "REQUEST", programme, now)
-        rows = outbox.invite_rows(update, group, others, now)
+        rows = outbox.invite_rows(update, group, others, now, programme_language=language)
         cancel = build_invite(settings, group, [person], "CANCEL", programme, now)
         cancel = replace(cancel, cancel_scope="attendees")
         rows += outbox.invite_rows(
@@ -88,7 +89,9 @@ def withdraw(
     else:
         group.status = GroupStatus.CANCELLED
         cancel = build_invite(settings, group, members, "CANCEL", programme, now)
-        rows = outbox.invite_rows(cancel, group, members, now, detach=detach)
+        rows = outbox.invite_rows(
+            cancel, group, members, now, detach=detach, programme_language=language
+        )
     outbox.write(rows)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from core.db import db
 from core.enums import ProgrammeKind, RoundStatus
 from core.events import log_event
+from core.i18n import using
 from core.invites import attendee, organiser
 from core.models import WEEKDAYS, Delivery, Person, Programme, ProgrammeMember
 from core.outbox import Outbox
@@ -257,7 +258,8 @@ def nudge_rooms(settings: Settings, now: datetime) -> int:
         if claimed is None:
             db.session.rollback()
             continue  # another clock queued it
-        notice = notices.room_nudge(programme.name, url, opens)
+        with using(programme.language):  # a shared channel reads the programme's language
+            notice = notices.room_nudge(programme.name, url, opens)
         key = f"room_nudge-{programme.id}-{day.isoformat()}"
         new = outbox.write(
             outbox.notice_rows(MessageKind.ROOM_NUDGE, key, notice, now, round_id=claimed)

@@ -21,12 +21,15 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import LazyProxy, NullTranslations, Translations
 
 #: The languages Fika ships, English first (the language the source strings are written in).
@@ -146,3 +149,59 @@ _ = gettext
 def locale(language: str | None = None) -> Locale:
     """The Babel locale for ``language`` (default: the current language)."""
     return Locale.parse(normalise(language) or current_language())
+
+
+# --- dates, times and numbers as people read them ----------------------------------------------
+# One shape per language, used by invites, emails and chat alike: "måndag 7 december 09:00",
+# "Montag, 7. Dezember, 09:00". English keeps the short shape its readers already know
+# ("Wed 12 Mar 2025, 14:00", as before languages).
+WHEN_PATTERNS: dict[str, str] = {
+    "en": "EEE dd MMM y, HH:mm",  # as strftime("%a %d %b %Y, %H:%M") wrote it
+    "sv": "EEEE d MMMM HH:mm",
+    "de": "EEEE, d. MMMM, HH:mm",
+}
+DAY_PATTERNS: dict[str, str] = {"en": "EEE dd MMM y", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+#: Inside a sentence ("Great, you're in for Wednesday 2 January at 10:00"), English spells the
+#: day out; Swedish and German use the same shapes as everywhere else.
+SENTENCE_WHEN: dict[str, str] = {**WHEN_PATTERNS, "en": "EEEE d MMMM 'at' HH:mm"}
+SENTENCE_DAY: dict[str, str] = {**DAY_PATTERNS, "en": "EEEE d MMMM"}
+
+
+def format_when(
+    moment: datetime, zone: tzinfo, language: str | None = None, *, sentence: bool = False
+) -> str:
+    """``moment`` (aware) as a reader in ``zone`` says it, e.g. "måndag 7 december 09:00"
+    (``sentence``: the shape inside a sentence, :data:`SENTENCE_WHEN`)."""
+    code = normalise(language) or current_language()
+    pattern = (SENTENCE_WHEN if sentence else WHEN_PATTERNS)[code]
+    return format_datetime(moment.astimezone(zone), pattern, locale=locale(code))
+
+
+def format_span(start: datetime, end: datetime, zone: tzinfo, language: str | None = None) -> str:
+    """A break from ``start`` to ``end`` in ``zone``: "måndag 7 december 09:00–09:30"."""
+    code = normalise(language) or current_language()
+    until = format_time(end.astimezone(zone), "HH:mm", locale=locale(code))
+    return f"{format_when(start, zone, code)}–{until}"
+
+
+def format_day(
+    day: date, language: str | None = None, *, sentence: bool = False, year: bool = False
+) -> str:
+    """A calendar day: "måndag 7 december", "Montag, 7. Dezember", "Mon 07 Dec 2026"
+    (``sentence``: "Monday 7 December" in English; ``year``: the year added in words' order)."""
+    code = normalise(language) or current_language()
+    pattern = (SENTENCE_DAY if sentence else DAY_PATTERNS)[code]
+    if year and "y" not in pattern:
+        pattern += " y"
+    return format_date(day, pattern, locale=locale(code))
+
+
+def format_number(number: float, language: str | None = None) -> str:
+    """A number with the reader's decimal sign: "0,5" in Swedish and German."""
+    return format_decimal(number, locale=locale(language))
+
+
+def N_(message: str) -> str:  # noqa: N802 - the name pybabel extracts by default
+    """Mark ``message`` for the catalogue without translating it: a constant stored or compared
+    in English (a conversation starter, a reason) and translated with :func:`gettext` when shown."""
+    return message

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.utils import parseaddr
 
+from core.i18n import DEFAULT_LANGUAGE, using
 from core.models import Group, Person
 from core.settings import Settings
 from integrations.base import Attendee, Invite
@@ -49,13 +50,17 @@ def build_invite(
 ) -> Invite:
     """The calendar invite for ``group`` at its current sequence, to ``people``."""
     name, address = organiser(settings)
+    # Stored in English, whoever's request writes it: channels translate it per reader when
+    # they send (integrations.invite_text.summary_of).
+    with using(DEFAULT_LANGUAGE):
+        summary = summary_for([p.first_name() for p in people])
     return Invite(
         uid=group.uid,
         sequence=group.sequence,
         method=method,  # type: ignore[arg-type]
         start=group.start_at,
         end=group.end_at,
-        summary=summary_for([p.first_name() for p in people]),
+        summary=summary,
         organizer_name=name,
         organizer_email=address,
         attendees=tuple(attendee(p, site_of(group, p)) for p in people),

@@ -68,12 +68,15 @@ class Outbox:
         *,
         channels: Iterable[str] | None = None,
         detach: int | None = None,
+        programme_language: str | None = None,
     ) -> list[dict[str, Any]]:
         """One row per person (email, outbox folder) or per group (calendar, chat).
 
         ``channels`` narrows the deployment's channels (a person's own cancellation goes to
         their own channels only); ``detach`` is the id of a person being erased, whose rows must
-        not be tied to (and deleted with) their person row.
+        not be tied to (and deleted with) their person row. Each member's message is in their
+        own language (``Person.language``); a message to the whole group (a calendar event, a
+        group chat) in ``programme_language``. None: the organisation's (FIKA_LANGUAGE).
         """
         rows = []
         shared = message_to_dict(Message(key="", invite=invite))["invite"]  # once per group
@@ -83,6 +86,7 @@ class Outbox:
                     key=f"{invite.uid}-{invite.sequence}-{channel}",
                     invite=invite,
                     links=self.links.actions(group.id, None) if invite.method == "REQUEST" else {},
+                    language=programme_language,
                 )
                 rows.append(
                     _row(message, channel, f"group:{group.uid}", now, group=group, invite=shared)
@@ -95,6 +99,7 @@ class Outbox:
                     recipient=who,
                     unsubscribe_url=self.links.unsubscribe(person.id),
                     links=self.links.actions(group.id, person.id),
+                    language=person.language,  # each member reads their own
                 )
                 person_id = None if person.id == detach else person.id
                 rows.append(
@@ -131,6 +136,7 @@ class Outbox:
                 unsubscribe_url=self.links.unsubscribe(person.id),
                 links=dict(links or {}),
                 kind=kind,
+                language=person.language,
             )
             rows.append(_row(message, channel, person.email, now, group, person.id))
         return rows
@@ -148,6 +154,7 @@ class Outbox:
                 unsubscribe_url=self.links.unsubscribe(person.id),
                 kind=MessageKind.ROOM,
                 room=room,
+                language=person.language,
             )
             rows.append(
                 _row(message, channel, person.email, now, person_id=None if detach else person.id)

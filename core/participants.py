@@ -69,6 +69,7 @@ class Candidate:
     work_start: time
     work_end: time
     home_office: str | None
+    language: str | None  # their own choice; None: the organisation's (messages use it)
     preference: CandidatePreference
 
     first_name = Person.first_name
@@ -85,6 +86,7 @@ PERSON_COLUMNS = (
     Person.work_start,
     Person.work_end,
     Person.home_office,
+    Person.language,
 )
 PREFERENCE_COLUMNS = (
     Preference.active,

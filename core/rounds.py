@@ -25,6 +25,7 @@ from core.bulk import insert_rows
 from core.db import db
 from core.enums import GroupStatus, RoundStatus
 from core.events import log_event
+from core.i18n import using
 from core.invites import build_invite
 from core.models import Group, GroupMember, Programme, Round
 from core.outbox import Outbox
@@ -210,12 +211,10 @@ def run_round(
         deliveries = _persist_groups(settings, programme, round_id, plan, people, now)
         # The announcement goes with the round: once, and retried when a webhook fails.
         outbox = Outbox(settings)
+        with using(programme.language):  # a shared channel reads the programme's language
+            notice = announcement(plan, people)
         notices = outbox.notice_rows(
-            MessageKind.ANNOUNCEMENT,
-            f"announcement-{round_id}",
-            announcement(plan, people),
-            now,
-            round_id=round_id,
+            MessageKind.ANNOUNCEMENT, f"announcement-{round_id}", notice, now, round_id=round_id
         )
         deliveries += outbox.write(notices)
         faults.reach("round.before_commit")
@@ -299,7 +298,9 @@ def _persist_groups(
         # instrumented constructor costs more than the invite at 25,000 groups).
         group = SimpleNamespace(**row)
         invite = build_invite(settings, group, members, "REQUEST", programme.name, now)
-        messages += outbox.invite_rows(invite, group, members, now)
+        messages += outbox.invite_rows(
+            invite, group, members, now, programme_language=programme.language
+        )
     # COPY on PostgreSQL, Core executemany elsewhere: no ORM bookkeeping per row.
     insert_rows(Group.__table__, rows)
     insert_rows(GroupMember.__table__, seats)

@@ -132,6 +132,7 @@ def send_link(
         mail_from=address or "fika@localhost",
         mail_from_name=name or "Fika",
         reason=reason,
+        language=person.language,  # their own; None: the organisation's (FIKA_LANGUAGE)
     )
     smtp_url = settings.smtp_url
     folder = settings.outbox_dir or settings.default_outbox_dir

@@ -153,6 +153,11 @@ class Message:
     # integrations.room; ``invite`` then only describes its first session).
     room: RoomInvite | None = None
     notice: Notice | None = None
+    # The language its reader reads ("en", "sv", "de"): the recipient's own choice, or the
+    # programme's for a message to a whole group or chat channel. None: the organisation's
+    # default (FIKA_LANGUAGE), as for rows written before languages existed. Channels render
+    # the words inside ``core.i18n.using(message.language)`` when they send.
+    language: str | None = None
 
     @property
     def recipients(self) -> tuple[Attendee, ...]:

@@ -27,10 +27,19 @@ from html import escape
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from core.i18n import current_language
+from core.i18n import gettext as _
 from integrations import mime, nudges
 from integrations.base import ConfigError, DeliveryError, Message, MessageKind
 from integrations.ical import build_calendar
-from integrations.invite_text import answers_html, answers_text, render_html, render_text
+from integrations.invite_text import (
+    answers_html,
+    answers_text,
+    in_reader_language,
+    render_html,
+    render_text,
+    summary_of,
+)
 from integrations.room_calendar import build_room_calendar
 from integrations.room_calendar import describe as room_text
 
@@ -90,11 +99,12 @@ def message_id(key: str, domain: str) -> str:
 def subject_for(message: Message) -> str:
     """The subject line: the summary, prefixed when the break changed or was cancelled."""
     invite = message.invite
+    summary = summary_of(invite)
     if invite.method == "CANCEL":
-        return f"Cancelled: {invite.summary}"
+        return _("Cancelled: %(summary)s", summary=summary)
     if invite.sequence > 0:
-        return f"Updated: {invite.summary}"
-    return invite.summary
+        return _("Updated: %(summary)s", summary=summary)
+    return summary
 
 
 def calendar_for(message: Message) -> bytes:
@@ -118,6 +128,17 @@ def render_email(
     member of a group gets the same one. Raises ``ValueError`` for a header that would inject
     (a line break in a name) or an address that is not an address.
     """
+    with in_reader_language(message):
+        return _render_email(message, mail_from, mail_from_name, date, calendar)
+
+
+def _render_email(
+    message: Message,
+    mail_from: str,
+    mail_from_name: str,
+    date: datetime | None,
+    calendar: bytes | None,
+) -> bytes:
     invite = message.invite
     # Cancellations carry no answer links: there is nothing left to answer.
     links = message.links if invite.method == "REQUEST" else {}
@@ -154,6 +175,13 @@ def render_nudge_email(
     message: Message, mail_from: str, mail_from_name: str = "Fika", *, date: datetime | None = None
 ) -> bytes:
     """A reminder, check-in or pause offer: one plain-text part, no calendar (see nudges.py)."""
+    with in_reader_language(message):
+        return _render_nudge_email(message, mail_from, mail_from_name, date)
+
+
+def _render_nudge_email(
+    message: Message, mail_from: str, mail_from_name: str, date: datetime | None
+) -> bytes:
     body = mime.text_part(nudges.render_nudge_text(message))
     return _headers(message, mail_from, mail_from_name, nudges.subject_for(message), date) + body
 
@@ -257,7 +285,9 @@ class EmailChannel:
         last few calendars are kept for all of them (building one costs more than the rest of
         the message).
         """
-        source = message.room if message.room is not None else message.invite
+        # Each language has its own words in the calendar (SUMMARY, DESCRIPTION); UID,
+        # SEQUENCE and times are the same in all of them.
+        source = (message.room if message.room is not None else message.invite, current_language())
         with self._lock:
             calendar = self._calendars.get(source)
         if calendar is None:
@@ -269,6 +299,10 @@ class EmailChannel:
         return calendar
 
     def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
+        with in_reader_language(message):
+            return self._send_in_language(smtp, message)
+
+    def _send_in_language(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
         if message.kind not in (
             MessageKind.INVITE,
             MessageKind.ROOM,

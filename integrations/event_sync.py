@@ -10,12 +10,13 @@ answers and network trouble become outcomes by the policy every HTTP channel sha
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Literal
 
 import requests
 
+from core.i18n import using
 from integrations.base import DeliveryError, Invite, Message
 from integrations.http_failures import network_failure
 
@@ -30,6 +31,8 @@ class EventChange:
     action: Action
     invite: Invite
     indices: tuple[int, ...]
+    # The event's words are in the programme's language (every message of a group carries it).
+    language: str | None = None
 
 
 def event_changes(messages: Sequence[Message]) -> list[EventChange]:
@@ -49,12 +52,13 @@ def event_changes(messages: Sequence[Message]) -> list[EventChange]:
         latest = [messages[i].invite for i in indices if messages[i].invite.sequence == newest]
         requests_ = [invite for invite in latest if invite.method == "REQUEST"]
         cancels = [i for i in latest if i.method == "CANCEL" and i.cancel_scope == "event"]
+        language = messages[indices[0]].language
         if requests_:
-            change = EventChange(uid, "upsert", requests_[0], tuple(indices))
+            change = EventChange(uid, "upsert", requests_[0], tuple(indices), language)
         elif cancels:
-            change = EventChange(uid, "cancel", cancels[0], tuple(indices))
+            change = EventChange(uid, "cancel", cancels[0], tuple(indices), language)
         else:
-            change = EventChange(uid, "none", latest[0], tuple(indices))
+            change = EventChange(uid, "none", latest[0], tuple(indices), language)
         changes.append(change)
     return changes
 
@@ -66,7 +70,8 @@ def spread(
     outcomes: list[DeliveryError | None] = [None] * size
     for change in changes:
         try:
-            outcome = apply(change)
+            with using(change.language) if change.language else nullcontext():
+                outcome = apply(change)
         except (KeyError, ValueError, TypeError) as error:
             # A provider answer we cannot read must not stop the other groups of the batch. Only
             # the type: the error's text quotes the answer (addresses, ids), and the delivery

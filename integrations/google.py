@@ -37,7 +37,7 @@ from integrations.event_sync import (
 )
 from integrations.http_failures import network_failure, response_code, response_failure
 from integrations.ical import location_for
-from integrations.invite_text import render_text
+from integrations.invite_text import render_text, summary_of
 
 SERVICE = "Google Calendar"
 DEFAULT_BASE_URL = "https://www.googleapis.com/calendar/v3"
@@ -98,7 +98,7 @@ def google_time(moment: datetime) -> str:
 def event_body(invite: Invite, *, create: bool) -> dict[str, Any]:
     """The event fields Fika controls; ``create`` adds the id and the Meet request."""
     body: dict[str, Any] = {
-        "summary": invite.summary,
+        "summary": summary_of(invite),
         "description": render_text(invite),
         "location": location_for(invite),
         "start": {"dateTime": google_time(invite.start), "timeZone": "UTC"},

@@ -32,7 +32,7 @@ from integrations.event_sync import (
     send_changes,
 )
 from integrations.http_failures import response_failure
-from integrations.invite_text import render_html
+from integrations.invite_text import render_html, summary_of
 from pairing.model import Mode
 
 SERVICE = "Microsoft Graph"
@@ -80,7 +80,7 @@ def transaction_id(uid: str) -> str:
 def event_body(invite: Invite, *, create: bool) -> dict[str, Any]:
     """The event resource fields Fika controls; ``create`` adds the once-only fields."""
     body: dict[str, Any] = {
-        "subject": invite.summary,
+        "subject": summary_of(invite),
         "body": {"contentType": "HTML", "content": render_html(invite)},
         "start": graph_time(invite.start),
         "end": graph_time(invite.end),

@@ -6,7 +6,9 @@ the reader's zone, and no VTIMEZONE has to be kept in sync with the tz database.
 
 The output is a pure function of the :class:`Invite`: DTSTAMP comes from ``invite.stamp`` (the
 time this version of the invite was made) and falls back to ``invite.start``, never the clock,
-so re-sending the same version after a crash yields byte-identical bytes. ``start`` as fallback
+so re-sending the same version after a crash yields byte-identical bytes. The words (SUMMARY,
+DESCRIPTION) are in the current language (``core.i18n``): each reader's copy of a group's invite
+has the same UID, SEQUENCE, DTSTART and DTEND. ``start`` as fallback
 is deterministic and, since SEQUENCE rises with every change, clients never need DTSTAMP to order
 two versions (RFC 5546 §2.1.5 uses DTSTAMP only between equal SEQUENCEs).
 """
@@ -17,8 +19,9 @@ from datetime import UTC, datetime
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from core.i18n import gettext as _
 from integrations.base import Attendee, Invite
-from integrations.invite_text import render_text
+from integrations.invite_text import render_text, summary_of
 from pairing.model import Mode
 
 PRODID = "-//Fika//Fika coffee breaks//EN"
@@ -49,7 +52,8 @@ def _attendee(member: Attendee) -> vCalAddress:
 def location_for(invite: Invite) -> str:
     """The LOCATION line: the video link, or the office with the link for anyone remote."""
     if invite.mode == Mode.IN_PERSON:
-        return f"{invite.site or 'Office'} / {invite.video_url}"
+        place = invite.site or _("Office")
+        return f"{place} / {invite.video_url}"
     return invite.video_url
 
 
@@ -61,7 +65,7 @@ def build_event(invite: Invite) -> Event:
     event.add("dtstamp", _utc(invite.stamp or invite.start))
     event.add("dtstart", _utc(invite.start))
     event.add("dtend", _utc(invite.end))
-    event.add("summary", invite.summary)
+    event.add("summary", summary_of(invite))
     organizer = vCalAddress(f"mailto:{invite.organizer_email}")
     organizer.params["CN"] = vText(_cn(invite.organizer_name))
     event.add("organizer", organizer)

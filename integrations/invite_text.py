@@ -3,24 +3,52 @@
 One place decides how a break is described, so a person reads the same facts in the calendar
 entry, the email and the chat message: who is coming, when that is in each member's own time
 zone, where to meet, why these people were matched and a conversation starter.
+
+Every word goes through ``core.i18n`` and comes out in the language of the current context: a
+channel renders one recipient's message inside ``core.i18n.using(message.language)``. Reasons and
+conversation starters are stored as their English text and translated whole here, when sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from integrations.base import Attendee, Invite
+from core.i18n import N_, current_language, using
+from core.i18n import format_span as format_local_span
+from core.i18n import gettext as _
+from integrations.base import Attendee, Invite, Message, first_name
+from integrations.reasons import translate_reason
+from integrations.starters import translate_starter
 from pairing.model import Mode
 
-JITSI_NOTE = (
+JITSI_NOTE = N_(
     "The video room is on the public Jitsi Meet service: the first person to join may be asked "
     "to sign in (for example with a Google or GitHub account) to open the room; everyone else "
     "joins without an account."
 )
+
+
+def in_reader_language(message: Message) -> AbstractContextManager[object]:
+    """Render inside this to write ``message`` in its reader's language (``message.language``);
+    a message without one keeps the surrounding language (the organisation's by default)."""
+    return using(message.language) if message.language else nullcontext()
+
+
+def jitsi_note() -> str:
+    """Why the first person in a public Jitsi room may be asked to sign in (translated)."""
+    return _(JITSI_NOTE)
+
+
+def join_names(names: list[str]) -> str:
+    """ "Ana", "Ana and Ben", "Ana, Ben and Chen" in the current language."""
+    if len(names) <= 1:
+        return "".join(names)
+    return _("%(names)s and %(last)s", names=", ".join(names[:-1]), last=names[-1])
 
 
 def summary_for(names: Iterable[str], programme: str = "Fika") -> str:
@@ -28,11 +56,15 @@ def summary_for(names: Iterable[str], programme: str = "Fika") -> str:
     names = [name for name in names if name]
     if not names:
         return programme
-    if len(names) == 1:
-        joined = names[0]
-    else:
-        joined = ", ".join(names[:-1]) + " and " + names[-1]
-    return f"{programme}: {joined}"
+    return f"{programme}: {join_names(names)}"
+
+
+def summary_of(invite: Invite) -> str:
+    """The invite's title in the current language (the stored one is English)."""
+    if current_language() == "en":
+        return invite.summary
+    names = [first_name(a.name) for a in invite.attendees]
+    return summary_for(names) if names else invite.summary
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -44,11 +76,11 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def format_span(start: datetime, end: datetime, zone_name: str) -> str:
-    """Say when a break is in one zone, e.g. "Tue 12 Mar 2024, 11:00–11:30 CET (Europe/Paris)"."""
+    """Say when a break is in one zone, e.g. "Tue 12 Mar 2024, 11:00–11:30 CET (Europe/Paris)",
+    "måndag 7 december 09:00–09:30 CET (Europe/Stockholm)" (``core.i18n.format_span``)."""
     zone = _zone(zone_name)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    label = local_start.strftime("%a %d %b %Y, %H:%M") + "–" + local_end.strftime("%H:%M %Z")
-    return f"{label} ({zone.key})"
+    abbreviation = end.astimezone(zone).strftime("%Z")
+    return f"{format_local_span(start, end, zone)} {abbreviation} ({zone.key})"
 
 
 def local_times(invite: Invite) -> list[tuple[Attendee, str]]:
@@ -69,38 +101,51 @@ def _member_line(attendee: Attendee) -> str:
 def _headline(invite: Invite) -> str:
     if invite.method == "CANCEL":
         if invite.cancel_scope == "attendees":
-            return "You are no longer part of this coffee break; it is off your calendar."
-        return "This coffee break is cancelled."
+            return _("You are no longer part of this coffee break; it is off your calendar.")
+        return _("This coffee break is cancelled.")
     if invite.sequence > 0:
-        return "This coffee break has changed: the details below replace the earlier ones."
-    return "You have a coffee break with colleagues you may not have met yet."
+        return _("This coffee break has changed: the details below replace the earlier ones.")
+    return _("You have a coffee break with colleagues you may not have met yet.")
+
+
+def _in_person(invite: Invite) -> str:
+    if invite.site:
+        return _("In person at %(place)s.", place=invite.site)
+    return _("In person at the office.")
 
 
 def _where_lines(invite: Invite) -> list[str]:
     if invite.mode == Mode.IN_PERSON:
-        place = invite.site or "the office"
-        return [f"In person at {place}.", f"Joining remotely? Video link: {invite.video_url}"]
-    return [f"Video call: {invite.video_url}"]
+        return [
+            _in_person(invite),
+            _("Joining remotely? Video link: %(url)s", url=invite.video_url),
+        ]
+    return [_("Video call: %(url)s", url=invite.video_url)]
+
+
+def reasons_of(invite: Invite) -> list[str]:
+    """Why these people were matched, in the current language."""
+    return [translate_reason(reason) for reason in invite.reasons]
 
 
 def render_text(invite: Invite, recipient: Attendee | None = None) -> str:
     """The plain-text message: the whole invite readable in any mail client or log."""
     # Without a recipient the text is the group's (calendar DESCRIPTION): no greeting.
-    lines = [f"Hello {recipient.name},", ""] if recipient else []
+    lines = [_("Hello %(name)s,", name=recipient.name), ""] if recipient else []
     lines += [_headline(invite), ""]
-    lines.append("When")
+    lines.append(_("When"))
     lines += [f"  {_member_line(a)}: {when}" for a, when in local_times(invite)]
-    lines += ["", "Who"]
+    lines += ["", _("Who")]
     lines += [f"  {_member_line(a)}" for a in invite.attendees]
-    lines += ["", "Where"]
+    lines += ["", _("Where")]
     lines += [f"  {line}" for line in _where_lines(invite)]
     if invite.reasons:
-        lines += ["", "Why you were matched"]
-        lines += [f"  - {reason}" for reason in invite.reasons]
+        lines += ["", _("Why you were matched")]
+        lines += [f"  - {reason}" for reason in reasons_of(invite)]
     if invite.starter:
-        lines += ["", "Conversation starter", f"  {invite.starter}"]
+        lines += ["", _("Conversation starter"), f"  {translate_starter(invite.starter)}"]
     if uses_public_jitsi(invite.video_url):
-        lines += ["", JITSI_NOTE]
+        lines += ["", jitsi_note()]
     lines += ["", f"— {invite.programme}"]
     return "\n".join(lines) + "\n"
 
@@ -114,47 +159,55 @@ def _link(url: str) -> str:
 
 def render_html(invite: Invite, recipient: Attendee | None = None) -> str:
     """The HTML message; every value from people or settings is escaped."""
-    greeting = f"<p>Hello {escape(recipient.name)},</p>" if recipient else ""
+    greeting = f"<p>{escape(_('Hello %(name)s,', name=recipient.name))}</p>" if recipient else ""
     when = "".join(
         f"<li>{escape(_member_line(a))}: {escape(span)}</li>" for a, span in local_times(invite)
     )
     who = "".join(f"<li>{escape(_member_line(a))}</li>" for a in invite.attendees)
+    # The link goes in after escaping the sentence around it, so the URL becomes an anchor.
+    marker = "\x00link\x00"
     if invite.mode == Mode.IN_PERSON:
-        where = (
-            f"<p>In person at {escape(invite.site or 'the office')}.<br>"
-            f"Joining remotely? Video link: {_link(invite.video_url)}</p>"
-        )
+        remote = escape(_("Joining remotely? Video link: %(url)s", url=marker))
+        where = f"<p>{escape(_in_person(invite))}<br>{remote}</p>"
     else:
-        where = f"<p>Video call: {_link(invite.video_url)}</p>"
+        where = f"<p>{escape(_('Video call: %(url)s', url=marker))}</p>"
+    where = where.replace(marker, _link(invite.video_url))
     parts = [
         "<!DOCTYPE html>",
         '<html><body style="font-family: sans-serif">',
         greeting,
         f"<p><strong>{escape(_headline(invite))}</strong></p>",
-        f"<h3>When</h3><ul>{when}</ul>",
-        f"<h3>Who</h3><ul>{who}</ul>",
-        f"<h3>Where</h3>{where}",
+        f"<h3>{escape(_('When'))}</h3><ul>{when}</ul>",
+        f"<h3>{escape(_('Who'))}</h3><ul>{who}</ul>",
+        f"<h3>{escape(_('Where'))}</h3>{where}",
     ]
     if invite.reasons:
-        reasons = "".join(f"<li>{escape(reason)}</li>" for reason in invite.reasons)
-        parts.append(f"<h3>Why you were matched</h3><ul>{reasons}</ul>")
+        reasons = "".join(f"<li>{escape(reason)}</li>" for reason in reasons_of(invite))
+        parts.append(f"<h3>{escape(_('Why you were matched'))}</h3><ul>{reasons}</ul>")
     if invite.starter:
-        parts.append(f"<h3>Conversation starter</h3><p>{escape(invite.starter)}</p>")
+        starter = escape(translate_starter(invite.starter))
+        parts.append(f"<h3>{escape(_('Conversation starter'))}</h3><p>{starter}</p>")
     if uses_public_jitsi(invite.video_url):
-        parts.append(f"<p><small>{escape(JITSI_NOTE)}</small></p>")
+        parts.append(f"<p><small>{escape(jitsi_note())}</small></p>")
     parts.append(f"<p>— {escape(invite.programme)}</p></body></html>")
     return "\n".join(parts) + "\n"
 
 
-ANSWER_LABELS = (("in", "I'm in"), ("cant", "Can't make it"), ("pause_week", "Pause me for a week"))
+def answer_labels() -> tuple[tuple[str, str], ...]:
+    """The one-click answers of an invite, (link name, label), in the current language."""
+    return (
+        ("in", _("I'm in")),
+        ("cant", _("Can't make it")),
+        ("pause_week", _("Pause me for a week")),
+    )
 
 
 def answers_text(links: dict[str, str], unsubscribe_url: str | None = None) -> str:
     """The one-click answers and the unsubscribe link, as plain text ('' when there are none)."""
-    lines = [f"  {label}: {links[key]}" for key, label in ANSWER_LABELS if links.get(key)]
-    text = ("\nAnswer in one click\n" + "\n".join(lines) + "\n") if lines else ""
+    lines = [f"  {label}: {links[key]}" for key, label in answer_labels() if links.get(key)]
+    text = ("\n" + _("Answer in one click") + "\n" + "\n".join(lines) + "\n") if lines else ""
     if unsubscribe_url:
-        text += f"\nNo more coffee breaks? Unsubscribe: {unsubscribe_url}\n"
+        text += "\n" + _("No more coffee breaks? Unsubscribe: %(url)s", url=unsubscribe_url) + "\n"
     return text
 
 
@@ -162,13 +215,15 @@ def answers_html(links: dict[str, str], unsubscribe_url: str | None = None) -> s
     """The same as :func:`answers_text` as escaped HTML ('' when there is nothing to add)."""
     buttons = " · ".join(
         f'<a href="{escape(links[key], quote=True)}">{escape(label)}</a>'
-        for key, label in ANSWER_LABELS
+        for key, label in answer_labels()
         if links.get(key) and urlsplit(links[key]).scheme in ("http", "https")
     )
-    html = f"<p><strong>Answer in one click:</strong> {buttons}</p>" if buttons else ""
+    heading = escape(_("Answer in one click:"))
+    html = f"<p><strong>{heading}</strong> {buttons}</p>" if buttons else ""
     if unsubscribe_url and urlsplit(unsubscribe_url).scheme in ("http", "https"):
+        question, label = escape(_("No more coffee breaks?")), escape(_("Unsubscribe"))
         html += (
-            f'<p style="color:#57606a">No more coffee breaks? '
-            f'<a href="{escape(unsubscribe_url, quote=True)}">Unsubscribe</a></p>'
+            f'<p style="color:#57606a">{question} '
+            f'<a href="{escape(unsubscribe_url, quote=True)}">{label}</a></p>'
         )
     return html

@@ -11,22 +11,26 @@ time, people and video link) and the signed answer links in ``links``.
 
 from __future__ import annotations
 
+from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from integrations.base import Attendee, CheckinAnswer, Message, MessageKind, first_name
-from integrations.invite_text import format_span
+from integrations.invite_text import format_span, join_names, summary_of
+from integrations.starters import translate_starter
 from pairing.model import Mode
 
 KINDS = (MessageKind.REMINDER, MessageKind.CHECKIN, MessageKind.PAUSE_OFFER)
 
 #: Link names the check-in and pause-offer messages show, in this order, with their labels.
+#: (Labels are translated when shown, in the reader's language.)
 CHECKIN_ANSWERS = {
-    CheckinAnswer.MET: "We met",
-    CheckinAnswer.NOT_MET: "It didn't happen",
-    CheckinAnswer.RESCHEDULED: "We rescheduled",
+    CheckinAnswer.MET: lazy_gettext("We met"),
+    CheckinAnswer.NOT_MET: lazy_gettext("It didn't happen"),
+    CheckinAnswer.RESCHEDULED: lazy_gettext("We rescheduled"),
 }
 PAUSE_ANSWERS = {
-    "pause_2w": "Pause for two weeks",
-    "pause_4w": "Pause for four weeks",
-    "keep": "Keep my coffee breaks coming",
+    "pause_2w": lazy_gettext("Pause for two weeks"),
+    "pause_4w": lazy_gettext("Pause for four weeks"),
+    "keep": lazy_gettext("Keep my coffee breaks coming"),
 }
 
 
@@ -34,13 +38,13 @@ def _others(message: Message) -> str:
     me = message.recipient.email if message.recipient else None
     names = [a.name for a in message.invite.attendees if a.email != me]
     if not names:
-        return "your group"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return _("your group")
+    return join_names(names)
 
 
 def _first_name(recipient: Attendee | None) -> str:
     name = first_name(recipient.name) if recipient else ""
-    return f"Hi {name}," if name else "Hi,"
+    return _("Hi %(name)s,", name=name) if name else _("Hi,")
 
 
 def _when(message: Message) -> str:
@@ -51,19 +55,23 @@ def _when(message: Message) -> str:
 def _where(message: Message) -> str:
     invite = message.invite
     if invite.mode == Mode.IN_PERSON and invite.site:
-        return f"in person at {invite.site} (video for anyone remote: {invite.video_url})"
-    return f"on video: {invite.video_url}"
+        return _(
+            "in person at %(site)s (video for anyone remote: %(url)s)",
+            site=invite.site,
+            url=invite.video_url,
+        )
+    return _("on video: %(url)s", url=invite.video_url)
 
 
 def subject_for(message: Message) -> str:
     """The subject line of a nudge."""
-    invite = message.invite
+    summary = summary_of(message.invite)
     if message.kind == MessageKind.REMINDER:
-        return f"Soon: {invite.summary}"
+        return _("Soon: %(summary)s", summary=summary)
     if message.kind == MessageKind.CHECKIN:
-        return f"Did you meet? {invite.summary}"
+        return _("Did you meet? %(summary)s", summary=summary)
     if message.kind == MessageKind.PAUSE_OFFER:
-        return "Pause your coffee breaks for a while?"
+        return _("Pause your coffee breaks for a while?")
     raise ValueError(f"not a nudge: kind {message.kind!r}")
 
 
@@ -81,33 +89,37 @@ def render_nudge_text(message: Message) -> str:
     lines = [_first_name(message.recipient), ""]
     if message.kind == MessageKind.REMINDER:
         lines += [
-            f"your coffee break with {_others(message)} starts soon:",
+            _("your coffee break with %(others)s starts soon:", others=_others(message)),
             f"  {_when(message)}",
             f"  {_where(message)}",
         ]
         if invite.starter:
-            lines += ["", f"Something to talk about: {invite.starter}"]
-        lines += ["", "You can turn these reminders off in your Fika preferences."]
+            starter = translate_starter(invite.starter)
+            lines += ["", _("Something to talk about: %(starter)s", starter=starter)]
+        lines += ["", _("You can turn these reminders off in your Fika preferences.")]
     elif message.kind == MessageKind.CHECKIN:
         lines += [
-            f"did your coffee break with {_others(message)} happen?",
+            _("did your coffee break with %(others)s happen?", others=_others(message)),
             f"  {_when(message)}",
             "",
-            "One click tells us:",
+            _("One click tells us:"),
             *_links(message, CHECKIN_ANSWERS),
             "",
-            "Breaks that did not happen do not count as having met, so you can be matched again.",
+            _(
+                "Breaks that did not happen do not count as having met, so you can be matched "
+                "again."
+            ),
         ]
     elif message.kind == MessageKind.PAUSE_OFFER:
         lines += [
-            "your last few coffee breaks did not happen. That is fine: busy weeks happen.",
-            "Would you like to pause for a while? You can come back any time.",
+            _("your last few coffee breaks did not happen. That is fine: busy weeks happen."),
+            _("Would you like to pause for a while? You can come back any time."),
             "",
             *_links(message, PAUSE_ANSWERS),
         ]
     else:
         raise ValueError(f"not a nudge: kind {message.kind!r}")
     if message.unsubscribe_url:
-        lines += ["", f"Stop all coffee breaks: {message.unsubscribe_url}"]
+        lines += ["", _("Stop all coffee breaks: %(url)s", url=message.unsubscribe_url)]
     lines += ["", f"-- {invite.programme}"]
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from integrations.base import DeliveryError, Message, MessageKind
 from integrations.ical import build_calendar
-from integrations.invite_text import answers_text, render_text
+from integrations.invite_text import answers_text, in_reader_language, render_text
 from integrations.nudges import render_nudge_text
 from integrations.room_calendar import build_room_calendar
 from integrations.room_calendar import describe as room_text
@@ -56,6 +56,10 @@ class OutboxDirChannel:
         self.path = Path(path)
 
     def _deliver(self, message: Message) -> None:
+        with in_reader_language(message):  # each .txt in its reader's language
+            self._write(message)
+
+    def _write(self, message: Message) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         if message.room is not None:  # a drop-in room: its recurring calendar and its text
             room = message.room

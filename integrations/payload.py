@@ -38,12 +38,14 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
     ``invite`` may pass the invite's dict from an earlier call with the same invite (a group's
     members share one), to skip converting it again.
     """
-    skip = ("invite", "room", "notice")
+    skip = ("invite", "room", "notice", "language")
     data = {
         name: _plain(getattr(message, name))
         for name in _field_names(type(message))
         if name not in skip
     }
+    if message.language:  # left out when unset: the rows stay as they were before languages
+        data["language"] = message.language
     if message.room is not None:
         data["room"] = room_to_dict(message.room)
     if message.notice is not None:
@@ -79,6 +81,7 @@ def message_from_dict(data: dict[str, Any]) -> Message:
         kind=data.get("kind", MessageKind.INVITE),
         room=room_from_dict(data["room"]) if data.get("room") else None,
         notice=_notice_from_dict(notice) if notice else None,
+        language=data.get("language"),
     )
 
 

@@ -16,10 +16,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
 from icalendar import Calendar, Event, vCalAddress, vRecur, vText
 
+from core.i18n import current_language, locale
+from core.i18n import gettext as _
 from integrations.base import RoomInvite
-from integrations.invite_text import JITSI_NOTE, uses_public_jitsi
+from integrations.invite_text import jitsi_note, uses_public_jitsi
 from integrations.vtimezone import add_vtimezone
 
 PRODID = "-//Fika//Fika coffee room//EN"
@@ -39,7 +42,7 @@ def first_occurrence(invite: RoomInvite) -> datetime:
     zone = ZoneInfo(invite.timezone)
     wanted = {list(RRULE_DAYS).index(d) for d in invite.days}
     day = invite.first_day
-    for _ in range(7):
+    for _attempt in range(7):
         if day.weekday() in wanted:
             break
         day += timedelta(days=1)
@@ -48,17 +51,29 @@ def first_occurrence(invite: RoomInvite) -> datetime:
 
 def describe(invite: RoomInvite) -> str:
     """The text people see in the event: what the room is and how to join."""
-    days = ", ".join(d.capitalize() for d in invite.days)
+    if current_language() == "en":
+        days = ", ".join(d.capitalize() for d in invite.days)
+    else:  # the reader's own short day names ("mån", "Mo.")
+        names = get_day_names("abbreviated", locale=locale())
+        days = ", ".join(names[list(RRULE_DAYS).index(d)] for d in invite.days)
+    starts = invite.local_time.strftime("%H:%M")
     lines = [
-        f"{invite.programme}: a drop-in coffee room, {days} at "
-        f"{invite.local_time:%H:%M} ({invite.timezone.replace('_', ' ')}).",
-        "Join when you like, from the office or from home: in the office, join from your "
-        "laptop too, so everyone meets on equal terms.",
+        _(
+            "%(programme)s: a drop-in coffee room, %(days)s at %(time)s (%(zone)s).",
+            programme=invite.programme,
+            days=days,
+            time=starts,
+            zone=invite.timezone.replace("_", " "),
+        ),
+        _(
+            "Join when you like, from the office or from home: in the office, join from your "
+            "laptop too, so everyone meets on equal terms."
+        ),
         "",
-        f"Room: {invite.room_url}",
+        _("Room: %(url)s", url=invite.room_url),
     ]
     if uses_public_jitsi(invite.room_url):
-        lines += ["", JITSI_NOTE]
+        lines += ["", jitsi_note()]
     return "\n".join(lines) + "\n"
 
 

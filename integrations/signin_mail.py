@@ -20,6 +20,8 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Literal
 
+from core.i18n import N_, ngettext, using
+from core.i18n import gettext as _
 from integrations.base import DeliveryError, first_name
 from integrations.email import EmailChannel, SmtpSettings
 from integrations.outbox_dir import safe_filename, write_atomically
@@ -29,9 +31,9 @@ from integrations.outbox_dir import safe_filename, write_atomically
 Reason = Literal["sign_in", "already_in", "left"]
 
 SUBJECTS: dict[str, str] = {
-    "sign_in": "Your sign-in link for Fika",
-    "already_in": "You already take part in the coffee breaks",
-    "left": "Join the coffee breaks again",
+    "sign_in": N_("Your sign-in link for Fika"),
+    "already_in": N_("You already take part in the coffee breaks"),
+    "left": N_("Join the coffee breaks again"),
 }
 
 
@@ -47,42 +49,62 @@ class SignInMail:
     mail_from: str
     mail_from_name: str = "Fika"
     reason: Reason = "sign_in"
+    language: str | None = None  # the reader's; None: the organisation's (FIKA_LANGUAGE)
 
 
 def _opening(mail: SignInMail) -> str:
     """The paragraph before the link: why this email came."""
     if mail.reason == "sign_in":
-        return f"here is your link to sign in to Fika, the coffee breaks at {mail.org_name}.\n"
-    form = (
-        f"someone, probably you, filled in the sign-up form for the coffee breaks at "
-        f"{mail.org_name} with this address. "
-    )
-    if mail.reason == "already_in":
-        return form + (
-            "You already take part, so nothing was changed.\n"
-            "To change your details or preferences, or to pause, use this link.\n"
+        return (
+            _(
+                "here is your link to sign in to Fika, the coffee breaks at %(org)s.",
+                org=mail.org_name,
+            )
+            + "\n"
         )
-    return form + (
-        "You left the coffee breaks earlier, so nothing was changed.\n"
-        'To take part again, open this link and choose "Join again".\n'
+    if mail.reason == "already_in":
+        return _(
+            "someone, probably you, filled in the sign-up form for the coffee breaks at %(org)s "
+            "with this address. You already take part, so nothing was changed.\n"
+            "To change your details or preferences, or to pause, use this link.\n",
+            org=mail.org_name,
+        )
+    return _(
+        "someone, probably you, filled in the sign-up form for the coffee breaks at %(org)s "
+        "with this address. You left the coffee breaks earlier, so nothing was changed.\n"
+        'To take part again, open this link and choose "Join again".\n',
+        org=mail.org_name,
     )
 
 
 def build_signin_email(mail: SignInMail, *, date: datetime | None = None) -> EmailMessage:
     """A short plain-text message: no HTML, no tracking, the link on a line of its own."""
+    with using(mail.language):
+        return _signin_email(mail, date)
+
+
+def _signin_email(mail: SignInMail, date: datetime | None) -> EmailMessage:
     first = first_name(mail.to_name)
     body = (
-        f"Hello {first},\n\n"
-        f"{_opening(mail)}"
-        f"It works once and expires in {mail.minutes} minutes:\n\n"
-        f"{mail.link}\n\n"
-        "If you did not ask for it, you can ignore this email: nobody can sign in without the "
-        "link.\n"
+        _("Hello %(name)s,", name=first)
+        + "\n\n"
+        + _opening(mail)
+        + ngettext(
+            "It works once and expires in %(num)d minute:",
+            "It works once and expires in %(num)d minutes:",
+            mail.minutes,
+        )
+        + f"\n\n{mail.link}\n\n"
+        + _(
+            "If you did not ask for it, you can ignore this email: nobody can sign in without "
+            "the link."
+        )
+        + "\n"
     )
     digest = hashlib.sha256(mail.link.encode()).hexdigest()[:32]
     domain = mail.mail_from.rpartition("@")[2] or "localhost"
     email = EmailMessage(policy=policy.SMTP)
-    email["Subject"] = SUBJECTS[mail.reason]
+    email["Subject"] = _(SUBJECTS[mail.reason])
     email["From"] = formataddr((mail.mail_from_name, mail.mail_from))
     email["To"] = Address(mail.to_name, addr_spec=mail.to_email)
     email["Date"] = format_datetime(date or datetime.now(UTC))

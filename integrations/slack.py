@@ -35,6 +35,7 @@ from integrations.http_failures import (
     retry_after_in,
     safe_code,
 )
+from integrations.invite_text import in_reader_language
 from integrations.slack_blocks import group_message
 
 log = logging.getLogger(__name__)
@@ -347,9 +348,11 @@ class SlackChannel:
         """Post the invite, or edit the group's message when it is already in this conversation.
 
         The message key travels in the metadata to trace duplicates; the posted message's
-        ``ts`` is remembered under the invite's UID (see :attr:`posts`).
+        ``ts`` is remembered under the invite's UID (see :attr:`posts`). The words are in the
+        reader's language: the programme's in a shared chat.
         """
-        text, blocks = group_message(message.invite, message.links)
+        with in_reader_language(message):
+            text, blocks = group_message(message.invite, message.links)
         uid = message.invite.uid
         posted_channel, _, ts = (self.posts.get(uid) or "").partition(" ")
         if posted_channel == channel and ts and self._update(channel, ts, text, blocks):

@@ -10,13 +10,25 @@ that names and reasons stay short.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
+from core.i18n import N_, ngettext
+from core.i18n import format_number as number
+from core.i18n import format_when as when_in
+from core.i18n import gettext as _
 from integrations.base import Invite
+from integrations.invite_text import _headline as headline
 
 # The same headline as the email and calendar text (invite_text keeps the wording in one place).
-from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
-from integrations.invite_text import _headline as headline
+from integrations.invite_text import (
+    jitsi_note,
+    local_times,
+    reasons_of,
+    summary_of,
+    uses_public_jitsi,
+)
+from integrations.starters import translate_starter
 from pairing.model import Mode
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
@@ -31,14 +43,15 @@ MAX_CONTEXT_TEXT = 3000
 
 # The three answers a member can give, in the order the buttons appear. The key is the action
 # name web/ uses for signed links (Message.links); the action_id is what /slack/actions receives.
+# The labels are English here and translated where they are shown (``gettext(label)``).
 ACTIONS: tuple[tuple[str, str, str], ...] = (
-    ("in", "fika_in", "I'm in"),
-    ("cant", "fika_cant", "Can't make it"),
-    ("pause_week", "fika_pause_week", "Pause me for a week"),
+    ("in", "fika_in", N_("I'm in")),
+    ("cant", "fika_cant", N_("Can't make it")),
+    ("pause_week", "fika_pause_week", N_("Pause me for a week")),
 )
 #: The fourth button: the members are offered a few other times that suit everyone, and
 #: choosing one moves the break for all (``/slack/actions``, ``web/chat/slack_home.py``).
-ANOTHER_TIME = ("fika_another_time", "Suggest another time")
+ANOTHER_TIME = ("fika_another_time", N_("Suggest another time"))
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -64,16 +77,18 @@ def _link(url: str, label: str) -> str:
 
 def where_mrkdwn(invite: Invite) -> str:
     """Where to meet: the office for in-person breaks (with the video link for remote members)."""
-    video = _link(invite.video_url, "Join the video call") if invite.video_url else ""
+    video = _link(invite.video_url, _("Join the video call")) if invite.video_url else ""
     if invite.mode == Mode.IN_PERSON:
-        place = escape_mrkdwn(invite.site or "the office")
-        text = f"In person at {place}."
+        if invite.site:
+            text = escape_mrkdwn(_("In person at %(place)s.", place=invite.site))
+        else:
+            text = escape_mrkdwn(_("In person at the office."))
         if video:
-            text += f"\nJoining remotely? {video}"
+            text += "\n" + escape_mrkdwn(_("Joining remotely?")) + f" {video}"
     else:
-        text = video or "Video call (link to follow)"
+        text = video or escape_mrkdwn(_("Video call (link to follow)"))
     if invite.video_url and uses_public_jitsi(invite.video_url):
-        text += f"\n_{escape_mrkdwn(JITSI_NOTE)}_"
+        text += f"\n_{escape_mrkdwn(jitsi_note())}_"
     return text
 
 
@@ -88,10 +103,18 @@ def _section(block_id: str, text: str) -> dict[str, Any]:
 def text_fallback(invite: Invite) -> str:
     """The plain ``text`` Slack shows in notifications and to clients that cannot draw blocks."""
     names = ", ".join(a.name for a in invite.attendees)
-    start = invite.start.strftime("%a %d %b %Y, %H:%M UTC")
+    start = when_in(invite.start, UTC) + " UTC"
+    summary = summary_of(invite)
     if invite.method == "CANCEL":
-        return escape_mrkdwn(f"Cancelled: {invite.summary} ({start})")
-    return escape_mrkdwn(f"{invite.summary}: coffee with {names} on {start}")
+        return escape_mrkdwn(_("Cancelled: %(summary)s (%(start)s)", summary=summary, start=start))
+    return escape_mrkdwn(
+        _(
+            "%(summary)s: coffee with %(names)s on %(start)s",
+            summary=summary,
+            names=names,
+            start=start,
+        )
+    )
 
 
 def action_buttons(ref: str) -> dict[str, Any]:
@@ -107,7 +130,7 @@ def action_buttons(ref: str) -> dict[str, Any]:
         button: dict[str, Any] = {
             "type": "button",
             "action_id": action_id,
-            "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON_TEXT), "emoji": True},
+            "text": {"type": "plain_text", "text": clip(_(label), MAX_BUTTON_TEXT), "emoji": True},
             "value": ref,
         }
         if action_id == "fika_in":
@@ -118,7 +141,7 @@ def action_buttons(ref: str) -> dict[str, Any]:
         {
             "type": "button",
             "action_id": action_id,
-            "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON_TEXT), "emoji": True},
+            "text": {"type": "plain_text", "text": clip(_(label), MAX_BUTTON_TEXT), "emoji": True},
             "value": ref,
         }
     )
@@ -127,10 +150,10 @@ def action_buttons(ref: str) -> dict[str, Any]:
 
 def _links_context(links: Mapping[str, str]) -> dict[str, Any] | None:
     """The same three answers as web links, for workspaces where the buttons cannot reach Fika."""
-    parts = [_link(links[key], label) for key, _action, label in ACTIONS if links.get(key)]
+    parts = [_link(links[key], _(label)) for key, _action, label in ACTIONS if links.get(key)]
     if not parts:
         return None
-    text = clip("Or answer on the web: " + " · ".join(parts), MAX_CONTEXT_TEXT)
+    text = clip(_("Or answer on the web: %(links)s", links=" · ".join(parts)), MAX_CONTEXT_TEXT)
     return {
         "type": "context",
         "block_id": "fika_links",
@@ -157,22 +180,21 @@ def group_message(
             "block_id": "fika_header",
             "text": {
                 "type": "plain_text",
-                "text": clip(invite.summary.strip() or invite.programme, MAX_HEADER_TEXT),
+                "text": clip(summary_of(invite).strip() or invite.programme, MAX_HEADER_TEXT),
                 "emoji": True,
             },
         },
         _section("fika_headline", escape_mrkdwn(headline(invite))),
-        _section("fika_who", f"*Who*\n{who}"),
-        _section("fika_when", f"*When*, in each person's own time\n{when}"),
-        _section("fika_where", f"*Where*\n{where_mrkdwn(invite)}"),
+        _section("fika_who", f"*{_('Who')}*\n{who}"),
+        _section("fika_when", _("*When*, in each person's own time") + f"\n{when}"),
+        _section("fika_where", f"*{_('Where')}*\n{where_mrkdwn(invite)}"),
     ]
     if invite.reasons:
-        reasons = "\n".join(f"• {escape_mrkdwn(r)}" for r in invite.reasons)
-        blocks.append(_section("fika_why", f"*Why you were matched*\n{reasons}"))
+        reasons = "\n".join(f"• {escape_mrkdwn(r)}" for r in reasons_of(invite))
+        blocks.append(_section("fika_why", f"*{_('Why you were matched')}*\n{reasons}"))
     if invite.starter:
-        blocks.append(
-            _section("fika_starter", f"*Conversation starter*\n{escape_mrkdwn(invite.starter)}")
-        )
+        starter = escape_mrkdwn(translate_starter(invite.starter))
+        blocks.append(_section("fika_starter", f"*{_('Conversation starter')}*\n{starter}"))
     if invite.method != "CANCEL":
         blocks.append(action_buttons(ref or invite.uid))
         links_block = _links_context(links)
@@ -190,9 +212,10 @@ def announcement_text(people: int, departments: int, hybrid_share: float) -> str
         raise ValueError(f"counts must not be negative: people={people}, departments={departments}")
     if not 0.0 <= hybrid_share <= 1.0:
         raise ValueError(f"hybrid_share must be a fraction between 0 and 1, got {hybrid_share}")
-    people_word = "person" if people == 1 else "people"
-    department_word = "department" if departments == 1 else "departments"
-    return (
-        f"Today's coffee breaks are out: {people} {people_word}, {departments} {department_word}, "
-        f"{round(hybrid_share * 100)}% mixing office and home"
+    return _(
+        "Today's coffee breaks are out: %(people)s, %(departments)s, %(share)s%% mixing office "
+        "and home",
+        people=ngettext("%(num)d person", "%(num)d people", people),
+        departments=ngettext("%(num)d department", "%(num)d departments", departments),
+        share=number(round(hybrid_share * 100)),
     )

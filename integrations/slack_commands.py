@@ -2,7 +2,8 @@
 
 ``web`` calls :func:`parse_command` with the command's ``text`` and today's date in the person's
 zone, applies the :class:`Command` and answers ephemerally. Bad input becomes a
-:class:`CommandError` whose message says what to type instead: it is shown to the person as is.
+:class:`CommandError` whose message says what to type instead, in the current language (the web
+answers inside ``core.i18n.using`` with the person's): it is shown to the person as is.
 """
 
 from __future__ import annotations
@@ -12,21 +13,28 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
+from core.i18n import gettext as _
+
 CommandName = Literal["join", "pause", "resume", "status", "leave", "help"]
 
 MAX_PAUSE_DAYS = 365
 
-HELP_TEXT = (
-    "Usage: `/fika <command>`\n"
-    "• `/fika join`: take part in the coffee breaks\n"
-    "• `/fika pause`: skip the breaks until you resume\n"
-    "• `/fika pause until YYYY-MM-DD`: skip the breaks until that date\n"
-    f"• `/fika pause for N days`: skip the breaks for N days (1 to {MAX_PAUSE_DAYS})\n"
-    "• `/fika resume`: take part again\n"
-    "• `/fika status`: see whether you take part and your next break\n"
-    "• `/fika leave`: stop taking part\n"
-    "• `/fika help`: show this help"
-)
+
+def help_text() -> str:
+    """What ``/fika help`` answers, in the current language (the commands stay English)."""
+    return _(
+        "Usage: `/fika <command>`\n"
+        "• `/fika join`: take part in the coffee breaks\n"
+        "• `/fika pause`: skip the breaks until you resume\n"
+        "• `/fika pause until YYYY-MM-DD`: skip the breaks until that date\n"
+        "• `/fika pause for N days`: skip the breaks for N days (1 to %(days)d)\n"
+        "• `/fika resume`: take part again\n"
+        "• `/fika status`: see whether you take part and your next break\n"
+        "• `/fika leave`: stop taking part\n"
+        "• `/fika help`: show this help",
+        days=MAX_PAUSE_DAYS,
+    )
+
 
 _NO_ARGUMENTS = ("join", "resume", "status", "leave", "help")
 
@@ -59,11 +67,13 @@ def parse_command(text: str, today: date) -> Command:
     name, args = words[0].lower(), words[1:]
     if name in _NO_ARGUMENTS:
         if args:
-            raise CommandError(f"`/fika {name}` takes no arguments.\n\n{HELP_TEXT}")
+            words = _("`/fika %(command)s` takes no arguments.", command=name)
+            raise CommandError(f"{words}\n\n{help_text()}")
         return Command(name)  # type: ignore[arg-type]
     if name == "pause":
         return Command("pause", _pause_until(args, today))
-    raise CommandError(f"I don't know `{_shorten(words[0])}`.\n\n{HELP_TEXT}")
+    unknown = _("I don't know `%(word)s`.", word=_shorten(words[0]))
+    raise CommandError(f"{unknown}\n\n{help_text()}")
 
 
 def _pause_until(args: list[str], today: date) -> date | None:
@@ -76,7 +86,7 @@ def _pause_until(args: list[str], today: date) -> date | None:
     if keyword == "for" and len(args) == 3 and args[2].lower() in ("day", "days"):
         return today + timedelta(days=_day_count(args[1]))
     raise CommandError(
-        "Try `/fika pause`, `/fika pause until 2025-06-30` or `/fika pause for 14 days`."
+        _("Try `/fika pause`, `/fika pause until 2025-06-30` or `/fika pause for 14 days`.")
     )
 
 
@@ -84,24 +94,36 @@ def _until_date(value: str, today: date) -> date:
     """A date after today and at most a year ahead, written YYYY-MM-DD."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise CommandError(
-            f"`{_shorten(value)}` is not a date: write it as YYYY-MM-DD, e.g. "
-            f"`/fika pause until {(today + timedelta(days=14)).isoformat()}`."
+            _(
+                "`%(value)s` is not a date: write it as YYYY-MM-DD, e.g. "
+                "`/fika pause until %(example)s`.",
+                value=_shorten(value),
+                example=(today + timedelta(days=14)).isoformat(),
+            )
         )
     try:
         until = date.fromisoformat(value)
     except ValueError:
         raise CommandError(
-            f"{value} is not a day in the calendar: check the month and day."
+            _("%(value)s is not a day in the calendar: check the month and day.", value=value)
         ) from None
     if until <= today:
         raise CommandError(
-            f"{value} is not after today ({today.isoformat()}): pick a date in the future, "
-            "or use `/fika resume` to take part again now."
+            _(
+                "%(value)s is not after today (%(today)s): pick a date in the future, "
+                "or use `/fika resume` to take part again now.",
+                value=value,
+                today=today.isoformat(),
+            )
         )
     if until > today + timedelta(days=MAX_PAUSE_DAYS):
         raise CommandError(
-            f"{value} is more than {MAX_PAUSE_DAYS} days away: pause for at most a year, "
-            "or use `/fika leave` to stop taking part."
+            _(
+                "%(value)s is more than %(days)d days away: pause for at most a year, "
+                "or use `/fika leave` to stop taking part.",
+                value=value,
+                days=MAX_PAUSE_DAYS,
+            )
         )
     return until
 
@@ -110,13 +132,20 @@ def _day_count(value: str) -> int:
     """A whole number of days from 1 to MAX_PAUSE_DAYS."""
     if not re.fullmatch(r"[+-]?\d+", value):
         raise CommandError(
-            f"`{_shorten(value)}` is not a whole number of days: try `/fika pause for 14 days`."
+            _(
+                "`%(value)s` is not a whole number of days: try `/fika pause for 14 days`.",
+                value=_shorten(value),
+            )
         )
     days = int(value)
     if not 1 <= days <= MAX_PAUSE_DAYS:
         raise CommandError(
-            f"{days} days is out of range: pause for 1 to {MAX_PAUSE_DAYS} days, "
-            "or use `/fika leave` to stop taking part."
+            _(
+                "%(value)d days is out of range: pause for 1 to %(days)d days, "
+                "or use `/fika leave` to stop taking part.",
+                value=days,
+                days=MAX_PAUSE_DAYS,
+            )
         )
     return days
 

@@ -20,6 +20,7 @@ import requests
 from integrations.base import Attendee, DeliveryError, Message
 from integrations.entra_token import AppToken
 from integrations.http_failures import network_failure, response_failure
+from integrations.invite_text import in_reader_language
 from integrations.teams_cards import CARD_CONTENT_TYPE, group_card, workflows_envelope
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ class TeamsWorkflowChannel:
                 if message.notice is not None:
                     card = message.notice.card
                 else:
-                    card = group_card(message.invite, message.links)
+                    with in_reader_language(message):  # the programme's language
+                        card = group_card(message.invite, message.links)
                 self.post(workflows_envelope(card))
                 outcomes.append(None)
             except DeliveryError as err:
@@ -165,7 +167,8 @@ class TeamsBotChannel:
 
     def _deliver(self, message: Message) -> None:
         members = message.recipients
-        card = group_card(message.invite, message.links)
+        with in_reader_language(message):
+            card = group_card(message.invite, message.links)
         activity = {
             "type": "message",
             "summary": card["fallbackText"],

@@ -11,10 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.i18n import gettext as _
 from integrations.base import Invite
-from integrations.invite_text import JITSI_NOTE, local_times, uses_public_jitsi
 from integrations.invite_text import _headline as headline  # one wording for every channel
+from integrations.invite_text import (
+    jitsi_note,
+    local_times,
+    reasons_of,
+    summary_of,
+    uses_public_jitsi,
+)
 from integrations.slack_blocks import ACTIONS, announcement_text
+from integrations.starters import translate_starter
 from pairing.model import Mode
 
 CARD_VERSION = "1.5"
@@ -53,16 +61,19 @@ def _where(invite: Invite) -> str:
     video = ""
     if invite.video_url:
         video = (
-            f"[Join the video call]({invite.video_url})"
+            f"[{_('Join the video call')}]({invite.video_url})"
             if _safe_url(invite.video_url)
             else invite.video_url
         )
     if invite.mode == Mode.IN_PERSON:
-        text = f"In person at {invite.site or 'the office'}."
+        if invite.site:
+            text = _("In person at %(place)s.", place=invite.site)
+        else:
+            text = _("In person at the office.")
         if video:
-            text += f"\n\nJoining remotely? {video}"
+            text += "\n\n" + _("Joining remotely?") + f" {video}"
     else:
-        text = video or "Video call (link to follow)"
+        text = video or _("Video call (link to follow)")
     return text
 
 
@@ -72,7 +83,7 @@ def answer_actions(links: Mapping[str, str]) -> list[dict[str, Any]]:
     for key, _action_id, label in ACTIONS:
         url = links.get(key, "")
         if url and _safe_url(url):
-            action = {"type": "Action.OpenUrl", "title": label, "url": url, "id": f"fika_{key}"}
+            action = {"type": "Action.OpenUrl", "title": _(label), "url": url, "id": f"fika_{key}"}
             if key == "in":
                 action["style"] = "positive"
             actions.append(action)
@@ -90,23 +101,25 @@ def group_card(invite: Invite, links: Mapping[str, str]) -> dict[str, Any]:
         for a, span in local_times(invite)
     ]
     body: list[dict[str, Any]] = [
-        _text(invite.summary or invite.programme, size="Large", weight="Bolder", style="heading"),
+        _text(
+            summary_of(invite) or invite.programme, size="Large", weight="Bolder", style="heading"
+        ),
         _text(headline(invite), isSubtle=True),
-        _heading("Who and when, in each person's own time"),
+        _heading(_("Who and when, in each person's own time")),
         {"type": "FactSet", "facts": facts},
-        _heading("Where"),
+        _heading(_("Where")),
         _text(_where(invite)),
     ]
     if invite.video_url and uses_public_jitsi(invite.video_url):
-        body.append(_text(JITSI_NOTE, isSubtle=True, size="Small"))
+        body.append(_text(jitsi_note(), isSubtle=True, size="Small"))
     if invite.reasons:
-        body.append(_heading("Why you were matched"))
-        body.append(_text("\n".join(f"- {reason}" for reason in invite.reasons)))
+        body.append(_heading(_("Why you were matched")))
+        body.append(_text("\n".join(f"- {reason}" for reason in reasons_of(invite))))
     if invite.starter:
-        body.append(_heading("Conversation starter"))
-        body.append(_text(invite.starter))
+        body.append(_heading(_("Conversation starter")))
+        body.append(_text(translate_starter(invite.starter)))
     names = ", ".join(a.name for a in invite.attendees)
-    fallback = f"{invite.summary}: coffee with {names}"
+    fallback = _("%(summary)s: coffee with %(names)s", summary=summary_of(invite), names=names)
     actions = [] if invite.method == "CANCEL" else answer_actions(links)
     return _card(body, fallback, actions)
 

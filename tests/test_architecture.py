@@ -25,6 +25,10 @@ ALLOWED = {
     "jobs": {"pairing", "integrations", "core"},
     "fika": {"pairing", "integrations", "core", "web", "jobs"},
 }
+#: The one module of a higher layer a package may import: ``core.i18n`` imports nothing of ours
+#: (so no circle can pass through it), and the channels in ``integrations`` render the words
+#: people read, in the reader's language, when they send.
+ALSO_ALLOWED = {"integrations": {"core.i18n"}}
 
 
 def module_name(path: Path) -> str:
@@ -69,7 +73,11 @@ def test_imports_flow_one_way():
         layer = module.split(".")[0]
         for target in imports_of(module, tree):
             other = target.split(".")[0]
-            if other != layer and other not in ALLOWED[layer]:
+            if (
+                other != layer
+                and other not in ALLOWED[layer]
+                and target not in ALSO_ALLOWED.get(layer, ())
+            ):
                 wrong.append(f"{module} imports {target}")
     assert wrong == []
 

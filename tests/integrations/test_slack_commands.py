@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from integrations.slack_commands import HELP_TEXT, Command, CommandError, parse_command
+from integrations.slack_commands import Command, CommandError, help_text, parse_command
 
 TODAY = date(2025, 3, 11)
 
@@ -64,7 +64,7 @@ def test_unknown_subcommand_answers_with_help():
     with pytest.raises(CommandError) as caught:
         parse_command("snooze", TODAY)
     assert "`snooze`" in caught.value.message
-    assert caught.value.message.endswith(HELP_TEXT)
+    assert caught.value.message.endswith(help_text())
 
 
 def test_echoed_input_is_short_and_cannot_break_code_formatting():

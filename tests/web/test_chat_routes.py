@@ -237,7 +237,7 @@ def test_slash_command_paths(slack_app, slack):
     # the next break as /me names it (core.next_break): 1 January is a public holiday in Sweden
     assert "taking part" in status and "next break is on Wednesday 2 January at 10:00" in status
     text = command(client, "pause until 2030-01-31")
-    assert "Paused until" in text and "2030" in text and "1 upcoming break(s) cancelled" in text
+    assert "Paused until" in text and "2030" in text and "1 upcoming break was cancelled" in text
     assert pref() == (True, date(2030, 1, 31))
     assert "paused until" in command(client, "status")
     assert "Welcome back" in command(client, "resume") and pref() == (True, None)

@@ -26,11 +26,13 @@ from core.answers import AnswerError, apply_answer
 from core.changes import join, leave, pause, rejoin, resume
 from core.channels import RememberedIds
 from core.db import db
+from core.i18n import N_, format_day, format_when, ngettext, using
+from core.i18n import gettext as _
 from core.models import Group, Person
 from core.next_break import next_break_for
 from core.programmes import Applicant
 from core.text import clean_text, is_plain_text
-from integrations.slack_commands import HELP_TEXT, CommandError, parse_command
+from integrations.slack_commands import CommandError, help_text, parse_command
 from integrations.slack_verify import verify_slack_request
 from web.chat import bp
 from web.config import current_settings
@@ -162,9 +164,11 @@ def slack_actions():
         else None  # no group has such a UID: Fika makes them
     )
     if answer is None or group is None:
-        text = "That button belongs to a coffee break Fika no longer knows; nothing changed."
+        with using(person.language if person else None):
+            text = _("That button belongs to a coffee break Fika no longer knows; nothing changed.")
     elif person is None:
-        text = "Fika does not know you yet: type `/fika join` to take part."
+        with using(None):  # the organisation's language
+            text = _("Fika does not know you yet: type `/fika join` to take part.")
     else:
         try:
             text = apply_answer(current_settings(), person, group, answer)
@@ -200,33 +204,50 @@ def slack_commands():
         .astimezone(ZoneInfo(person.timezone if person else current_settings().timezone))
         .date()
     )
+    # The answer is the person's alone: their language, else the organisation's.
+    with using(person.language if person else None):
+        return _command(person, email, profile, today)
+
+
+def _command(person: Person | None, email: str | None, profile: dict, today):
+    """Carry out one ``/fika`` command and say what happened."""
     try:
         command = parse_command(request.form.get("text", ""), today)
     except CommandError as exc:
         return _ephemeral(exc.message)
     if command.name == "help":
-        return _ephemeral(HELP_TEXT)
+        return _ephemeral(help_text())
     if command.name == "join":
         return _ephemeral(_join(person, email, profile))
     if person is None:
-        return _ephemeral("You are not taking part yet: type `/fika join` to start.")
+        return _ephemeral(_("You are not taking part yet: type `/fika join` to start."))
     if command.name == "pause":
         until = command.until or UNTIL_RESUMED
         given_up = pause(current_settings(), person, until)
-        when = (
-            "until you type `/fika resume`"
-            if command.until is None
-            else f"until {until:%A %-d %B %Y}"
-        )
-        extra = f"; {given_up} upcoming break(s) cancelled for you" if given_up else ""
-        return _ephemeral(f"Paused {when}{extra}.")
+        if command.until is None:
+            text = _("Paused until you type `/fika resume`.")
+        else:
+            text = _("Paused until %(day)s.", day=format_day(until, sentence=True, year=True))
+        if given_up:
+            text += " " + ngettext(
+                "%(num)d upcoming break was cancelled for you.",
+                "%(num)d upcoming breaks were cancelled for you.",
+                given_up,
+            )
+        return _ephemeral(text)
     if command.name == "resume":
         resume(current_settings(), person)
-        return _ephemeral("Welcome back: you will be matched from the next round.")
+        return _ephemeral(_("Welcome back: you will be matched from the next round."))
     if command.name == "leave":
         touched = leave(current_settings(), person)
-        extra = f" {touched} upcoming break(s) were cancelled for you." if touched else ""
-        return _ephemeral(f"You have left the coffee breaks.{extra} `/fika join` brings you back.")
+        text = _("You have left the coffee breaks.")
+        if touched:
+            text += " " + ngettext(
+                "%(num)d upcoming break was cancelled for you.",
+                "%(num)d upcoming breaks were cancelled for you.",
+                touched,
+            )
+        return _ephemeral(text + " " + _("`/fika join` brings you back."))
     return _ephemeral(_status(person, today))
 
 
@@ -235,7 +256,7 @@ def _join(person: Person | None, email: str | None, profile: dict) -> str:
     settings = current_settings()
     if person is None:
         if email is None:
-            return "Fika could not read your email from Slack; please join on the web form."
+            return _("Fika could not read your email from Slack; please join on the web form.")
         # Profile text nobody can correct on a form: control characters become spaces.
         name = clean_text(str(profile.get("real_name") or ""))[:200]
         department = clean_text(str(profile.get("title") or ""))[:200]
@@ -248,24 +269,32 @@ def _join(person: Person | None, email: str | None, profile: dict) -> str:
         )
         person = join(settings, applicant, None)
     rejoin(person)
-    return (
-        f"You're in, {person.first_name()}! Fika will match you from the next round. "
-        f"Set your department, office and hours at {settings.base_url}/"
+    home = settings.base_url + "/"
+    return _(
+        "You're in, %(name)s! Fika will match you from the next round. "
+        "Set your department, office and hours at %(url)s",
+        name=person.first_name(),
+        url=home,
     )
+
+
+#: How ``/fika status`` names a meeting mode (translated when shown).
+MODES = {"in_person": N_("in person"), "virtual": N_("virtual"), "either": N_("either")}
 
 
 def _status(person: Person, today) -> str:
     pref = person.preference
     if pref is None or not pref.active:
-        return "You are not taking part. `/fika join` to start again."
+        return _("You are not taking part. `/fika join` to start again.")
     if pref.paused_until and pref.paused_until > today:
-        until = (
-            "until you resume"
-            if pref.paused_until == UNTIL_RESUMED
-            else (f"until {pref.paused_until:%A %-d %B %Y}")
-        )
-        return f"You are paused {until}. `/fika resume` to take part again now."
+        if pref.paused_until == UNTIL_RESUMED:
+            return _("You are paused until you resume. `/fika resume` to take part again now.")
+        day = format_day(pref.paused_until, sentence=True, year=True)
+        return _("You are paused until %(day)s. `/fika resume` to take part again now.", day=day)
     upcoming = next_break_for(person, datetime.now(UTC))  # what /me says too
-    local = upcoming.start.astimezone(ZoneInfo(person.timezone)) if upcoming else None
-    when = f" Your next break is on {local:%A %-d %B at %H:%M}." if local else ""
-    return f"You are taking part ({pref.mode.replace('_', ' ')}).{when}"
+    mode = MODES.get(pref.mode)
+    text = _("You are taking part (%(mode)s).", mode=_(mode) if mode else pref.mode)
+    if upcoming:
+        when = format_when(upcoming.start, ZoneInfo(person.timezone), sentence=True)
+        text += " " + _("Your next break is on %(when)s.", when=when)
+    return text
