@@ -28,11 +28,11 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app, request, session
-from flask_babel import Babel
+from flask_babel import Babel, refresh
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import i18n
-from core.i18n import LANGUAGES, normalise
+from core.i18n import normalise
 
 #: Where the choosers registered by :func:`add_language_chooser` are kept on the app.
 CHOOSERS = "fika.language_choosers"
@@ -117,10 +117,16 @@ def select_language() -> str:
     )
     if chosen:
         return chosen
-    browser = request.accept_languages.best_match(LANGUAGES)
-    if browser:
-        return browser
+    for asked, _quality in request.accept_languages:  # best first; "sv-SE" counts as "sv"
+        browser = normalise(asked)
+        if browser:
+            return browser
     return normalise(current_app.config.get("FIKA_LANGUAGE")) or i18n.DEFAULT_LANGUAGE
+
+
+def refresh_language() -> None:
+    """Choose the page's language again (after the person changed their own)."""
+    refresh()
 
 
 def _person_language() -> str | None:

@@ -22,7 +22,7 @@ from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_lis
 from web.auth import current_person, login_required
 from web.config import current_settings
 from web.forms import AUTOMATIC, chosen_language
-from web.i18n import date_filter
+from web.i18n import date_filter, refresh_language
 from web.optin import as_sentence, known_offices
 from web.programmes import submitted_programme_ids
 
@@ -161,6 +161,7 @@ def preferences():
                 programme_error = as_sentence(str(error))
         if programme_error is None:
             changes.save_preferences(person, _chosen(form, person, pref))
+            refresh_language()  # the confirmation speaks the language just chosen
             flash(_("Your preferences are saved."))
             return redirect(url_for("account.preferences"))
         db.session.rollback()
