@@ -19,6 +19,7 @@ from core.answers import AnswerError, apply_answer
 from core.db import db
 from core.enums import GroupStatus
 from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.next_break import next_break_for
 from integrations.base import ButtonAnswer
@@ -145,11 +146,11 @@ def met_so_far(person: Person, now: datetime) -> tuple[int, int]:
 #: A past break's status as /me shows it: (key, words).
 HAPPENED, SAID_MET, CANCELLED, MISSED, NOW = "happened", "met", "cancelled", "missed", "now"
 STATUS_WORDS = {
-    HAPPENED: "happened",
-    SAID_MET: "you said you met",
-    CANCELLED: "cancelled",
-    MISSED: "missed",
-    NOW: "happening now",
+    HAPPENED: lazy_gettext("happened"),
+    SAID_MET: lazy_gettext("you said you met"),
+    CANCELLED: lazy_gettext("cancelled"),
+    MISSED: lazy_gettext("missed"),
+    NOW: lazy_gettext("happening now"),
 }
 
 
