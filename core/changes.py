@@ -19,6 +19,7 @@ from sqlalchemy import String, cast, delete, or_, select, update
 from core import drop_in
 from core.db import db
 from core.enums import GroupStatus
+from core.i18n import normalise
 from core.invites import build_invite
 from core.models import (
     AuditLog,
@@ -140,6 +141,8 @@ class Preferences:
     reminders: bool
     days: list[str]
     weekday_sites: dict[str, str | None]
+    #: Their own language (core.i18n.LANGUAGES); None: automatic (browser, then FIKA_LANGUAGE).
+    language: str | None = None
 
 
 def save_preferences(person: Person, chosen: Preferences) -> None:
@@ -159,6 +162,7 @@ def save_preferences(person: Person, chosen: Preferences) -> None:
     pref.topics, pref.share_topics = chosen.topics, chosen.share_topics
     pref.avoid, pref.reminders = chosen.avoid, chosen.reminders
     pref.days, pref.weekday_sites = chosen.days, chosen.weekday_sites
+    person.language = normalise(chosen.language)
     db.session.commit()
 
 
@@ -171,6 +175,7 @@ def join(settings: Settings, applicant: Applicant, programme_ids: list[int] | No
         department=applicant.department,
         timezone=applicant.timezone,
         home_office=applicant.home_office,
+        language=normalise(applicant.language),
         preference=Preference(active=True),
     )
     db.session.add(person)

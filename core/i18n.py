@@ -72,8 +72,6 @@ def current_language() -> str:
                 return normalise(str(locale)) or default_language()
     except ImportError:  # pragma: no cover - flask is a dependency; pure core use still works
         pass
-    except KeyError:  # an app without Flask-Babel set up (yet): the organisation's language
-        pass
     return default_language()
 
 

@@ -130,6 +130,8 @@ class Applicant:
     department: str
     home_office: str | None
     timezone: str
+    #: Their own language (core.i18n.LANGUAGES); None: the browser's, else FIKA_LANGUAGE.
+    language: str | None = None
 
     def first_name(self) -> str:
         """How the confirmation page addresses them."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from core.i18n import LANGUAGES
 from core.zones import is_zone
 
 #: Modes in which Fika may start without FIKA_SECRET_KEY (a key is generated and kept in the
@@ -123,6 +124,9 @@ def load_settings(environ: dict[str, str] | None = None, instance_path: str | No
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or default_db),
         "FIKA_BASE_URL": (env.get("FIKA_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         "FIKA_TIMEZONE": env.get("FIKA_TIMEZONE") or "Europe/Stockholm",
+        # The organisation's language (core.i18n.LANGUAGES): pages and messages for anyone who
+        # chose none and, on web pages, whose browser asks for none Fika speaks.
+        "FIKA_LANGUAGE": (env.get("FIKA_LANGUAGE") or "en").strip().lower(),
         # Unset: invites go to <instance>/outbox only while no mail or calendar service is set.
         "FIKA_OUTBOX_DIR": env.get("FIKA_OUTBOX_DIR") or None,
         "FIKA_DEFAULT_OUTBOX_DIR": str(instance / "outbox"),
@@ -195,6 +199,7 @@ class Settings:
     ratelimit_signin: str = "10 per minute;50 per hour"
     ratelimit_form: str = "30 per minute;300 per hour"
     proxy_fix: int = 0
+    language: str = "en"
     #: The ``FIKA_*`` variables the channels read, by name, for ``integrations.catalogue``.
     channel_settings: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -234,6 +239,7 @@ class Settings:
             ratelimit_signin=config["FIKA_RATELIMIT_SIGNIN"],
             ratelimit_form=config["FIKA_RATELIMIT_FORM"],
             proxy_fix=config.get("FIKA_PROXY_FIX", 0),
+            language=config.get("FIKA_LANGUAGE", "en"),
             channel_settings=MappingProxyType(channels),
         )
 
@@ -323,6 +329,11 @@ def finalise(config: dict, instance_path: str) -> Settings:
     if level not in LOG_LEVELS:
         raise SettingsError(
             f"FIKA_LOG_LEVEL: unknown level {level!r} (use {', '.join(LOG_LEVELS)})"
+        )
+    language = config.get("FIKA_LANGUAGE", "en")
+    if language not in LANGUAGES:
+        raise SettingsError(
+            f"FIKA_LANGUAGE: unknown language {language!r} (use {', '.join(LANGUAGES)})"
         )
     template = config["FIKA_VIDEO_URL_TEMPLATE"]
     if "{room}" not in template:

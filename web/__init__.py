@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import db
 from core.settings import finalise, load_settings
-from web import transactions
+from web import i18n, transactions
 from web.config import EXTENSION
 from web.extensions import csrf, migrate
 
@@ -59,23 +59,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(checkin_bp)
     app.jinja_env.filters["zone"] = ZoneInfo  # {{ instant.astimezone(person.timezone|zone) }}
-    _plurals(app)
+    i18n.init_app(app)  # Flask-Babel, the page language, gettext/ngettext and date filters
     oidc.init_app(app)
     errors.register(app)
     security.init_app(app)  # after the blueprints: it wraps their views in rate limits
     _trust_proxies(app)
     _configure_logging(app)
     return app
-
-
-def _plurals(app: Flask) -> None:
-    """``gettext`` and ``ngettext`` in templates, English for now.
-
-    ``{{ ngettext('%(num)d round', '%(num)d rounds', n) }}`` picks the form for ``n``; written
-    in gettext's shape, so a translation catalogue (Flask-Babel) can replace the null one later.
-    """
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_null_translations(newstyle=True)
 
 
 def _trust_proxies(app: Flask) -> None:

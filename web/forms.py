@@ -7,10 +7,12 @@ from functools import lru_cache
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import html_params
 
-from core.text import text_problem
+from core.i18n import LANGUAGE_NAMES, LANGUAGES, lazy_gettext
+from core.i18n import gettext as _
+from core.text import CONTROL_MESSAGE, text_problem
 from core.zones import is_zone, zone_names
 
 
@@ -18,16 +20,44 @@ class PlainText:
     """A field of one line of text: no line breaks, tabs or other control characters.
 
     The form's side of :func:`core.text.text_problem`, the rule every way in shares.
+    ``control`` and ``invalid`` are the field's whole (translated) sentences for the two ways
+    text breaks it; without them the message is built from ``what`` and stays English.
     """
 
-    def __init__(self, what: str):
+    def __init__(self, what: str, control=None, invalid=None):
         self.what = what  # "Your name", "The department": how the message names the field
+        self.control, self.invalid = control, invalid
 
     def __call__(self, form, field) -> None:
         """Raise the field's message when its text breaks the rule."""
         problem = text_problem(field.data or "")
-        if problem is not None:
-            raise ValidationError(f"{self.what} {problem}.")
+        if problem is None:
+            return
+        sentence = self.control if problem == CONTROL_MESSAGE else self.invalid
+        raise ValidationError(str(sentence) if sentence else f"{self.what} {problem}.")
+
+
+def _plain(control, invalid) -> PlainText:
+    return PlainText("", control=control, invalid=invalid)
+
+
+#: The people's free-text fields, each with its whole sentences.
+NAME_TEXT = (
+    lazy_gettext("Your name must not contain line breaks, tabs or other control characters."),
+    lazy_gettext("Your name contains characters that are not valid text."),
+)
+DEPARTMENT_TEXT = (
+    lazy_gettext("The department must not contain line breaks, tabs or other control characters."),
+    lazy_gettext("The department contains characters that are not valid text."),
+)
+OFFICE_TEXT = (
+    lazy_gettext("The office must not contain line breaks, tabs or other control characters."),
+    lazy_gettext("The office contains characters that are not valid text."),
+)
+TOPICS_TEXT = (
+    lazy_gettext("The topics must not contain line breaks, tabs or other control characters."),
+    lazy_gettext("The topics contain characters that are not valid text."),
+)
 
 
 class IanaZone:
@@ -39,7 +69,9 @@ class IanaZone:
         value = field.data or ""
         if not is_zone(value):
             shown = repr(value) if len(value) <= 40 else repr(value[:40])[:-1] + "…'"
-            raise ValidationError(f"Unknown time zone {shown}; pick one from the list.")
+            raise ValidationError(
+                _("Unknown time zone %(zone)s; pick one from the list.", zone=shown)
+            )
 
 
 @lru_cache(maxsize=1)
@@ -75,48 +107,83 @@ class ZoneSelect:
 def work_email_field() -> EmailField:
     """The work-email field every form asks for, with the same messages everywhere."""
     return EmailField(
-        "Work email",
+        lazy_gettext("Work email"),
         validators=[
-            DataRequired("Please enter your work email."),
-            Email("That does not look like an email address.", check_deliverability=False),
+            DataRequired(lazy_gettext("Please enter your work email.")),
+            Email(
+                lazy_gettext("That does not look like an email address."),
+                check_deliverability=False,
+            ),
             Length(max=254),
         ],
     )
+
+
+#: The empty choice of the language menu: no choice of one's own.
+AUTOMATIC = ""
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Automatic (the browser's language), then each language by its own name."""
+    return [(AUTOMATIC, _("Automatic (browser)")), *LANGUAGE_NAMES.items()]
+
+
+def language_field() -> SelectField:
+    """The language menu of the join form and the preferences page (choices set per request)."""
+    return SelectField(
+        lazy_gettext("Language"),
+        choices=[],
+        validators=[
+            Optional(),
+            AnyOf([AUTOMATIC, *LANGUAGES], message=lazy_gettext("Pick a language from the list.")),
+        ],
+        validate_choice=False,
+    )
+
+
+def chosen_language(field) -> str | None:
+    """The field's value as stored: None for "Automatic"."""
+    return field.data or None
 
 
 class OptInForm(FlaskForm):
     """Join the coffee breaks: who you are, where you work, your time zone."""
 
     name = StringField(
-        "Your name",
+        lazy_gettext("Your name"),
         validators=[
-            DataRequired("Please tell us your name."),
+            DataRequired(lazy_gettext("Please tell us your name.")),
             Length(max=200),
-            PlainText("Your name"),
+            _plain(*NAME_TEXT),
         ],
     )
     email = work_email_field()
     department = StringField(
-        "Department",
+        lazy_gettext("Department"),
         validators=[
-            DataRequired("Please tell us your department."),
+            DataRequired(lazy_gettext("Please tell us your department.")),
             Length(max=200),
-            PlainText("The department"),
+            _plain(*DEPARTMENT_TEXT),
         ],
     )
-    office = StringField("Office", validators=[Length(max=200), PlainText("The office")])
-    remote = BooleanField("I work remotely")
+    office = StringField(lazy_gettext("Office"), validators=[Length(max=200), _plain(*OFFICE_TEXT)])
+    remote = BooleanField(lazy_gettext("I work remotely"))
     timezone = SelectField(
-        "Time zone", validate_choice=False, validators=[IanaZone()], widget=ZoneSelect()
+        lazy_gettext("Time zone"),
+        validate_choice=False,
+        validators=[IanaZone()],
+        widget=ZoneSelect(),
     )
+    language = language_field()
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = zone_choices()
+        self.language.choices = language_choices()
         if not self.timezone.data:
             self.timezone.data = default_zone
 
     def validate_office(self, field) -> None:
         """Either an office or 'remote', so rounds know who can meet in person."""
         if not self.remote.data and not (field.data or "").strip():
-            raise ValidationError("Name your office, or tick 'I work remotely'.")
+            raise ValidationError(_("Name your office, or tick 'I work remotely'."))

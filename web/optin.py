@@ -18,11 +18,12 @@ from sqlalchemy.orm import joinedload
 
 from core import changes, signin
 from core.db import db
+from core.i18n import current_language
 from core.models import Person, Programme
 from core.next_break import next_break_for_applicant
 from core.programmes import Applicant, check_programmes
 from web.config import current_settings
-from web.forms import OptInForm
+from web.forms import OptInForm, chosen_language
 from web.per_process import kept
 from web.programmes import (
     cached_or_default,
@@ -80,6 +81,7 @@ def applicant_from(form: OptInForm) -> Applicant:
         department=form.department.data.strip(),
         home_office=None if form.remote.data else form.office.data.strip(),
         timezone=form.timezone.data,
+        language=chosen_language(form.language),
     )
 
 
@@ -171,6 +173,7 @@ class _BlankPage:
     programmes: tuple[Programme, ...]
     offices: list[str]
     script_root: str
+    language: str  # the page's language: one kept page per language
     pieces: tuple[str, ...]  # the page split at each token slot: one piece when CSRF is off
 
 
@@ -188,8 +191,9 @@ def blank_form_page() -> str:
     then costs one token and a string replace instead of building and rendering the form.
     """
     programmes, offices = cached_or_default(), office_suggestions()
-    root = request.script_root
-    page = current_app.extensions.get("fika_blank_form")
+    root, language = request.script_root, current_language()
+    pages = current_app.extensions.setdefault("fika_blank_form", {})
+    page = pages.get(language)
     if page is None or not (
         page.programmes is programmes and page.offices is offices and page.script_root == root
     ):
@@ -202,8 +206,8 @@ def blank_form_page() -> str:
             programme_error=None,
             csrf_token=lambda: _TOKEN_SLOT,
         )
-        page = _BlankPage(programmes, offices, root, tuple(html.split(_TOKEN_SLOT)))
-        current_app.extensions["fika_blank_form"] = page  # threads may both render: same page
+        page = _BlankPage(programmes, offices, root, language, tuple(html.split(_TOKEN_SLOT)))
+        pages[language] = page  # threads may both render: same page
     if len(page.pieces) == 1:  # CSRF switched off (tests): no token, no session
         return page.pieces[0]
     return generate_csrf().join(page.pieces)  # the visitor's token in every slot

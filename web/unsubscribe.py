@@ -11,6 +11,7 @@ from flask import Blueprint, abort, render_template
 
 from core.changes import leave
 from core.db import db
+from core.i18n import gettext as _
 from core.links import Links
 from core.models import Person
 from web.config import current_settings
@@ -23,7 +24,7 @@ def _person(token: str) -> Person:
     person_id = Links(current_settings()).read_unsubscribe(token)
     person = db.session.get(Person, person_id) if person_id is not None else None
     if person is None:
-        abort(404, "This unsubscribe link is not valid. Nothing was changed.")
+        abort(404, _("This unsubscribe link is not valid. Nothing was changed."))
     return person
 
 

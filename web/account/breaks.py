@@ -18,6 +18,8 @@ from sqlalchemy.orm import aliased, joinedload
 from core.answers import AnswerError, apply_answer
 from core.db import db
 from core.enums import GroupStatus
+from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.next_break import next_break_for
 from integrations.base import ButtonAnswer
@@ -144,11 +146,11 @@ def met_so_far(person: Person, now: datetime) -> tuple[int, int]:
 #: A past break's status as /me shows it: (key, words).
 HAPPENED, SAID_MET, CANCELLED, MISSED, NOW = "happened", "met", "cancelled", "missed", "now"
 STATUS_WORDS = {
-    HAPPENED: "happened",
-    SAID_MET: "you said you met",
-    CANCELLED: "cancelled",
-    MISSED: "missed",
-    NOW: "happening now",
+    HAPPENED: lazy_gettext("happened"),
+    SAID_MET: lazy_gettext("you said you met"),
+    CANCELLED: lazy_gettext("cancelled"),
+    MISSED: lazy_gettext("missed"),
+    NOW: lazy_gettext("happening now"),
 }
 
 
@@ -200,7 +202,7 @@ def _my_seat(group_id: int) -> tuple[Person, Group, GroupMember]:
     person = current_person()
     seat = db.session.get(GroupMember, (group_id, person.id))
     if seat is None:
-        abort(404, "There is no such coffee break among yours.")
+        abort(404, _("There is no such coffee break among yours."))
     return person, seat.group, seat
 
 
@@ -211,13 +213,13 @@ def answer(group_id: int):
 
     The same change as the buttons in the invite and in chat (``core.answers``).
     """
-    person, group, _ = _my_seat(group_id)
+    person, group, _seat = _my_seat(group_id)
     form = AnswerForm()
     if not form.validate_on_submit() or form.answer.data not in (
         ButtonAnswer.IN,
         ButtonAnswer.CANT,
     ):
-        abort(400, "Answer with 'I'm in' or 'Can't make it'.")
+        abort(400, _("Answer with 'I'm in' or 'Can't make it'."))
     try:
         flash(apply_answer(current_settings(), person, group, form.answer.data))
     except AnswerError as error:
@@ -229,13 +231,13 @@ def answer(group_id: int):
 @login_required
 def met(group_id: int):
     """Record whether a past break happened (kept apart from future matches only if it did)."""
-    _, group, seat = _my_seat(group_id)
+    _person, group, seat = _my_seat(group_id)
     form = AnswerForm()
     if not form.validate_on_submit() or form.answer.data not in ("yes", "no"):
-        abort(400, "Answer with 'yes' or 'no'.")
+        abort(400, _("Answer with 'yes' or 'no'."))
     if group.start_at > datetime.now(UTC):
-        abort(400, "That break has not happened yet; nothing was changed.")
+        abort(400, _("That break has not happened yet; nothing was changed."))
     seat.met = form.answer.data == "yes"
     db.session.commit()
-    flash("Thanks for telling us.")
+    flash(_("Thanks for telling us."))
     return redirect(url_for("account.breaks"))

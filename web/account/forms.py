@@ -17,37 +17,60 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core.enums import Frequency, GroupSizePreference
+from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from core.models import WEEKDAYS
 from pairing.model import Mode
-from web.forms import IanaZone, PlainText, ZoneSelect, work_email_field, zone_choices
+from web.forms import (
+    TOPICS_TEXT,
+    IanaZone,
+    PlainText,
+    ZoneSelect,
+    language_choices,
+    language_field,
+    work_email_field,
+    zone_choices,
+)
 from web.input_rules import record_id
 
-DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
-                                "Saturday", "Sunday"), strict=True))  # fmt: skip
+DAY_NAMES = dict(zip(WEEKDAYS, (lazy_gettext("Monday"), lazy_gettext("Tuesday"),
+    lazy_gettext("Wednesday"), lazy_gettext("Thursday"), lazy_gettext("Friday"),
+    lazy_gettext("Saturday"), lazy_gettext("Sunday")), strict=True))  # fmt: skip
+#: Each weekday's two field labels, whole sentences (the day is part of what is translated).
+DAY_LABELS = {
+    "mon": (lazy_gettext("Take part on Monday"), lazy_gettext("Where you work on Monday")),
+    "tue": (lazy_gettext("Take part on Tuesday"), lazy_gettext("Where you work on Tuesday")),
+    "wed": (lazy_gettext("Take part on Wednesday"), lazy_gettext("Where you work on Wednesday")),
+    "thu": (lazy_gettext("Take part on Thursday"), lazy_gettext("Where you work on Thursday")),
+    "fri": (lazy_gettext("Take part on Friday"), lazy_gettext("Where you work on Friday")),
+    "sat": (lazy_gettext("Take part on Saturday"), lazy_gettext("Where you work on Saturday")),
+    "sun": (lazy_gettext("Take part on Sunday"), lazy_gettext("Where you work on Sunday")),
+}
 MODE_CHOICES = [
-    (Mode.EITHER, "In person or by video"),
-    (Mode.IN_PERSON, "In person, when we are at the same office"),
-    (Mode.VIRTUAL, "By video"),
+    (Mode.EITHER, lazy_gettext("In person or by video")),
+    (Mode.IN_PERSON, lazy_gettext("In person, when we are at the same office")),
+    (Mode.VIRTUAL, lazy_gettext("By video")),
 ]
 FREQUENCIES = [
-    (Frequency.DAILY, "Every working day"),
-    (Frequency.FEW_PER_WEEK, "Two or three times a week"),
-    (Frequency.WEEKLY, "Once a week"),
+    (Frequency.DAILY, lazy_gettext("Every working day")),
+    (Frequency.FEW_PER_WEEK, lazy_gettext("Two or three times a week")),
+    (Frequency.WEEKLY, lazy_gettext("Once a week")),
 ]
 GROUP_SIZES = [
-    (GroupSizePreference.ONE_TO_ONE, "One-to-one only"),
-    (GroupSizePreference.SMALL_GROUPS, "Small groups welcome"),
+    (GroupSizePreference.ONE_TO_ONE, lazy_gettext("One-to-one only")),
+    (GroupSizePreference.SMALL_GROUPS, lazy_gettext("Small groups welcome")),
 ]
 PAUSE_LENGTHS = [
-    ("week", "One week"),
-    ("two_weeks", "Two weeks"),
-    ("month", "A month"),
-    ("until", "Until a date"),
+    ("week", lazy_gettext("One week")),
+    ("two_weeks", lazy_gettext("Two weeks")),
+    ("month", lazy_gettext("A month")),
+    ("until", lazy_gettext("Until a date")),
 ]
 REMOTE = "remote"
 MAX_TOPICS = 10
 MAX_PAUSE_DAYS = 366
 assert {m for m, _ in MODE_CHOICES} == set(Mode)
+assert set(DAY_LABELS) == set(WEEKDAYS)
 
 
 class SignInForm(FlaskForm):
@@ -64,7 +87,7 @@ class ConfirmForm(FlaskForm):
 class AnswerForm(FlaskForm):
     """One answer from a fixed set: 'I'm in' / 'Can't make it', or 'did you meet?'."""
 
-    answer = StringField(validators=[DataRequired("Pick an answer.")])
+    answer = StringField(validators=[DataRequired(lazy_gettext("Pick an answer."))])
 
 
 def topic_list(text: str | None) -> list[str]:
@@ -80,34 +103,53 @@ def topic_list(text: str | None) -> list[str]:
 def _check_topics(field) -> None:
     topics = topic_list(field.data)
     if len(topics) > MAX_TOPICS:
-        raise ValidationError(f"Please name at most {MAX_TOPICS} topics (you named {len(topics)}).")
+        raise ValidationError(
+            _(
+                "Please name at most %(most)s topics (you named %(named)s).",
+                most=MAX_TOPICS,
+                named=len(topics),
+            )
+        )
     long = [t for t in topics if len(t) > 60]
     if long:
-        raise ValidationError(f"Please keep each topic short: {long[0][:60]!r}… is too long.")
+        raise ValidationError(
+            _("Please keep each topic short: %(topic)s… is too long.", topic=repr(long[0][:60]))
+        )
 
 
 class PreferencesForm(FlaskForm):
     """How, where and when the signed-in person takes part. Weekday fields are added below."""
 
-    mode = SelectField("How would you like to meet?")
+    mode = SelectField(lazy_gettext("How would you like to meet?"))
     timezone = SelectField(
-        "Time zone", validate_choice=False, validators=[IanaZone()], widget=ZoneSelect()
+        lazy_gettext("Time zone"),
+        validate_choice=False,
+        validators=[IanaZone()],
+        widget=ZoneSelect(),
     )
-    work_start = TimeField("Working hours start", validators=[DataRequired("Enter a start time.")])
-    work_end = TimeField("Working hours end", validators=[DataRequired("Enter an end time.")])
-    frequency = RadioField("How often?")
-    group_size_pref = RadioField("Group size")
+    work_start = TimeField(
+        lazy_gettext("Working hours start"),
+        validators=[DataRequired(lazy_gettext("Enter a start time."))],
+    )
+    work_end = TimeField(
+        lazy_gettext("Working hours end"),
+        validators=[DataRequired(lazy_gettext("Enter an end time."))],
+    )
+    frequency = RadioField(lazy_gettext("How often?"))
+    group_size_pref = RadioField(lazy_gettext("Group size"))
     topics = StringField(
-        "Topics you would like to learn about",
-        validators=[Length(max=1000), PlainText("The topics")],
+        lazy_gettext("Topics you would like to learn about"),
+        validators=[Length(max=1000), PlainText("", *TOPICS_TEXT)],
     )
     share_topics = StringField(
-        "Topics you can share", validators=[Length(max=1000), PlainText("The topics")]
+        lazy_gettext("Topics you can share"),
+        validators=[Length(max=1000), PlainText("", *TOPICS_TEXT)],
     )
     avoid = SelectMultipleField(
-        "Rather not be matched with", coerce=record_id, validate_choice=False
+        lazy_gettext("Rather not be matched with"), coerce=record_id, validate_choice=False
     )
-    reminders = BooleanField("Remind me before each break")
+    reminders = BooleanField(lazy_gettext("Remind me before each break"))
+    language = language_field()
 
     def __init__(self, *args, offices: list[str], person_id: int, known_ids=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,15 +158,16 @@ class PreferencesForm(FlaskForm):
         self.frequency.choices = FREQUENCIES
         self.group_size_pref.choices = GROUP_SIZES
         self.timezone.choices = zone_choices()
+        self.language.choices = language_choices()
         self.offices = offices
         self.person_id = person_id
         self.known_ids = known_ids or (lambda ids: set())
         for day in WEEKDAYS:
-            self[f"site_{day}"].choices = [(REMOTE, "Remote"), *((o, o) for o in offices)]
+            self[f"site_{day}"].choices = [(REMOTE, _("Remote")), *((o, o) for o in offices)]
 
     def validate_work_end(self, field) -> None:
         if self.work_start.data and field.data and field.data <= self.work_start.data:
-            raise ValidationError("The end of your working hours must be after the start.")
+            raise ValidationError(_("The end of your working hours must be after the start."))
 
     def validate_topics(self, field) -> None:
         _check_topics(field)
@@ -135,10 +178,10 @@ class PreferencesForm(FlaskForm):
     def validate_avoid(self, field) -> None:
         ids = set(field.data or [])
         if self.person_id in ids:
-            raise ValidationError("You cannot avoid yourself.")
+            raise ValidationError(_("You cannot avoid yourself."))
         unknown = ids - self.known_ids(ids)
         if unknown:
-            raise ValidationError("Someone in that list is not in your organisation.")
+            raise ValidationError(_("Someone in that list is not in your organisation."))
 
     def day_fields(self):
         """(day key, day name, take-part checkbox, site select) for the weekday table."""
@@ -168,19 +211,23 @@ def _site_validator(day: str):
             return  # not taking part that day: its (disabled) menu was not sent
         if field.data != REMOTE and field.data not in form.offices:
             raise ValidationError(
-                f"Unknown office {field.data!r} on {DAY_NAMES[day]}; pick one from the list."
+                _(
+                    "Unknown office %(office)s on %(day)s; pick one from the list.",
+                    office=repr(field.data),
+                    day=DAY_NAMES[day],
+                )
             )
 
     return check
 
 
 for _day in WEEKDAYS:
-    setattr(PreferencesForm, f"day_{_day}", BooleanField(f"Take part on {DAY_NAMES[_day]}"))
+    setattr(PreferencesForm, f"day_{_day}", BooleanField(DAY_LABELS[_day][0]))
     setattr(
         PreferencesForm,
         f"site_{_day}",
         SelectField(
-            f"Where you work on {DAY_NAMES[_day]}",
+            DAY_LABELS[_day][1],
             validate_choice=False,
             validators=[_site_validator(_day)],
         ),
@@ -190,8 +237,11 @@ for _day in WEEKDAYS:
 class PauseForm(FlaskForm):
     """Pause for a while; the breaks start again by themselves on the day given."""
 
-    length = RadioField("Pause for", validators=[DataRequired("Choose how long to pause.")])
-    until = DateField("Until (the day you take part again)", validators=[Optional()])
+    length = RadioField(
+        lazy_gettext("Pause for"),
+        validators=[DataRequired(lazy_gettext("Choose how long to pause."))],
+    )
+    until = DateField(lazy_gettext("Until (the day you take part again)"), validators=[Optional()])
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -206,11 +256,11 @@ class PauseForm(FlaskForm):
             return True
         day = self.until.data
         if day is None:
-            problem = "Enter the date you want to take part again."
+            problem = _("Enter the date you want to take part again.")
         elif day <= self.today:
-            problem = "Pick a date after today: that one is in the past."
+            problem = _("Pick a date after today: that one is in the past.")
         elif day > self.today + timedelta(days=MAX_PAUSE_DAYS):
-            problem = "Pause for at most a year; you can always leave instead."
+            problem = _("Pause for at most a year; you can always leave instead.")
         else:
             return True
         self.until.errors = [*self.until.errors, problem]
@@ -228,6 +278,10 @@ class DeleteForm(FlaskForm):
     """Erase everything: an explicit tick, so a stray click deletes nothing."""
 
     confirm = BooleanField(
-        "I understand that this erases my details and my coffee-break history for good",
-        validators=[DataRequired("Tick the box to confirm that you want to be deleted.")],
+        lazy_gettext(
+            "I understand that this erases my details and my coffee-break history for good"
+        ),
+        validators=[
+            DataRequired(lazy_gettext("Tick the box to confirm that you want to be deleted."))
+        ],
     )

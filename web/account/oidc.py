@@ -16,6 +16,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
 
 from core import signin
+from core.i18n import gettext as _
 from web.account import bp
 from web.account.forms import SignInForm
 from web.auth import sign_in as start_session
@@ -63,7 +64,7 @@ def oidc_start():
         return client.authorize_redirect(callback)
     except (OAuthError, requests.RequestException, ValueError) as error:
         log.error("single sign-on unavailable: %s", error)
-        return _problem("Single sign-on is not reachable right now. Use a link by email.", 503)
+        return _problem(_("Single sign-on is not reachable right now. Use a link by email."), 503)
 
 
 @bp.get("/sso/callback")
@@ -75,15 +76,18 @@ def oidc_callback():
         info = client.userinfo(token=token)
     except (OAuthError, requests.RequestException, ValueError) as error:
         log.warning("single sign-on failed: %s", error)
-        return _problem("Single sign-on did not work. Please try again, or use a link.", 400)
+        return _problem(_("Single sign-on did not work. Please try again, or use a link."), 400)
     email = (info.get("email") or "").strip().lower()
     if not email or info.get("email_verified") is False:
-        return _problem("Your sign-on account has no verified email address.", 403)
+        return _problem(_("Your sign-on account has no verified email address."), 403)
     person = signin.find_person(email)
     if person is None:
         return _problem(
-            f"Nobody with the address {email} has joined the coffee breaks yet. "
-            "Join first, then sign in.",
+            _(
+                "Nobody with the address %(email)s has joined the coffee breaks yet. "
+                "Join first, then sign in.",
+                email=email,
+            ),
             403,
         )
     next_url = session.get("oidc_next")

@@ -12,6 +12,8 @@ from core import changes
 from core.changes import Preferences, set_programmes
 from core.db import db
 from core.enums import Frequency, GroupSizePreference
+from core.i18n import gettext as _
+from core.i18n import ngettext
 from core.models import WEEKDAYS, Person, Preference
 from core.programmes import open_programmes, programmes_for
 from core.text import is_plain_text
@@ -19,6 +21,8 @@ from web.account import bp
 from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_list
 from web.auth import current_person, login_required
 from web.config import current_settings
+from web.forms import AUTOMATIC, chosen_language
+from web.i18n import date_filter, refresh_language
 from web.optin import as_sentence, known_offices
 from web.programmes import submitted_programme_ids
 
@@ -61,7 +65,7 @@ def colleagues():
     """
     person = current_person()
     if person is None:
-        return jsonify(error="Sign in to search your colleagues."), 401
+        return jsonify(error=_("Sign in to search your colleagues.")), 401
     found = search_colleagues(person, request.args.get("q", ""))
     people = [{"id": p.id, "name": p.name, "department": p.department} for p in found]
     response = jsonify(people=people)
@@ -93,6 +97,7 @@ def _fill(form: PreferencesForm, person: Person, pref: Preference) -> None:
     form.share_topics.data = ", ".join(pref.share_topics or [])
     form.avoid.data = list(pref.avoid or [])
     form.reminders.data = pref.reminders
+    form.language.data = person.language or AUTOMATIC
     for day in WEEKDAYS:
         form[f"day_{day}"].data = day in (pref.days or [])
         site = pref.site_on(_weekday_date(day), person.home_office)
@@ -120,6 +125,7 @@ def _chosen(form: PreferencesForm, person: Person, pref: Preference) -> Preferen
         reminders=bool(form.reminders.data),
         days=form.chosen_days(),
         weekday_sites=form.chosen_sites(kept),
+        language=chosen_language(form.language),
     )
 
 
@@ -166,7 +172,7 @@ def preferences():
         if ids is not None:
             chosen_programmes = set(ids)
             if not ids:
-                programme_error = "Choose at least one programme (or pause or leave instead)."
+                programme_error = _("Choose at least one programme (or pause or leave instead).")
     if request.method == "GET":
         _fill(form, person, pref)
     elif not searching and form.validate_on_submit() and programme_error is None:
@@ -178,7 +184,8 @@ def preferences():
                 programme_error = as_sentence(str(error))
         if programme_error is None:
             changes.save_preferences(person, _chosen(form, person, pref))
-            flash("Your preferences are saved.")
+            refresh_language()  # the confirmation speaks the language just chosen
+            flash(_("Your preferences are saved."))
             return redirect(url_for("account.preferences"))
         db.session.rollback()
     query = (request.form if searching else request.args).get("q", "")
@@ -218,10 +225,19 @@ def pause():
     if form.validate_on_submit():
         until = form.resume_on()
         touched = changes.pause(current_settings(), person, until)
-        flash(
-            f"Paused: you take part again on {until.strftime('%A %-d %B %Y')}."
-            + (f" {touched} upcoming break(s) were given up." if touched else "")
-        )
+        day = date_filter(until, format="day_year")
+        if touched:
+            flash(
+                ngettext(
+                    "Paused: you take part again on %(day)s. %(num)d upcoming break was given up.",
+                    "Paused: you take part again on %(day)s. "
+                    "%(num)d upcoming breaks were given up.",
+                    touched,
+                    day=day,
+                )
+            )
+        else:
+            flash(_("Paused: you take part again on %(day)s.", day=day))
         return redirect(url_for("account.pause"))
     paused = pref.paused_until if pref.paused_until and pref.paused_until > today else None
     return (
@@ -244,7 +260,7 @@ def resume():
     """End a pause now."""
     _preference(current_person())
     changes.resume(current_settings(), current_person())
-    flash("Welcome back: you take part from the next round.")
+    flash(_("Welcome back: you take part from the next round."))
     return redirect(url_for("account.pause"))
 
 
@@ -253,7 +269,7 @@ def resume():
 def leave():
     """Stop taking part (upcoming breaks are updated or cancelled); the account stays."""
     changes.leave(current_settings(), current_person())
-    flash("You have left the coffee breaks. Join again here any time.")
+    flash(_("You have left the coffee breaks. Join again here any time."))
     return redirect(url_for("account.pause"))
 
 
@@ -262,5 +278,5 @@ def leave():
 def rejoin():
     """Take part again after leaving."""
     changes.rejoin(current_person())
-    flash("You are back in: you take part from the next round.")
+    flash(_("You are back in: you take part from the next round."))
     return redirect(url_for("account.pause"))

@@ -60,6 +60,7 @@ def export(person: Person) -> dict:
             "department": person.department,
             "manager": person.manager.name if person.manager else None,
             "timezone": person.timezone,
+            "language": person.language,
             "working_hours": [person.work_start.isoformat(), person.work_end.isoformat()],
             "home_office": person.home_office,
             "joined_at": _iso(person.created_at),

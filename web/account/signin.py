@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 
 from core import signin
+from core.i18n import gettext as _
 from web.account import bp
 from web.account.forms import ConfirmForm, SignInForm
 from web.account.oidc import oidc_enabled
@@ -66,7 +67,9 @@ def _link_not_valid():
             "account/sign_in.html",
             form=form,
             oidc=oidc_enabled(),
-            problem="This sign-in link has expired or was already used. Ask for a new one below.",
+            problem=_(
+                "This sign-in link has expired or was already used. Ask for a new one below."
+            ),
         ),
         410,
     )

@@ -10,32 +10,38 @@ from flask import abort, render_template, request
 
 from core.answers import AnswerError, apply_answer
 from core.db import db
+from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from core.links import Links
 from core.models import Group, Person
 from web.auth import current_person
 from web.chat import bp
 from web.config import current_settings
 
-LABELS = {"in": "I'm in", "cant": "Can't make it", "pause_week": "Pause me for a week"}
+LABELS = {
+    "in": lazy_gettext("I'm in"),
+    "cant": lazy_gettext("Can't make it"),
+    "pause_week": lazy_gettext("Pause me for a week"),
+}
 
 
 def _resolve(token: str) -> tuple[str, Group, Person]:
     data = Links(current_settings()).read_action(token)
     if data is None:
-        abort(400, "This link has expired or is not valid. Nothing was changed.")
+        abort(400, _("This link has expired or is not valid. Nothing was changed."))
     action, group_id, person_id = data
     group = db.session.get(Group, group_id)
     if group is None:
-        abort(404, "This coffee break no longer exists. Nothing was changed.")
+        abort(404, _("This coffee break no longer exists. Nothing was changed."))
     if person_id is None:
         # A link on a shared card (a Teams channel): the signed-in person answers for themselves.
         person = current_person()
         if person is None:
-            abort(403, "Please sign in first, then use the button again.")
+            abort(403, _("Please sign in first, then use the button again."))
     else:
         person = db.session.get(Person, person_id)
         if person is None:
-            abort(404, "This link belongs to someone who is no longer in Fika.")
+            abort(404, _("This link belongs to someone who is no longer in Fika."))
     return action, group, person
 
 

@@ -16,6 +16,8 @@ from flask import Blueprint, abort, render_template, request
 from core.changes import pause as pause_person
 from core.checkins import record_answer
 from core.db import db
+from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from core.links import PAUSE_CHOICES, Links
 from core.models import GroupMember, Person
 from web.config import current_settings
@@ -24,14 +26,14 @@ from web.extensions import csrf
 bp = Blueprint("checkin", __name__)
 
 LABELS = {
-    "met": "We met",
-    "not_met": "It didn't happen",
-    "rescheduled": "We rescheduled",
-    "pause_2w": "Pause for two weeks",
-    "pause_4w": "Pause for four weeks",
-    "keep": "Keep my coffee breaks coming",
+    "met": lazy_gettext("We met"),
+    "not_met": lazy_gettext("It didn't happen"),
+    "rescheduled": lazy_gettext("We rescheduled"),
+    "pause_2w": lazy_gettext("Pause for two weeks"),
+    "pause_4w": lazy_gettext("Pause for four weeks"),
+    "keep": lazy_gettext("Keep my coffee breaks coming"),
 }
-INVALID = "This link has expired or is not valid. Nothing was changed."
+INVALID = lazy_gettext("This link has expired or is not valid. Nothing was changed.")
 
 
 @bp.route("/checkin/<token>", methods=["GET", "POST"])
@@ -41,11 +43,11 @@ def answer(token: str):
     links = Links(current_settings())
     data = links.read_checkin(token)
     if data is None:
-        abort(400, INVALID)
+        abort(400, str(INVALID))
     group_id, person_id, choice = data
     seat = db.session.get(GroupMember, (group_id, person_id))
     if seat is None:
-        abort(404, "This coffee break is no longer yours to answer for. Nothing was changed.")
+        abort(404, _("This coffee break is no longer yours to answer for. Nothing was changed."))
     others = links.checkin(group_id, person_id)
     if request.method == "GET":
         return render_template(
@@ -65,11 +67,11 @@ def pause(token: str):
     """Show the pause choice (GET) and apply it (POST): breaks inside the pause are given up."""
     data = Links(current_settings()).read_pause(token)
     if data is None:
-        abort(400, INVALID)
+        abort(400, str(INVALID))
     person_id, choice = data
     person = db.session.get(Person, person_id)
     if person is None or person.preference is None:
-        abort(404, "This link belongs to someone who is no longer in Fika.")
+        abort(404, _("This link belongs to someone who is no longer in Fika."))
     until = None
     if PAUSE_CHOICES[choice]:
         until = datetime.now(UTC).date() + timedelta(weeks=PAUSE_CHOICES[choice])
