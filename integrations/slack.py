@@ -27,7 +27,7 @@ from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryS
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from integrations.base import Attendee, DeliveryError, Message
+from integrations.base import Attendee, DeliveryError, Message, MessageKind
 from integrations.http_failures import (
     http_failure,
     is_transient_status,
@@ -338,7 +338,13 @@ class SlackChannel:
 
     def _post(self, channel: str, message: Message) -> None:
         """Post the invite; the message key travels in the metadata to trace duplicates."""
-        text, blocks = group_message(message.invite, message.links)
+        if message.kind == MessageKind.WELCOME and message.notice is not None:
+            # Built by core in the person's language (core.slack_sync.queue_welcome).
+            text, blocks = message.notice.text, list(message.notice.card.get("blocks") or [])
+            uid = ""
+        else:
+            text, blocks = group_message(message.invite, message.links)
+            uid = message.invite.uid
         self._post_pace.wait(channel)
         try:
             self.client.chat_postMessage(
@@ -349,7 +355,7 @@ class SlackChannel:
                 unfurl_media=False,
                 metadata={
                     "event_type": "fika_invite",
-                    "event_payload": {"key": message.key, "uid": message.invite.uid},
+                    "event_payload": {"key": message.key, "uid": uid},
                 },
             )
         except (SlackClientError, OSError) as exc:
