@@ -183,19 +183,16 @@ def sync_programme(
         )
         return result
     result.skipped.update(source.skipped)
-    gone = db.session.scalars(
-        select(Person)
-        .join(ProgrammeMember, ProgrammeMember.person_id == Person.id)
-        .where(
+    brought_in = db.session.execute(
+        select(ProgrammeMember.person_id, ProgrammeMember.slack_user_id).where(
             ProgrammeMember.programme_id == programme.id,
             ProgrammeMember.slack_user_id.is_not(None),
         )
     ).all()
-    for person in gone:
-        row = db.session.get(ProgrammeMember, (programme.id, person.id))
-        if row is not None and row.slack_user_id not in seen:
-            result.left.append(person.email)
-            leave_programme(settings, programme, person, now)
+    for person_id in [p for p, user_id in brought_in if user_id not in seen]:
+        person = db.session.get(Person, person_id)
+        result.left.append(person.email)
+        leave_programme(settings, programme, person, now)
     db.session.commit()
     log_event(
         log,
