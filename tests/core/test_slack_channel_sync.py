@@ -7,7 +7,8 @@ documents it (cursors, ``limit``, ``users.info``'s ``user``, 429 with Retry-Afte
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -29,10 +30,13 @@ from core.programmes import ensure_default_programme
 from core.rounds import run_round
 from core.slack_events import process_events
 from core.slack_sync import member_source, sync_programme
+from jobs.clock import SLACK_SYNC_JOB, build_scheduler, sync_slack_channels
 from tests.conftest import settings_of
 from tests.fakes_chat import SLACK_TOKEN, FakeClock, FakeSlackApi, check_block_kit
+from tests.web.test_chat_routes import button_body, signed, wait_for
 from tests.web.test_slack_events import SECRET, post
 from web.chat import slack_events
+from web.config import runtime_of
 
 CHANNEL = "C0FIKA1"
 PEOPLE = {"ana@example.org": "UANA1", "ben@example.org": "UBEN1", "cai@example.org": "UCAI1"}
@@ -275,3 +279,59 @@ def test_a_sync_cut_short_by_slack_removes_nobody(chat, slack):
         assert "internal_error" in result.error
         result = sync(chat)
         assert sorted(result.left) == ["ben@example.org", "cai@example.org"]
+
+
+def test_the_welcome_buttons_pause_for_a_week_and_leave(chat, slack):
+    with chat.app_context():
+        sync(chat)
+        programme_id = str(db.session.scalar(select(Programme.id)))
+    client = chat.test_client()
+    body = button_body(slack, "UANA1", "fika_welcome_pause", programme_id)
+    assert client.post("/slack/actions", data=body, headers=signed(body)).status_code == 200
+    body = button_body(slack, "UBEN1", "fika_welcome_leave", programme_id)
+    assert client.post("/slack/actions", data=body, headers=signed(body)).status_code == 200
+    with chat.app_context():
+        ana = db.session.scalar(select(Person).where(Person.email == "ana@example.org"))
+        ben = db.session.scalar(select(Person).where(Person.email == "ben@example.org"))
+        today = datetime.now(UTC).astimezone(ZoneInfo(ana.timezone)).date()
+        assert ana.preference.paused_until == today + timedelta(days=7)
+        assert ana.preference.active and not ben.preference.active
+    assert wait_for(lambda: len(slack.responses) == 2)
+    texts = sorted(r["text"] for r in slack.responses)
+    assert texts[0].startswith("Paused until") and "left the coffee breaks" in texts[1]
+    # Someone Fika does not know is told how to join; nothing changes.
+    slack.users["zed@example.org"] = "UZED9"
+    body = button_body(slack, "UZED9", "fika_welcome_leave", programme_id)
+    assert client.post("/slack/actions", data=body, headers=signed(body)).status_code == 200
+    assert wait_for(lambda: len(slack.responses) == 3)
+    assert "does not know you yet" in slack.responses[2]["text"]
+
+
+def test_the_clock_runs_the_slack_sync_as_a_job_of_its_own(chat, slack):
+    scheduler = build_scheduler(runtime_of(chat), background=True)
+    job = scheduler.get_job(SLACK_SYNC_JOB)
+    assert job is not None and job.trigger.interval == timedelta(minutes=60)
+    sync_slack_channels(runtime_of(chat))
+    with chat.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 3
+
+
+def test_the_sync_interval_is_a_setting_and_zero_switches_it_off(app, make_app, slack):
+    hourly = make_app(FIKA_SLACK_BOT_TOKEN=SLACK_TOKEN, FIKA_SLACK_SIGNING_SECRET=SECRET)
+    every_ten = make_app(
+        FIKA_SLACK_BOT_TOKEN=SLACK_TOKEN,
+        FIKA_SLACK_SIGNING_SECRET=SECRET,
+        FIKA_SLACK_SYNC_MINUTES="10",
+    )
+    off = make_app(
+        FIKA_SLACK_BOT_TOKEN=SLACK_TOKEN,
+        FIKA_SLACK_SIGNING_SECRET=SECRET,
+        FIKA_SLACK_SYNC_MINUTES="0",
+    )
+    jobs = {
+        name: build_scheduler(runtime_of(a), background=True).get_job(SLACK_SYNC_JOB)
+        for name, a in (("hourly", hourly), ("ten", every_ten), ("off", off), ("none", app))
+    }
+    assert jobs["hourly"].trigger.interval == timedelta(minutes=60)
+    assert jobs["ten"].trigger.interval == timedelta(minutes=10)
+    assert jobs["off"] is None and jobs["none"] is None  # no bot token: nothing to sync
