@@ -103,15 +103,29 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _on_linked_channel(event: Mapping[str, Any]) -> bool:
+    return bool(_linked(event.get("channel")))
+
+
+#: Event type -> whether an event of it concerns Fika, asked before it is kept (one indexed
+#: query): an app in many channels hears of every join, and keeps only those on linked ones.
+#: A type not listed here is always kept.
+WANTED: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "member_joined_channel": _on_linked_channel,
+    "member_left_channel": _on_linked_channel,
+}
+
+
 def record_event(envelope: Mapping[str, Any], now: datetime | None = None) -> bool:
     """Keep an ``event_callback`` to act on, once per ``event_id``; commits. Returns whether it
-    is new work (False: a type nobody handles, no usable id, or a retry of one recorded)."""
+    is new work (False: a type nobody handles, one about something Fika does not follow, no
+    usable id, or a retry of one recorded)."""
     event = envelope.get("event")
     event_id = envelope.get("event_id")
     if not isinstance(event, Mapping) or not _is_id(event_id):
         return False
     kind = event.get("type")
-    if kind not in HANDLERS:
+    if kind not in HANDLERS or not WANTED.get(kind, lambda _event: True)(event):
         return False
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (

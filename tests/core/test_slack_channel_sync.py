@@ -189,17 +189,18 @@ def test_a_retried_event_acts_once(chat, slack):
     assert len(slack.of("users.info")) == 1
 
 
-def test_events_on_other_channels_and_of_bots_change_nothing(chat, slack):
-    assert (
-        post(chat, event("member_joined_channel", "UANA1", "Ev0OTHER", "C0NOTLINKED")).status_code
-        == 200
-    )
-    wait_for_events()
+def test_events_on_other_channels_are_not_kept_and_bots_change_nothing(chat, slack):
+    other = event("member_joined_channel", "UANA1", "Ev0OTHER", "C0NOTLINKED")
+    assert post(chat, other).status_code == 200
+    with chat.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SlackEvent)) == 0
     assert post(chat, event("member_joined_channel", "UBOT1", "Ev0BOT")).status_code == 200
     wait_for_events()
     with chat.app_context():
         assert db.session.scalar(select(func.count()).select_from(Person)) == 0
-        assert db.session.scalar(select(func.count()).select_from(SlackEvent)) == 2
+        assert db.session.scalar(select(SlackEvent.event_id)) == "Ev0BOT"
+        assert db.session.scalar(select(SlackEvent.done_at)) is not None
+    assert [c.params["user"] for c in slack.of("users.info")] == ["UBOT1"]
 
 
 def test_an_event_with_a_forged_signature_is_refused_and_not_recorded(chat):
