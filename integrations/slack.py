@@ -290,7 +290,10 @@ class SlackChannel:
             if not found:
                 raise SlackDeliveryError("users.lookupByEmail", "users_not_found", transient=False)
             channel = self._open(found)
-            self._post(channel, message)
+            if message.kind == MessageKind.WELCOME:
+                self._post_welcome(channel, message)
+            else:
+                self._post(channel, message)
         except SlackDeliveryError as err:
             if not err.transient:
                 self._report_unreachable(message, missing)
@@ -306,6 +309,25 @@ class SlackChannel:
                 self.fallback(message, missing)
             except Exception:  # the caller's hook must not turn a delivered DM into a failure
                 log.exception("slack: fallback for message %s failed", message.key)
+
+    def _post_welcome(self, channel: str, message: Message) -> None:
+        """Post a welcome DM: its text and blocks were built by core, in the person's language
+        (``core.slack_sync.queue_welcome``), and travel in the message's notice."""
+        notice = message.notice
+        if notice is None or not notice.card.get("blocks"):
+            raise SlackDeliveryError("chat.postMessage", "no_text", transient=False)
+        self._post_pace.wait(channel)
+        try:
+            self.client.chat_postMessage(
+                channel=channel,
+                text=notice.text,
+                blocks=list(notice.card["blocks"]),
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": "fika_welcome", "event_payload": {"key": message.key}},
+            )
+        except (SlackClientError, OSError) as exc:
+            raise _classify("chat.postMessage", exc) from exc
 
     def _user_id(self, email: str) -> str | None:
         """The member's Slack user id, or None when Slack has no active user with that email."""
@@ -338,13 +360,7 @@ class SlackChannel:
 
     def _post(self, channel: str, message: Message) -> None:
         """Post the invite; the message key travels in the metadata to trace duplicates."""
-        if message.kind == MessageKind.WELCOME and message.notice is not None:
-            # Built by core in the person's language (core.slack_sync.queue_welcome).
-            text, blocks = message.notice.text, list(message.notice.card.get("blocks") or [])
-            uid = ""
-        else:
-            text, blocks = group_message(message.invite, message.links)
-            uid = message.invite.uid
+        text, blocks = group_message(message.invite, message.links)
         self._post_pace.wait(channel)
         try:
             self.client.chat_postMessage(
@@ -355,7 +371,7 @@ class SlackChannel:
                 unfurl_media=False,
                 metadata={
                     "event_type": "fika_invite",
-                    "event_payload": {"key": message.key, "uid": uid},
+                    "event_payload": {"key": message.key, "uid": message.invite.uid},
                 },
             )
         except (SlackClientError, OSError) as exc:
