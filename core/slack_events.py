@@ -69,10 +69,7 @@ def member_joined(settings: Settings, event: Mapping[str, Any], now: datetime) -
     if member is None:  # a bot, a deactivated account, a guest (unless allowed), no email
         return
     for programme in programmes:
-        person = take_part(settings, programme, member, now)
-        if person is not None and person.preference is not None and not person.preference.active:
-            # Joining a channel whose point is taking part is asking to take part again.
-            person.preference.active = True
+        take_part(settings, programme, member, now, rejoin=True)
     db.session.commit()
 
 

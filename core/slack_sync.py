@@ -216,10 +216,15 @@ def take_part(
     member: SlackMember,
     now: datetime,
     skipped: Counter[str] | None = None,
+    *,
+    rejoin: bool = False,
 ) -> Person | None:
     """Add one channel member to the programme (a new Person first, if need be) and queue their
-    welcome; returns the person when they were added, None when already in or kept out by the
-    programme's filters (counted in ``skipped["filtered"]``). The caller commits."""
+    welcome; returns the person when they were added, None when already in, kept out by the
+    programme's filters (``skipped["filtered"]``) or someone who stopped taking part
+    (``skipped["not_taking_part"]``: a sync does not undo leaving; ``rejoin``, the channel's
+    join event, does). The caller commits."""
+    skipped = skipped if skipped is not None else Counter()
     email = member.email.strip()
     RememberedIds("slack_user")[email.lower()] = member.user_id
     person = _person_by_email(email)
@@ -233,8 +238,7 @@ def take_part(
             timezone=zone,
         )
         if not may_join(programme, applicant):
-            if skipped is not None:
-                skipped["filtered"] += 1
+            skipped["filtered"] += 1
             return None
         person = join(settings, applicant, None)  # default preferences, taking part
         db.session.add(
@@ -248,9 +252,14 @@ def take_part(
         if db.session.get(ProgrammeMember, (programme.id, person.id)) is not None:
             return None
         if not may_join(programme, person):
-            if skipped is not None:
-                skipped["filtered"] += 1
+            skipped["filtered"] += 1
             return None
+        preference = person.preference
+        if preference is not None and not preference.active:
+            if not rejoin:
+                skipped["not_taking_part"] += 1
+                return None
+            preference.active = True  # joining the channel is asking to take part again
         add_members(settings, programme, [person], ACTOR, "slack.channel.join")
     db.session.get(ProgrammeMember, (programme.id, person.id)).slack_user_id = member.user_id
     queue_welcome(settings, programme, person, now)

@@ -336,3 +336,27 @@ def test_the_sync_interval_is_a_setting_and_zero_switches_it_off(app, make_app, 
     assert jobs["hourly"].trigger.interval == timedelta(minutes=60)
     assert jobs["ten"].trigger.interval == timedelta(minutes=10)
     assert jobs["off"] is None and jobs["none"] is None  # no bot token: nothing to sync
+
+
+def test_a_sync_does_not_undo_leaving_but_joining_the_channel_again_does(chat, slack):
+    with chat.app_context():
+        sync(chat)
+        cai = db.session.scalar(select(Person).where(Person.email == "cai@example.org"))
+        programme = db.session.scalar(select(Programme).order_by(Programme.id))
+        cai_id = cai.id
+    assert post(chat, event("member_left_channel", "UCAI1", "Ev0LEFT2")).status_code == 200
+    wait_for_events()
+    with chat.app_context():
+        result = sync(chat)  # Cai is still listed (Slack's list lags, or they came back quietly)
+        assert result.joined == [] and result.skipped["not_taking_part"] == 1
+        assert db.session.get(ProgrammeMember, (programme.id, cai_id)) is None
+    assert post(chat, event("member_joined_channel", "UCAI1", "Ev0BACK")).status_code == 200
+    wait_for_events()
+    with chat.app_context():
+        cai = db.session.get(Person, cai_id)
+        assert cai.preference.active
+        assert db.session.get(ProgrammeMember, (programme.id, cai_id)).slack_user_id == "UCAI1"
+        welcomes = db.session.scalars(
+            select(Delivery).where(Delivery.kind == "welcome", Delivery.recipient == cai.email)
+        ).all()
+        assert len(welcomes) == 1  # welcomed once, not again on coming back
