@@ -197,6 +197,8 @@ class Programme(db.Model):
     # The Microsoft Teams team whose members take part (its id, "19:…@thread.tacv2"), linked
     # from the bot's card in that team (web/chat/teams_bot.py, core/teams_roster.py).
     teams_team_id: Mapped[str | None] = mapped_column(String(200))
+    # The Slack channel whose members take part (core.slack_sync); None: not linked.
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -378,6 +380,9 @@ class ProgrammeMember(db.Model):
     )
     # The SEQUENCE of this person's recurring room invite (drop-in programmes): +1 per change.
     room_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The Slack user the programme's linked channel brought in (core.slack_sync); None: chosen
+    # on the web, by an admin or an import. Only these rows are removed when they leave it.
+    slack_user_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -424,3 +429,21 @@ class ExternalId(db.Model):
     namespace: Mapped[str] = mapped_column(String(32))
     key: Mapped[str] = mapped_column(String(254))
     value: Mapped[str] = mapped_column(String(254), index=True)
+
+
+class SlackEvent(db.Model):
+    """A Slack Events API callback, kept as a job: acknowledged at once, acted on by the clock.
+
+    ``event_id`` is unique, so Slack's retries (``X-Slack-Retry-Num``) of one event add nothing.
+    """
+
+    __tablename__ = "slack_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # None: still to do (the partial work list); set once acted on (or found not to apply).
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    error: Mapped[str | None] = mapped_column(Text)

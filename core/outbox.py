@@ -182,6 +182,34 @@ class Outbox:
             rows.append(row)
         return rows
 
+    def direct_rows(
+        self,
+        kind: str,
+        key: str,
+        person: Person,
+        notice: Notice,
+        now: datetime,
+        channels: Iterable[str],
+    ) -> list[dict[str, Any]]:
+        """A chat message to one person about no one break (the welcome DM of a linked
+        channel), one row per channel of ``channels`` this deployment has switched on.
+
+        ``key`` identifies the message (e.g. ``welcome-<programme>-<person>``); the channel
+        is appended, so the message is written once however often it is queued.
+        """
+        rows = []
+        for channel in channels:
+            if channel not in self.channels:
+                continue
+            message = Message(
+                key=f"{key}-{channel}",
+                kind=kind,
+                recipient=attendee(person, person.home_office),
+                notice=notice,
+            )
+            rows.append(_row(message, channel, person.email, now, person_id=person.id))
+        return rows
+
     # --- writing ----------------------------------------------------------------------------
 
     def write(self, rows: list[dict[str, Any]]) -> int:

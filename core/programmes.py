@@ -226,6 +226,19 @@ RANGES: dict[str, tuple[int, int, str]] = {
 #: same text as a JSON Schema pattern (ASCII only, so ECMA 262 and Python read it alike).
 ROOM_URL_PATTERN = r"^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?#][!-~]*)?$"
 ROOM_URL_MESSAGE = "Give an https:// link to the room, or leave it empty."
+#: A Slack channel id (public C…, private G… or C…), as Slack shows it under the channel's
+#: details; ASCII only, so ECMA 262 and Python read it alike.
+SLACK_CHANNEL_PATTERN = r"^[CG][A-Z0-9]{2,31}$"
+SLACK_CHANNEL_MESSAGE = (
+    "Give the Slack channel's id (e.g. C0123ABCD, under the channel's details), or leave it empty."
+)
+
+
+def slack_channel_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a linked Slack channel id, or None (empty: not linked)."""
+    if not value or re.fullmatch(SLACK_CHANNEL_PATTERN, value):
+        return None
+    return SLACK_CHANNEL_MESSAGE
 
 
 def is_blank(value: str) -> bool:
@@ -269,6 +282,7 @@ class ProgrammeSettings:
     cooldown_rounds: int = 10
     departments: list[str] = field(default_factory=list)
     offices: list[str] = field(default_factory=list)
+    slack_channel_id: str | None = None
 
     @classmethod
     def of(cls, programme: Programme) -> ProgrammeSettings:
@@ -299,6 +313,9 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
     problem = room_url_problem(values.room_url or "")
     if problem is not None:
         problems["room_url"] = problem
+    problem = slack_channel_problem(values.slack_channel_id or "")
+    if problem is not None:
+        problems["slack_channel_id"] = problem
     if not values.days:
         problems["days"] = "Choose at least one day."
     elif any(d not in WEEKDAYS for d in values.days) or len(set(values.days)) != len(values.days):
@@ -328,6 +345,7 @@ def apply_settings(programme: Programme, values: ProgrammeSettings) -> None:
         setattr(programme, f.name, value.strip() if isinstance(value, str) else value)
     programme.days = [d for d in WEEKDAYS if d in values.days]
     programme.room_url = programme.room_url or None  # empty: generated on first use
+    programme.slack_channel_id = programme.slack_channel_id or None  # empty: not linked
     programme.departments = _distinct(values.departments)
     programme.offices = _distinct(values.offices)
 

@@ -26,7 +26,7 @@ def _fika_version() -> str:
 
 @click.group("slack")
 def slack_group() -> None:
-    """The Slack app: its manifest, filled in for this deployment."""
+    """The Slack app: its manifest, and syncing linked channels."""
 
 
 @slack_group.command("manifest")
@@ -43,6 +43,37 @@ def slack_manifest_command(ctx: click.Context, as_json: bool) -> None:
     except ConfigError as exc:
         raise Failure(str(exc)) from None
     click.echo(render(manifest, as_json=as_json))
+
+
+@slack_group.command("sync")
+@click.option("--programme", "name", default=None, help="Only this programme (its name).")
+@click.pass_context
+def slack_sync_command(ctx: click.Context, name: str | None) -> None:
+    """Sync linked programmes with their Slack channels now (the clock does it every hour)."""
+    from core.slack_sync import linked_programmes, member_source, slack_configured, sync_programme
+
+    runtime = runtime_for(ctx)
+    settings = runtime.settings
+    if not slack_configured(settings):
+        raise Failure("FIKA_SLACK_BOT_TOKEN: required to read Slack channels")
+    failed = False
+    with runtime.unit_of_work():
+        programmes = linked_programmes(name)
+        if not programmes:
+            which = f"programme {name!r} is not" if name else "no programme is"
+            raise Failure(f"{which} switched on and linked to a Slack channel")
+        for programme in programmes:
+            result = sync_programme(settings, programme, member_source(settings))
+            skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) or "none"
+            click.echo(
+                f"{result.programme} ({result.channel}): {result.members} members, "
+                f"{len(result.joined)} joined, {len(result.left)} left, skipped: {skipped}"
+            )
+            if not result.complete:
+                failed = True
+                click.echo(f"  stopped early, nobody removed: {result.error}", err=True)
+    if failed:
+        raise SystemExit(1)
 
 
 @click.group("teams")

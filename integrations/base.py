@@ -28,6 +28,9 @@ class MessageKind(StrEnum):
     ROOM = "room"  # a person's recurring drop-in room invite
     ANNOUNCEMENT = "announcement"  # notices to a whole chat channel
     ROOM_NUDGE = "room_nudge"
+    # A chat DM to one person who joined a linked channel (Slack): its Notice carries the
+    # text and, in ``card``, the Block Kit blocks ({"blocks": [...]}) core built in their language.
+    WELCOME = "welcome"
 
 
 class ButtonAnswer(StrEnum):

@@ -27,7 +27,7 @@ from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryS
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from integrations.base import Attendee, DeliveryError, Message
+from integrations.base import Attendee, DeliveryError, Message, MessageKind
 from integrations.http_failures import (
     http_failure,
     is_transient_status,
@@ -298,7 +298,10 @@ class SlackChannel:
             if not found:
                 raise SlackDeliveryError("users.lookupByEmail", "users_not_found", transient=False)
             channel = self._open(found)
-            self._post(channel, message)
+            if message.kind == MessageKind.WELCOME:
+                self._post_welcome(channel, message)
+            else:
+                self._post(channel, message)
         except SlackDeliveryError as err:
             if not err.transient:
                 self._report_unreachable(message, missing)
@@ -314,6 +317,25 @@ class SlackChannel:
                 self.fallback(message, missing)
             except Exception:  # the caller's hook must not turn a delivered DM into a failure
                 log.exception("slack: fallback for message %s failed", message.key)
+
+    def _post_welcome(self, channel: str, message: Message) -> None:
+        """Post a welcome DM: its text and blocks were built by core, in the person's language
+        (``core.slack_sync.queue_welcome``), and travel in the message's notice."""
+        notice = message.notice
+        if notice is None or not notice.card.get("blocks"):
+            raise SlackDeliveryError("chat.postMessage", "no_text", transient=False)
+        self._post_pace.wait(channel)
+        try:
+            self.client.chat_postMessage(
+                channel=channel,
+                text=notice.text,
+                blocks=list(notice.card["blocks"]),
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": "fika_welcome", "event_payload": {"key": message.key}},
+            )
+        except (SlackClientError, OSError) as exc:
+            raise _classify("chat.postMessage", exc) from exc
 
     def _user_id(self, email: str) -> str | None:
         """The member's Slack user id, or None when Slack has no active user with that email."""

@@ -219,3 +219,58 @@ def announcement_text(people: int, departments: int, hybrid_share: float) -> str
         departments=ngettext("%(num)d department", "%(num)d departments", departments),
         share=number(round(hybrid_share * 100)),
     )
+
+
+#: Action ids of the welcome DM's buttons (``/slack/actions``); the value names the programme.
+WELCOME_PAUSE = "fika_welcome_pause"
+WELCOME_LEAVE = "fika_welcome_leave"
+
+
+def welcome_blocks(
+    header: str,
+    paragraphs: list[str],
+    preferences: tuple[str, str],
+    pause: str,
+    leave: str,
+    ref: str,
+) -> list[dict[str, Any]]:
+    """The welcome DM to someone who joined a linked channel, from texts already translated.
+
+    ``preferences`` is (label, URL of /me): a link button; ``pause`` and ``leave`` are the
+    labels of buttons answered at ``/slack/actions`` (``WELCOME_PAUSE``, ``WELCOME_LEAVE``),
+    whose value ``ref`` (the programme) is opaque here; the clicker is known from the payload.
+    """
+    label, url = preferences
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "block_id": "fika_welcome_header",
+            "text": {"type": "plain_text", "text": clip(header, 150), "emoji": True},
+        }
+    ]
+    for number, text in enumerate(p for p in paragraphs if p):
+        blocks.append(_section(f"fika_welcome_{number}", escape_mrkdwn(text)))
+    buttons = [
+        {
+            "type": "button",
+            "action_id": "fika_welcome_preferences",
+            "text": {"type": "plain_text", "text": clip(label, MAX_BUTTON_TEXT), "emoji": True},
+            "url": url,
+            "style": "primary",
+        },
+        {
+            "type": "button",
+            "action_id": WELCOME_PAUSE,
+            "text": {"type": "plain_text", "text": clip(pause, MAX_BUTTON_TEXT), "emoji": True},
+            "value": ref,
+        },
+        {
+            "type": "button",
+            "action_id": WELCOME_LEAVE,
+            "text": {"type": "plain_text", "text": clip(leave, MAX_BUTTON_TEXT), "emoji": True},
+            "value": ref,
+            "style": "danger",
+        },
+    ]
+    blocks.append({"type": "actions", "block_id": "fika_welcome_actions", "elements": buttons})
+    return blocks

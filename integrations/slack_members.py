@@ -185,6 +185,10 @@ class SlackMembers:
                 if member is not None:
                     yield member
 
+    def member(self, user_id: str) -> SlackMember | None:
+        """One user (``users.info``, or the cache) as a person for Fika; None when skipped."""
+        return self._member(user_id)
+
     def _member(self, user_id: str) -> SlackMember | None:
         if user_id in self.cache:
             member = self.cache[user_id]

@@ -31,10 +31,20 @@ from core.rounds import existing_round, record_missed, run_round
 from core.runtime import Runtime
 from core.schedule import Schedule, schedule_for
 from core.settings import Settings
+from core.slack_events import process_events
+from core.slack_sync import (
+    linked_programmes,
+    member_source,
+    slack_configured,
+    sync_minutes,
+    sync_programme,
+)
 
 log = logging.getLogger("fika.clock")
 
 TICK_SECONDS = 60
+#: The job that syncs linked Slack channels (``FIKA_SLACK_SYNC_MINUTES``).
+SLACK_SYNC_JOB = "slack-sync"
 #: How far back a starting clock looks for firings it missed.
 CATCH_UP_DAYS = 7
 
@@ -148,8 +158,8 @@ def sync_jobs(runtime: Runtime, scheduler) -> None:
 
 
 def tick(runtime: Runtime, scheduler=None, now: datetime | None = None) -> None:
-    """The minute job: sync, catch up, reminders, check-ins, lift pauses; one failing never
-    stops the others."""
+    """The minute job: sync, catch up, reminders, check-ins, lift pauses, Slack events left
+    behind; one failing never stops the others."""
     now = now or datetime.now(UTC)
     settings = runtime.settings
     steps = [("catch_up", lambda: catch_up(runtime, now))]
@@ -160,6 +170,7 @@ def tick(runtime: Runtime, scheduler=None, now: datetime | None = None) -> None:
         ("checkins", lambda: queue_checkins(settings, now)),
         ("pauses", lambda: lift_pauses(now)),
         ("room_nudges", lambda: nudge_rooms(settings, now)),
+        ("slack_events", lambda: process_events(settings, now)),
     ):
         steps.append((name, lambda step=step: _in_unit_of_work(runtime, step)))
     for name, step in steps:
@@ -167,6 +178,22 @@ def tick(runtime: Runtime, scheduler=None, now: datetime | None = None) -> None:
             step()
         except Exception:  # noqa: BLE001
             log.exception("clock step %s failed", name)
+
+
+def sync_slack_channels(runtime: Runtime) -> None:
+    """The Slack job: sync every linked programme with its channel, one failing never stopping
+    the others. A job of its own, not a step of the tick: a big channel takes a while (Slack
+    allows about 100 ``users.info`` calls a minute for people Fika does not know yet)."""
+    with runtime.unit_of_work():
+        ids = [p.id for p in linked_programmes()]
+    for programme_id in ids:
+        try:
+            with runtime.unit_of_work():
+                programme = db.session.get(Programme, programme_id)
+                if programme is not None and programme.slack_channel_id:
+                    sync_programme(runtime.settings, programme, member_source(runtime.settings))
+        except Exception:  # noqa: BLE001
+            log.exception("slack sync of programme=%s failed", programme_id)
 
 
 def _in_unit_of_work(runtime: Runtime, step) -> None:
@@ -187,6 +214,18 @@ def build_scheduler(runtime: Runtime, *, background: bool):
         coalesce=True,
         max_instances=1,
     )
+    minutes = sync_minutes(runtime.settings)
+    if slack_configured(runtime.settings) and minutes:
+        scheduler.add_job(
+            sync_slack_channels,
+            "interval",
+            minutes=minutes,
+            args=(runtime,),
+            id=SLACK_SYNC_JOB,
+            next_run_time=datetime.now(UTC),  # at start, then every ``minutes``
+            coalesce=True,
+            max_instances=1,
+        )
     return scheduler
 
 
@@ -199,7 +238,8 @@ def run_clock(runtime: Runtime) -> None:
     """``fika clock``: catch up, then block and fire rounds until stopped."""
     tick(runtime)
     scheduler = build_scheduler(runtime, background=False)
-    log_event(log, "clock.started", programmes=len(scheduler.get_jobs()) - 1)
+    programmes = [j for j in scheduler.get_jobs() if j.id.startswith("programme-")]
+    log_event(log, "clock.started", programmes=len(programmes))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

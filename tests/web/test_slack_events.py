@@ -14,7 +14,8 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
 
 @pytest.fixture
-def slack_app(make_app):
+def slack_app(app, make_app):
+    # ``app`` makes the tables: events some handler acts on are recorded (slack_event).
     return make_app(FIKA_SLACK_BOT_TOKEN="xoxb-test", FIKA_SLACK_SIGNING_SECRET=SECRET)
 
 

@@ -17,7 +17,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.enums import Cadence, ProgrammeKind
 from core.models import WEEKDAYS
-from core.programmes import NAME_MAX, RANGES, ROOM_URL_MAX, TOPIC_MAX, room_url_problem
+from core.programmes import (
+    NAME_MAX,
+    RANGES,
+    ROOM_URL_MAX,
+    TOPIC_MAX,
+    room_url_problem,
+    slack_channel_problem,
+)
 from core.zones import zone_names
 from web.forms import IanaZone, PlainText
 
@@ -121,6 +128,11 @@ class ProgrammeForm(FlaskForm):
         validators=[Length(max=2000), PlainText("The list of offices")],
     )
 
+    slack_channel_id = StringField(
+        "Slack channel id (its members take part; empty: not linked)",
+        validators=[Length(max=32)],
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = {z: z.replace("_", " ") for z in zone_names()}
@@ -139,6 +151,12 @@ class ProgrammeForm(FlaskForm):
     def validate_room_url(self, field) -> None:
         """A pasted room (Teams, Meet, Zoom...) must be an https link: it goes into invites."""
         problem = room_url_problem((field.data or "").strip())
+        if problem is not None:
+            raise ValidationError(problem)
+
+    def validate_slack_channel_id(self, field) -> None:
+        """A Slack channel id (C0123ABCD) or nothing; the name is not unique in Slack."""
+        problem = slack_channel_problem((field.data or "").strip())
         if problem is not None:
             raise ValidationError(problem)
 

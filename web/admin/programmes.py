@@ -70,6 +70,7 @@ def _settings(form: ProgrammeForm) -> ProgrammeSettings:
         cooldown_rounds=form.cooldown_rounds.data,
         departments=names(form.departments.data),
         offices=names(form.offices.data),
+        slack_channel_id=(form.slack_channel_id.data or "").strip() or None,
     )
 
 
@@ -102,6 +103,7 @@ def _save(programme: Programme | None):
     else:
         current = vars(ProgrammeSettings.of(programme))
         current["room_url"] = current["room_url"] or ""
+        current["slack_channel_id"] = current["slack_channel_id"] or ""
         current["departments"] = ", ".join(current["departments"])
         current["offices"] = ", ".join(current["offices"])
         form = ProgrammeForm(data=current)

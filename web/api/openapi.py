@@ -22,6 +22,7 @@ from core.programmes import (
     RANGES,
     ROOM_URL_MAX,
     ROOM_URL_PATTERN,
+    SLACK_CHANNEL_PATTERN,
     TOPIC_MAX,
 )
 from core.text import CONTROL_CLASS, FILLED_TEXT_PATTERN, PLAIN_TEXT_PATTERN
@@ -187,6 +188,13 @@ PROGRAMME_FIELDS = {
     "cooldown_rounds": _range("cooldown_rounds", "Rounds before two people may meet again."),
     "departments": _filter_names("Departments"),
     "offices": _filter_names("Offices ('remote': people without a home office)"),
+    "slack_channel": {
+        "type": "string",
+        "pattern": OR_EMPTY(SLACK_CHANNEL_PATTERN),
+        "nullable": True,
+        "description": "The id of the Slack channel whose members take part (e.g. C0123ABCD); "
+        "Fika syncs them on a schedule and on join/leave events. Null or empty: not linked.",
+    },
 }
 PROGRAMME_ID_PARAMETER = {
     "name": "programme_id",
@@ -292,6 +300,7 @@ def programme_schemas() -> dict:
         "id": {"type": "integer"},
         **{k: {"type": "string"} for k in ("name", "topic", "kind", "cadence", "timezone")},
         "room_url": {"type": "string", "nullable": True},
+        "slack_channel": {"type": "string", "nullable": True},
         "active": {"type": "boolean"},
         "local_time": {"type": "string", "pattern": TIME_PATTERN},
         **{k: {"type": "integer"} for k in RANGES},

@@ -27,8 +27,10 @@ from web.errors import error_response
 
 #: Most addresses one ``POST .../members`` may carry.
 MAX_MEMBERS = 1000
+#: Settings the API names otherwise than the model (the issue's contract: ``slack_channel``).
+API_NAMES = {"slack_channel_id": "slack_channel"}
 #: The fields a client sends and reads (``id`` is read only), as the model and the admin name them.
-FIELDS = tuple(f.name for f in fields(ProgrammeSettings))
+FIELDS = tuple(API_NAMES.get(f.name, f.name) for f in fields(ProgrammeSettings))
 TEXT_FIELDS = ("name", "topic", "kind", "cadence", "timezone")
 INT_FIELDS = ("duration_minutes", "lead_minutes", "group_size", "cooldown_rounds")
 LIST_FIELDS = ("days", "departments", "offices")
@@ -37,7 +39,7 @@ LIST_FIELDS = ("days", "departments", "offices")
 def programme_json(programme: Programme) -> dict:
     """A programme as the API shows it."""
     values = ProgrammeSettings.of(programme)
-    shown = {f: getattr(values, f) for f in FIELDS}
+    shown = {API_NAMES.get(f.name, f.name): getattr(values, f.name) for f in fields(values)}
     shown["local_time"] = programme.local_time.strftime("%H:%M")
     return {"id": programme.id, **shown}
 
@@ -73,6 +75,11 @@ def _parse(body: dict, values: ProgrammeSettings) -> dict[str, str]:
                 problems[name] = "must be a string or null"
             else:
                 values.room_url = value or None  # as sent: the document's pattern is the rule
+        elif name == "slack_channel":
+            if value is not None and not isinstance(value, str):
+                problems[name] = "must be a string or null"
+            else:
+                values.slack_channel_id = value or None
         elif name == "active":
             if not isinstance(value, bool):
                 problems[name] = "must be true or false"
@@ -105,7 +112,8 @@ def _check(body: dict | None, values: ProgrammeSettings, programme_id: int | Non
     if body is None:
         return None, error_response(400, "the body must be a JSON object")
     problems = _parse(body, values)
-    problems |= {k: v for k, v in settings_problems(values).items() if k not in problems}
+    checked = {API_NAMES.get(k, k): v for k, v in settings_problems(values).items()}
+    problems |= {k: v for k, v in checked.items() if k not in problems}
     if problems:
         return None, _invalid(problems)
     if name_taken(values.name, programme_id):

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from core.models import Group, Person
 from core.next_break import next_break_for
 from core.programmes import Applicant
 from core.text import clean_text, is_plain_text
+from integrations.slack_blocks import WELCOME_LEAVE, WELCOME_PAUSE
 from integrations.slack_commands import CommandError, help_text, parse_command
 from integrations.slack_verify import verify_slack_request
 from web.chat import bp
@@ -156,6 +157,12 @@ def slack_actions():
     except (AttributeError, KeyError, IndexError, TypeError, ValueError):
         abort(400, "Not a Slack block_actions payload.")
     _check_user_id(slack_user)
+    if action.get("action_id") in WELCOME_ACTIONS:
+        text = _welcome_answer(_person_for(_identify(slack_user)[0]), action["action_id"])
+        log.info("slack action=%s user=%s", action.get("action_id"), slack_user)
+        if response_url:
+            _reply_later(response_url, text)
+        return "", 200
     answer = ACTION_IDS.get(action.get("action_id"))
     person = _person_for(_identify(slack_user)[0])
     group = (
@@ -183,6 +190,37 @@ def slack_actions():
     if response_url:
         _reply_later(response_url, text)
     return "", 200
+
+
+#: The welcome DM's pause and leave buttons (``core.slack_sync.welcome_notice``).
+WELCOME_ACTIONS = {WELCOME_PAUSE, WELCOME_LEAVE}
+#: How long the welcome DM's pause lasts.
+WELCOME_PAUSE_DAYS = 7
+
+
+def _welcome_answer(person: Person | None, action_id: str) -> str:
+    """Pause for a week or leave, as ``/fika pause``/``leave`` do; the reply in their language."""
+    if person is None:
+        with using(None):
+            return _("Fika does not know you yet: type `/fika join` to take part.")
+    settings = current_settings()
+    with using(person.language):
+        if action_id == WELCOME_LEAVE:
+            touched = leave(settings, person)
+            return ngettext(
+                "You have left the coffee breaks; %(num)d upcoming break was cancelled for you. "
+                "`/fika join` brings you back.",
+                "You have left the coffee breaks; %(num)d upcoming breaks were cancelled for "
+                "you. `/fika join` brings you back.",
+                touched,
+            )
+        today = datetime.now(UTC).astimezone(ZoneInfo(person.timezone)).date()
+        until = today + timedelta(days=WELCOME_PAUSE_DAYS)
+        pause(settings, person, until)
+        return _(
+            "Paused until %(day)s. `/fika resume` to take part again sooner.",
+            day=until.isoformat(),
+        )
 
 
 def _ephemeral(text: str):
