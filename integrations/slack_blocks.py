@@ -248,8 +248,8 @@ def welcome_blocks(
             "text": {"type": "plain_text", "text": clip(header, 150), "emoji": True},
         }
     ]
-    for number, text in enumerate(p for p in paragraphs if p):
-        blocks.append(_section(f"fika_welcome_{number}", escape_mrkdwn(text)))
+    for index, text in enumerate(p for p in paragraphs if p):
+        blocks.append(_section(f"fika_welcome_{index}", escape_mrkdwn(text)))
     buttons = [
         {
             "type": "button",
