@@ -1,7 +1,7 @@
 """a programme linked to a Microsoft Teams team
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 16:00:00
 
 Nullable: most programmes are not linked to a team. The team's members are added to the
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0010"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
