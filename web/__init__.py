@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import i18n
 from core.db import db
 from core.settings import finalise, load_settings
 from web import transactions
@@ -69,13 +70,32 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _plurals(app: Flask) -> None:
-    """``gettext`` and ``ngettext`` in templates, English for now.
+    """``_``, ``gettext`` and ``ngettext`` in templates, through ``core.i18n``.
 
-    ``{{ ngettext('%(num)d round', '%(num)d rounds', n) }}`` picks the form for ``n``; written
-    in gettext's shape, so a translation catalogue (Flask-Babel) can replace the null one later.
+    ``{{ ngettext('%(num)d round', '%(num)d rounds', n) }}`` picks the form for ``n`` in the
+    request's language: the one the admin chose for this session (``session["language"]``, the
+    admin's language switch), then ``Accept-Language``, then ``FIKA_LANGUAGE``.
     """
+    from flask import request, session
+    from flask_babel import Babel
+
+    def select_locale() -> str:
+        chosen = i18n.normalise(session.get("language"))
+        offered = request.accept_languages.best_match(i18n.LANGUAGES)
+        return chosen or offered or i18n.default_language()
+
+    Babel(app, locale_selector=select_locale)
     app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_null_translations(newstyle=True)
+    app.jinja_env.install_gettext_callables(
+        lambda message: i18n.translations(i18n.current_language()).gettext(message),
+        lambda singular, plural, n: i18n.translations(i18n.current_language()).ngettext(
+            singular, plural, n
+        ),
+        newstyle=True,
+    )
+    app.jinja_env.globals.update(
+        current_language=i18n.current_language, language_names=i18n.LANGUAGE_NAMES
+    )
 
 
 def _trust_proxies(app: Flask) -> None:

@@ -36,6 +36,7 @@ def no_store(response):
 from web.admin import (  # noqa: E402,F401  - views register on bp
     dashboard,
     insights_views,
+    language,
     people,
     programmes,
     rounds,
