@@ -19,6 +19,7 @@ from datetime import time
 from gettext import ngettext
 
 from core import audit
+from core.i18n import LANGUAGES
 from core.people_upsert import PersonRecord, apply_records, ids_by_email
 from core.text import text_problem
 from core.zones import is_zone
@@ -34,6 +35,7 @@ COLUMNS = (
     "work_end",
     "manager_email",
     "active",
+    "language",
 )
 REQUIRED = ("email", "name", "department")
 #: Deliberately simple: an address with one @ and a dot in the domain; the mail server decides.
@@ -157,6 +159,7 @@ def validate_record(
     elif manager and manager == email:
         errors.append(RowError(line, "manager_email", "a person cannot be their own manager"))
     active = _active(raw.get("active"), line, errors)
+    language = _language(raw, line, errors)
     if errors:
         return None, errors
     office = values["office"]
@@ -171,6 +174,7 @@ def validate_record(
         work_end=end,
         manager_email=manager,
         active=active,
+        language=language,
     )
     return record, []
 
@@ -185,6 +189,30 @@ def _active(value, line: int, errors: list[RowError]) -> bool | None:
         return text in TRUE
     errors.append(RowError(line, "active", f"{value!r} is not yes or no"))
     return None
+
+
+def _language(raw: Mapping, line: int, errors: list[RowError]) -> str | None:
+    """A language Fika speaks (``core.i18n.LANGUAGES``); empty, null or absent: no choice."""
+    value = raw.get("language")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(RowError(line, "language", "must be text"))
+        return None
+    code = value.strip().lower()
+    if not code:
+        return None
+    if code not in LANGUAGES:
+        errors.append(
+            RowError(
+                line,
+                "language",
+                f"unknown language {value.strip()!r}; use one of {', '.join(LANGUAGES)}, "
+                "or leave it empty",
+            )
+        )
+        return None
+    return code
 
 
 def decode(data: bytes) -> tuple[str | None, RowError | None]:
@@ -345,5 +373,6 @@ def template_csv() -> str:
         "17:00",
         "",
         "yes",
+        "sv",
     ]
     return ",".join(COLUMNS) + "\n" + ",".join(example) + "\n"
