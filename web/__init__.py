@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -69,6 +70,10 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+#: A weekday and date as each language writes it on the admin pages ("Montag, 7. Dezember").
+DAY_PATTERNS = {"en": "EEEE d MMMM", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+
+
 def _plurals(app: Flask) -> None:
     """``_``, ``gettext`` and ``ngettext`` in templates, through ``core.i18n``.
 
@@ -94,7 +99,14 @@ def _plurals(app: Flask) -> None:
         newstyle=True,
     )
     app.jinja_env.globals.update(
-        current_language=i18n.current_language, language_names=i18n.LANGUAGE_NAMES
+        current_language=i18n.current_language,
+        language_names=i18n.LANGUAGE_NAMES,
+        # Dates in the page's language: "Monday 7 December" / "måndag 7 december" /
+        # "Montag, 7. Dezember"; and "December 7, 2026" / "7 december 2026" / "7. Dezember 2026".
+        format_day=lambda day: format_date(
+            day, DAY_PATTERNS.get(i18n.current_language(), "EEEE d MMMM"), locale=i18n.locale()
+        ),
+        format_long_date=lambda day: format_date(day, "long", locale=i18n.locale()),
     )
 
 

@@ -32,3 +32,22 @@ def switch_language():
     else:
         abort(400, _("Choose one of %(choices)s.", choices=", ".join((*LANGUAGES, AUTOMATIC))))
     return redirect(safe_next(request.form.get("next")) or url_for("admin.dashboard"))
+
+
+@bp.context_processor
+def status_names() -> dict:
+    """The words admin pages show for stored states (the values themselves stay English)."""
+    return {
+        "status_names": {"active": _("Active"), "paused": _("Paused"), "inactive": _("Inactive")},
+        "round_status_names": {
+            "planned": _("planned"),
+            "missed": _("missed"),
+            "nudged": _("nudged"),
+        },
+        "delivery_status_names": {
+            "pending": _("pending"),
+            "retrying": _("retrying"),
+            "sent": _("sent"),
+            "dead": _("dead"),
+        },
+    }
