@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 #: A weekday and date as each language writes it on the admin pages ("Montag, 7. Dezember").
 DAY_PATTERNS = {"en": "EEEE d MMMM", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"}
+LONG_DATE_PATTERNS = {"en": "d MMMM y", "sv": "d MMMM y", "de": "d. MMMM y"}
 
 
 def _plurals(app: Flask) -> None:
@@ -102,11 +103,13 @@ def _plurals(app: Flask) -> None:
         current_language=i18n.current_language,
         language_names=i18n.LANGUAGE_NAMES,
         # Dates in the page's language: "Monday 7 December" / "måndag 7 december" /
-        # "Montag, 7. Dezember"; and "December 7, 2026" / "7 december 2026" / "7. Dezember 2026".
+        # "Montag, 7. Dezember"; and "7 December 2026" / "7 december 2026" / "7. Dezember 2026".
         format_day=lambda day: format_date(
             day, DAY_PATTERNS.get(i18n.current_language(), "EEEE d MMMM"), locale=i18n.locale()
         ),
-        format_long_date=lambda day: format_date(day, "long", locale=i18n.locale()),
+        format_long_date=lambda day: format_date(
+            day, LONG_DATE_PATTERNS.get(i18n.current_language(), "d MMMM y"), locale=i18n.locale()
+        ),
     )
 
 
