@@ -241,3 +241,89 @@ def test_the_switch_goes_back_only_to_a_page_of_this_site(app):
     client = admin_client_for(app)
     response = client.post("/admin/language", data={"language": "de", "next": "//evil.example"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/")
+
+
+# --- the admin pages in Swedish and German ----------------------------------------------------
+
+PAGES = {
+    "sv": {
+        "/admin/": ["Översikt", "Leveranser", "Importera personer från en CSV-fil"],
+        "/admin/programmes": ["Lägg till ett program", "varje vecka på måndag, tisdag"],
+        "/admin/programmes/new": ["Språk för gemensamma meddelanden", "Organisationens standard"],
+        "/admin/people": ["Hitta personer", "Avdelning"],
+        "/admin/people/import": ["Importera personer från CSV", "Kontrollera filen"],
+        "/admin/rounds": ["Tidigare omgångar", "Kommande omgångar"],
+        "/admin/deliveries/dead": ["Olevererbara", "Inga olevererbara meddelanden."],
+        "/admin/insights": ["Insikter", "Vem träffade vem över avdelningsgränser"],
+        "/admin/tokens": ["Skapa token", "Inga token än."],
+        "/admin/audit": ["Granskningslogg", "Administratörsåtgärder, nyaste först"],
+    },
+    "de": {
+        "/admin/": ["Übersicht", "Zustellungen", "Personen aus einer CSV-Datei importieren"],
+        "/admin/programmes": ["Programm hinzufügen", "wöchentlich am Montag, Dienstag"],
+        "/admin/programmes/new": ["Sprache gemeinsamer Nachrichten", "Standard der Organisation"],
+        "/admin/people": ["Personen finden", "Abteilung"],
+        "/admin/people/import": ["Personen aus CSV importieren", "Datei prüfen"],
+        "/admin/rounds": ["Vergangene Runden", "Nächste Runden"],
+        "/admin/deliveries/dead": ["Unzustellbare", "Keine unzustellbaren Nachrichten."],
+        "/admin/insights": ["Einblicke", "Wer hat wen abteilungsübergreifend getroffen"],
+        "/admin/tokens": ["Token erstellen", "Noch keine Tokens."],
+        "/admin/audit": ["Audit-Protokoll", "Admin-Aktionen, neueste zuerst"],
+    },
+}
+#: English words of the layout and the forms that must not be left over in a translated page.
+ENGLISH = ["Skip to content", "Dead letters", "Audit log", "Programmes<", "Add a programme"]
+
+
+@pytest.mark.parametrize("language", ["sv", "de"])
+def test_every_admin_page_renders_in_the_chosen_language(app, language):
+    client = admin_client_for(app)
+    with app.app_context():
+        programme = ensure_default_programme(current_settings().timezone)
+        programme.days = ["mon", "tue"]
+        db.session.commit()
+    client.post("/admin/language", data={"language": language})
+    for path, words in PAGES[language].items():
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{language}">' in html, path
+        for word in words:
+            assert word in html, (path, word)
+        for english in ENGLISH:
+            assert english not in html, (path, english)
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "three", "day"),
+    [
+        ("en", "1 person<", "3 groups", "Monday 30 November"),
+        ("sv", "1 person<", "3 grupper", "måndag 30 november"),
+        ("de", "1 Person<", "3 Gruppen", "Montag, 30. November"),
+    ],
+)
+def test_counts_and_dates_on_admin_pages_follow_the_language(app, language, one, three, day):
+    from tests.web.admin_support import past_round_with_dead_letter
+
+    client = admin_client_for(app)
+    with app.app_context():
+        round_id, _ = past_round_with_dead_letter(
+            ensure_default_programme(current_settings().timezone)
+        )
+    client.post("/admin/language", data={"language": language})
+    assert one in client.get("/admin/people?q=member0").get_data(as_text=True)
+    dashboard = client.get("/admin/").get_data(as_text=True)
+    assert three in dashboard and day in dashboard
+    assert three in client.get(f"/admin/rounds/{round_id}").get_data(as_text=True)
+
+
+def test_a_flash_and_a_field_error_follow_the_language(app):
+    client = admin_client_for(app)
+    client.post("/admin/language", data={"language": "de"})
+    saved = client.post(
+        "/admin/programmes/new", data=programme_form("Kaffee"), follow_redirects=True
+    )
+    assert "Kaffee gespeichert." in saved.get_data(as_text=True)
+    refused = client.post("/admin/programmes/new", data=programme_form("", days=[]))
+    html = refused.get_data(as_text=True)
+    assert "Gib dem Programm einen Namen." in html and "Wähle mindestens einen Tag." in html
