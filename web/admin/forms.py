@@ -17,8 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.enums import Cadence, ProgrammeKind
-from core.i18n import LANGUAGE_NAMES
-from core.i18n import lazy_gettext
+from core.i18n import LANGUAGE_NAMES, lazy_gettext
 from core.models import WEEKDAYS
 from core.programmes import NAME_MAX, RANGES, ROOM_URL_MAX, TOPIC_MAX, room_url_problem
 from core.zones import zone_names
