@@ -16,9 +16,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
-from gettext import ngettext
 
 from core import audit
+from core.i18n import LANGUAGES, ngettext
+from core.i18n import gettext as _
 from core.people_upsert import PersonRecord, apply_records, ids_by_email
 from core.text import text_problem
 from core.zones import is_zone
@@ -34,6 +35,7 @@ COLUMNS = (
     "work_end",
     "manager_email",
     "active",
+    "language",
 )
 REQUIRED = ("email", "name", "department")
 #: Deliberately simple: an address with one @ and a dot in the domain; the mail server decides.
@@ -56,8 +58,14 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.reason}"
+        if self.column:
+            return _(
+                "line %(line)d, column %(column)s: %(reason)s",
+                line=self.line,
+                column=self.column,
+                reason=self.reason,
+            )
+        return _("line %(line)d: %(reason)s", line=self.line, reason=self.reason)
 
 
 @dataclass
@@ -79,11 +87,28 @@ class ImportReport:
 
     def summary(self) -> str:
         """One line for the CLI and the admin page."""
-        verb = "would create" if self.dry_run else "created"
-        return (
-            f"{ngettext('%d row', '%d rows', self.rows) % self.rows}: {verb} {self.created}, "
-            f"{'would update' if self.dry_run else 'updated'} {self.updated}, "
-            f"unchanged {self.unchanged}, errors {len(self.errors)}"
+        counts = {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": len(self.errors),
+        }
+        if self.dry_run:
+            return ngettext(
+                "%(num)d row: would create %(created)d, would update %(updated)d, "
+                "unchanged %(unchanged)d, errors %(errors)d",
+                "%(num)d rows: would create %(created)d, would update %(updated)d, "
+                "unchanged %(unchanged)d, errors %(errors)d",
+                self.rows,
+                **counts,
+            )
+        return ngettext(
+            "%(num)d row: created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
+            "errors %(errors)d",
+            "%(num)d rows: created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
+            "errors %(errors)d",
+            self.rows,
+            **counts,
         )
 
     def audit(self, actor: str, **details: object) -> None:
@@ -104,7 +129,7 @@ def _text(raw: Mapping, column: str, line: int, errors: list[RowError]) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        errors.append(RowError(line, column, "must be text"))
+        errors.append(RowError(line, column, _("must be text")))
         return ""
     # The rule holds for the text as sent, as on the forms: a trailing tab or line break is
     # refused too, not stripped away (str.strip() would take NEL and U+2028 with it).
@@ -115,7 +140,7 @@ def _text(raw: Mapping, column: str, line: int, errors: list[RowError]) -> str:
     value = value.strip()
     limit = LIMITS.get(column)
     if limit and len(value) > limit:
-        errors.append(RowError(line, column, f"longer than {limit} characters"))
+        errors.append(RowError(line, column, _("longer than %(limit)d characters", limit=limit)))
     return value
 
 
@@ -124,7 +149,9 @@ def _time(raw: Mapping, column: str, default: time, line: int, errors: list[RowE
     if not value:
         return default
     if not re.fullmatch(TIME_PATTERN, value):
-        errors.append(RowError(line, column, f"{value!r} is not a time (HH:MM, 24-hour)"))
+        errors.append(
+            RowError(line, column, _("%(value)s is not a time (HH:MM, 24-hour)", value=repr(value)))
+        )
         return default
     hours, minutes = value.split(":")
     return time(int(hours), int(minutes))
@@ -138,25 +165,42 @@ def validate_record(
     values = {c: _text(raw, c, line, errors) for c in ("email", "name", "department", "office")}
     for column in REQUIRED:
         if not values[column] and not any(e.column == column for e in errors):
-            errors.append(RowError(line, column, f"{column} is missing"))
+            errors.append(RowError(line, column, _("%(column)s is missing", column=column)))
     email = values["email"].lower()
     if email and not re.fullmatch(EMAIL_PATTERN, email):
-        errors.append(RowError(line, "email", f"{values['email']!r} is not an email address"))
+        errors.append(
+            RowError(
+                line,
+                "email",
+                _("%(value)s is not an email address", value=repr(values["email"])),
+            )
+        )
     zone = _text(raw, "timezone", line, errors) or default_zone
     if not is_zone(zone) and not any(e.column == "timezone" for e in errors):
         errors.append(
-            RowError(line, "timezone", f"unknown time zone {zone!r} (use e.g. Europe/Berlin)")
+            RowError(
+                line,
+                "timezone",
+                _("unknown time zone %(zone)s (use e.g. Europe/Berlin)", zone=repr(zone)),
+            )
         )
     start = _time(raw, "work_start", time(9), line, errors)
     end = _time(raw, "work_end", time(17), line, errors)
     if start >= end and not any(e.column.startswith("work_") for e in errors):
-        errors.append(RowError(line, "work_end", "must be after work_start"))
+        errors.append(RowError(line, "work_end", _("must be after work_start")))
     manager = _text(raw, "manager_email", line, errors).lower() or None
     if manager and not re.fullmatch(EMAIL_PATTERN, manager):
-        errors.append(RowError(line, "manager_email", f"{manager!r} is not an email address"))
+        errors.append(
+            RowError(
+                line,
+                "manager_email",
+                _("%(value)s is not an email address", value=repr(manager)),
+            )
+        )
     elif manager and manager == email:
-        errors.append(RowError(line, "manager_email", "a person cannot be their own manager"))
+        errors.append(RowError(line, "manager_email", _("a person cannot be their own manager")))
     active = _active(raw.get("active"), line, errors)
+    language = _language(raw, line, errors)
     if errors:
         return None, errors
     office = values["office"]
@@ -171,6 +215,7 @@ def validate_record(
         work_end=end,
         manager_email=manager,
         active=active,
+        language=language,
     )
     return record, []
 
@@ -183,8 +228,35 @@ def _active(value, line: int, errors: list[RowError]) -> bool | None:
         return None
     if text in TRUE | FALSE:
         return text in TRUE
-    errors.append(RowError(line, "active", f"{value!r} is not yes or no"))
+    errors.append(RowError(line, "active", _("%(value)s is not yes or no", value=repr(value))))
     return None
+
+
+def _language(raw: Mapping, line: int, errors: list[RowError]) -> str | None:
+    """A language Fika speaks (``core.i18n.LANGUAGES``); empty, null or absent: no choice."""
+    value = raw.get("language")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(RowError(line, "language", _("must be text")))
+        return None
+    code = value.strip().lower()
+    if not code:
+        return None
+    if code not in LANGUAGES:
+        errors.append(
+            RowError(
+                line,
+                "language",
+                _(
+                    "unknown language %(value)s; use one of %(codes)s, or leave it empty",
+                    value=repr(value.strip()),
+                    codes=", ".join(LANGUAGES),
+                ),
+            )
+        )
+        return None
+    return code
 
 
 def decode(data: bytes) -> tuple[str | None, RowError | None]:
@@ -205,7 +277,10 @@ def decode(data: bytes) -> tuple[str | None, RowError | None]:
         return None, RowError(
             line,
             column,
-            f"not UTF-8 text (byte 0x{byte:02X}); save the file as CSV UTF-8 and try again",
+            _(
+                "not UTF-8 text (byte 0x%(byte)s); save the file as CSV UTF-8 and try again",
+                byte=f"{byte:02X}",
+            ),
         )
 
 
@@ -227,18 +302,21 @@ def read_csv(
         return [], [problem], [], 0
     assert text is not None
     if not text.strip():
-        return [], [RowError(1, "", "the file is empty; the first line names the columns")], [], 0
+        empty = _("the file is empty; the first line names the columns")
+        return [], [RowError(1, "", empty)], [], 0
     _allow_cells_as_long_as(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.split("\n")[0]))
     try:
         return _read_rows(reader, default_zone)
     except csv.Error as exc:  # the reader's own complaint: where it stopped, and why
-        return [], [RowError(reader.line_num, "", f"not readable as CSV ({exc})")], [], 0
+        unreadable = _("not readable as CSV (%(reason)s)", reason=exc)
+        return [], [RowError(reader.line_num, "", unreadable)], [], 0
 
 
 def _read_rows(reader, default_zone: str):
     header = [h.strip().lower() for h in next(reader)]
-    errors = [RowError(1, c, "required column is missing") for c in REQUIRED if c not in header]
+    missing = _("required column is missing")
+    errors = [RowError(1, c, missing) for c in REQUIRED if c not in header]
     ignored = [h for h in header if h and h not in COLUMNS]
     if errors:
         return [], errors, ignored, 0
@@ -252,7 +330,17 @@ def _read_rows(reader, default_zone: str):
             continue
         rows += 1
         if len(cells) > len(header):
-            errors.append(RowError(line, "", f"{len(cells)} cells but {len(header)} columns"))
+            errors.append(
+                RowError(
+                    line,
+                    "",
+                    _(
+                        "%(cells)d cells but %(columns)d columns",
+                        cells=len(cells),
+                        columns=len(header),
+                    ),
+                )
+            )
             continue
         raw = dict(zip(header, cells, strict=False))
         record, problems = validate_record(raw, line, default_zone)
@@ -275,7 +363,11 @@ def first_of_each_address(
     records, errors = [], []
     for at, record in found:
         if record.email in first:
-            errors.append(RowError(at, "email", f"duplicate of {where} {first[record.email]}"))
+            if where == "line":
+                reason = _("duplicate of line %(at)d", at=first[record.email])
+            else:
+                reason = _("duplicate of index %(at)d", at=first[record.email])
+            errors.append(RowError(at, "email", reason))
             continue
         first[record.email] = at
         records.append(record)
@@ -305,7 +397,11 @@ def unknown_managers(records: list[PersonRecord]) -> list[RowError]:
     wanted = {r.manager_email for r in records if r.manager_email} - in_file
     known = ids_by_email(wanted)
     return [
-        RowError(r.line, "manager_email", f"no one with the email {r.manager_email!r}")
+        RowError(
+            r.line,
+            "manager_email",
+            _("no one with the email %(email)s", email=repr(r.manager_email)),
+        )
         for r in records
         if r.manager_email and r.manager_email not in in_file and r.manager_email not in known
     ]
@@ -345,5 +441,6 @@ def template_csv() -> str:
         "17:00",
         "",
         "yes",
+        "sv",
     ]
     return ",".join(COLUMNS) + "\n" + ",".join(example) + "\n"

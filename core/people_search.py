@@ -122,6 +122,7 @@ def person_json(person: Person) -> dict:
         "work_start": person.work_start.strftime("%H:%M"),
         "work_end": person.work_end.strftime("%H:%M"),
         "manager_email": person.manager.email if person.manager is not None else None,
+        "language": person.language,
         "active": person.preference is not None and person.preference.active,
         "status": status_of(person),
         "created_at": person.created_at.isoformat(),

@@ -33,6 +33,8 @@ class PersonRecord:
     work_end: time
     manager_email: str | None
     active: bool | None
+    #: "en", "sv" or "de"; None: no choice in the file, so an existing person's stays as it is.
+    language: str | None = None
 
 
 def ids_by_email(emails: Iterable[str]) -> dict[str, int]:
@@ -55,6 +57,7 @@ def _fields(record: PersonRecord) -> dict:
         "timezone": record.timezone,
         "work_start": record.work_start,
         "work_end": record.work_end,
+        "language": record.language,
     }
 
 
@@ -92,6 +95,8 @@ def apply_records(
             if row is None:
                 new.append(fields)
                 continue
+            if record.language is None:  # no choice given: keep theirs (maybe made on /me)
+                fields["language"] = row.language
             differs = any(getattr(row, k) != v for k, v in fields.items())
             if row.id not in actives:
                 preference_rows.append({"person_id": row.id, "active": record.active is not False})

@@ -19,9 +19,11 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from core.db import db
 from core.enums import Cadence, ProgrammeKind
+from core.i18n import LANGUAGES, lazy_gettext
+from core.i18n import gettext as _
 from core.models import WEEKDAYS, Person, Programme, ProgrammeMember, Round
 from core.schedule import schedule_for
-from core.text import text_problem
+from core.text import CONTROL_MESSAGE, text_problem
 from core.zones import is_zone
 from integrations.base import first_name
 from pairing.model import GROUP_SIZES
@@ -212,24 +214,25 @@ NAME_MAX, TOPIC_MAX, ROOM_URL_MAX, FILTER_NAME_MAX = 200, 200, 500, 200
 #: Most departments or offices a programme's filters name.
 MAX_FILTER_NAMES = 100
 #: Whole-number settings: (lowest, highest, the message when outside).
+#: The messages are lazy: translated when shown, in the reader's language.
 RANGES: dict[str, tuple[int, int, str]] = {
-    "duration_minutes": (5, 120, "From 5 to 120."),
-    "lead_minutes": (0, 7 * 24 * 60, "0 to a week."),
+    "duration_minutes": (5, 120, lazy_gettext("From 5 to 120.")),
+    "lead_minutes": (0, 7 * 24 * 60, lazy_gettext("0 to a week.")),
     "group_size": (
         GROUP_SIZES[0],
         GROUP_SIZES[-1],
-        f"From {GROUP_SIZES[0]} to {GROUP_SIZES[-1]} people.",
+        lazy_gettext("From %(low)d to %(high)d people.", low=GROUP_SIZES[0], high=GROUP_SIZES[-1]),
     ),
-    "cooldown_rounds": (0, 100, "From 0 to 100."),
+    "cooldown_rounds": (0, 100, lazy_gettext("From 0 to 100.")),
 }
 #: A room someone pastes (Teams, Meet, Zoom...): an https link, since it goes into invites. The
 #: same text as a JSON Schema pattern (ASCII only, so ECMA 262 and Python read it alike).
 ROOM_URL_PATTERN = r"^https://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?([/?#][!-~]*)?$"
-ROOM_URL_MESSAGE = "Give an https:// link to the room, or leave it empty."
+ROOM_URL_MESSAGE = lazy_gettext("Give an https:// link to the room, or leave it empty.")
 #: A Slack channel id (public C…, private G… or C…), as Slack shows it under the channel's
 #: details; ASCII only, so ECMA 262 and Python read it alike.
 SLACK_CHANNEL_PATTERN = r"^[CG][A-Z0-9]{2,31}$"
-SLACK_CHANNEL_MESSAGE = (
+SLACK_CHANNEL_MESSAGE = lazy_gettext(
     "Give the Slack channel's id (e.g. C0123ABCD, under the channel's details), or leave it empty."
 )
 
@@ -238,7 +241,7 @@ def slack_channel_problem(value: str) -> str | None:
     """Why ``value`` cannot be a linked Slack channel id, or None (empty: not linked)."""
     if not value or re.fullmatch(SLACK_CHANNEL_PATTERN, value):
         return None
-    return SLACK_CHANNEL_MESSAGE
+    return str(SLACK_CHANNEL_MESSAGE)
 
 
 def is_blank(value: str) -> bool:
@@ -251,7 +254,7 @@ def room_url_problem(value: str) -> str | None:
     if not value:
         return None
     if len(value) > ROOM_URL_MAX or not re.fullmatch(ROOM_URL_PATTERN, value):
-        return ROOM_URL_MESSAGE
+        return str(ROOM_URL_MESSAGE)
     return None
 
 
@@ -283,6 +286,8 @@ class ProgrammeSettings:
     departments: list[str] = field(default_factory=list)
     offices: list[str] = field(default_factory=list)
     slack_channel_id: str | None = None
+    #: The language of the programme's shared messages (None: the organisation's, FIKA_LANGUAGE).
+    language: str | None = None
 
     @classmethod
     def of(cls, programme: Programme) -> ProgrammeSettings:
@@ -301,15 +306,33 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
         text = getattr(values, name)
         problem = text_problem(text)
         if problem is not None:
-            problems[name] = f"The {name} {problem}."
+            # Whole sentences, one per field, so a translation never glues fragments together.
+            controls = problem == CONTROL_MESSAGE
+            if name == "name" and controls:
+                problems[name] = _(
+                    "The name must not contain line breaks, tabs or other control characters."
+                )
+            elif name == "name":
+                problems[name] = _("The name contains characters that are not valid text.")
+            elif controls:
+                problems[name] = _(
+                    "The topic must not contain line breaks, tabs or other control characters."
+                )
+            else:
+                problems[name] = _("The topic contains characters that are not valid text.")
         elif len(text) > limit:
-            problems[name] = f"At most {limit} characters."
+            problems[name] = _("At most %(limit)d characters.", limit=limit)
     if "name" not in problems and is_blank(values.name):
-        problems["name"] = "Give the programme a name."
+        problems["name"] = _("Give the programme a name.")
     if values.kind not in tuple(ProgrammeKind):
-        problems["kind"] = "Choose matched or drop-in room."
+        problems["kind"] = _("Choose matched or drop-in room.")
     if values.cadence not in tuple(Cadence):
-        problems["cadence"] = "Choose weekly or biweekly."
+        problems["cadence"] = _("Choose weekly or biweekly.")
+    if values.language is not None and values.language not in LANGUAGES:
+        problems["language"] = _(
+            "Unknown language; choose one of %(codes)s, or none for the organisation's.",
+            codes=", ".join(LANGUAGES),
+        )
     problem = room_url_problem(values.room_url or "")
     if problem is not None:
         problems["room_url"] = problem
@@ -317,24 +340,28 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
     if problem is not None:
         problems["slack_channel_id"] = problem
     if not values.days:
-        problems["days"] = "Choose at least one day."
+        problems["days"] = _("Choose at least one day.")
     elif any(d not in WEEKDAYS for d in values.days) or len(set(values.days)) != len(values.days):
-        problems["days"] = f"Days are among {', '.join(WEEKDAYS)}, each at most once."
+        problems["days"] = _(
+            "Days are among %(days)s, each at most once.", days=", ".join(WEEKDAYS)
+        )
     if not is_zone(values.timezone):
-        problems["timezone"] = "Unknown time zone; give an IANA zone such as Europe/Oslo."
+        problems["timezone"] = _("Unknown time zone; give an IANA zone such as Europe/Oslo.")
     for name, (low, high, message) in RANGES.items():
         number = getattr(values, name)
         if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
-            problems[name] = message
+            problems[name] = str(message)
     for name in ("departments", "offices"):
         names = getattr(values, name)
         if len(names) > MAX_FILTER_NAMES:
-            problems[name] = f"At most {MAX_FILTER_NAMES} names."
+            problems[name] = _("At most %(count)d names.", count=MAX_FILTER_NAMES)
         for item in names:
             if text_problem(item) is not None or "," in item or is_blank(item):
-                problems[name] = "Each name is one line of text, not blank, without commas."
+                problems[name] = _("Each name is one line of text, not blank, without commas.")
             elif len(item) > FILTER_NAME_MAX:
-                problems[name] = f"Each name has at most {FILTER_NAME_MAX} characters."
+                problems[name] = _(
+                    "Each name has at most %(limit)d characters.", limit=FILTER_NAME_MAX
+                )
     return problems
 
 

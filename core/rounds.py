@@ -13,7 +13,6 @@ import secrets
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from gettext import ngettext
 from types import SimpleNamespace
 
 from sqlalchemy import select, text
@@ -25,7 +24,8 @@ from core.bulk import insert_rows
 from core.db import db
 from core.enums import GroupStatus, RoundStatus
 from core.events import log_event
-from core.i18n import using
+from core.i18n import gettext as _
+from core.i18n import ngettext, using
 from core.invites import build_invite
 from core.models import Group, GroupMember, Programme, Round
 from core.outbox import Outbox
@@ -102,22 +102,29 @@ def preview_round(
         created=False,
         round_id=None,
         plan=plan,
-        message=f"preview: {_groups(len(plan.groups))} for {_people(len(people))}",
+        message=_(
+            "preview: %(groups)s for %(people)s",
+            groups=_groups(len(plan.groups)),
+            people=_people(len(people)),
+        ),
         people={str(p.id): p for p in people},
     )
 
 
 def _groups(count: int) -> str:
-    return ngettext("%d group", "%d groups", count) % count
+    return ngettext("%(num)d group", "%(num)d groups", count)
 
 
 def _people(count: int) -> str:
-    return ngettext("%d person", "%d people", count) % count
+    return ngettext("%(num)d person", "%(num)d people", count)
 
 
 def drop_in_message(programme: Programme) -> str:
     """Why a drop-in programme has no rounds: people join its room when they like."""
-    return f"{programme.name} is a drop-in room: nobody is matched, there is no round to run"
+    return _(
+        "%(name)s is a drop-in room: nobody is matched, there is no round to run",
+        name=programme.name,
+    )
 
 
 def existing_round(programme: Programme, day: date) -> Round | None:
@@ -184,8 +191,17 @@ def run_round(
         return RoundOutcome(False, None, None, drop_in_message(programme))
     previous = existing_round(programme, day)
     if previous is not None:
-        what = "was recorded as missed" if previous.status == RoundStatus.MISSED else "already ran"
-        return RoundOutcome(False, None, None, f"{programme.name} on {day}: {what}, nothing to do")
+        if previous.status == RoundStatus.MISSED:
+            said = _(
+                "%(name)s on %(day)s: was recorded as missed, nothing to do",
+                name=programme.name,
+                day=day,
+            )
+        else:
+            said = _(
+                "%(name)s on %(day)s: already ran, nothing to do", name=programme.name, day=day
+            )
+        return RoundOutcome(False, None, None, said)
     outcome = preview_round(settings, programme, day, seed)
     plan = outcome.plan
     assert plan is not None
@@ -205,7 +221,7 @@ def run_round(
                 False,
                 None,
                 None,
-                f"{programme.name} on {day}: already ran, nothing to do",
+                _("%(name)s on %(day)s: already ran, nothing to do", name=programme.name, day=day),
                 raced=True,
             )
         deliveries = _persist_groups(settings, programme, round_id, plan, people, now)
@@ -236,7 +252,13 @@ def run_round(
         True,
         round_id,
         plan,
-        f"{programme.name} on {day}: {_groups(len(plan.groups))}, {len(plan.unmatched)} unmatched",
+        _(
+            "%(name)s on %(day)s: %(groups)s, %(unmatched)d unmatched",
+            name=programme.name,
+            day=day,
+            groups=_groups(len(plan.groups)),
+            unmatched=len(plan.unmatched),
+        ),
         people,
     )
 
@@ -332,7 +354,9 @@ def record_missed(programme: Programme, day: date, reason: str) -> RoundOutcome:
     )
     db.session.commit()
     if round_id is None:
-        return RoundOutcome(False, None, None, f"{programme.name} on {day}: already ran")
+        return RoundOutcome(
+            False, None, None, _("%(name)s on %(day)s: already ran", name=programme.name, day=day)
+        )
     log_event(
         log,
         "round.missed",
@@ -342,7 +366,10 @@ def record_missed(programme: Programme, day: date, reason: str) -> RoundOutcome:
         date=day,
         reason=reason,
     )
-    return RoundOutcome(False, round_id, None, f"{programme.name} on {day}: missed ({reason})")
+    said = _(
+        "%(name)s on %(day)s: missed (%(reason)s)", name=programme.name, day=day, reason=reason
+    )
+    return RoundOutcome(False, round_id, None, said)
 
 
 def _json_safe(stats: dict) -> dict:

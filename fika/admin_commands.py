@@ -24,6 +24,7 @@ CLI_ACTOR = "cli"
 def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
     """Create or update people from a CSV file (UTF-8), matched by email; all or nothing."""
     from core.db import db
+    from core.i18n import using
     from core.people_import import check_csv
     from web.config import runtime_of
 
@@ -32,7 +33,7 @@ def import_command(ctx: click.Context, file: Path, dry_run: bool) -> None:
     except OSError as exc:
         raise Failure(f"FILE: cannot read {str(file)!r} ({exc.strerror or exc})") from None
     app = app_for(ctx)
-    with app.app_context():
+    with app.app_context(), using("en"):  # the CLI speaks English, whatever FIKA_LANGUAGE says
         rows = max(data.count(b"\n") - 1, 1)
         label = "checking" if dry_run else "importing"
         with click.progressbar(length=rows, label=label, file=sys.stderr) as bar:

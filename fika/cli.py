@@ -175,6 +175,7 @@ def round_command(
     import json
     from zoneinfo import ZoneInfo
 
+    from core.i18n import using
     from core.programmes import find_programme, programme_names
     from core.rounds import preview_round, run_round
     from fika.tables import FIRST_GROUPS, groups_table, round_json, round_summary, summary_lines
@@ -192,10 +193,12 @@ def round_command(
                 + ", ".join(repr(n) for n in names)
             )
         when = parsed or datetime.now(UTC).astimezone(ZoneInfo(programme.timezone)).date()
-        if dry_run:
-            outcome = preview_round(runtime.settings, programme, when, seed=seed)
-        else:
-            outcome = run_round(runtime.settings, programme, when, seed=seed)
+        # The CLI speaks English; each person's messages choose their own language inside.
+        with using("en"):
+            if dry_run:
+                outcome = preview_round(runtime.settings, programme, when, seed=seed)
+            else:
+                outcome = run_round(runtime.settings, programme, when, seed=seed)
         summary = round_summary(outcome.plan) if outcome.plan is not None else None
         if as_json:
             document = round_json(programme.name, when, outcome, summary)

@@ -1,7 +1,8 @@
 """Which language a web page speaks, and the template helpers that speak it.
 
-Flask-Babel asks :func:`select_language` once per request. The first of these that names a
-language Fika speaks (``core.i18n.LANGUAGES``) wins:
+Flask-Babel asks :func:`select_language` once per request. On the admin's pages, the admin's
+own language switch (``session["language"]``, ``POST /admin/language``) wins. Otherwise the first
+of these that names a language Fika speaks (``core.i18n.LANGUAGES``) wins:
 
 1. the signed-in person's own choice (``Person.language``, set on the join form or /me);
 2. the choosers registered with :func:`add_language_chooser`, in order (a public hook);
@@ -47,6 +48,7 @@ DATE_FORMATS: dict[str, dict[str, str]] = {
     "day": {"en": "EEEE d MMMM", "sv": "EEEE d MMMM", "de": "EEEE, d. MMMM"},
     "day_year": {"en": "EEEE d MMMM y", "sv": "EEEE d MMMM y", "de": "EEEE, d. MMMM y"},
     "day_month": {"en": "d MMMM", "sv": "d MMMM", "de": "d. MMMM"},
+    "long_date": {"en": "d MMMM y", "sv": "d MMMM y", "de": "d. MMMM y"},
 }
 TIME_FORMATS: dict[str, dict[str, str]] = {
     "clock": {"en": "HH:mm", "sv": "HH:mm", "de": "HH:mm"},
@@ -79,7 +81,15 @@ def init_app(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(
         _lookup_gettext, _lookup_ngettext, newstyle=True, pgettext=_lookup_pgettext
     )
-    app.jinja_env.globals["page_language"] = i18n.current_language
+    app.jinja_env.globals.update(
+        page_language=i18n.current_language,
+        current_language=i18n.current_language,
+        language_names=i18n.LANGUAGE_NAMES,
+        # The admin pages' dates: "Monday 7 December" / "måndag 7 december" / "Montag,
+        # 7. Dezember"; and "7 December 2026" / "7 december 2026" / "7. Dezember 2026".
+        format_day=lambda day: date_filter(day, format="day"),
+        format_long_date=lambda day: date_filter(day, format="long_date"),
+    )
     app.jinja_env.filters.update(datetime=datetime_filter, date=date_filter, time=time_filter)
 
 
@@ -105,6 +115,9 @@ def add_language_chooser(app: Flask, chooser: LanguageChooser) -> None:
 
 def select_language() -> str:
     """The page's language (see the module docstring for the order)."""
+    switched = session.get(SESSION_KEY)
+    if request.blueprint == "admin" and isinstance(switched, str) and normalise(switched):
+        return normalise(switched)  # the admin's own switch wins on the admin's pages
     own = normalise(_person_language())
     if own:
         return own

@@ -52,6 +52,7 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None, int]]:
         ("POST", "/admin/deliveries/stranded/outbox", {"target": "discard"}, 303),
         ("POST", "/admin/tokens", {"name": "HR sync"}, 200),
         ("POST", f"/admin/tokens/{t}/revoke", {}, 302),
+        ("POST", "/admin/language", {"language": "sv"}, 302),
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort
 
+from core.i18n import gettext as _
 from web.admin.access import is_admin, redirect_to_sign_in
 from web.auth import current_person
 
@@ -22,7 +23,10 @@ def require_admin():
     if person is None:
         return redirect_to_sign_in()
     if not is_admin(person):
-        abort(403, "This page is for Fika admins. Ask one to add your email to FIKA_ADMIN_EMAILS.")
+        abort(
+            403,
+            _("This page is for Fika admins. Ask one to add your email to FIKA_ADMIN_EMAILS."),
+        )
     return None
 
 
@@ -36,6 +40,7 @@ def no_store(response):
 from web.admin import (  # noqa: E402,F401  - views register on bp
     dashboard,
     insights_views,
+    language,
     people,
     programmes,
     rounds,

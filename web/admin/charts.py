@@ -8,9 +8,13 @@ a text table beside it with the same numbers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from html import escape
 
+from babel.dates import format_date
 from markupsafe import Markup
+
+from core.i18n import locale, ngettext
 
 CELL = 36
 CHAR = 7  # about how wide a character of 12 px text is
@@ -47,8 +51,7 @@ def heat_map(departments: Sequence[str], matrix: dict[tuple[str, str], int], tit
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-labelledby="heat-title heat-desc">',
         f'<title id="heat-title">{_e(title)}</title>',
-        f'<desc id="heat-desc">Breaks between each pair of {n} departments; '
-        f"the table below has the same numbers.</desc>",
+        f'<desc id="heat-desc">{_e(heat_description(n))}</desc>',
     ]
     for i, dept in enumerate(departments):
         y = top_label + CELL * i + CELL / 2
@@ -80,6 +83,44 @@ def heat_map(departments: Sequence[str], matrix: dict[tuple[str, str], int], tit
     return Markup("".join(parts))
 
 
+def short_date(day: date) -> str:
+    """A chart's label: "7 Dec", "7 dec.", "7. Dez." in the page's language."""
+    return format_date(day, "d MMM", locale=locale())
+
+
+def heat_description(departments: int) -> str:
+    """What the heat map shows, for screen readers, in the reader's language."""
+    return ngettext(
+        "Breaks within %(num)d department; the table below has the same numbers.",
+        "Breaks between each pair of %(num)d departments; the table below has the same numbers.",
+        departments,
+    )
+
+
+def line_description(rounds: int) -> str:
+    return ngettext(
+        "%(num)d round; the table below has the numbers.",
+        "%(num)d rounds; the table below has the numbers.",
+        rounds,
+    )
+
+
+def bar_description(values: int, unit: str) -> str:
+    """``unit``: what the values count, already translated (e.g. "people"), or empty."""
+    if unit:
+        return ngettext(
+            "%(num)d value (%(unit)s); the table has the same numbers.",
+            "%(num)d values (%(unit)s); the table has the same numbers.",
+            values,
+            unit=unit,
+        )
+    return ngettext(
+        "%(num)d value; the table has the same numbers.",
+        "%(num)d values; the table has the same numbers.",
+        values,
+    )
+
+
 def line_chart(
     points: Sequence[tuple[str, float | None]],
     title: str,
@@ -102,7 +143,7 @@ def line_chart(
         f'height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{_e(title)}</title>',
-        f'<desc id="{chart_id}-desc">{len(points)} rounds; the table below has the numbers.</desc>',
+        f'<desc id="{chart_id}-desc">{_e(line_description(len(points)))}</desc>',
         f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{width - right}" '
         f'y2="{top_pad + plot_h}" stroke="#57606a"/>',
         f'<line x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}" stroke="#57606a"/>',
@@ -171,13 +212,13 @@ def bar_chart(
     values = [v for _, v in points if v is not None]
     top = 1.0 if percent else max(values, default=0) or 1
     base = top_pad + plot_h
-    described = f"{len(points)} values" + (f" ({unit})" if unit else "")
+    described = bar_description(len(points), unit)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart bars" role="img" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc">',
         f'<title id="{chart_id}-title">{_e(title)}</title>',
-        f'<desc id="{chart_id}-desc">{described}; the table has the same numbers.</desc>',
+        f'<desc id="{chart_id}-desc">{_e(described)}</desc>',
         f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#57606a"/>',
         f'<text x="{left - 6}" y="{base}" text-anchor="end" dominant-baseline="middle" '
         f'font-size="11">{_shown(0, percent)}</text>',

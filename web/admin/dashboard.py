@@ -17,11 +17,13 @@ from sqlalchemy.orm import selectinload
 from core.db import db
 from core.dispatch import counts_by_status, stranded
 from core.enums import GroupStatus
+from core.i18n import gettext as _
+from core.i18n import ngettext
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.participants import taking_part
 from core.programmes import member_counts, next_slot, planned_days
 from web.admin import bp
-from web.admin.charts import bar_chart
+from web.admin.charts import bar_chart, short_date
 from web.config import current_settings
 
 WEEKS = 8
@@ -114,10 +116,14 @@ def dashboard():
     rows = [(p, next_round(p, now), last_round(p), members.get(p.id, 0)) for p in programmes]
     weeks = weekly_participation(now.date())
     chart = bar_chart(
-        [(f"{monday:%-d %b}", count) for monday, count in weeks],
-        f"People in a coffee break per week, last {WEEKS} weeks",
+        [(short_date(monday), count) for monday, count in weeks],
+        ngettext(
+            "People in a coffee break per week, last week",
+            "People in a coffee break per week, last %(num)d weeks",
+            WEEKS,
+        ),
         chart_id="weekly",
-        unit="people",
+        unit=_("people"),
     )
     return render_template(
         "admin/dashboard.html",

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -16,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.enums import Cadence, ProgrammeKind
+from core.i18n import LANGUAGE_NAMES, lazy_gettext
 from core.models import WEEKDAYS
 from core.programmes import (
     NAME_MAX,
@@ -31,7 +33,15 @@ from web.forms import IanaZone, PlainText
 DAY_NAMES = dict(
     zip(
         WEEKDAYS,
-        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        (
+            lazy_gettext("Monday"),
+            lazy_gettext("Tuesday"),
+            lazy_gettext("Wednesday"),
+            lazy_gettext("Thursday"),
+            lazy_gettext("Friday"),
+            lazy_gettext("Saturday"),
+            lazy_gettext("Sunday"),
+        ),
         strict=True,
     )
 )
@@ -67,64 +77,93 @@ class ProgrammeForm(FlaskForm):
     """Everything a programme needs: when, how long, how big, who may join."""
 
     name = StringField(
-        "Name",
+        lazy_gettext("Name"),
         validators=[
-            DataRequired("Give the programme a name."),
+            DataRequired(lazy_gettext("Give the programme a name.")),
             Length(max=NAME_MAX),
             PlainText("The name"),
         ],
     )
     topic = StringField(
-        "Topic (optional)", validators=[Length(max=TOPIC_MAX), PlainText("The topic")]
+        lazy_gettext("Topic (optional)"), validators=[Length(max=TOPIC_MAX), PlainText("The topic")]
     )
     kind = SelectField(
-        "Kind",
+        lazy_gettext("Kind"),
         validate_choice=False,  # validate_kind: a form without the field keeps "matched"
-        choices={
-            ProgrammeKind.MATCHED: "Matched: people are put into groups each round",
-            ProgrammeKind.DROP_IN: "Drop-in room: one daily room anyone joins when they like",
-        },
+        choices=[
+            SelectChoice(
+                ProgrammeKind.MATCHED,
+                lazy_gettext("Matched: people are put into groups each round"),
+            ),
+            SelectChoice(
+                ProgrammeKind.DROP_IN,
+                lazy_gettext("Drop-in room: one daily room anyone joins when they like"),
+            ),
+        ],
     )
     room_url = StringField(
-        "Room URL for a drop-in room (empty: a video room Fika makes up, e.g. Jitsi)",
+        lazy_gettext("Room URL for a drop-in room (empty: a video room Fika makes up, e.g. Jitsi)"),
         validators=[Length(max=ROOM_URL_MAX)],
     )
-    active = BooleanField("On: rounds run and people can choose it")
+    active = BooleanField(lazy_gettext("On: rounds run and people can choose it"))
     cadence = SelectField(
-        "How often", choices={Cadence.WEEKLY: "Every week", Cadence.BIWEEKLY: "Every two weeks"}
+        lazy_gettext("How often"),
+        choices=[
+            SelectChoice(Cadence.WEEKLY, lazy_gettext("Every week")),
+            SelectChoice(Cadence.BIWEEKLY, lazy_gettext("Every two weeks")),
+        ],
     )
-    days = CheckboxesField("Days", choices=dict(DAY_NAMES))
-    local_time = TimeField("Local time of the break", validators=[InputRequired("Give a time.")])
-    timezone = SelectField("Time zone", validate_choice=False, validators=[IanaZone()])
+    days = CheckboxesField(
+        lazy_gettext("Days"), choices=[SelectChoice(d, n) for d, n in DAY_NAMES.items()]
+    )
+    local_time = TimeField(
+        lazy_gettext("Local time of the break"),
+        validators=[InputRequired(lazy_gettext("Give a time."))],
+    )
+    timezone = SelectField(
+        lazy_gettext("Time zone"), validate_choice=False, validators=[IanaZone()]
+    )
     duration_minutes = IntegerField(
-        "Break length (minutes)",
-        validators=[InputRequired("Give a length."), _in_range("duration_minutes")],
+        lazy_gettext("Break length (minutes)"),
+        validators=[InputRequired(lazy_gettext("Give a length.")), _in_range("duration_minutes")],
     )
     lead_minutes = IntegerField(
-        "Lead time (minutes before the break that groups are formed and invites sent)",
+        lazy_gettext(
+            "Lead time (minutes before the break that groups are formed and invites sent)"
+        ),
         validators=[
-            InputRequired("Give a lead time."),
+            InputRequired(lazy_gettext("Give a lead time.")),
             _in_range("lead_minutes"),
         ],
     )
     group_size = IntegerField(
-        "Group size",
+        lazy_gettext("Group size"),
         validators=[
-            InputRequired("Give a size."),
+            InputRequired(lazy_gettext("Give a size.")),
             _in_range("group_size"),
         ],
         render_kw={"min": RANGES["group_size"][0], "max": RANGES["group_size"][1]},
     )
     cooldown_rounds = IntegerField(
-        "Repeat window (rounds before two people may meet again)",
-        validators=[InputRequired("Give a number."), _in_range("cooldown_rounds")],
+        lazy_gettext("Repeat window (rounds before two people may meet again)"),
+        validators=[InputRequired(lazy_gettext("Give a number.")), _in_range("cooldown_rounds")],
     )
     departments = StringField(
-        "Departments that may join (comma-separated; empty: all)",
+        lazy_gettext("Departments that may join (comma-separated; empty: all)"),
         validators=[Length(max=2000), PlainText("The list of departments")],
     )
+    language = SelectField(
+        lazy_gettext("Language of shared messages (a Slack or Teams channel post)"),
+        validate_choice=False,  # core.programmes.settings_problems names an unknown code
+        choices=[
+            SelectChoice("", lazy_gettext("Organisation default")),
+            *(SelectChoice(code, name) for code, name in LANGUAGE_NAMES.items()),
+        ],
+    )
     offices = StringField(
-        "Offices that may join (comma-separated, 'remote' for home workers; empty: all)",
+        lazy_gettext(
+            "Offices that may join (comma-separated, 'remote' for home workers; empty: all)"
+        ),
         validators=[Length(max=2000), PlainText("The list of offices")],
     )
 
@@ -140,13 +179,13 @@ class ProgrammeForm(FlaskForm):
     def validate_days(self, field) -> None:
         """At least one weekday, and only real ones."""
         if not field.data:
-            raise ValidationError("Choose at least one day.")
+            raise ValidationError(lazy_gettext("Choose at least one day."))
 
     def validate_kind(self, field) -> None:
         """Matched or drop-in; missing means matched (older forms and API clients)."""
         field.data = field.data or ProgrammeKind.MATCHED
         if field.data not in tuple(ProgrammeKind):
-            raise ValidationError("Choose matched or drop-in room.")
+            raise ValidationError(lazy_gettext("Choose matched or drop-in room."))
 
     def validate_room_url(self, field) -> None:
         """A pasted room (Teams, Meet, Zoom...) must be an https link: it goes into invites."""
@@ -164,16 +203,19 @@ class ProgrammeForm(FlaskForm):
 class ImportForm(FlaskForm):
     """The CSV file to check (and then import)."""
 
-    file = FileField("CSV file (UTF-8)", validators=[FileRequired("Choose a CSV file.")])
+    file = FileField(
+        lazy_gettext("CSV file (UTF-8)"),
+        validators=[FileRequired(lazy_gettext("Choose a CSV file."))],
+    )
 
 
 class TokenForm(FlaskForm):
     """A name for a new API token, saying what it is for."""
 
     name = StringField(
-        "Name (what will use it, e.g. 'Workday sync')",
+        lazy_gettext("Name (what will use it, e.g. 'Workday sync')"),
         validators=[
-            DataRequired("Give the token a name."),
+            DataRequired(lazy_gettext("Give the token a name.")),
             Length(max=100),
             PlainText("The name"),
         ],

@@ -14,11 +14,12 @@ from sqlalchemy.orm import selectinload
 
 from core.db import db
 from core.enums import GroupStatus, ProgrammeKind
+from core.i18n import gettext as _
 from core.insights import Break, Insights, RoundRow, Seat, compute, room_subscribers, to_csv
 from core.models import Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from pairing.model import Mode
 from web.admin import bp
-from web.admin.charts import heat_map, trend_chart
+from web.admin.charts import heat_map, short_date, trend_chart
 from web.input_rules import id_arg
 
 DEFAULT_DAYS = 90
@@ -36,15 +37,15 @@ def _period() -> tuple[date, date, Programme | None]:
         )
         start - timedelta(days=HISTORY_DAYS)  # the year before the period is read too
     except ValueError:
-        abort(400, "Dates are written YYYY-MM-DD.")
+        abort(400, _("Dates are written YYYY-MM-DD."))
     except OverflowError:  # the period, or the year before it, starts before 1 January of year 1
-        abort(400, "Pick a period that starts in the year 2 or later.")
+        abort(400, _("Pick a period that starts in the year 2 or later."))
     if start > end:
-        abort(400, "The period starts after it ends.")
+        abort(400, _("The period starts after it ends."))
     programme_id = id_arg("programme")
     programme = db.session.get(Programme, programme_id) if programme_id is not None else None
     if programme_id is not None and programme is None:
-        abort(404, "No such programme.")
+        abort(404, _("No such programme."))
     return start, end, programme
 
 
@@ -107,7 +108,7 @@ def _insights() -> tuple[Insights, date, date, Programme | None]:
 def insights():
     """Heat map, participation and met rate, and the headline numbers for a period."""
     numbers, start, end, programme = _insights()
-    labels = [f"{p.day:%-d %b}" for p in numbers.points]
+    labels = [short_date(p.day) for p in numbers.points]
     people = {p.id: p.name for p in _people(numbers)}
     return render_template(
         "admin/insights.html",
@@ -116,15 +117,15 @@ def insights():
         end=end,
         programme=programme,
         programmes=db.session.scalars(select(Programme).order_by(Programme.id)).all(),
-        heat=heat_map(numbers.departments, numbers.matrix, "Breaks across departments"),
+        heat=heat_map(numbers.departments, numbers.matrix, _("Breaks across departments")),
         participation=trend_chart(
             list(zip(labels, [p.people for p in numbers.points], strict=True)),
-            "People taking part per round",
+            _("People taking part per round"),
             chart_id="participation",
         ),
         met=trend_chart(
             list(zip(labels, [p.met_rate for p in numbers.points], strict=True)),
-            "Share of people who said they met",
+            _("Share of people who said they met"),
             percent=True,
             chart_id="met",
         ),

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from core import audit
 from core.db import db
+from core.i18n import gettext as _
 from core.models import Programme
 from core.people_import import check_csv, template_csv
 from core.people_search import STATUSES, PeopleFilter, choices, search, status_of
@@ -101,7 +102,7 @@ def import_people():
         return render_template("admin/import.html", form=form, report=None), status
     data = form.file.data.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        form.file.errors.append("The file is larger than 20 MB; split it and import each part.")
+        form.file.errors.append(_("The file is larger than 20 MB; split it and import each part."))
         return render_template("admin/import.html", form=form, report=None), 400
     report, records = check_csv(data, current_settings().timezone, dry_run=True)
     db.session.rollback()
@@ -131,10 +132,10 @@ def import_people():
 def confirm_import(token: str):
     """Import the file checked a moment ago; re-checked, all or nothing."""
     if not TOKEN.match(token):
-        abort(404, "No such upload.")
+        abort(404, _("No such upload."))
     path = _uploads() / f"{token}.csv"
     if not path.exists():
-        abort(404, "This upload has expired; please upload the file again.")
+        abort(404, _("This upload has expired; please upload the file again."))
     data = path.read_bytes()
     report, records = check_csv(data, current_settings().timezone, dry_run=False)
     if not report.ok:
@@ -146,5 +147,5 @@ def confirm_import(token: str):
     report.audit(actor_name())
     db.session.commit()
     path.unlink(missing_ok=True)
-    flash(f"Imported: {report.summary()}.")
+    flash(_("Imported: %(summary)s.", summary=report.summary()))
     return redirect(url_for("admin.people"))

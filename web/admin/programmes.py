@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from core.db import db
+from core.i18n import gettext as _
 from core.models import WEEKDAYS, Programme
 from core.programme_changes import save_programme
 from core.programmes import ProgrammeSettings, member_counts, name_taken, settings_problems
@@ -71,6 +72,7 @@ def _settings(form: ProgrammeForm) -> ProgrammeSettings:
         departments=names(form.departments.data),
         offices=names(form.offices.data),
         slack_channel_id=(form.slack_channel_id.data or "").strip() or None,
+        language=form.language.data or None,
     )
 
 
@@ -106,18 +108,19 @@ def _save(programme: Programme | None):
         current["slack_channel_id"] = current["slack_channel_id"] or ""
         current["departments"] = ", ".join(current["departments"])
         current["offices"] = ", ".join(current["offices"])
+        current["language"] = current["language"] or ""
         form = ProgrammeForm(data=current)
     if form.validate_on_submit():
         values = _settings(form)
         problems = settings_problems(values)  # the rules the API keeps too
         if name_taken(form.name.data, programme.id if programme else None):
-            problems["name"] = "Another programme already has this name."
+            problems["name"] = _("Another programme already has this name.")
         for name, message in problems.items():
             getattr(form, name).errors.append(message)
         if not problems:
             programme = save_programme(current_settings(), programme, values, actor_name())
             db.session.commit()
-            flash(f"Saved {programme.name}.")
+            flash(_("Saved %(name)s.", name=programme.name))
             return redirect(url_for("admin.programmes"))
     status = 400 if form.is_submitted() else 200
     return render_template("admin/programme_form.html", form=form, programme=programme), status
@@ -134,5 +137,5 @@ def edit_programme(programme_id: int):
     """Change a programme's schedule, size, filters, or switch it off."""
     programme = db.session.get(Programme, programme_id)
     if programme is None:
-        abort(404, "No such programme.")
+        abort(404, _("No such programme."))
     return _save(programme)

@@ -8,7 +8,6 @@ that already ran for that programme and date is not run again.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from gettext import ngettext
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -18,6 +17,8 @@ from sqlalchemy.orm import selectinload
 from core import audit, dispatch
 from core.db import db
 from core.enums import DeliveryStatus, GroupStatus
+from core.i18n import gettext as _
+from core.i18n import ngettext
 from core.models import Delivery, Group, GroupMember, Programme, Round
 from core.programmes import next_slot
 from web.admin import bp
@@ -38,7 +39,7 @@ def _programme(programme_id: int | None) -> Programme:
         else db.session.scalar(select(Programme).order_by(Programme.id).limit(1))
     )
     if programme is None:
-        abort(404, "No such programme.")
+        abort(404, _("No such programme."))
     return programme
 
 
@@ -48,7 +49,7 @@ def _day(programme: Programme, value: str | None) -> date:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            abort(400, f"{value!r} is not a date (YYYY-MM-DD).")
+            abort(400, _("%(value)s is not a date (YYYY-MM-DD).", value=repr(value)))
     now = datetime.now(UTC)
     upcoming = next_slot(programme, now)  # holidays and days off skipped, as the clock does
     zone = ZoneInfo(programme.timezone)
@@ -83,11 +84,17 @@ def preview():
     programme = _programme(id_arg("programme"))
     day = _day(programme, request.args.get("date"))
     if programme.is_drop_in:
-        abort(400, f"{programme.name} is a drop-in room: nobody is matched, there is no round.")
+        abort(
+            400,
+            _(
+                "%(name)s is a drop-in room: nobody is matched, there is no round.",
+                name=programme.name,
+            ),
+        )
     try:
         outcome = preview_round(current_settings(), programme, day)
     except RequestError as exc:
-        abort(400, f"This round cannot be planned: {exc}")
+        abort(400, _("This round cannot be planned: %(reason)s", reason=exc))
     db.session.rollback()  # a preview never leaves anything behind
     return render_template(
         "admin/preview.html",
@@ -107,7 +114,7 @@ def run_now():
 
     form = ActionForm()
     if not form.validate_on_submit():
-        abort(400, "The form expired; please go back and try again.")
+        abort(400, _("The form expired; please go back and try again."))
     programme = _programme(id_arg("programme", form=True))
     day = _day(programme, request.form.get("date"))
     outcome = run_round(current_settings(), programme, day)
@@ -130,12 +137,12 @@ def run_now():
 def break_state(group: Group, now: datetime) -> tuple[str, str]:
     """(CSS class, words) for where a break stands: called off, ahead, happening now or over."""
     if group.status == GroupStatus.CANCELLED:
-        return "cancelled", "called off"
+        return "cancelled", _("called off")
     if group.end_at <= now:
-        return "over", "over"
+        return "over", _("over")
     if group.start_at <= now:
-        return "now", "happening now"
-    return "ahead", "ahead"
+        return "now", _("happening now")
+    return "ahead", _("ahead")
 
 
 def _deliveries(rnd: Round) -> list[Delivery]:
@@ -160,7 +167,7 @@ def round_detail(round_id: int):
         ],
     )
     if rnd is None:
-        abort(404, "No such round.")
+        abort(404, _("No such round."))
     deliveries = _deliveries(rnd)
     counts = dict.fromkeys(DELIVERY_STATUSES, 0)
     for row in deliveries:
@@ -206,7 +213,7 @@ def stranded(channel: str):
     (``target``), or discard them (``target`` "discard"); audited."""
     form = ActionForm()
     if not form.validate_on_submit():
-        abort(400, "The form expired; please go back and try again.")
+        abort(400, _("The form expired; please go back and try again."))
     settings = current_settings()
     target = request.form.get("target", "")
     try:
@@ -216,16 +223,19 @@ def stranded(channel: str):
                 "%(num)d message waiting for %(channel)s was discarded.",
                 "%(num)d messages waiting for %(channel)s were discarded.",
                 count,
-            ) % {"num": count, "channel": channel}
+                channel=channel,
+            )
         else:
             count = dispatch.reroute(settings, channel, target)
             message = ngettext(
                 "%(num)d message waiting for %(channel)s goes out through %(target)s now.",
                 "%(num)d messages waiting for %(channel)s go out through %(target)s now.",
                 count,
-            ) % {"num": count, "channel": channel, "target": target}
+                channel=channel,
+                target=target,
+            )
     except ValueError as error:
-        flash(f"Nothing changed: {error}.")
+        flash(_("Nothing changed: %(reason)s.", reason=error))
         return redirect(url_for("admin.dead_letters")), 303
     audit.record(actor_name(), "delivery.stranded", channel=channel, target=target, count=count)
     db.session.commit()
@@ -240,12 +250,18 @@ def resend(delivery_id: int):
 
     form = ActionForm()
     if not form.validate_on_submit():
-        abort(400, "The form expired; please go back and try again.")
+        abort(400, _("The form expired; please go back and try again."))
     row = db.session.get(Delivery, delivery_id)
     if row is None:
-        abort(404, "No such delivery.")
+        abort(404, _("No such delivery."))
     if row.status != DeliveryStatus.DEAD:
-        flash(f"Delivery {delivery_id} is {row.status}, not dead; nothing to resend.")
+        flash(
+            _(
+                "Delivery %(id)d is %(status)s, not dead; nothing to resend.",
+                id=delivery_id,
+                status=row.status,
+            )
+        )
         return redirect(url_for("admin.dead_letters"))
     audit.record(
         actor_name(),
@@ -256,7 +272,13 @@ def resend(delivery_id: int):
         last_error=row.last_error,
     )
     queue_again(delivery_id)  # commits, with the audit entry
-    flash(f"Delivery {delivery_id} to {row.recipient} is queued again.")
+    flash(
+        _(
+            "Delivery %(id)d to %(recipient)s is queued again.",
+            id=delivery_id,
+            recipient=row.recipient,
+        )
+    )
     # Back to the admin page the button was on; a Location header takes no line break.
     back = safe_next(request.form.get("back"))
     return redirect(back if back and back.startswith("/admin/") else url_for("admin.dead_letters"))

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from core import audit
 from core.api_tokens import all_tokens, create_token, revoke
 from core.db import db
+from core.i18n import gettext as _
 from core.models import ApiToken
 from web.admin import bp
 from web.admin.access import actor_name
@@ -40,14 +41,14 @@ def tokens():
 def revoke_token(token_id: int):
     """Stop a token working, from the next request on."""
     if not ActionForm().validate_on_submit():
-        abort(400, "The form expired; please go back and try again.")
+        abort(400, _("The form expired; please go back and try again."))
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        abort(404, "No such token.")
+        abort(404, _("No such token."))
     revoke(token)
     audit.record(actor_name(), "token.revoke", token_id=token.id, name=token.name)
     db.session.commit()
-    flash(f"Token {token.name!r} is revoked.")
+    flash(_("Token %(name)s is revoked.", name=repr(token.name)))
     return redirect(url_for("admin.tokens"))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from core.enums import Cadence, ProgrammeKind
+from core.i18n import LANGUAGES
 from core.models import WEEKDAYS
 from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
 from core.programmes import (
@@ -95,6 +96,14 @@ PERSON_FIELDS = {
         "nullable": True,
         "description": "Someone else's address, of a person Fika knows or one in the same "
         "batch. Null, empty or absent: no manager.",
+    },
+    "language": {
+        "type": "string",
+        "enum": [*LANGUAGES, "", None],
+        "nullable": True,
+        "description": "The language Fika writes to them in. Null, empty or absent: no "
+        "choice (a new person follows their browser, then the organisation's; an existing "
+        "person keeps theirs). Anything else: 422 naming the field.",
     },
 }
 
@@ -194,6 +203,14 @@ PROGRAMME_FIELDS = {
         "nullable": True,
         "description": "The id of the Slack channel whose members take part (e.g. C0123ABCD); "
         "Fika syncs them on a schedule and on join/leave events. Null or empty: not linked.",
+    },
+    "language": {
+        "type": "string",
+        "enum": [*LANGUAGES, None],
+        "nullable": True,
+        "description": "The language of the programme's shared messages (a Slack or Teams "
+        "channel post). Null: the organisation's (FIKA_LANGUAGE). Anything else: 422 naming "
+        "the field.",
     },
 }
 PROGRAMME_ID_PARAMETER = {
@@ -301,6 +318,7 @@ def programme_schemas() -> dict:
         **{k: {"type": "string"} for k in ("name", "topic", "kind", "cadence", "timezone")},
         "room_url": {"type": "string", "nullable": True},
         "slack_channel": {"type": "string", "nullable": True},
+        "language": {"type": "string", "nullable": True},
         "active": {"type": "boolean"},
         "local_time": {"type": "string", "pattern": TIME_PATTERN},
         **{k: {"type": "integer"} for k in RANGES},
@@ -391,6 +409,7 @@ def document() -> dict:
             **{k: {"type": "string"} for k in PERSON_FIELDS},
             "office": {"type": "string", "nullable": True},
             "manager_email": {"type": "string", "nullable": True},
+            "language": {"type": "string", "nullable": True},
             "active": {"type": "boolean"},
             "status": {"type": "string", "enum": ["active", "paused", "inactive"]},
             "created_at": {"type": "string", "format": "date-time"},

@@ -9,6 +9,7 @@ from flask import g, jsonify, request
 from core import audit
 from core.changes import erase
 from core.db import db
+from core.i18n import using
 from core.people_import import (
     COLUMNS,
     PersonRecord,
@@ -103,7 +104,8 @@ def _validate(item, index: int) -> tuple[PersonRecord | None, list[RowError]]:
     if item.get("active") is not None and not isinstance(item["active"], bool):
         # A CSV cell may say "yes"; JSON has true and false (the document says boolean).
         return None, [RowError(index, "active", "must be true, false or null")]
-    return validate_record(item, index, current_settings().timezone)
+    with using("en"):  # API reasons are read by programs: English, whatever the client's locale
+        return validate_record(item, index, current_settings().timezone)
 
 
 @bp.put("/v1/people/<path:email>")

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.db import db
+from core.i18n import using
 from core.models import Person, Programme
 from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
 from core.programme_changes import add_members, refused_members, save_programme, switch_off
@@ -80,6 +81,11 @@ def _parse(body: dict, values: ProgrammeSettings) -> dict[str, str]:
                 problems[name] = "must be a string or null"
             else:
                 values.slack_channel_id = value or None
+        elif name == "language":
+            if value is not None and not isinstance(value, str):
+                problems[name] = "must be a string or null"
+            else:
+                values.language = value  # checked with the other settings (settings_problems)
         elif name == "active":
             if not isinstance(value, bool):
                 problems[name] = "must be true or false"
@@ -112,7 +118,8 @@ def _check(body: dict | None, values: ProgrammeSettings, programme_id: int | Non
     if body is None:
         return None, error_response(400, "the body must be a JSON object")
     problems = _parse(body, values)
-    checked = {API_NAMES.get(k, k): v for k, v in settings_problems(values).items()}
+    with using("en"):  # API reasons are read by programs: English, whatever the client's locale
+        checked = {API_NAMES.get(k, k): v for k, v in settings_problems(values).items()}
     problems |= {k: v for k, v in checked.items() if k not in problems}
     if problems:
         return None, _invalid(problems)
