@@ -59,9 +59,10 @@ def current_language() -> str:
     if forced:
         return forced
     try:
-        from flask import has_request_context
+        from flask import current_app, has_request_context
 
-        if has_request_context():
+        # An app without Flask-Babel set up (not yet wired in) speaks the default language.
+        if has_request_context() and "babel" in current_app.extensions:
             from flask_babel import get_locale
 
             locale = get_locale()

@@ -19,6 +19,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from core.db import db
 from core.enums import Cadence, ProgrammeKind
+from core.i18n import gettext as _
 from core.models import WEEKDAYS, Person, Programme, ProgrammeMember, Round
 from core.schedule import schedule_for
 from core.text import text_problem
@@ -267,6 +268,9 @@ class ProgrammeSettings:
     cooldown_rounds: int = 10
     departments: list[str] = field(default_factory=list)
     offices: list[str] = field(default_factory=list)
+    # Learning teams only: the first meeting on or after ``starts_on``, the last by ``ends_on``.
+    starts_on: date | None = None
+    ends_on: date | None = None
 
     @classmethod
     def of(cls, programme: Programme) -> ProgrammeSettings:
@@ -291,7 +295,9 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
     if "name" not in problems and is_blank(values.name):
         problems["name"] = "Give the programme a name."
     if values.kind not in tuple(ProgrammeKind):
-        problems["kind"] = "Choose matched or drop-in room."
+        problems["kind"] = "Choose matched, drop-in room or learning teams."
+    elif values.kind == ProgrammeKind.LEARNING_TEAM:
+        problems |= learning_team_problems(values)
     if values.cadence not in tuple(Cadence):
         problems["cadence"] = "Choose weekly or biweekly."
     problem = room_url_problem(values.room_url or "")
@@ -316,6 +322,40 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
                 problems[name] = "Each name is one line of text, not blank, without commas."
             elif len(item) > FILTER_NAME_MAX:
                 problems[name] = f"Each name has at most {FILTER_NAME_MAX} characters."
+    return problems
+
+
+#: A learning team's size: below three it is a coffee break, above eight a meeting.
+TEAM_SIZES = (3, 8)
+#: The longest frame a learning-team programme may have (its recurring invite's length).
+MAX_TEAM_WEEKS = 52
+
+
+def learning_team_problems(values: ProgrammeSettings) -> dict[str, str]:
+    """The rules a learning-team programme adds: a topic, 3-8 people, one meeting day, and a
+    frame (``starts_on`` before ``ends_on``, at most a year). Reads nothing."""
+    problems: dict[str, str] = {}
+    if is_blank(values.topic):
+        problems["topic"] = _("Learning teams form around a topic: give one.")
+    low, high = TEAM_SIZES
+    size = values.group_size
+    if isinstance(size, int) and not isinstance(size, bool) and not low <= size <= high:
+        problems["group_size"] = _(
+            "A learning team has %(low)d to %(high)d people.", low=low, high=high
+        )
+    if values.days and len(values.days) != 1:
+        problems["days"] = _("Learning teams meet on one day: choose exactly one.")
+    if values.starts_on is None:
+        problems["starts_on"] = _("Give the date the teams start.")
+    if values.ends_on is None:
+        problems["ends_on"] = _("Give the date the teams end (the deadline).")
+    elif values.starts_on is not None:
+        if values.ends_on <= values.starts_on:
+            problems["ends_on"] = _("The end must be after the start.")
+        elif (values.ends_on - values.starts_on).days > MAX_TEAM_WEEKS * 7:
+            problems["ends_on"] = _(
+                "At most %(weeks)d weeks after the start.", weeks=MAX_TEAM_WEEKS
+            )
     return problems
 
 

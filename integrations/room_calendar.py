@@ -13,7 +13,7 @@ for the whole series.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vRecur, vText
@@ -46,8 +46,38 @@ def first_occurrence(invite: RoomInvite) -> datetime:
     return datetime.combine(day, invite.local_time, tzinfo=zone)
 
 
+def until_utc(invite: RoomInvite) -> datetime | None:
+    """The series' UNTIL: the end of ``until`` in the programme's zone, in UTC (RFC 5545 wants
+    UTC when DTSTART has a TZID), so the meeting on the last day is still in the series."""
+    if invite.until is None:
+        return None
+    end = datetime.combine(invite.until, time(23, 59, 59), tzinfo=ZoneInfo(invite.timezone))
+    return end.astimezone(UTC)
+
+
+def describe_team(invite: RoomInvite) -> str:
+    """The text of a learning team's event: the topic, the frame, who, the goal, the room."""
+    day = ", ".join(d.capitalize() for d in invite.days)
+    every = "every week" if invite.interval == 1 else "every other week"
+    until = f" until {invite.until.isoformat()}" if invite.until else ""
+    lines = [
+        f"{invite.programme}: your learning team on {invite.topic} meets {every} on {day} at "
+        f"{invite.local_time:%H:%M} ({invite.timezone.replace('_', ' ')}){until}.",
+    ]
+    if invite.members:
+        lines += ["", f"Team: {', '.join(invite.members)}"]
+    if invite.goal:
+        lines += ["", f"Goal: {invite.goal}"]
+    lines += ["", f"Room: {invite.room_url}"]
+    if uses_public_jitsi(invite.room_url):
+        lines += ["", JITSI_NOTE]
+    return "\n".join(lines) + "\n"
+
+
 def describe(invite: RoomInvite) -> str:
     """The text people see in the event: what the room is and how to join."""
+    if invite.team:
+        return describe_team(invite)
     days = ", ".join(d.capitalize() for d in invite.days)
     lines = [
         f"{invite.programme}: a drop-in coffee room, {days} at "
@@ -78,13 +108,16 @@ def build_room_calendar(invite: RoomInvite) -> bytes:
     event.add("dtstamp", (invite.stamp or start).astimezone(UTC))
     event.add("dtstart", start)
     event.add("dtend", start + timedelta(minutes=invite.duration_minutes))
-    event.add(
-        "rrule",
-        vRecur({"FREQ": "WEEKLY", "BYDAY": [RRULE_DAYS[d] for d in invite.days]}),
-    )
+    rule = {"FREQ": "WEEKLY", "BYDAY": [RRULE_DAYS[d] for d in invite.days]}
+    if invite.interval > 1:
+        rule["INTERVAL"] = invite.interval
+    until = until_utc(invite)
+    if until is not None:
+        rule["UNTIL"] = until
+    event.add("rrule", vRecur(rule))
     for day in sorted(invite.exdates):
         event.add("exdate", datetime.combine(day, invite.local_time, tzinfo=zone))
-    event.add("summary", invite.programme)
+    event.add("summary", f"{invite.programme}: {invite.topic}" if invite.team else invite.programme)
     organizer = vCalAddress(f"mailto:{invite.organizer_email}")
     organizer.params["CN"] = vText(invite.organizer_name.replace('"', "'"))
     event.add("organizer", organizer)
@@ -102,7 +135,8 @@ def build_room_calendar(invite: RoomInvite) -> bytes:
     event.add("url", invite.room_url)
     event.add("description", describe(invite))
     event.add("status", "CANCELLED" if invite.method == "CANCEL" else "CONFIRMED")
-    event.add("transp", "TRANSPARENT")  # a drop-in room does not block the day
+    # A drop-in room does not block the day; a learning team's meeting does.
+    event.add("transp", "OPAQUE" if invite.team else "TRANSPARENT")
     calendar.add_component(event)
     # Rules from the year before the first occurrence, so the whole series is covered.
     add_vtimezone(calendar, invite.timezone, start.year - 1)

@@ -12,10 +12,20 @@ from wtforms import (
     StringField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.fields import DateField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.enums import Cadence, ProgrammeKind
+from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from core.models import WEEKDAYS
 from core.programmes import NAME_MAX, RANGES, ROOM_URL_MAX, TOPIC_MAX, room_url_problem
 from core.zones import zone_names
@@ -76,6 +86,9 @@ class ProgrammeForm(FlaskForm):
         choices={
             ProgrammeKind.MATCHED: "Matched: people are put into groups each round",
             ProgrammeKind.DROP_IN: "Drop-in room: one daily room anyone joins when they like",
+            # A plain string like its neighbours: wtforms takes any other value for an optgroup.
+            ProgrammeKind.LEARNING_TEAM: "Learning teams: formed once around the topic, "
+            "meeting until the end date",
         },
     )
     room_url = StringField(
@@ -112,6 +125,14 @@ class ProgrammeForm(FlaskForm):
         "Repeat window (rounds before two people may meet again)",
         validators=[InputRequired("Give a number."), _in_range("cooldown_rounds")],
     )
+    starts_on = DateField(
+        lazy_gettext("Learning teams: start date"), validators=[Optional()], format="%Y-%m-%d"
+    )
+    ends_on = DateField(
+        lazy_gettext("Learning teams: end date (the deadline)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
     departments = StringField(
         "Departments that may join (comma-separated; empty: all)",
         validators=[Length(max=2000), PlainText("The list of departments")],
@@ -134,7 +155,7 @@ class ProgrammeForm(FlaskForm):
         """Matched or drop-in; missing means matched (older forms and API clients)."""
         field.data = field.data or ProgrammeKind.MATCHED
         if field.data not in tuple(ProgrammeKind):
-            raise ValidationError("Choose matched or drop-in room.")
+            raise ValidationError(_("Choose matched, drop-in room or learning teams."))
 
     def validate_room_url(self, field) -> None:
         """A pasted room (Teams, Meet, Zoom...) must be an https link: it goes into invites."""

@@ -70,6 +70,8 @@ def _settings(form: ProgrammeForm) -> ProgrammeSettings:
         cooldown_rounds=form.cooldown_rounds.data,
         departments=names(form.departments.data),
         offices=names(form.offices.data),
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
     )
 
 
