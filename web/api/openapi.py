@@ -14,7 +14,7 @@ from flask import jsonify
 
 from core.enums import Cadence, ProgrammeKind
 from core.models import WEEKDAYS
-from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
+from core.people_import import EMAIL_PATTERN, LIMITS, MAX_TOPICS, TIME_PATTERN, TOPIC_LENGTH
 from core.programmes import (
     FILTER_NAME_MAX,
     MAX_FILTER_NAMES,
@@ -444,10 +444,28 @@ def programme_schemas() -> dict:
     }
 
 
+def _topic_list(what: str) -> dict:
+    return {
+        "type": "array",
+        "nullable": True,
+        "maxItems": MAX_TOPICS,
+        "items": {
+            "type": "string",
+            "maxLength": TOPIC_LENGTH,
+            "pattern": f"^[^{CONTROL_CLASS},;]*$",
+        },
+        "description": f"{what}: at most {MAX_TOPICS} topics, each one line of text without "
+        "commas or semicolons (blank ones are dropped, repeats in any case kept once). Null or "
+        "absent: left as they are; []: none. In a CSV file: one cell, topics separated by `;`.",
+    }
+
+
 def document() -> dict:
     """The OpenAPI 3.0 document."""
     fields = {
         **PERSON_FIELDS,
+        "learn_topics": _topic_list("What they want to learn (learning teams' learners)"),
+        "share_topics": _topic_list("What they can share (learning teams' sharers)"),
         "active": {
             "type": "boolean",
             "nullable": True,
@@ -471,13 +489,23 @@ def document() -> dict:
     }
     person = {
         "type": "object",
-        "required": [*PERSON_FIELDS, "active", "status", "created_at", "updated_at"],
+        "required": [
+            *PERSON_FIELDS,
+            "active",
+            "learn_topics",
+            "share_topics",
+            "status",
+            "created_at",
+            "updated_at",
+        ],
         "properties": {
             # What is stored may predate today's input rules: plain types, no patterns.
             **{k: {"type": "string"} for k in PERSON_FIELDS},
             "office": {"type": "string", "nullable": True},
             "manager_email": {"type": "string", "nullable": True},
             "active": {"type": "boolean"},
+            "learn_topics": {"type": "array", "items": {"type": "string"}},
+            "share_topics": {"type": "array", "items": {"type": "string"}},
             "status": {"type": "string", "enum": ["active", "paused", "inactive"]},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
