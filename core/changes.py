@@ -172,7 +172,11 @@ def join(settings: Settings, applicant: Applicant, programme_ids: list[int] | No
         department=applicant.department,
         timezone=applicant.timezone,
         home_office=applicant.home_office,
-        preference=Preference(active=True),
+        preference=Preference(
+            active=True,
+            topics=list(applicant.topics),
+            share_topics=list(applicant.share_topics),
+        ),
     )
     db.session.add(person)
     db.session.flush()

@@ -131,6 +131,8 @@ class Applicant:
     department: str
     home_office: str | None
     timezone: str
+    topics: tuple[str, ...] = ()  # what they want to learn
+    share_topics: tuple[str, ...] = ()  # what they can share
 
     def first_name(self) -> str:
         """How the confirmation page addresses them."""

@@ -10,6 +10,8 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import html_params
 
+from core.i18n import gettext as _
+from core.i18n import lazy_gettext
 from core.text import text_problem
 from core.zones import is_zone, zone_names
 
@@ -84,6 +86,32 @@ def work_email_field() -> EmailField:
     )
 
 
+#: Topics a person may name to learn, and to share (the CSV and API allow as many).
+MAX_TOPICS = 10
+
+
+def topic_list(text: str | None) -> list[str]:
+    """'Python, climbing ,  tea' -> ['Python', 'climbing', 'tea'] (no duplicates, no blanks)."""
+    seen: dict[str, str] = {}
+    for raw in (text or "").split(","):
+        topic = " ".join(raw.split())
+        if topic and topic.lower() not in seen:
+            seen[topic.lower()] = topic
+    return list(seen.values())
+
+
+def check_topics(field) -> None:
+    """At most ten topics, each short (the form's comma-separated list)."""
+    topics = topic_list(field.data)
+    if len(topics) > MAX_TOPICS:
+        raise ValidationError(f"Please name at most {MAX_TOPICS} topics (you named {len(topics)}).")
+    long = [t for t in topics if len(t) > 60]
+    if long:
+        raise ValidationError(f"Please keep each topic short: {long[0][:60]!r}… is too long.")
+    if any(";" in t for t in topics):
+        raise ValidationError(_("Separate topics with commas."))
+
+
 class OptInForm(FlaskForm):
     """Join the coffee breaks: who you are, where you work, your time zone."""
 
@@ -109,6 +137,24 @@ class OptInForm(FlaskForm):
     timezone = SelectField(
         "Time zone", validate_choice=False, validators=[IanaZone()], widget=ZoneSelect()
     )
+    # What they want to learn (Preference.topics) and can share: learning teams bring the two
+    # together. Optional, comma-separated.
+    topics = StringField(
+        lazy_gettext("Topics you want to learn (optional, comma-separated)"),
+        validators=[Length(max=1000), PlainText("The topics")],
+    )
+    share_topics = StringField(
+        lazy_gettext("Topics you can share (optional, comma-separated)"),
+        validators=[Length(max=1000), PlainText("The topics")],
+    )
+
+    def validate_topics(self, field) -> None:
+        """At most ten short topics."""
+        check_topics(field)
+
+    def validate_share_topics(self, field) -> None:
+        """At most ten short topics."""
+        check_topics(field)
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)

@@ -22,7 +22,7 @@ from core.models import Person, Programme
 from core.next_break import next_break_for_applicant
 from core.programmes import Applicant, check_programmes
 from web.config import current_settings
-from web.forms import OptInForm
+from web.forms import OptInForm, topic_list
 from web.per_process import kept
 from web.programmes import (
     cached_or_default,
@@ -80,6 +80,8 @@ def applicant_from(form: OptInForm) -> Applicant:
         department=form.department.data.strip(),
         home_office=None if form.remote.data else form.office.data.strip(),
         timezone=form.timezone.data,
+        topics=tuple(topic_list(form.topics.data)),
+        share_topics=tuple(topic_list(form.share_topics.data)),
     )
 
 

@@ -101,3 +101,26 @@ def test_the_people_api_sets_and_shows_both_lists(app):
     document = client.get("/api/openapi.json").json["components"]["schemas"]
     assert {"learn_topics", "share_topics"} <= set(document["PersonInput"]["properties"])
     assert {"learn_topics", "share_topics"} <= set(document["Person"]["required"])
+
+
+JOIN = {
+    "name": "Ana Berg",
+    "email": "ana.berg@example.org",
+    "department": "Research",
+    "office": "Stockholm",
+    "timezone": "Europe/Stockholm",
+}
+
+
+def test_the_join_form_asks_what_to_learn_and_share(app):
+    client = app.test_client()
+    page = client.get("/").get_data(as_text=True)
+    assert 'for="topics"' in page and 'for="share_topics"' in page
+    bad = client.post("/", data={**JOIN, "topics": ",".join(f"t{n}" for n in range(11))})
+    assert bad.status_code == 400 and "at most 10 topics" in bad.get_data(as_text=True)
+    joined = client.post(
+        "/", data={**JOIN, "topics": "Python, statistics, python", "share_topics": "Rust"}
+    )
+    assert joined.status_code == 200
+    with app.app_context():
+        assert topics_of("ana.berg@example.org") == (["Python", "statistics"], ["Rust"])

@@ -19,7 +19,14 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from core.enums import Frequency, GroupSizePreference
 from core.models import WEEKDAYS
 from pairing.model import Mode
-from web.forms import IanaZone, PlainText, ZoneSelect, work_email_field, zone_choices
+from web.forms import (
+    IanaZone,
+    PlainText,
+    ZoneSelect,
+    check_topics,
+    work_email_field,
+    zone_choices,
+)
 from web.input_rules import record_id
 
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
@@ -45,7 +52,6 @@ PAUSE_LENGTHS = [
     ("until", "Until a date"),
 ]
 REMOTE = "remote"
-MAX_TOPICS = 10
 MAX_PAUSE_DAYS = 366
 assert {m for m, _ in MODE_CHOICES} == set(Mode)
 
@@ -65,25 +71,6 @@ class AnswerForm(FlaskForm):
     """One answer from a fixed set: 'I'm in' / 'Can't make it', or 'did you meet?'."""
 
     answer = StringField(validators=[DataRequired("Pick an answer.")])
-
-
-def topic_list(text: str | None) -> list[str]:
-    """'Python, climbing ,  tea' -> ['Python', 'climbing', 'tea'] (no duplicates, no blanks)."""
-    seen: dict[str, str] = {}
-    for raw in (text or "").split(","):
-        topic = " ".join(raw.split())
-        if topic and topic.lower() not in seen:
-            seen[topic.lower()] = topic
-    return list(seen.values())
-
-
-def _check_topics(field) -> None:
-    topics = topic_list(field.data)
-    if len(topics) > MAX_TOPICS:
-        raise ValidationError(f"Please name at most {MAX_TOPICS} topics (you named {len(topics)}).")
-    long = [t for t in topics if len(t) > 60]
-    if long:
-        raise ValidationError(f"Please keep each topic short: {long[0][:60]!r}… is too long.")
 
 
 class PreferencesForm(FlaskForm):
@@ -127,10 +114,10 @@ class PreferencesForm(FlaskForm):
             raise ValidationError("The end of your working hours must be after the start.")
 
     def validate_topics(self, field) -> None:
-        _check_topics(field)
+        check_topics(field)
 
     def validate_share_topics(self, field) -> None:
-        _check_topics(field)
+        check_topics(field)
 
     def validate_avoid(self, field) -> None:
         ids = set(field.data or [])
