@@ -275,3 +275,49 @@ def test_a_matched_programme_ignores_the_frame(app, api):
     client, auth = api
     body = {"name": "Coffee", "starts_on": None, "ends_on": None}
     assert client.post("/api/v1/programmes", json=body, headers=auth).status_code == 201
+
+
+def test_fika_round_forms_the_teams_then_is_a_no_op(app, database_url, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fika.cli import cli
+
+    with app.app_context():
+        programme = Programme(
+            name="Go circle",
+            kind="learning_team",
+            topic="Go",
+            group_size=4,
+            days=["tue"],
+            local_time=time(14),
+            timezone="Europe/Stockholm",
+            duration_minutes=45,
+            starts_on=date(2027, 1, 4),
+            ends_on=date(2027, 2, 26),
+        )
+        db.session.add(programme)
+        db.session.commit()
+        for n in range(8):
+            wishes = {"share_topics": ["Go"]} if n < 2 else {"topics": ["go"]}
+            person = add_person(f"g{n}@example.org", DEPARTMENTS[n % 4], hours=(8, 18), **wishes)
+            changes.set_programmes(settings_of(app), person, [programme.id])
+            db.session.commit()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("FIKA_INSTANCE_PATH", str(tmp_path / "cli-instance"))
+    monkeypatch.setenv("FIKA_OUTBOX_DIR", str(tmp_path / "cli-outbox"))
+    monkeypatch.setenv("FIKA_ENV", "test")
+
+    def fika(*args):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    first = fika("round", "--programme", "Go circle", "--date", "2027-01-04")
+    assert first.exit_code == 0, first.output
+    assert "2 new team(s), 0 joined a team, 0 waiting" in first.output
+    again = fika("round", "--programme", "Go circle", "--date", "2027-01-18")
+    assert again.exit_code == 0 and "the teams are formed (2), nobody waits" in again.output
+    with app.app_context():
+        teams = members_by_team()
+        assert sorted(len(m) for m in teams.values()) == [4, 4]
+        calendar = calendar_of(team_rows()[0])
+        rule = calendar.walk("VEVENT")[0]["RRULE"]
+        assert "INTERVAL" not in rule and rule["BYDAY"] == ["TU"]  # weekly
