@@ -425,3 +425,64 @@ def team_listing(programme: Programme) -> list[dict]:
             }
         )
     return listing
+
+
+#: The programme fields whose change sends every team member an updated series.
+SERIES_FIELDS = (
+    "name",
+    "topic",
+    "days",
+    "local_time",
+    "timezone",
+    "duration_minutes",
+    "cadence",
+    "ends_on",
+)
+
+
+def programme_changed(
+    settings: Settings, programme: Programme, before: dict | None, now: datetime | None = None
+) -> int:
+    """After an admin or API edit of a learning-team programme with teams: an update of every
+    team's series (SEQUENCE + 1) when its day, time, zone, length, cadence, topic, name or end
+    changed; a CANCEL of every series when it is switched off (the teams are called off).
+    Returns how many teams were written to."""
+    if before is None or before.get("kind") != ProgrammeKind.LEARNING_TEAM:
+        return 0
+    was_on = bool(before.get("active"))
+    is_on = programme.is_learning_team and programme.active
+    if not was_on:
+        return 0
+    changed = any(before.get(f) != getattr(programme, f) for f in SERIES_FIELDS)
+    if is_on and not changed:
+        return 0
+    now = now or datetime.now(UTC)
+    teams = teams_of(programme)
+    for group in teams:
+        group.sequence += 1
+        if is_on:
+            if changed and _moves_first_meeting(before, programme):
+                start = break_start(programme, meeting_day_from(programme, group.start_at.date()))
+                group.start_at = start.astimezone(UTC)
+                group.end_at = group.start_at + timedelta(minutes=programme.duration_minutes)
+            send_team(settings, programme, group, now)
+        else:
+            members = team_members(group)
+            group.status = GroupStatus.CANCELLED
+            outbox = Outbox(settings)
+            rows = []
+            for person in members:
+                invite = build_team_invite(
+                    settings, programme, group, members, person, "CANCEL", now
+                )
+                rows += outbox.room_rows(invite, person, now, group=group)
+            outbox.write(rows)
+    db.session.flush()
+    return len(teams)
+
+
+def _moves_first_meeting(before: dict, programme: Programme) -> bool:
+    return any(
+        before.get(f) != getattr(programme, f)
+        for f in ("days", "local_time", "timezone", "duration_minutes")
+    )

@@ -321,3 +321,38 @@ def test_fika_round_forms_the_teams_then_is_a_no_op(app, database_url, tmp_path,
         calendar = calendar_of(team_rows()[0])
         rule = calendar.walk("VEVENT")[0]["RRULE"]
         assert "INTERVAL" not in rule and rule["BYDAY"] == ["TU"]  # weekly
+
+
+def test_changing_the_programme_updates_every_series_and_switching_off_cancels(app, api):
+    client, auth = api
+    body = {**PROGRAMME, "group_size": 4, "cadence": "weekly"}
+    programme_id = client.post("/api/v1/programmes", json=body, headers=auth).json["id"]
+    with app.app_context():
+        programme = db.session.get(Programme, programme_id)
+        for n in range(8):
+            wishes = {"share_topics": [TOPIC]} if n < 2 else {"topics": [TOPIC]}
+            person = add_person(f"c{n}@example.org", DEPARTMENTS[n % 4], hours=(8, 18), **wishes)
+            changes.set_programmes(settings_of(app), person, [programme_id])
+            db.session.commit()
+        assert run_round(settings_of(app), programme, FIRST_ROUND).created
+        assert {version(r)[1:] for r in team_rows()} == {(0, "REQUEST")}
+    # Renaming nothing that the series shows changes nothing.
+    same = client.put(f"/api/v1/programmes/{programme_id}", json={"offices": []}, headers=auth)
+    assert same.status_code == 200
+    with app.app_context():
+        assert len(team_rows()) == 8
+    moved = client.put(
+        f"/api/v1/programmes/{programme_id}", json={"local_time": "16:30"}, headers=auth
+    )
+    assert moved.status_code == 200
+    with app.app_context():
+        updates = team_rows()[8:]
+        assert {version(r)[1:] for r in updates} == {(1, "REQUEST")} and len(updates) == 8
+        event = calendar_of(updates[0]).walk("VEVENT")[0]
+        assert event.decoded("DTSTART") == datetime(2027, 1, 7, 16, 30, tzinfo=STOCKHOLM)
+    off = client.delete(f"/api/v1/programmes/{programme_id}", headers=auth)
+    assert off.status_code == 200
+    with app.app_context():
+        cancels = team_rows()[16:]
+        assert {version(r)[1:] for r in cancels} == {(2, "CANCEL")} and len(cancels) == 8
+        assert teams_of(db.session.get(Programme, programme_id)) == []
