@@ -356,3 +356,15 @@ def test_changing_the_programme_updates_every_series_and_switching_off_cancels(a
         cancels = team_rows()[16:]
         assert {version(r)[1:] for r in cancels} == {(2, "CANCEL")} and len(cancels) == 8
         assert teams_of(db.session.get(Programme, programme_id)) == []
+
+
+def test_the_admin_preview_explains_learning_teams_instead_of_planning(app, admin):
+    saved = admin.post("/admin/programmes/new", data=LEARNING_FORM)
+    assert saved.status_code == 302
+    with app.app_context():
+        programme_id = db.session.scalar(
+            select(Programme.id).where(Programme.name == "Rust circle")
+        )
+    page = admin.get(f"/admin/rounds/preview?programme={programme_id}&date=2027-02-01")
+    assert page.status_code == 400
+    assert b"learning teams are formed by the first round" in page.data

@@ -84,6 +84,10 @@ def preview():
     day = _day(programme, request.args.get("date"))
     if programme.is_drop_in:
         abort(400, f"{programme.name} is a drop-in room: nobody is matched, there is no round.")
+    if programme.is_learning_team:
+        from core.learning_teams import preview_message
+
+        abort(400, preview_message(programme) + ". Run the round to form or fill them.")
     try:
         outcome = preview_round(current_settings(), programme, day)
     except RequestError as exc:
