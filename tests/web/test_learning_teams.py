@@ -368,3 +368,34 @@ def test_the_admin_preview_explains_learning_teams_instead_of_planning(app, admi
     page = admin.get(f"/admin/rounds/preview?programme={programme_id}&date=2027-02-01")
     assert page.status_code == 400
     assert b"learning teams are formed by the first round" in page.data
+
+
+def test_erasing_a_member_cancels_their_series_and_forgets_them_in_the_others(app, api):
+    client, auth = api
+    body = {**PROGRAMME, "group_size": 4, "cadence": "weekly"}
+    programme_id = client.post("/api/v1/programmes", json=body, headers=auth).json["id"]
+    settings = settings_of(app)
+    with app.app_context():
+        programme = db.session.get(Programme, programme_id)
+        for n in range(4):
+            wishes = {"share_topics": [TOPIC]} if n == 0 else {"topics": [TOPIC]}
+            person = add_person(f"member{n}@example.org", DEPARTMENTS[n], hours=(8, 18), **wishes)
+            changes.set_programmes(settings, person, [programme_id])
+            db.session.commit()
+        assert run_round(settings, programme, FIRST_ROUND).created
+        gone = db.session.scalar(select(Person).where(Person.email == "member1@example.org"))
+        name = gone.name
+        changes.erase(settings, gone, now=datetime(2027, 1, 5, 9, tzinfo=UTC))
+        db.session.commit()
+        rows = team_rows()
+        cancel = [r for r in rows if r.recipient == "member1@example.org"]
+        assert [version(r)[1:] for r in cancel] == [(1, "CANCEL")]
+        assert cancel[0].person_id is None  # detached: it outlives the person row
+        updates = [r for r in rows if version(r)[1:] == (1, "REQUEST")]
+        assert sorted(r.recipient for r in updates) == [f"member{n}@example.org" for n in (0, 2, 3)]
+        for row in rows:
+            if row.recipient != "member1@example.org":
+                assert name not in str(row.payload) and "member1@example.org" not in str(
+                    row.payload
+                )
+        assert len(members_by_team()[teams_of(programme)[0].id]) == 3
