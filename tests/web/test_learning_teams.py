@@ -9,7 +9,7 @@ read back from the outbox rows' calendars with icalendar.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -399,3 +399,25 @@ def test_erasing_a_member_cancels_their_series_and_forgets_them_in_the_others(ap
                     row.payload
                 )
         assert len(members_by_team()[teams_of(programme)[0].id]) == 3
+
+
+def test_no_one_break_reminder_or_did_you_meet_for_a_team(app, api):
+    from core.checkins import queue_checkins
+    from core.reminders import queue_reminders
+
+    client, auth = api
+    body = {**PROGRAMME, "group_size": 4, "cadence": "weekly"}
+    programme_id = client.post("/api/v1/programmes", json=body, headers=auth).json["id"]
+    settings = settings_of(app)
+    with app.app_context():
+        for n in range(4):
+            wishes = {"share_topics": [TOPIC]} if n == 0 else {"topics": [TOPIC]}
+            person = add_person(f"r{n}@example.org", DEPARTMENTS[n], hours=(8, 18), **wishes)
+            changes.set_programmes(settings, person, [programme_id])
+            db.session.commit()
+        programme = db.session.get(Programme, programme_id)
+        assert run_round(settings, programme, FIRST_MEETING.date()).created
+        before = len(team_rows())
+        assert queue_reminders(settings, FIRST_MEETING.astimezone(UTC) - timedelta(minutes=5)) == 0
+        assert queue_checkins(settings, datetime(2027, 1, 8, 12, tzinfo=UTC)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == before
