@@ -59,13 +59,15 @@ def current_language() -> str:
     if forced:
         return forced
     try:
-        from flask import current_app, has_request_context
+        from flask import has_request_context
 
-        # An app without Flask-Babel set up (not yet wired in) speaks the default language.
-        if has_request_context() and "babel" in current_app.extensions:
+        if has_request_context():
             from flask_babel import get_locale
 
-            locale = get_locale()
+            try:
+                locale = get_locale()
+            except KeyError:  # an app without Flask-Babel set up speaks the default language
+                locale = None
             if locale is not None:
                 return normalise(str(locale)) or default_language()
     except ImportError:  # pragma: no cover - flask is a dependency; pure core use still works
