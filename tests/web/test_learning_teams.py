@@ -421,3 +421,9 @@ def test_no_one_break_reminder_or_did_you_meet_for_a_team(app, api):
         assert queue_reminders(settings, FIRST_MEETING.astimezone(UTC) - timedelta(minutes=5)) == 0
         assert queue_checkins(settings, datetime(2027, 1, 8, 12, tzinfo=UTC)) == 0
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == before
+
+
+def test_the_learning_preset_starts_a_learning_team_programme(app, admin):
+    page = admin.get("/admin/programmes/new?preset=learning")
+    assert page.status_code == 200
+    assert b'<option selected value="learning_team">' in page.data

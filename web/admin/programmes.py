@@ -40,6 +40,7 @@ PRESETS: dict[str, dict] = {
     },
     "learning": {
         "name": "Learning teams",
+        "kind": "learning_team",  # the topic and the start and end dates are the admin's to give
         "topic": "",
         "days": ["thu"],
         "cadence": "biweekly",
