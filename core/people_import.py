@@ -150,6 +150,9 @@ def _topics(
         items = value.split(TOPIC_SEPARATOR)
     elif isinstance(value, list) and all(isinstance(v, str) for v in value):
         items = value
+        if len(items) > MAX_TOPICS:  # blank ones count too, as the document's maxItems says
+            errors.append(RowError(line, column, f"at most {MAX_TOPICS} topics"))
+            return None
     else:
         errors.append(RowError(line, column, "must be a list of topics (strings)"))
         return None
