@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import String, cast, delete, or_, select, update
 
-from core import drop_in
+from core import drop_in, learning_teams
 from core.db import db
 from core.enums import GroupStatus
 from core.i18n import normalise
@@ -46,6 +46,8 @@ def upcoming_groups(person: Person, now: datetime, before: date | None = None) -
             GroupMember.person_id == person.id,
             Group.status == GroupStatus.SCHEDULED,
             Group.start_at > now,
+            # A learning team is a series, not one break: see core.learning_teams.
+            ~Group.uid.startswith(learning_teams.TEAM_UID_PREFIX),
         )
         .order_by(Group.start_at)
     )
@@ -113,6 +115,8 @@ def set_programmes(settings: Settings, person: Person, ids: list[int]) -> list[P
         programme = db.session.get(Programme, programme_id)
         if programme is not None and programme.is_drop_in:
             drop_in.left(settings, programme, person)
+        if programme is not None and programme.is_learning_team:
+            learning_teams.person_leaves(settings, person, programme_id=programme.id)
         db.session.delete(db.session.get(ProgrammeMember, (programme_id, person.id)))
     db.session.add_all(
         ProgrammeMember(programme_id=i, person_id=person.id) for i in sorted(wanted - current)
@@ -176,7 +180,11 @@ def join(settings: Settings, applicant: Applicant, programme_ids: list[int] | No
         timezone=applicant.timezone,
         home_office=applicant.home_office,
         language=normalise(applicant.language),
-        preference=Preference(active=True),
+        preference=Preference(
+            active=True,
+            topics=list(applicant.topics),
+            share_topics=list(applicant.share_topics),
+        ),
     )
     db.session.add(person)
     db.session.flush()
@@ -198,6 +206,7 @@ def leave(settings: Settings, person: Person, now: datetime | None = None) -> in
     for group in groups:
         withdraw(settings, person, group, now)
     drop_in.person_leaves(settings, person, now)
+    learning_teams.person_leaves(settings, person, now)
     db.session.commit()
     return len(groups)
 
@@ -255,6 +264,7 @@ def erase(settings: Settings, person: Person, now: datetime | None = None) -> in
     for group in groups:
         withdraw(settings, person, group, now, keep_person_row=False)
     drop_in.person_leaves(settings, person, now, erase=True)
+    learning_teams.person_leaves(settings, person, now, erase=True)
     db.session.flush()
     _forget_in_others_records(person_id, email, names, were_in)
     pending = Delivery.is_unsent()

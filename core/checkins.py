@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from core.db import db
-from core.enums import GroupStatus, RoundStatus
+from core.enums import GroupStatus, ProgrammeKind, RoundStatus
 from core.events import log_event
 from core.links import ANSWERS
 from core.models import Group, GroupMember, Person, Preference, Programme, Round
@@ -40,6 +40,8 @@ def queue_checkins(settings: Settings, now: datetime) -> int:
         .where(
             Round.status == RoundStatus.PLANNED,
             Round.checkins_queued_at.is_(None),
+            # A learning team's round starts a series, not one break: no "did you meet?".
+            Programme.kind != ProgrammeKind.LEARNING_TEAM,
             Round.date >= (now - CHECKIN_WITHIN - timedelta(days=2)).date(),
             Round.date <= now.date(),
         )

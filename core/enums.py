@@ -40,10 +40,12 @@ class GroupStatus(StrEnum):
 
 
 class ProgrammeKind(StrEnum):
-    """Matched into groups each round, or a drop-in room anyone joins when they like."""
+    """Matched into groups each round, a drop-in room anyone joins when they like, or
+    learning teams: formed once around a topic, meeting on a cadence until ``ends_on``."""
 
     MATCHED = "matched"
     DROP_IN = "drop_in"
+    LEARNING_TEAM = "learning_team"
 
 
 class Cadence(StrEnum):

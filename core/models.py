@@ -199,7 +199,17 @@ class Programme(db.Model):
     teams_team_id: Mapped[str | None] = mapped_column(String(200))
     # The Slack channel whose members take part (core.slack_sync); None: not linked.
     slack_channel_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # A learning-team programme's frame: its teams first meet on its day on or after
+    # ``starts_on`` and their recurring invite ends on ``ends_on`` (the deadline). None for
+    # other kinds. Its team size is ``group_size`` (3-8), its meeting day the one in ``days``.
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_learning_team(self) -> bool:
+        """Learning teams: formed by the first round, kept until ``ends_on``."""
+        return self.kind == ProgrammeKind.LEARNING_TEAM
 
     @property
     def is_drop_in(self) -> bool:

@@ -142,13 +142,23 @@ class Outbox:
         return rows
 
     def room_rows(
-        self, room: RoomInvite, person: Person, now: datetime, *, detach: bool = False
+        self,
+        room: RoomInvite,
+        person: Person,
+        now: datetime,
+        *,
+        detach: bool = False,
+        group: Group | None = None,
     ) -> list[dict[str, Any]]:
-        """A person's drop-in room invite (kind "room"), on the per-person channels."""
+        """A person's recurring invite (kind "room"): a drop-in room's, or a learning team's
+        (``group``: the team; its members share the UID, so the key names the person)."""
         rows = []
         for channel in self.per_person:
+            version = f"{room.uid}.s{room.sequence}"
+            if room.team:
+                version += f".p{person.id}"
             message = Message(
-                key=f"{room.uid}.s{room.sequence}.{channel}",
+                key=f"{version}.{channel}",
                 invite=_room_carrier(room),
                 recipient=room.attendee,
                 unsubscribe_url=self.links.unsubscribe(person.id),
@@ -157,7 +167,14 @@ class Outbox:
                 language=person.language,
             )
             rows.append(
-                _row(message, channel, person.email, now, person_id=None if detach else person.id)
+                _row(
+                    message,
+                    channel,
+                    person.email,
+                    now,
+                    group,
+                    person_id=None if detach else person.id,
+                )
             )
         return rows
 

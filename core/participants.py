@@ -45,6 +45,7 @@ class CandidatePreference:
     avoid: list
     frequency: str | None
     group_size_pref: str | None
+    share_topics: list
 
     # The same rules as the Preference row's, so a plain copy and a row never disagree.
     site_on = Preference.site_on
@@ -98,6 +99,7 @@ PREFERENCE_COLUMNS = (
     Preference.avoid,
     Preference.frequency,
     Preference.group_size_pref,
+    Preference.share_topics,
 )
 
 
@@ -215,6 +217,7 @@ def to_participant(person: Person | Candidate, day: date, busy: tuple = ()) -> P
         manager=str(person.manager_id) if person.manager_id else None,
         avoid=frozenset(str(a) for a in (pref.avoid or [])),
         topics=tuple(pref.topics or ()),
+        share_topics=tuple(pref.share_topics or ()),
     )
 
 

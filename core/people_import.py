@@ -36,7 +36,15 @@ COLUMNS = (
     "manager_email",
     "active",
     "language",
+    "learn_topics",
+    "share_topics",
 )
+#: What a file may also name: ``topics``, the older name of ``learn_topics``.
+LEGACY_COLUMNS = {"topics": "learn_topics"}
+#: Topics per person, and characters per topic (as the preferences page allows).
+MAX_TOPICS, TOPIC_LENGTH = 10, 60
+#: In a file, a cell lists topics separated by semicolons (commas separate cells).
+TOPIC_SEPARATOR = ";"
 REQUIRED = ("email", "name", "department")
 #: Deliberately simple: an address with one @ and a dot in the domain; the mail server decides.
 #: No slash or backslash either, so an address is always one segment of an API URL, and no
@@ -157,8 +165,47 @@ def _time(raw: Mapping, column: str, default: time, line: int, errors: list[RowE
     return time(int(hours), int(minutes))
 
 
+def _topics(
+    raw: Mapping, column: str, line: int, errors: list[RowError], *, from_csv: bool
+) -> tuple[str, ...] | None:
+    """A person's topics: a list of strings (API) or a ``;``-separated cell (CSV). None when
+    absent, null or an empty cell: the stored topics stay as they are."""
+    value = raw.get(column)
+    if value is None or value == "":
+        return None
+    if from_csv and isinstance(value, str):
+        items = value.split(TOPIC_SEPARATOR)
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        items = value
+        if len(items) > MAX_TOPICS:  # blank ones count too, as the document's maxItems says
+            errors.append(RowError(line, column, f"at most {MAX_TOPICS} topics"))
+            return None
+    else:
+        errors.append(RowError(line, column, "must be a list of topics (strings)"))
+        return None
+    seen: dict[str, str] = {}
+    for item in items:
+        problem = text_problem(item)
+        topic = " ".join(item.split())
+        if problem is not None:
+            errors.append(RowError(line, column, f"a topic {problem}"))
+            return None
+        if "," in topic or TOPIC_SEPARATOR in topic:
+            errors.append(RowError(line, column, f"a topic has no comma or semicolon: {topic!r}"))
+            return None
+        if len(item) > TOPIC_LENGTH:
+            errors.append(RowError(line, column, f"a topic has at most {TOPIC_LENGTH} characters"))
+            return None
+        if topic:
+            seen.setdefault(topic.casefold(), topic)
+    if len(seen) > MAX_TOPICS:
+        errors.append(RowError(line, column, f"at most {MAX_TOPICS} topics"))
+        return None
+    return tuple(seen.values())
+
+
 def validate_record(
-    raw: Mapping, line: int, default_zone: str
+    raw: Mapping, line: int, default_zone: str, *, from_csv: bool = False
 ) -> tuple[PersonRecord | None, list[RowError]]:
     """Check one person (a CSV row or an API object); the record, or None and the errors."""
     errors: list[RowError] = []
@@ -201,6 +248,11 @@ def validate_record(
         errors.append(RowError(line, "manager_email", _("a person cannot be their own manager")))
     active = _active(raw.get("active"), line, errors)
     language = _language(raw, line, errors)
+    learn_column = next((c for c, n in LEGACY_COLUMNS.items() if c in raw), "learn_topics")
+    if "learn_topics" in raw:
+        learn_column = "learn_topics"
+    learn = _topics(raw, learn_column, line, errors, from_csv=from_csv)
+    share = _topics(raw, "share_topics", line, errors, from_csv=from_csv)
     if errors:
         return None, errors
     office = values["office"]
@@ -216,6 +268,8 @@ def validate_record(
         manager_email=manager,
         active=active,
         language=language,
+        learn_topics=learn,
+        share_topics=share,
     )
     return record, []
 
@@ -317,7 +371,7 @@ def _read_rows(reader, default_zone: str):
     header = [h.strip().lower() for h in next(reader)]
     missing = _("required column is missing")
     errors = [RowError(1, c, missing) for c in REQUIRED if c not in header]
-    ignored = [h for h in header if h and h not in COLUMNS]
+    ignored = [h for h in header if h and h not in COLUMNS and h not in LEGACY_COLUMNS]
     if errors:
         return [], errors, ignored, 0
     found: list[tuple[int, PersonRecord]] = []
@@ -343,7 +397,7 @@ def _read_rows(reader, default_zone: str):
             )
             continue
         raw = dict(zip(header, cells, strict=False))
-        record, problems = validate_record(raw, line, default_zone)
+        record, problems = validate_record(raw, line, default_zone, from_csv=True)
         errors.extend(problems)
         if record is not None:
             found.append((line, record))
@@ -442,5 +496,7 @@ def template_csv() -> str:
         "",
         "yes",
         "sv",
+        "Python;Statistics",
+        "Mathematics",
     ]
     return ",".join(COLUMNS) + "\n" + ",".join(example) + "\n"

@@ -124,6 +124,8 @@ def person_json(person: Person) -> dict:
         "manager_email": person.manager.email if person.manager is not None else None,
         "language": person.language,
         "active": person.preference is not None and person.preference.active,
+        "learn_topics": list(person.preference.topics or []) if person.preference else [],
+        "share_topics": list(person.preference.share_topics or []) if person.preference else [],
         "status": status_of(person),
         "created_at": person.created_at.isoformat(),
         "updated_at": person.updated_at.isoformat(),

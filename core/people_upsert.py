@@ -35,6 +35,9 @@ class PersonRecord:
     active: bool | None
     #: "en", "sv" or "de"; None: no choice in the file, so an existing person's stays as it is.
     language: str | None = None
+    # What they want to learn (``Preference.topics``) and can share; None leaves them as is.
+    learn_topics: tuple[str, ...] | None = None
+    share_topics: tuple[str, ...] | None = None
 
 
 def ids_by_email(emails: Iterable[str]) -> dict[str, int]:
@@ -81,13 +84,18 @@ def apply_records(
                 select(Person.__table__).where(Person.email.in_([r.email for r in chunk]))
             )
         }
-        actives = dict(
-            db.session.execute(
-                select(Preference.person_id, Preference.active).where(
-                    Preference.person_id.in_([p.id for p in existing.values()])
-                )
-            ).all()
-        )
+        preferences = {
+            person_id: (active, topics, share)
+            for person_id, active, topics, share in db.session.execute(
+                select(
+                    Preference.person_id,
+                    Preference.active,
+                    Preference.topics,
+                    Preference.share_topics,
+                ).where(Preference.person_id.in_([p.id for p in existing.values()]))
+            )
+        }
+        actives = {person_id: p[0] for person_id, p in preferences.items()}
         new, changed, preference_rows, active_changes = [], [], [], []
         for record in chunk:
             row = existing.get(record.email)
@@ -99,11 +107,27 @@ def apply_records(
                 fields["language"] = row.language
             differs = any(getattr(row, k) != v for k, v in fields.items())
             if row.id not in actives:
-                preference_rows.append({"person_id": row.id, "active": record.active is not False})
+                preference_rows.append(_new_preference(row.id, record))
                 differs = True
-            elif record.active is not None and actives[row.id] != record.active:
-                active_changes.append({"person_id": row.id, "active": record.active})
-                differs = True
+            else:
+                _, topics, share = preferences[row.id]
+                wanted = {
+                    "active": actives[row.id] if record.active is None else record.active,
+                    "topics": list(topics or [])
+                    if record.learn_topics is None
+                    else list(record.learn_topics),
+                    "share_topics": list(share or [])
+                    if record.share_topics is None
+                    else list(record.share_topics),
+                }
+                current = {
+                    "active": actives[row.id],
+                    "topics": list(topics or []),
+                    "share_topics": list(share or []),
+                }
+                if wanted != current:
+                    active_changes.append({"person_id": row.id, **wanted})
+                    differs = True
             if differs:
                 changed.append({"id": row.id, **fields})
             else:
@@ -126,16 +150,23 @@ def _write(chunk, new, changed, preference_rows, active_changes) -> None:
         db.session.execute(insert(Person.__table__), new)
         ids = ids_by_email(r["email"] for r in new)
         by_email = {r.email: r for r in chunk}
-        preference_rows += [
-            {"person_id": ids[r["email"]], "active": by_email[r["email"]].active is not False}
-            for r in new
-        ]
+        preference_rows += [_new_preference(ids[r["email"]], by_email[r["email"]]) for r in new]
     if changed:
         db.session.execute(update(Person), changed)
     if preference_rows:
         db.session.execute(insert(Preference.__table__), preference_rows)
     if active_changes:
         db.session.execute(update(Preference), active_changes)
+
+
+def _new_preference(person_id: int, record: PersonRecord) -> dict:
+    """The Preference row of someone imported without one (taking part unless ``active`` no)."""
+    return {
+        "person_id": person_id,
+        "active": record.active is not False,
+        "topics": list(record.learn_topics or ()),
+        "share_topics": list(record.share_topics or ()),
+    }
 
 
 def _link_managers(records: list[PersonRecord]) -> None:

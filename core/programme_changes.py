@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core import audit, drop_in
+from core import audit, drop_in, learning_teams
 from core.db import db
 from core.models import Person, Programme, ProgrammeMember
 from core.programmes import ProgrammeSettings, apply_settings, find_programme, may_join
@@ -42,6 +42,7 @@ def save_programme(
         programme.room_url = before["room_url"]  # emptied: keep the room people have
     db.session.flush()
     drop_in.programme_changed(settings, programme, before)
+    learning_teams.programme_changed(settings, programme, before)
     after = _snapshot(programme)
     changed = {k: v for k, v in after.items() if not before or before.get(k) != v}
     audit.record(

@@ -134,6 +134,8 @@ class Applicant:
     timezone: str
     #: Their own language (core.i18n.LANGUAGES); None: the browser's, else FIKA_LANGUAGE.
     language: str | None = None
+    topics: tuple[str, ...] = ()  # what they want to learn
+    share_topics: tuple[str, ...] = ()  # what they can share
 
     def first_name(self) -> str:
         """How the confirmation page addresses them."""
@@ -288,6 +290,9 @@ class ProgrammeSettings:
     slack_channel_id: str | None = None
     #: The language of the programme's shared messages (None: the organisation's, FIKA_LANGUAGE).
     language: str | None = None
+    # Learning teams only: the first meeting on or after ``starts_on``, the last by ``ends_on``.
+    starts_on: date | None = None
+    ends_on: date | None = None
 
     @classmethod
     def of(cls, programme: Programme) -> ProgrammeSettings:
@@ -325,7 +330,9 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
     if "name" not in problems and is_blank(values.name):
         problems["name"] = _("Give the programme a name.")
     if values.kind not in tuple(ProgrammeKind):
-        problems["kind"] = _("Choose matched or drop-in room.")
+        problems["kind"] = _("Choose matched, drop-in room or learning teams.")
+    elif values.kind == ProgrammeKind.LEARNING_TEAM:
+        problems |= learning_team_problems(values)
     if values.cadence not in tuple(Cadence):
         problems["cadence"] = _("Choose weekly or biweekly.")
     if values.language is not None and values.language not in LANGUAGES:
@@ -362,6 +369,40 @@ def settings_problems(values: ProgrammeSettings) -> dict[str, str]:
                 problems[name] = _(
                     "Each name has at most %(limit)d characters.", limit=FILTER_NAME_MAX
                 )
+    return problems
+
+
+#: A learning team's size: below three it is a coffee break, above eight a meeting.
+TEAM_SIZES = (3, 8)
+#: The longest frame a learning-team programme may have (its recurring invite's length).
+MAX_TEAM_WEEKS = 52
+
+
+def learning_team_problems(values: ProgrammeSettings) -> dict[str, str]:
+    """The rules a learning-team programme adds: a topic, 3-8 people, one meeting day, and a
+    frame (``starts_on`` before ``ends_on``, at most a year). Reads nothing."""
+    problems: dict[str, str] = {}
+    if is_blank(values.topic):
+        problems["topic"] = _("Learning teams form around a topic: give one.")
+    low, high = TEAM_SIZES
+    size = values.group_size
+    if isinstance(size, int) and not isinstance(size, bool) and not low <= size <= high:
+        problems["group_size"] = _(
+            "A learning team has %(low)d to %(high)d people.", low=low, high=high
+        )
+    if values.days and len(values.days) != 1:
+        problems["days"] = _("Learning teams meet on one day: choose exactly one.")
+    if values.starts_on is None:
+        problems["starts_on"] = _("Give the date the teams start.")
+    if values.ends_on is None:
+        problems["ends_on"] = _("Give the date the teams end (the deadline).")
+    elif values.starts_on is not None:
+        if values.ends_on <= values.starts_on:
+            problems["ends_on"] = _("The end must be after the start.")
+        elif (values.ends_on - values.starts_on).days > MAX_TEAM_WEEKS * 7:
+            problems["ends_on"] = _(
+                "At most %(weeks)d weeks after the start.", weeks=MAX_TEAM_WEEKS
+            )
     return problems
 
 

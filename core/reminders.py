@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.db import db
-from core.enums import GroupStatus, RoundStatus
+from core.enums import GroupStatus, ProgrammeKind, RoundStatus
 from core.events import log_event
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.outbox import Outbox
@@ -40,7 +40,12 @@ def queue_reminders(settings: Settings, now: datetime) -> int:
         return 0
     queued = 0
     programmes = db.session.scalars(
-        select(Programme).where(Programme.active.is_(True), Programme.reminder_minutes > 0)
+        select(Programme).where(
+            Programme.active.is_(True),
+            Programme.reminder_minutes > 0,
+            # A learning team's invite is a series; a one-break reminder would misname it.
+            Programme.kind != ProgrammeKind.LEARNING_TEAM,
+        )
     ).all()
     for programme in programmes:
         groups = db.session.scalars(

@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core import faults
+from core import faults, learning_teams
 from core.bulk import insert_rows
 from core.db import db
 from core.enums import GroupStatus, RoundStatus
@@ -27,10 +25,11 @@ from core.events import log_event
 from core.i18n import gettext as _
 from core.i18n import ngettext, using
 from core.invites import build_invite
-from core.models import Group, GroupMember, Programme, Round
+from core.models import Group, GroupMember, Programme
 from core.outbox import Outbox
 from core.participants import Candidate, busy_times, history, taking_part, to_participant
 from core.programmes import break_start
+from core.round_claims import RoundOutcome, claim_round, default_seed, existing_round
 from core.settings import Settings
 from integrations import notices
 from integrations.base import MessageKind, Notice
@@ -41,24 +40,6 @@ log = logging.getLogger("fika.round")
 
 #: How far back the conversation starters people saw are remembered (to rotate them).
 STARTER_MEMORY = timedelta(days=14)
-
-
-@dataclass
-class RoundOutcome:
-    """What a call to :func:`run_round` did: ``created`` is False for the no-op second call."""
-
-    created: bool
-    round_id: int | None
-    plan: Plan | None
-    message: str
-    people: dict[str, Candidate] = field(default_factory=dict)
-    # True when this call planned the round but another process inserted it first.
-    raced: bool = False
-
-
-def default_seed(programme: Programme, day: date) -> int:
-    """A seed fixed by programme and date, so a preview shows what the real run will do."""
-    return int(day.strftime("%Y%m%d")) * 1000 + programme.id
 
 
 def plan_request(
@@ -94,6 +75,8 @@ def preview_round(
     """Plan the round without writing anything (a drop-in room has nothing to plan)."""
     if programme.is_drop_in:
         return RoundOutcome(False, None, None, drop_in_message(programme))
+    if programme.is_learning_team:
+        return RoundOutcome(False, None, None, learning_teams.preview_message(programme))
     people = taking_part(programme, day)
     seed = default_seed(programme, day) if seed is None else seed
     busy = busy_times(settings, people, day)
@@ -127,38 +110,6 @@ def drop_in_message(programme: Programme) -> str:
     )
 
 
-def existing_round(programme: Programme, day: date) -> Round | None:
-    """The round already recorded for (programme, date), if any."""
-    return db.session.scalar(
-        select(Round).where(Round.programme_id == programme.id, Round.date == day)
-    )
-
-
-def _upsert():
-    """The dialect's INSERT that supports ON CONFLICT DO NOTHING (PostgreSQL and SQLite)."""
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
-def claim_round(
-    programme: Programme, day: date, stats: dict, unmatched: list, status: str = RoundStatus.PLANNED
-) -> int | None:
-    """Insert the Round row first; None when another call already holds (programme, date)."""
-    statement = (
-        _upsert()(Round)
-        .values(
-            programme_id=programme.id,
-            date=day,
-            status=status,
-            stats=stats,
-            unmatched=unmatched,
-            created_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing(index_elements=["programme_id", "date"])
-        .returning(Round.id)
-    )
-    return db.session.execute(statement).scalar_one_or_none()
-
-
 def _last_starters(person_ids: list[int], since: datetime) -> dict[int, str]:
     """The conversation starter each person saw most recently, to rotate away from it.
 
@@ -189,6 +140,8 @@ def run_round(
     """
     if programme.is_drop_in:
         return RoundOutcome(False, None, None, drop_in_message(programme))
+    if programme.is_learning_team:
+        return learning_teams.run_teams(settings, programme, day, seed=seed, now=now)
     previous = existing_round(programme, day)
     if previous is not None:
         if previous.status == RoundStatus.MISSED:

@@ -122,6 +122,15 @@ class RoomInvite:
     attendee: Attendee
     exdates: tuple[date, ...] = ()  # local dates of occurrences the person skips (a pause)
     stamp: datetime | None = None  # when this version was made; DTSTAMP (deterministic)
+    # A learning team's series (``team`` True): every ``interval`` weeks until ``until`` (the
+    # programme's ``ends_on``, local), around ``topic``, with its members' names and its goal.
+    # The UID is the team's, shared by its members' invites; the event blocks the time.
+    team: bool = False
+    interval: int = 1
+    until: date | None = None
+    topic: str = ""
+    members: tuple[str, ...] = ()
+    goal: str = ""
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,7 @@ def room_to_dict(room: RoomInvite) -> dict[str, Any]:
     data["first_day"] = room.first_day.isoformat()
     data["exdates"] = [d.isoformat() for d in room.exdates]
     data["stamp"] = room.stamp.isoformat() if room.stamp else None
+    data["until"] = room.until.isoformat() if room.until else None
     return data
 
 
@@ -123,6 +124,8 @@ def room_from_dict(data: dict[str, Any]) -> RoomInvite:
     data["exdates"] = tuple(date.fromisoformat(d) for d in data.get("exdates") or ())
     data["stamp"] = datetime.fromisoformat(data["stamp"]) if data.get("stamp") else None
     data["attendee"] = Attendee(**data["attendee"])
+    data["until"] = date.fromisoformat(data["until"]) if data.get("until") else None
+    data["members"] = tuple(data.get("members") or ())
     return RoomInvite(**data)
 
 

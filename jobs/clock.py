@@ -93,6 +93,9 @@ def plan_or_miss(
                 planned_at=schedule.plan_at(day).isoformat(),
             )
         return outcome
+    if programme.is_learning_team:
+        # Its teams are formed and keep meeting: a slot with nobody new to place is no miss.
+        return None
     return record_missed(programme, day, f"not planned before the cut-off {deadline:%H:%M}Z")
 
 

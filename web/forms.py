@@ -146,6 +146,40 @@ def chosen_language(field) -> str | None:
     return field.data or None
 
 
+#: Topics a person may name to learn, and to share (the CSV and API allow as many).
+MAX_TOPICS = 10
+
+
+def topic_list(text: str | None) -> list[str]:
+    """'Python, climbing ,  tea' -> ['Python', 'climbing', 'tea'] (no duplicates, no blanks)."""
+    seen: dict[str, str] = {}
+    for raw in (text or "").split(","):
+        topic = " ".join(raw.split())
+        if topic and topic.lower() not in seen:
+            seen[topic.lower()] = topic
+    return list(seen.values())
+
+
+def check_topics(field) -> None:
+    """At most ten topics, each short (the form's comma-separated list)."""
+    topics = topic_list(field.data)
+    if len(topics) > MAX_TOPICS:
+        raise ValidationError(
+            _(
+                "Please name at most %(most)s topics (you named %(named)s).",
+                most=MAX_TOPICS,
+                named=len(topics),
+            )
+        )
+    long = [t for t in topics if len(t) > 60]
+    if long:
+        raise ValidationError(
+            _("Please keep each topic short: %(topic)s… is too long.", topic=repr(long[0][:60]))
+        )
+    if any(";" in t for t in topics):
+        raise ValidationError(_("Separate topics with commas."))
+
+
 class OptInForm(FlaskForm):
     """Join the coffee breaks: who you are, where you work, your time zone."""
 
@@ -175,6 +209,24 @@ class OptInForm(FlaskForm):
         widget=ZoneSelect(),
     )
     language = language_field()
+    # What they want to learn (Preference.topics) and can share: learning teams bring the two
+    # together. Optional, comma-separated.
+    topics = StringField(
+        lazy_gettext("Topics you want to learn (optional, comma-separated)"),
+        validators=[Length(max=1000), PlainText("The topics")],
+    )
+    share_topics = StringField(
+        lazy_gettext("Topics you can share (optional, comma-separated)"),
+        validators=[Length(max=1000), PlainText("The topics")],
+    )
+
+    def validate_topics(self, field) -> None:
+        """At most ten short topics."""
+        check_topics(field)
+
+    def validate_share_topics(self, field) -> None:
+        """At most ten short topics."""
+        check_topics(field)
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)

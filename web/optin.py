@@ -23,7 +23,7 @@ from core.models import Person, Programme
 from core.next_break import next_break_for_applicant
 from core.programmes import Applicant, check_programmes
 from web.config import current_settings
-from web.forms import OptInForm, chosen_language
+from web.forms import OptInForm, chosen_language, topic_list
 from web.per_process import kept
 from web.programmes import (
     cached_or_default,
@@ -82,6 +82,8 @@ def applicant_from(form: OptInForm) -> Applicant:
         home_office=None if form.remote.data else form.office.data.strip(),
         timezone=form.timezone.data,
         language=chosen_language(form.language),
+        topics=tuple(topic_list(form.topics.data)),
+        share_topics=tuple(topic_list(form.share_topics.data)),
     )
 
 

@@ -22,6 +22,7 @@ from core.people_import import EMAIL_PATTERN, TIME_PATTERN
 
 DEFAULT_START, DEFAULT_END = "09:00", "17:00"
 KNOWN_EMAIL = "known@example.org"  # seeded by the ``live`` fixture of test_api_schemathesis.py
+TEAMS_PROGRAMME = 2  # the live fixture's learning-team programme (after the default one)
 
 
 def _valid(value: object, pattern: str) -> bool:
@@ -52,6 +53,13 @@ def before_call(ctx, case, **kwargs):
     Right before the request, in every phase; schemathesis re-reads the case afterwards, so
     what it knows about the request (valid or not) is about what is sent.
     """
+    if case.path.endswith("/teams") and isinstance(case.path_parameters, dict):
+        # GET .../teams: an id valid on its own names the learning-team programme the live
+        # fixture made, since whether a programme exists is not the document's to say.
+        number = case.path_parameters.get("programme_id")
+        if isinstance(number, int) and not isinstance(number, bool) and 1 <= number < 2**31:
+            case.path_parameters["programme_id"] = TEAMS_PROGRAMME
+        return
     body = case.body
     if not isinstance(body, dict):
         return
@@ -62,6 +70,10 @@ def before_call(ctx, case, **kwargs):
             KNOWN_EMAIL if _valid(e, EMAIL_PATTERN) and len(e) <= 254 else e for e in body["emails"]
         ]
         return
+    if body.get("kind") == "learning_team":
+        # A learning-team programme needs a topic, one day, 3-8 people and a frame whose end
+        # is after its start: rules between fields (tested in test_learning_teams.py).
+        del body["kind"]
     if case.method.upper() == "PUT":
         keep_rules_between_fields(body)
     elif case.method.upper() == "POST" and isinstance(body.get("people"), list):

@@ -131,7 +131,7 @@ def test_post_takes_the_admins_defaults(client):
         ({"duration_minutes": 4}, "duration_minutes"),
         ({"lead_minutes": -1}, "lead_minutes"),
         ({"cooldown_rounds": 101}, "cooldown_rounds"),
-        ({"kind": "learning_team"}, "kind"),
+        ({"kind": "lottery"}, "kind"),
         ({"cadence": "daily"}, "cadence"),
         ({"days": []}, "days"),
         ({"days": ["mon", "mon"]}, "days"),

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,9 @@ from werkzeug.serving import make_server
 
 from core.api_tokens import create_token
 from core.db import db
+from core.models import Programme
 from tests.core.helpers import add_person
+from tests.web.schemathesis_hooks import TEAMS_PROGRAMME
 
 CHECKS = [
     not_a_server_error,
@@ -45,6 +48,19 @@ def live(app):
     with app.app_context():
         add_person("known@example.org", "Sales")
         add_person("boss@example.org", "People")
+        # A learning-team programme whose teams GET .../teams lists (the hooks' TEAMS_PROGRAMME).
+        learning = Programme(
+            name="Learning teams",
+            kind="learning_team",
+            topic="Python",
+            group_size=4,
+            days=["thu"],
+            starts_on=date(2027, 1, 4),
+            ends_on=date(2027, 3, 25),
+        )
+        db.session.add(learning)
+        db.session.flush()
+        assert learning.id == TEAMS_PROGRAMME
         _, secret = create_token("schemathesis", "test")
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -115,6 +131,11 @@ def test_schemathesis_run_with_every_check_finds_nothing(live, tmp_path):
         f"{base}/api/openapi.json",
         "--checks",
         "all",
+        # DELETE /api/v1/programmes/{id} switches a programme off and keeps it (its rounds and
+        # history stay; README, "Admin and API"), so a GET after it is a 200 by design, which
+        # the use-after-free check (ST301) would report once its stateful phase reaches it.
+        "--exclude-checks",
+        "use_after_free",
         "--header",
         f"Authorization: Bearer {token}",
         "--max-examples",

@@ -241,7 +241,7 @@ def test_bad_admin_input_is_refused_with_the_fields_message(app, admin):
         ({"timezone": "Mars/Olympus"}, b"Unknown time zone"),
         ({"room_url": "http://meet.example.org/room"}, b"Give an https:// link to the room"),
         ({"room_url": "javascript:alert(1)"}, b"Give an https:// link to the room"),
-        ({"kind": "lottery"}, b"Choose matched or drop-in room."),
+        ({"kind": "lottery"}, b"Choose matched, drop-in room or learning teams."),
     ]
     for change, message in cases:
         response = admin.post("/admin/programmes/new", data={**ROOM_FORM, **change})

@@ -26,6 +26,7 @@ from web.forms import (
     IanaZone,
     PlainText,
     ZoneSelect,
+    check_topics,
     language_choices,
     language_field,
     work_email_field,
@@ -67,7 +68,6 @@ PAUSE_LENGTHS = [
     ("until", lazy_gettext("Until a date")),
 ]
 REMOTE = "remote"
-MAX_TOPICS = 10
 MAX_PAUSE_DAYS = 366
 assert {m for m, _ in MODE_CHOICES} == set(Mode)
 assert set(DAY_LABELS) == set(WEEKDAYS)
@@ -88,33 +88,6 @@ class AnswerForm(FlaskForm):
     """One answer from a fixed set: 'I'm in' / 'Can't make it', or 'did you meet?'."""
 
     answer = StringField(validators=[DataRequired(lazy_gettext("Pick an answer."))])
-
-
-def topic_list(text: str | None) -> list[str]:
-    """'Python, climbing ,  tea' -> ['Python', 'climbing', 'tea'] (no duplicates, no blanks)."""
-    seen: dict[str, str] = {}
-    for raw in (text or "").split(","):
-        topic = " ".join(raw.split())
-        if topic and topic.lower() not in seen:
-            seen[topic.lower()] = topic
-    return list(seen.values())
-
-
-def _check_topics(field) -> None:
-    topics = topic_list(field.data)
-    if len(topics) > MAX_TOPICS:
-        raise ValidationError(
-            _(
-                "Please name at most %(most)s topics (you named %(named)s).",
-                most=MAX_TOPICS,
-                named=len(topics),
-            )
-        )
-    long = [t for t in topics if len(t) > 60]
-    if long:
-        raise ValidationError(
-            _("Please keep each topic short: %(topic)s… is too long.", topic=repr(long[0][:60]))
-        )
 
 
 class PreferencesForm(FlaskForm):
@@ -170,10 +143,10 @@ class PreferencesForm(FlaskForm):
             raise ValidationError(_("The end of your working hours must be after the start."))
 
     def validate_topics(self, field) -> None:
-        _check_topics(field)
+        check_topics(field)
 
     def validate_share_topics(self, field) -> None:
-        _check_topics(field)
+        check_topics(field)
 
     def validate_avoid(self, field) -> None:
         ids = set(field.data or [])

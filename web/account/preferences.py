@@ -18,10 +18,10 @@ from core.models import WEEKDAYS, Person, Preference
 from core.programmes import open_programmes, programmes_for
 from core.text import is_plain_text
 from web.account import bp
-from web.account.forms import ConfirmForm, PauseForm, PreferencesForm, topic_list
+from web.account.forms import ConfirmForm, PauseForm, PreferencesForm
 from web.auth import current_person, login_required
 from web.config import current_settings
-from web.forms import AUTOMATIC, chosen_language
+from web.forms import AUTOMATIC, chosen_language, topic_list
 from web.i18n import date_filter, refresh_language
 from web.optin import as_sentence, known_offices
 from web.programmes import submitted_programme_ids

@@ -13,7 +13,15 @@ from wtforms import (
     StringField,
     TimeField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.fields import DateField
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.enums import Cadence, ProgrammeKind
@@ -99,6 +107,12 @@ class ProgrammeForm(FlaskForm):
                 ProgrammeKind.DROP_IN,
                 lazy_gettext("Drop-in room: one daily room anyone joins when they like"),
             ),
+            SelectChoice(
+                ProgrammeKind.LEARNING_TEAM,
+                lazy_gettext(
+                    "Learning teams: formed once around the topic, meeting until the end date"
+                ),
+            ),
         ],
     )
     room_url = StringField(
@@ -148,6 +162,14 @@ class ProgrammeForm(FlaskForm):
         lazy_gettext("Repeat window (rounds before two people may meet again)"),
         validators=[InputRequired(lazy_gettext("Give a number.")), _in_range("cooldown_rounds")],
     )
+    starts_on = DateField(
+        lazy_gettext("Learning teams: start date"), validators=[Optional()], format="%Y-%m-%d"
+    )
+    ends_on = DateField(
+        lazy_gettext("Learning teams: end date (the deadline)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
     departments = StringField(
         lazy_gettext("Departments that may join (comma-separated; empty: all)"),
         validators=[Length(max=2000), PlainText("The list of departments")],
@@ -185,7 +207,7 @@ class ProgrammeForm(FlaskForm):
         """Matched or drop-in; missing means matched (older forms and API clients)."""
         field.data = field.data or ProgrammeKind.MATCHED
         if field.data not in tuple(ProgrammeKind):
-            raise ValidationError(lazy_gettext("Choose matched or drop-in room."))
+            raise ValidationError(lazy_gettext("Choose matched, drop-in room or learning teams."))
 
     def validate_room_url(self, field) -> None:
         """A pasted room (Teams, Meet, Zoom...) must be an https link: it goes into invites."""

@@ -41,6 +41,7 @@ PRESETS: dict[str, dict] = {
     },
     "learning": {
         "name": "Learning teams",
+        "kind": "learning_team",  # the topic and the start and end dates are the admin's to give
         "topic": "",
         "days": ["thu"],
         "cadence": "biweekly",
@@ -73,6 +74,8 @@ def _settings(form: ProgrammeForm) -> ProgrammeSettings:
         offices=names(form.offices.data),
         slack_channel_id=(form.slack_channel_id.data or "").strip() or None,
         language=form.language.data or None,
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
     )
 
 

@@ -91,6 +91,10 @@ def preview():
                 name=programme.name,
             ),
         )
+    if programme.is_learning_team:
+        from core.learning_teams import preview_message
+
+        abort(400, preview_message(programme))
     try:
         outcome = preview_round(current_settings(), programme, day)
     except RequestError as exc:

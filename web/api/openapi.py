@@ -15,7 +15,7 @@ from flask import jsonify
 from core.enums import Cadence, ProgrammeKind
 from core.i18n import LANGUAGES
 from core.models import WEEKDAYS
-from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
+from core.people_import import EMAIL_PATTERN, LIMITS, MAX_TOPICS, TIME_PATTERN, TOPIC_LENGTH
 from core.programmes import (
     FILTER_NAME_MAX,
     MAX_FILTER_NAMES,
@@ -30,7 +30,7 @@ from core.text import CONTROL_CLASS, FILLED_TEXT_PATTERN, PLAIN_TEXT_PATTERN
 from core.zones import iana_zones
 from web.api import bp
 from web.api.people import MAX_BATCH, MAX_LIMIT, MAX_QUERY_TEXT
-from web.api.programmes import MAX_MEMBERS
+from web.api.programmes import DATE_FIELDS, DATE_PATTERN, MAX_MEMBERS
 from web.input_rules import MAX_ID, MAX_OFFSET
 
 JSON = "application/json"
@@ -151,7 +151,11 @@ PROGRAMME_FIELDS = {
         "type": "string",
         "enum": [k.value for k in ProgrammeKind],
         "description": "matched: people are put into groups each round; drop_in: one room "
-        "anyone joins when they like, with a recurring invite per member.",
+        "anyone joins when they like, with a recurring invite per member; learning_team: "
+        "teams formed once around `topic` (required) by the first round, of `group_size` 3 to "
+        "8, meeting on the one day in `days` at `local_time` for `duration_minutes`, weekly "
+        "or biweekly (`cadence`), from `starts_on` until `ends_on` (both required, "
+        "`ends_on` after `starts_on`, at most 52 weeks apart).",
     },
     "room_url": {
         "type": "string",
@@ -211,6 +215,22 @@ PROGRAMME_FIELDS = {
         "description": "The language of the programme's shared messages (a Slack or Teams "
         "channel post). Null: the organisation's (FIKA_LANGUAGE). Anything else: 422 naming "
         "the field.",
+    },
+    "starts_on": {
+        "type": "string",
+        "format": "date",
+        "pattern": DATE_PATTERN,
+        "nullable": True,
+        "description": "Learning teams: the date the teams start (their first meeting is the "
+        "first meeting day on or after it). Other kinds: ignored.",
+    },
+    "ends_on": {
+        "type": "string",
+        "format": "date",
+        "pattern": DATE_PATTERN,
+        "nullable": True,
+        "description": "Learning teams: the deadline, after `starts_on`; the teams' recurring "
+        "invite ends on it (RRULE UNTIL). Other kinds: ignored.",
     },
 }
 PROGRAMME_ID_PARAMETER = {
@@ -286,6 +306,20 @@ def programme_paths() -> dict:
                 },
             },
         },
+        "/api/v1/programmes/{programme_id}/teams": {
+            "parameters": [PROGRAMME_ID_PARAMETER],
+            "get": {
+                "operationId": "listProgrammeTeams",
+                "summary": "A learning-team programme's teams, each with its members' emails, "
+                "who can share the topic, its first meeting and its end",
+                "responses": {
+                    "200": {"description": "The teams", "content": _json("TeamList")},
+                    "404": no_programme,
+                    "409": _error("The programme is not of kind learning_team: it has no teams"),
+                    **UNAUTHORISED,
+                },
+            },
+        },
         "/api/v1/programmes/{programme_id}/members": {
             "parameters": [PROGRAMME_ID_PARAMETER],
             "post": {
@@ -319,6 +353,7 @@ def programme_schemas() -> dict:
         "room_url": {"type": "string", "nullable": True},
         "slack_channel": {"type": "string", "nullable": True},
         "language": {"type": "string", "nullable": True},
+        **{k: {"type": "string", "format": "date", "nullable": True} for k in DATE_FIELDS},
         "active": {"type": "boolean"},
         "local_time": {"type": "string", "pattern": TIME_PATTERN},
         **{k: {"type": "integer"} for k in RANGES},
@@ -330,6 +365,66 @@ def programme_schemas() -> dict:
     emails = {"type": "array", "items": {"type": "string"}}
     return {
         "Programme": {"type": "object", "required": list(shown), "properties": shown},
+        "TeamList": {
+            "type": "object",
+            "required": ["programme_id", "topic", "cadence", "starts_on", "ends_on", "teams"],
+            "properties": {
+                "programme_id": {"type": "integer"},
+                "topic": {"type": "string"},
+                "cadence": {"type": "string"},
+                "starts_on": {"type": "string", "format": "date", "nullable": True},
+                "ends_on": {"type": "string", "format": "date", "nullable": True},
+                "teams": {"type": "array", "items": _ref("Team")},
+            },
+        },
+        "Team": {
+            "type": "object",
+            "required": [
+                "id",
+                "uid",
+                "start",
+                "end",
+                "ends_on",
+                "video_url",
+                "sequence",
+                "emails",
+                "members",
+            ],  # fmt: skip
+            "properties": {
+                "id": {"type": "integer"},
+                "uid": {"type": "string", "description": "The iCalendar UID of its series."},
+                "start": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "Its first meeting (UTC).",
+                },
+                "end": {"type": "string", "format": "date-time"},
+                "ends_on": {"type": "string", "format": "date", "nullable": True},
+                "video_url": {"type": "string"},
+                "sequence": {"type": "integer"},
+                "emails": {"type": "array", "items": {"type": "string"}},
+                "members": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["email", "name", "department", "sharer", "learner"],
+                        "properties": {
+                            "email": {"type": "string"},
+                            "name": {"type": "string"},
+                            "department": {"type": "string"},
+                            "sharer": {
+                                "type": "boolean",
+                                "description": "Their share_topics hold the topic.",
+                            },
+                            "learner": {
+                                "type": "boolean",
+                                "description": "Their learn_topics hold the topic.",
+                            },
+                        },
+                    },
+                },
+            },
+        },
         "ProgrammeList": {
             "type": "object",
             "required": ["programmes"],
@@ -376,10 +471,28 @@ def programme_schemas() -> dict:
     }
 
 
+def _topic_list(what: str) -> dict:
+    return {
+        "type": "array",
+        "nullable": True,
+        "maxItems": MAX_TOPICS,
+        "items": {
+            "type": "string",
+            "maxLength": TOPIC_LENGTH,
+            "pattern": f"^[^{CONTROL_CLASS},;]*$",
+        },
+        "description": f"{what}: at most {MAX_TOPICS} topics, each one line of text without "
+        "commas or semicolons (blank ones are dropped, repeats in any case kept once). Null or "
+        "absent: left as they are; []: none. In a CSV file: one cell, topics separated by `;`.",
+    }
+
+
 def document() -> dict:
     """The OpenAPI 3.0 document."""
     fields = {
         **PERSON_FIELDS,
+        "learn_topics": _topic_list("What they want to learn (learning teams' learners)"),
+        "share_topics": _topic_list("What they can share (learning teams' sharers)"),
         "active": {
             "type": "boolean",
             "nullable": True,
@@ -403,7 +516,15 @@ def document() -> dict:
     }
     person = {
         "type": "object",
-        "required": [*PERSON_FIELDS, "active", "status", "created_at", "updated_at"],
+        "required": [
+            *PERSON_FIELDS,
+            "active",
+            "learn_topics",
+            "share_topics",
+            "status",
+            "created_at",
+            "updated_at",
+        ],
         "properties": {
             # What is stored may predate today's input rules: plain types, no patterns.
             **{k: {"type": "string"} for k in PERSON_FIELDS},
@@ -411,6 +532,8 @@ def document() -> dict:
             "manager_email": {"type": "string", "nullable": True},
             "language": {"type": "string", "nullable": True},
             "active": {"type": "boolean"},
+            "learn_topics": {"type": "array", "items": {"type": "string"}},
+            "share_topics": {"type": "array", "items": {"type": "string"}},
             "status": {"type": "string", "enum": ["active", "paused", "inactive"]},
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from datetime import time
+from datetime import date, time
 
 from flask import g, jsonify, request
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import db
 from core.i18n import using
+from core.learning_teams import team_listing
 from core.models import Person, Programme
 from core.people_import import EMAIL_PATTERN, LIMITS, TIME_PATTERN
 from core.programme_changes import add_members, refused_members, save_programme, switch_off
@@ -35,6 +36,9 @@ FIELDS = tuple(API_NAMES.get(f.name, f.name) for f in fields(ProgrammeSettings))
 TEXT_FIELDS = ("name", "topic", "kind", "cadence", "timezone")
 INT_FIELDS = ("duration_minutes", "lead_minutes", "group_size", "cooldown_rounds")
 LIST_FIELDS = ("days", "departments", "offices")
+#: Learning teams' frame: "YYYY-MM-DD", or null.
+DATE_FIELDS = ("starts_on", "ends_on")
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 def programme_json(programme: Programme) -> dict:
@@ -42,6 +46,8 @@ def programme_json(programme: Programme) -> dict:
     values = ProgrammeSettings.of(programme)
     shown = {API_NAMES.get(f.name, f.name): getattr(values, f.name) for f in fields(values)}
     shown["local_time"] = programme.local_time.strftime("%H:%M")
+    for name in DATE_FIELDS:
+        shown[name] = shown[name].isoformat() if shown[name] else None
     return {"id": programme.id, **shown}
 
 
@@ -96,6 +102,16 @@ def _parse(body: dict, values: ProgrammeSettings) -> dict[str, str]:
                 problems[name] = "must be HH:MM, 24-hour"
             else:
                 values.local_time = time(int(value[:2]), int(value[3:]))
+        elif name in DATE_FIELDS:
+            if value is None:
+                setattr(values, name, None)
+            elif not isinstance(value, str) or not re.fullmatch(DATE_PATTERN, value):
+                problems[name] = "must be a date, YYYY-MM-DD, or null"
+            else:
+                try:
+                    setattr(values, name, date.fromisoformat(value))
+                except ValueError:
+                    problems[name] = "must be a date, YYYY-MM-DD, or null"
         elif name in INT_FIELDS:
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
@@ -260,5 +276,29 @@ def add_programme_members(programme_id: int):
         {
             "added": [p.email for p in people if p.id in new],
             "already": [p.email for p in people if p.id not in new],
+        }
+    )
+
+
+@bp.get("/v1/programmes/<int:programme_id>/teams")
+def programme_teams(programme_id: int):
+    """A learning-team programme's teams with their members; 409 for another kind (a valid
+    request about a programme whose kind has no teams: a conflict with its state, not a bad
+    request)."""
+    programme = _programme(programme_id)
+    if programme is None:
+        return _no_programme(programme_id)
+    if not programme.is_learning_team:
+        return error_response(
+            409, f"programme {programme_id} is of kind {programme.kind}: it has no teams"
+        )
+    return jsonify(
+        {
+            "programme_id": programme.id,
+            "topic": programme.topic,
+            "cadence": programme.cadence,
+            "starts_on": programme.starts_on.isoformat() if programme.starts_on else None,
+            "ends_on": programme.ends_on.isoformat() if programme.ends_on else None,
+            "teams": team_listing(programme),
         }
     )
