@@ -29,7 +29,16 @@ from core.db import db
 from core.enums import Cadence, GroupStatus, ProgrammeKind
 from core.events import log_event
 from core.invites import attendee, organiser
-from core.models import WEEKDAYS, Group, GroupMember, Person, Preference, Programme, Round
+from core.models import (
+    WEEKDAYS,
+    Group,
+    GroupMember,
+    Person,
+    Preference,
+    Programme,
+    Round,
+    TeamProgress,
+)
 from core.outbox import Outbox
 from core.participants import (
     PERSON_COLUMNS,
@@ -324,7 +333,19 @@ def build_team_invite(
         until=programme.ends_on,
         topic=programme.topic,
         members=tuple(m.name for m in members),
+        goal=_goal(group),
+        goal_url=f"{settings.base_url}/teams/{group.uid}",
     )
+
+
+def _goal(group: Group) -> str:
+    progress = db.session.get(TeamProgress, group.id)
+    return progress.goal if progress is not None else ""
+
+
+def active_candidates() -> list[Candidate]:
+    """Everyone taking part, with their preferences, by id (who a programme reaches)."""
+    return _active_candidates()
 
 
 def send_team(

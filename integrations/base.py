@@ -28,6 +28,10 @@ class MessageKind(StrEnum):
     ROOM = "room"  # a person's recurring drop-in room invite
     ANNOUNCEMENT = "announcement"  # notices to a whole chat channel
     ROOM_NUDGE = "room_nudge"
+    # A learning team's check-in and its "what we learned" digest: plain messages whose text
+    # (already in the reader's language) comes in the Message's ``notice``.
+    TEAM_CHECKIN = "team_checkin"
+    DIGEST = "digest"
 
 
 class ButtonAnswer(StrEnum):
@@ -128,6 +132,7 @@ class RoomInvite:
     topic: str = ""
     members: tuple[str, ...] = ()
     goal: str = ""
+    goal_url: str = ""  # the team's goal page
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,7 @@ class Notice:
     card: dict[str, Any]  # an Adaptive Card for Teams
     # Not worth sending from this instant on (a room nudge once the room is open); None: never.
     expires: datetime | None = None
+    subject: str = ""  # the email subject when a person gets it (a team check-in, a digest)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,8 @@ def describe_team(invite: RoomInvite) -> str:
         lines += ["", f"Team: {', '.join(invite.members)}"]
     if invite.goal:
         lines += ["", f"Goal: {invite.goal}"]
+    if invite.goal_url:
+        lines += ["", f"Your team's goal page: {invite.goal_url}"]
     lines += ["", f"Room: {invite.room_url}"]
     if uses_public_jitsi(invite.room_url):
         lines += ["", JITSI_NOTE]

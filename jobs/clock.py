@@ -31,6 +31,7 @@ from core.rounds import existing_round, record_missed, run_round
 from core.runtime import Runtime
 from core.schedule import Schedule, schedule_for
 from core.settings import Settings
+from core.team_checkins import queue_team_checkins
 
 log = logging.getLogger("fika.clock")
 
@@ -161,6 +162,7 @@ def tick(runtime: Runtime, scheduler=None, now: datetime | None = None) -> None:
     for name, step in (
         ("reminders", lambda: queue_reminders(settings, now)),
         ("checkins", lambda: queue_checkins(settings, now)),
+        ("team_checkins", lambda: queue_team_checkins(settings, now)),
         ("pauses", lambda: lift_pauses(now)),
         ("room_nudges", lambda: nudge_rooms(settings, now)),
     ):
