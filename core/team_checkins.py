@@ -73,7 +73,7 @@ def _teams() -> list[tuple[Group, Programme]]:
                 Group.uid.startswith(TEAM_UID_PREFIX),
             )
             .order_by(Group.id)
-        ).tuples()
+        )
     )
 
 
@@ -203,7 +203,7 @@ def published(group: Group) -> list[tuple[Person, str]]:
                 TeamCheckin.learned != "",
             )
             .order_by(TeamCheckin.answered_at, TeamCheckin.id)
-        ).tuples()
+        )
     )
 
 

@@ -41,7 +41,7 @@ def my_teams(person: Person) -> list[tuple[Group, Programme]]:
                 Group.uid.startswith(TEAM_UID_PREFIX),
             )
             .order_by(Group.id)
-        ).tuples()
+        )
     )
 
 

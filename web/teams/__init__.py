@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, StringField
+from wtforms import BooleanField, StringField
 
 from core.db import db
 from core.i18n import gettext as _
@@ -49,14 +49,14 @@ class CheckinForm(FlaskForm):
     """The short answers of a team check-in (the midway one asks only ``progress``)."""
 
     progress = StringField(lazy_gettext("How is it going?"))
-    reached = RadioField(
-        lazy_gettext("Did you reach the goal?"),
-        choices=[("yes", lazy_gettext("Yes")), ("partly", lazy_gettext("Partly")),
-                 ("no", lazy_gettext("No"))],
-        validate_choice=False,
-    )  # fmt: skip
+    reached = StringField(lazy_gettext("Did you reach the goal?"))
     learned = StringField(lazy_gettext("What did you learn?"))
     publish = BooleanField(lazy_gettext("You may publish what I learned in the team's digest"))
+
+
+def reached_choices() -> list[tuple[str, str]]:
+    """The answers to "did you reach the goal?", in the reader's language."""
+    return [("yes", _("Yes")), ("partly", _("Partly")), ("no", _("No"))]
 
 
 def _team_for(uid: str) -> tuple[Person, Group]:
@@ -156,6 +156,7 @@ def checkin(token: str):
         goal=goal_of(group),
         stage=stage,
         form=form,
+        reached_choices=reached_choices(),
         done=done,
     ), 400 if form.progress.errors or form.learned.errors else 200
 

@@ -1,0 +1,246 @@
+"""A learning team's goal, check-ins and digest end to end, on SQLite and PostgreSQL.
+
+Twelve people form two teams of six. Members write their goal on the team's page (others
+cannot; bad text re-renders the form), the goal reaches the invite of the next update, the
+clock queues the midway and the final check-in once each even when two clocks run (one after
+the other, and two racing threads), members answer on the signed check-in page, and the
+digest goes out once: to the chat webhook and by email to the programme's participants, with
+only the answers their authors agreed to publish, and not to someone who opted out.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from core import changes
+from core.db import db
+from core.learning_teams import team_members, teams_of
+from core.links import Links
+from core.models import Delivery, Person, Programme, TeamCheckin
+from core.rounds import run_round
+from core.team_checkins import queue_team_checkins
+from integrations.email import render_nudge_email
+from integrations.payload import message_from_dict, room_from_dict
+from integrations.room_calendar import describe
+from jobs.clock import tick
+from tests.conftest import settings_of
+from tests.core.helpers import add_person
+from tests.web.admin_support import admin_config, sign_in
+from web.config import runtime_of
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+TOPIC = "Rust"
+PROGRAMME = {
+    "name": "Rust learning teams",
+    "kind": "learning_team",
+    "topic": TOPIC,
+    "group_size": 6,
+    "days": ["thu"],
+    "local_time": "15:00",
+    "timezone": "Europe/Stockholm",
+    "duration_minutes": 60,
+    "cadence": "weekly",
+    "starts_on": "2027-01-04",
+    "ends_on": "2027-03-25",
+}
+# Halfway: 2027-01-04 + 40 days; the final check-in on ends_on, after the 15:00-16:00 meeting.
+MIDWAY = datetime(2027, 2, 13, 16, 5, tzinfo=STOCKHOLM)
+FINAL = datetime(2027, 3, 25, 16, 5, tzinfo=STOCKHOLM)
+CHECKIN_LINK = re.compile(r"https://fika\.example\.org(/teams/checkin/\S+)")
+
+
+@pytest.fixture
+def app_config(app_config):
+    """An admin, the outbox folder (per person) and a Slack webhook (the programme's channel)."""
+    return {**admin_config(app_config), "FIKA_SLACK_WEBHOOK_URL": "https://hooks.slack.com/x/y"}
+
+
+def twelve_people() -> list[str]:
+    emails = []
+    for n in range(12):
+        wishes = {"share_topics": [TOPIC]} if n < 3 else {"topics": [TOPIC]}
+        email = f"m{n:02d}@example.org"
+        add_person(email, ("Sales", "Research", "Design")[n % 3], hours=(8, 18), **wishes)
+        emails.append(email)
+    return emails
+
+
+@pytest.fixture
+def formed(app, api):
+    """The programme with its two teams formed; yields its id."""
+    client, auth = api
+    created = client.post("/api/v1/programmes", json=PROGRAMME, headers=auth)
+    assert created.status_code == 201, created.json
+    programme_id = created.json["id"]
+    with app.app_context():
+        emails = twelve_people()
+    added = client.post(
+        f"/api/v1/programmes/{programme_id}/members", json={"emails": emails}, headers=auth
+    )
+    assert added.status_code == 200
+    with app.app_context():
+        programme = db.session.get(Programme, programme_id)
+        outcome = run_round(
+            settings_of(app), programme, date(2027, 1, 4), now=datetime(2027, 1, 4, 9, tzinfo=UTC)
+        )
+        assert outcome.created, outcome.message
+        assert len(teams_of(programme)) == 2
+    return programme_id
+
+
+def rows(kind: str) -> list[Delivery]:
+    return list(
+        db.session.scalars(select(Delivery).where(Delivery.kind == kind).order_by(Delivery.id))
+    )
+
+
+def two_clocks(app, now: datetime) -> None:
+    """Two clocks' minute ticks, one after the other."""
+    tick(runtime_of(app), now=now)
+    tick(runtime_of(app), now=now)
+
+
+def racing_clocks(app, now: datetime) -> None:
+    """Two clocks queueing at the same instant, each on its own connection."""
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def clock():
+        try:
+            with app.app_context():
+                barrier.wait(5)
+                queue_team_checkins(settings_of(app), now)
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+
+    threads = [threading.Thread(target=clock) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+
+
+def test_check_ins_and_the_digest_go_out_once_even_with_two_clocks(app, client, formed):
+    settings = settings_of(app)
+    with app.app_context():
+        programme = db.session.get(Programme, formed)
+        first, second = teams_of(programme)
+        team_a = [p.email for p in team_members(first)]
+        team_b = [p.email for p in team_members(second)]
+
+        two_clocks(app, MIDWAY.replace(hour=9))  # halfway day, before the meeting's end
+        assert rows("team_checkin") == []
+        two_clocks(app, MIDWAY)
+        midway = rows("team_checkin")
+        assert len(midway) == 12  # one per member, once
+        assert {r.recipient for r in midway} == set(team_a + team_b)
+        assert all("-midway-" in r.key for r in midway)
+        email = render_nudge_email(message_from_dict(midway[0].payload), "fika@example.org")
+        assert (
+            b"How is it going?" in email and b"Subject: How is your learning team going?" in email
+        )
+
+    racing_clocks(app, FINAL)
+    two_clocks(app, FINAL)
+    with app.app_context():
+        final = [r for r in rows("team_checkin") if "-final-" in r.key]
+        assert len(final) == 12
+        assert rows("digest") == []  # nobody has answered yet
+        links = {
+            r.recipient: CHECKIN_LINK.search(r.payload["notice"]["text"]).group(1) for r in final
+        }
+
+    # Everyone answers; in team A two agree to publish, in team B nobody does.
+    for n, email in enumerate(team_a):
+        answer = client.post(
+            links[email],
+            data={"reached": "yes", "learned": f"lifetimes {n}", "publish": "y" if n < 2 else ""},
+        )
+        assert answer.status_code == 200 and b"your answer is kept" in answer.data
+    for email in team_b:
+        assert (
+            client.post(links[email], data={"reached": "no", "learned": "macros"}).status_code
+            == 200
+        )
+    bad = client.post(links[team_a[0]], data={"reached": "yes", "learned": "a\nb", "publish": "y"})
+    assert bad.status_code == 400 and b"control characters" in bad.data
+    assert client.post("/teams/checkin/forged", data={"learned": "x"}).status_code == 400
+
+    with app.app_context():
+        kept = db.session.scalar(select(func.count()).select_from(TeamCheckin))
+        assert kept == 12
+        # Someone opts out of digests through the link every digest email carries.
+        out = db.session.scalar(select(Person).where(Person.email == team_b[0]))
+        opt_out = Links(settings).digest_opt_out(out.id).removeprefix(settings.base_url)
+    assert client.post(opt_out).status_code == 200
+    with app.app_context():
+        assert db.session.get(Person, out.id).preference.digest_opt_out is True
+
+    racing_clocks(app, FINAL.replace(hour=18))
+    two_clocks(app, FINAL.replace(hour=18))
+    with app.app_context():
+        digest = rows("digest")
+        webhook = [r for r in digest if r.channel == "slack_webhook"]
+        emails = [r for r in digest if r.channel != "slack_webhook"]
+        assert len(webhook) == 1  # team A's digest; team B published nothing
+        text = webhook[0].payload["notice"]["text"]
+        assert "lifetimes 0" in text and "lifetimes 1" in text and "lifetimes 2" not in text
+        assert "macros" not in text
+        # The programme's participants by email, except the one who opted out.
+        assert sorted(r.recipient for r in emails) == sorted(set(team_a + team_b) - {team_b[0]})
+        mail = render_nudge_email(message_from_dict(emails[0].payload), "fika@example.org")
+        assert b"lifetimes 0" in mail and b"/teams/digest-opt-out/" in mail
+        before = db.session.scalar(select(func.count()).select_from(Delivery))
+    two_clocks(app, FINAL.replace(day=28))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == before
+
+
+def team_uid_of(app, programme_id: int) -> tuple[str, list[int], int]:
+    with app.app_context():
+        team = teams_of(db.session.get(Programme, programme_id))[0]
+        members = [p.id for p in team_members(team)]
+        outsider = db.session.scalar(
+            select(Person.id).where(Person.id.not_in(members)).order_by(Person.id)
+        )
+        return team.uid, members, outsider
+
+
+def test_members_edit_the_goal_others_cannot_and_bad_text_re_renders(app, client, formed):
+    uid, members, outsider = team_uid_of(app, formed)
+    page = f"/teams/{uid}"
+    assert client.get(page).status_code == 302  # signed out: to the sign-in page
+    with app.app_context():
+        sign_in(client, db.session.get(Person, outsider))
+    assert client.get(page).status_code == 404
+    assert client.post(page, data={"goal": "Take over"}).status_code == 404
+    with app.app_context():
+        sign_in(client, db.session.get(Person, members[0]))
+    assert client.get("/teams/fika-team-999-nothere").status_code == 404
+    shown = client.get(page)
+    assert shown.status_code == 200 and b"No goal yet" in shown.data
+    bad = client.post(page, data={"goal": "line\nbreak"})
+    assert bad.status_code == 400 and b"control characters" in bad.data
+    assert b'value="line' in bad.data  # the form keeps what was typed
+    long = client.post(page, data={"goal": "x" * 301})
+    assert long.status_code == 400 and b"under 300 characters" in long.data
+    saved = client.post(page, data={"goal": "Ship a small CLI in Rust"}, follow_redirects=True)
+    assert saved.status_code == 200 and b"Ship a small CLI in Rust" in saved.data
+    # /me lists the team with a link to its page.
+    assert page.encode() in client.get("/me").data
+
+    # The next update of the team's series carries the goal and the page's link.
+    with app.app_context():
+        leaver = db.session.get(Person, members[-1])
+        changes.leave(settings_of(app), leaver, now=datetime(2027, 1, 10, 9, tzinfo=UTC))
+        update = [r for r in rows("room") if r.recipient != leaver.email][-1]
+        text = describe(room_from_dict(update.payload["room"]))
+        assert "Goal: Ship a small CLI in Rust" in text
+        assert f"https://fika.example.org/teams/{uid}" in text
