@@ -244,3 +244,43 @@ def test_members_edit_the_goal_others_cannot_and_bad_text_re_renders(app, client
         text = describe(room_from_dict(update.payload["room"]))
         assert "Goal: Ship a small CLI in Rust" in text
         assert f"https://fika.example.org/teams/{uid}" in text
+
+
+def test_ambassadors_are_named_only_when_they_opt_in(app, client, admin, formed):
+    with app.app_context():
+        sharers = {
+            p.email: p.id
+            for p in db.session.scalars(
+                select(Person).where(
+                    Person.email.in_(["m00@example.org", "m01@example.org", "m02@example.org"])
+                )
+            )
+        }
+        sign_in(client, db.session.get(Person, sharers["m00@example.org"]))
+    assert b'name="show_as_ambassador"' in client.get("/me").data
+    saved = client.post("/me/teams/preferences", data={"show_as_ambassador": "y"})
+    assert saved.status_code == 302
+    with app.app_context():
+        assert db.session.get(Person, sharers["m00@example.org"]).preference.show_as_ambassador
+        assert not db.session.get(Person, sharers["m01@example.org"]).preference.show_as_ambassador
+        # One team reaches its goal: most of its final answers say so.
+        team = teams_of(db.session.get(Programme, formed))[0]
+        for n, person in enumerate(team_members(team)):
+            db.session.add(
+                TeamCheckin(group_id=team.id, person_id=person.id, stage="final",
+                            goal_reached=n != 0, learned="ownership")
+            )  # fmt: skip
+        db.session.commit()
+    page = admin.get("/admin/insights?from=2027-01-01&to=2027-03-31")
+    assert page.status_code == 200
+    html = page.data.decode()
+    assert re.search(r'id="n-teams-formed">2<', html)
+    assert re.search(r'id="n-teams-finished">2<', html)
+    assert re.search(r'id="n-goals">1<', html)
+    assert f"<li>{TOPIC} (2 teams)</li>" in html
+    assert "M00: Rust" in html  # opted in: named, with the topic shared
+    assert "M01" not in html and "M02" not in html  # not opted in: counted only
+    assert "2 more who chose not to be named" in html
+    # A period before the teams: nothing formed, nothing finished.
+    early = admin.get("/admin/insights?from=2026-10-01&to=2026-12-31").data.decode()
+    assert "n-teams-formed" not in early

@@ -12,6 +12,7 @@ from flask import Response, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core.ambassadors import learning_summary
 from core.db import db
 from core.enums import GroupStatus, ProgrammeKind
 from core.insights import Break, Insights, RoundRow, Seat, compute, room_subscribers, to_csv
@@ -130,6 +131,7 @@ def insights():
         ),
         names=people,
         rooms=drop_in_rooms(),
+        learning=learning_summary(start, end, programme),
     )
 
 
