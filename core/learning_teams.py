@@ -180,7 +180,12 @@ def run_teams(
     interested = [
         p
         for p in members
-        if (is_learner(p.preference, topic) or is_sharer(p.preference, topic))
+        # A self-formed team's members chose it (or were invited by name): all are in.
+        if (
+            programme.started_by is not None
+            or is_learner(p.preference, topic)
+            or is_sharer(p.preference, topic)
+        )
         and (p.preference.paused_until is None or p.preference.paused_until <= meets)
     ]
     newcomers = [p for p in interested if p.id not in seated]

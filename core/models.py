@@ -204,6 +204,10 @@ class Programme(db.Model):
     # other kinds. Its team size is ``group_size`` (3-8), its meeting day the one in ``days``.
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # A self-formed learning team (``core.self_formed``): who started it from /me, and whether
+    # others may choose it on their preferences (False: only those invited are in it).
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    open_to_join: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

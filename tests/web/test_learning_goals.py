@@ -23,6 +23,7 @@ from core.db import db
 from core.learning_teams import team_members, teams_of
 from core.links import Links
 from core.models import Delivery, Person, Programme, TeamCheckin
+from core.programmes import open_programmes
 from core.rounds import run_round
 from core.team_checkins import queue_team_checkins
 from integrations.email import render_nudge_email
@@ -284,3 +285,71 @@ def test_ambassadors_are_named_only_when_they_opt_in(app, client, admin, formed)
     # A period before the teams: nothing formed, nothing finished.
     early = admin.get("/admin/insights?from=2026-10-01&to=2026-12-31").data.decode()
     assert "n-teams-formed" not in early
+
+
+def test_a_person_starts_a_team_with_colleagues_inside_their_working_hours(app, client):
+    with app.app_context():
+        ana = add_person("ana.berg@example.org", "Sales", hours=(8, 16))
+        ben = add_person("ben.cole@example.org", "Research", hours=(10, 18))
+        # In London, 9-17 there is 10-18 in Stockholm: the shared hour starts at 10:00.
+        cai = add_person("cai.dahl@example.org", "Design", timezone="Europe/London", hours=(9, 17))
+        add_person("dee.eko@example.org", "Design")
+        ids = {"ana": ana.id, "ben": ben.id, "cai": cai.id}
+        sign_in(client, ana)
+    page = "/me/teams/new"
+    assert b"Start a learning team" in client.get("/me").data
+    found = client.post(page, data={"q": "ben", "search": "1", "topic": "Rust"})
+    assert found.status_code == 200 and f'value="{ids["ben"]}"'.encode() in found.data
+    assert b"Dee" not in found.data
+    too_few = client.post(page, data={"topic": "Rust", "weeks": "6", "invite": [ids["ben"]]})
+    assert too_few.status_code == 400 and b"Invite at least two colleagues" in too_few.data
+    assert f'value="{ids["ben"]}" checked'.encode() in too_few.data  # the choice is kept
+    no_topic = client.post(page, data={"topic": " ", "weeks": "6", "open_to_join": "y"})
+    assert no_topic.status_code == 400 and b"Name the topic" in no_topic.data
+    bad_topic = client.post(page, data={"topic": "a\tb", "weeks": "6", "open_to_join": "y"})
+    assert bad_topic.status_code == 400 and b"one line" in bad_topic.data
+    long = client.post(page, data={"topic": "Rust", "weeks": "40", "open_to_join": "y"})
+    assert long.status_code == 400 and b"between 2 and 12 weeks" in long.data
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Programme).where(Programme.started_by.is_not(None))
+            )
+            == 0
+        )
+
+    started = client.post(
+        page, data={"topic": "Rust", "weeks": "6", "invite": [ids["ben"], ids["cai"]]}
+    )
+    assert started.status_code == 302
+    with app.app_context():
+        programme = db.session.scalar(select(Programme).where(Programme.started_by == ids["ana"]))
+        assert programme.kind == "learning_team" and programme.topic == "Rust"
+        assert programme.open_to_join is False and programme.days == [programme.days[0]]
+        assert programme.local_time.isoformat() == "10:00:00"
+        assert programme.timezone == "Europe/Stockholm"
+        assert (programme.ends_on - programme.starts_on).days == 41
+        (team,) = teams_of(programme)
+        assert {p.id for p in team_members(team)} == set(ids.values())
+        assert len([r for r in rows("room") if r.group_id == team.id]) == 3  # one invite each
+        # Invitation only: others do not see it among the programmes to choose.
+        dee = db.session.scalar(select(Person).where(Person.email == "dee.eko@example.org"))
+        assert programme not in open_programmes(dee)
+        assert programme in open_programmes(db.session.get(Person, ids["ben"]))
+    assert f"/teams/{team.uid}".encode() in client.get("/me").data
+
+
+def test_an_open_team_waits_for_people_and_others_may_choose_it(app, client):
+    with app.app_context():
+        ana = add_person("ana.berg@example.org", "Sales")
+        dee_id = add_person("dee.eko@example.org", "Design").id
+        ana_id = ana.id
+        sign_in(client, ana)
+    started = client.post(
+        "/me/teams/new", data={"topic": "Sketching", "weeks": "4", "open_to_join": "y"}
+    )
+    assert started.status_code == 302
+    with app.app_context():
+        programme = db.session.scalar(select(Programme).where(Programme.started_by == ana_id))
+        assert programme.open_to_join and teams_of(programme) == []  # too few yet
+        assert programme in open_programmes(db.session.get(Person, dee_id))

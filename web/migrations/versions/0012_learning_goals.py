@@ -5,7 +5,8 @@ Revises: 0011
 Create Date: 2026-12-07 16:30:00
 
 ``team_progress`` holds a team's goal and the clock's claims (midway and final check-ins,
-the digest); ``team_checkin`` the members' short answers. Two preferences, both off.
+the digest); ``team_checkin`` the members' short answers. Two preferences, both off. A programme started by a person from
+/me (a self-formed team) names them and says whether others may join.
 """
 
 import sqlalchemy as sa
@@ -27,6 +28,14 @@ def upgrade():
             sa.Column(
                 "show_as_ambassador", sa.Boolean(), nullable=False, server_default=sa.false()
             )
+        )
+    with op.batch_alter_table("programme") as batch:
+        batch.add_column(sa.Column("started_by", sa.Integer(), nullable=True))
+        batch.add_column(
+            sa.Column("open_to_join", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch.create_foreign_key(
+            "fk_programme_started_by_person", "person", ["started_by"], ["id"], ondelete="SET NULL"
         )
     op.create_table(
         "team_progress",
@@ -62,6 +71,10 @@ def downgrade():
     op.drop_index("ix_team_checkin_person_id", table_name="team_checkin")
     op.drop_table("team_checkin")
     op.drop_table("team_progress")
+    with op.batch_alter_table("programme") as batch:
+        batch.drop_constraint("fk_programme_started_by_person", type_="foreignkey")
+        batch.drop_column("open_to_join")
+        batch.drop_column("started_by")
     with op.batch_alter_table("preference") as batch:
         batch.drop_column("show_as_ambassador")
         batch.drop_column("digest_opt_out")
