@@ -65,7 +65,9 @@ def _teams() -> list[tuple[Group, Programme]]:
             select(Group, Programme)
             .join(Round, Round.id == Group.round_id)
             .join(Programme, Programme.id == Round.programme_id)
+            .outerjoin(TeamProgress, TeamProgress.group_id == Group.id)
             .where(
+                TeamProgress.digest_queued_at.is_(None),  # a team's last step: done with it
                 Programme.kind == ProgrammeKind.LEARNING_TEAM,
                 Programme.starts_on.is_not(None),
                 Programme.ends_on.is_not(None),

@@ -177,6 +177,12 @@ def test_check_ins_and_the_digest_go_out_once_even_with_two_clocks(app, client, 
     with app.app_context():
         kept = db.session.scalar(select(func.count()).select_from(TeamCheckin))
         assert kept == 12
+        sign_in(client, db.session.scalar(select(Person).where(Person.email == team_a[1])))
+    mine = client.get("/me/data").get_json()["learning_team_answers"]
+    assert [(a["stage"], a["what_i_learned"], a["may_be_published"]) for a in mine] == [
+        ("final", "lifetimes 1", True)
+    ]
+    with app.app_context():
         # Someone opts out of digests through the link every digest email carries.
         out = db.session.scalar(select(Person).where(Person.email == team_b[0]))
         opt_out = Links(settings).digest_opt_out(out.id).removeprefix(settings.base_url)
