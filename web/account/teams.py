@@ -15,12 +15,13 @@ from core.i18n import gettext as _
 from core.i18n import lazy_gettext
 from core.learning_teams import TEAM_UID_PREFIX
 from core.models import Group, GroupMember, Person, Programme, Round
-from core.self_formed import WEEKS, TeamStartError
+from core.self_formed import TEAM_MAX, WEEKS, TeamStartError
 from core.self_formed import start_team as start_learning_team
 from web.account import bp
 from web.account.preferences import search_colleagues, today_for
 from web.auth import current_person, login_required
 from web.config import current_settings
+from web.input_rules import MAX_ID, whole_number
 
 
 class TeamPreferencesForm(FlaskForm):
@@ -81,7 +82,11 @@ def start_team():
     the matches, the ticked ones kept), then start it; Fika finds the meeting time."""
     person = current_person()
     form = StartTeamForm()
-    chosen_ids = {int(v) for v in request.form.getlist("invite") if v.isdigit()}
+    chosen_ids = {
+        number
+        for value in request.form.getlist("invite")[:TEAM_MAX]
+        if (number := whole_number(value, 1, MAX_ID)) is not None
+    }
     invited = (
         list(db.session.scalars(select(Person).where(Person.id.in_(sorted(chosen_ids)))))
         if chosen_ids
