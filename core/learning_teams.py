@@ -31,7 +31,16 @@ from core.events import log_event
 from core.i18n import gettext as _
 from core.i18n import ngettext
 from core.invites import attendee, organiser
-from core.models import WEEKDAYS, Group, GroupMember, Person, Preference, Programme, Round
+from core.models import (
+    WEEKDAYS,
+    Group,
+    GroupMember,
+    Person,
+    Preference,
+    Programme,
+    Round,
+    TeamProgress,
+)
 from core.outbox import Outbox
 from core.participants import (
     PERSON_COLUMNS,
@@ -185,7 +194,12 @@ def run_teams(
     interested = [
         p
         for p in members
-        if (is_learner(p.preference, topic) or is_sharer(p.preference, topic))
+        # A self-formed team's members chose it (or were invited by name): all are in.
+        if (
+            programme.started_by is not None
+            or is_learner(p.preference, topic)
+            or is_sharer(p.preference, topic)
+        )
         and (p.preference.paused_until is None or p.preference.paused_until <= meets)
     ]
     newcomers = [p for p in interested if p.id not in seated]
@@ -358,7 +372,19 @@ def build_team_invite(
         until=programme.ends_on,
         topic=programme.topic,
         members=tuple(m.name for m in members),
+        goal=_goal(group),
+        goal_url=f"{settings.base_url}/teams/{group.uid}",
     )
+
+
+def _goal(group: Group) -> str:
+    progress = db.session.get(TeamProgress, group.id)
+    return progress.goal if progress is not None else ""
+
+
+def active_candidates() -> list[Candidate]:
+    """Everyone taking part, with their preferences, by id (who a programme reaches)."""
+    return _active_candidates()
 
 
 def send_team(

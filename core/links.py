@@ -24,6 +24,9 @@ ANSWERS: dict[str, bool | None] = {
 #: The pause offer's choices: weeks to pause (0: keep going).
 PAUSE_CHOICES: dict[str, int] = {"pause_2w": 2, "pause_4w": 4, "keep": 0}
 
+#: A learning team's check-ins: halfway through its frame, and at its end.
+TEAM_STAGES = ("midway", "final")
+
 #: Action links work for two weeks: long enough for any break they belong to.
 ACTION_MAX_AGE = 14 * 24 * 3600
 #: Check-in links stay valid for a month: long enough for holidays, short enough to go stale.
@@ -55,6 +58,31 @@ class Links:
     def pause_offer(self, person_id: int) -> dict[str, str]:
         """One link per pause choice for this person."""
         return {c: self._url("checkin/pause", "pause_offer", [person_id, c]) for c in PAUSE_CHOICES}
+
+    def team_checkin(self, group_id: int, person_id: int, stage: str) -> str:
+        """The page where a learning-team member answers the midway or final check-in."""
+        return self._url("teams/checkin", "team_checkin", [group_id, person_id, stage])
+
+    def digest_opt_out(self, person_id: int) -> str:
+        """The page that stops "what we learned" digests for this person."""
+        return self._url("teams/digest-opt-out", "digest_opt_out", person_id)
+
+    def read_team_checkin(self, token: str) -> tuple[int, int, str] | None:
+        """(group id, person id, stage) from a team check-in token; None when not valid."""
+        data = read_token(self.secret, "team_checkin", token, max_age=CHECKIN_MAX_AGE)
+        if (
+            isinstance(data, list)
+            and len(data) == 3
+            and all(_is_id(v) for v in data[:2])
+            and data[2] in TEAM_STAGES
+        ):
+            return data[0], data[1], data[2]
+        return None
+
+    def read_digest_opt_out(self, token: str) -> int | None:
+        """The person id in a digest opt-out token; None when forged."""
+        data = read_token(self.secret, "digest_opt_out", token)
+        return data if _is_id(data) else None
 
     def read_unsubscribe(self, token: str) -> int | None:
         """The person id in an unsubscribe token; None when forged."""

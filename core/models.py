@@ -22,6 +22,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -133,6 +134,10 @@ class Preference(db.Model):
     )
     # Topics they can share (``topics`` holds what they want to learn about).
     share_topics: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # Learning teams: no "what we learned" digests by email; named as a knowledge ambassador
+    # on the admin's insights (default off: counted, never named).
+    digest_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    show_as_ambassador: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     person: Mapped[Person] = relationship(back_populates="preference")
 
@@ -204,6 +209,10 @@ class Programme(db.Model):
     # other kinds. Its team size is ``group_size`` (3-8), its meeting day the one in ``days``.
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # A self-formed learning team (``core.self_formed``): who started it from /me, and whether
+    # others may choose it on their preferences (False: only those invited are in it).
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    open_to_join: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -457,3 +466,39 @@ class SlackEvent(db.Model):
     # None: still to do (the partial work list); set once acted on (or found not to apply).
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class TeamProgress(db.Model):
+    """A learning team's goal and the clock's claims on its check-ins and digest (one row per
+    team, made when first needed). A ``*_queued_at`` is set by the one clock that queued."""
+
+    __tablename__ = "team_progress"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("fika_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    goal: Mapped[str] = mapped_column(Text, default="", server_default="")
+    goal_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    midway_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    final_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    digest_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TeamCheckin(db.Model):
+    """A member's short answers to a learning team's check-in: ``stage`` "midway" (how is it
+    going?) or "final" (goal reached? what was learned? may it be published?)."""
+
+    __tablename__ = "team_checkin"
+    __table_args__ = (UniqueConstraint("group_id", "person_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("fika_group.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(8))
+    progress: Mapped[str] = mapped_column(Text, default="", server_default="")
+    goal_reached: Mapped[bool | None] = mapped_column(Boolean)
+    learned: Mapped[str] = mapped_column(Text, default="", server_default="")
+    publish: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    person: Mapped[Person] = relationship()

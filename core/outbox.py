@@ -178,6 +178,32 @@ class Outbox:
             )
         return rows
 
+    def text_rows(
+        self,
+        kind: str,
+        key: str,
+        person: Person,
+        notice: Notice,
+        invite: Invite,
+        now: datetime,
+        *,
+        group: Group | None = None,
+    ) -> list[dict[str, Any]]:
+        """A plain message to one person whose subject and text the core wrote (``notice``):
+        a learning team's check-in or digest. Per-person channels only; ``invite`` describes
+        the team the message is about. ``key`` gets the channel appended."""
+        rows = []
+        for channel in self.per_person:
+            message = Message(
+                key=f"{key}-{channel}",
+                invite=invite,
+                recipient=attendee(person, None),
+                kind=kind,
+                notice=notice,
+            )
+            rows.append(_row(message, channel, person.email, now, group, person.id))
+        return rows
+
     def notice_rows(
         self,
         kind: str,

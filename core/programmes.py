@@ -166,7 +166,21 @@ def may_join(programme: Programme, person: Person | Applicant) -> bool:
 def open_programmes(person: Person | Applicant) -> list[Programme]:
     """The programmes switched on that ``person`` may choose on their preferences page."""
     programmes = db.session.scalars(select(Programme).where(Programme.active.is_(True)))
-    return [p for p in programmes.all() if may_join(p, person)]
+    person_id = getattr(person, "id", None)
+    mine = (
+        set(
+            db.session.scalars(
+                select(ProgrammeMember.programme_id).where(ProgrammeMember.person_id == person_id)
+            )
+        )
+        if person_id is not None
+        else set()
+    )
+    return [
+        p
+        for p in programmes.all()
+        if may_join(p, person) and (p.started_by is None or p.open_to_join or p.id in mine)
+    ]
 
 
 #: The programmes a person (``person_id``) chose, or else the first one: one statement, built once.

@@ -31,6 +31,10 @@ class MessageKind(StrEnum):
     # A chat DM to one person who joined a linked channel (Slack): its Notice carries the
     # text and, in ``card``, the Block Kit blocks ({"blocks": [...]}) core built in their language.
     WELCOME = "welcome"
+    # A learning team's check-in and its "what we learned" digest: plain messages whose text
+    # (already in the reader's language) comes in the Message's ``notice``.
+    TEAM_CHECKIN = "team_checkin"
+    DIGEST = "digest"
 
 
 class ButtonAnswer(StrEnum):
@@ -131,6 +135,7 @@ class RoomInvite:
     topic: str = ""
     members: tuple[str, ...] = ()
     goal: str = ""
+    goal_url: str = ""  # the team's goal page
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ class Notice:
     card: dict[str, Any]  # an Adaptive Card for Teams
     # Not worth sending from this instant on (a room nudge once the room is open); None: never.
     expires: datetime | None = None
+    subject: str = ""  # the email subject when a person gets it (a team check-in, a digest)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from integrations.starters import translate_starter
 from pairing.model import Mode
 
 KINDS = (MessageKind.REMINDER, MessageKind.CHECKIN, MessageKind.PAUSE_OFFER)
+#: Plain messages whose subject and text come whole in ``Message.notice``.
+TEXT_KINDS = (MessageKind.TEAM_CHECKIN, MessageKind.DIGEST)
 
 #: Link names the check-in and pause-offer messages show, in this order, with their labels.
 #: (Labels are translated when shown, in the reader's language.)
@@ -72,6 +74,8 @@ def subject_for(message: Message) -> str:
         return _("Did you meet? %(summary)s", summary=summary)
     if message.kind == MessageKind.PAUSE_OFFER:
         return _("Pause your coffee breaks for a while?")
+    if message.kind in TEXT_KINDS and message.notice is not None:
+        return message.notice.subject
     raise ValueError(f"not a nudge: kind {message.kind!r}")
 
 
@@ -86,6 +90,9 @@ def _links(message: Message, labels: dict[str, str]) -> list[str]:
 def render_nudge_text(message: Message) -> str:
     """The plain-text body of a reminder, check-in or pause offer."""
     invite = message.invite
+    if message.kind in TEXT_KINDS and message.notice is not None:
+        # Written (and translated) by the core: the text is whole, links included.
+        return message.notice.text.rstrip("\n") + "\n"
     lines = [_first_name(message.recipient), ""]
     if message.kind == MessageKind.REMINDER:
         lines += [

@@ -54,6 +54,7 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
             "text": message.notice.text,
             "card": message.notice.card,
             "expires": expires.isoformat() if expires else None,
+            "subject": message.notice.subject,
         }
     if message.invite is None:
         data["invite"] = None
@@ -101,6 +102,7 @@ def _notice_from_dict(data: dict[str, Any]) -> Notice:
         text=data["text"],
         card=data["card"],
         expires=datetime.fromisoformat(expires) if expires else None,
+        subject=data.get("subject", ""),
     )
 
 

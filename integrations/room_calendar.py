@@ -106,6 +106,8 @@ def describe_team(invite: RoomInvite) -> str:
         lines += ["", _("Team: %(members)s", members=", ".join(invite.members))]
     if invite.goal:
         lines += ["", _("Goal: %(goal)s", goal=invite.goal)]
+    if invite.goal_url:
+        lines += ["", _("Your team's goal page: %(url)s", url=invite.goal_url)]
     lines += ["", _("Room: %(url)s", url=invite.room_url)]
     if uses_public_jitsi(invite.room_url):
         lines += ["", jitsi_note()]

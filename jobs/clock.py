@@ -39,6 +39,7 @@ from core.slack_sync import (
     sync_minutes,
     sync_programme,
 )
+from core.team_checkins import queue_team_checkins
 
 log = logging.getLogger("fika.clock")
 
@@ -171,6 +172,7 @@ def tick(runtime: Runtime, scheduler=None, now: datetime | None = None) -> None:
     for name, step in (
         ("reminders", lambda: queue_reminders(settings, now)),
         ("checkins", lambda: queue_checkins(settings, now)),
+        ("team_checkins", lambda: queue_team_checkins(settings, now)),
         ("pauses", lambda: lift_pauses(now)),
         ("room_nudges", lambda: nudge_rooms(settings, now)),
         ("slack_events", lambda: process_events(settings, now)),

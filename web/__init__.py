@@ -58,6 +58,9 @@ def create_app(config: dict | None = None) -> Flask:
     from web.checkin import bp as checkin_bp
 
     app.register_blueprint(checkin_bp)
+    from web.teams import bp as teams_bp
+
+    app.register_blueprint(teams_bp)
     app.jinja_env.filters["zone"] = ZoneInfo  # {{ instant.astimezone(person.timezone|zone) }}
     i18n.init_app(app)  # Flask-Babel, the page language, gettext/ngettext and date filters
     oidc.init_app(app)

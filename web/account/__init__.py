@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__, url_prefix="/me")
 
-from web.account import breaks, oidc, preferences, privacy, signin  # noqa: E402, F401
+from web.account import breaks, oidc, preferences, privacy, signin, teams  # noqa: E402, F401

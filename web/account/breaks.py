@@ -25,6 +25,7 @@ from core.next_break import next_break_for
 from integrations.base import ButtonAnswer
 from web.account import bp
 from web.account.forms import AnswerForm
+from web.account.teams import TeamPreferencesForm, my_teams
 from web.auth import current_person, login_required
 from web.config import current_settings
 
@@ -194,6 +195,17 @@ def breaks():
         status_words=STATUS_WORDS,
         people_met=people,
         departments_met=departments,
+        teams=my_teams(person),
+        team_form=_team_form(person),
+    )
+
+
+def _team_form(person: Person) -> TeamPreferencesForm:
+    preference = person.preference
+    return TeamPreferencesForm(
+        formdata=None,
+        show_as_ambassador=bool(preference and preference.show_as_ambassador),
+        digest_opt_out=bool(preference and preference.digest_opt_out),
     )
 
 

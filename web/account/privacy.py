@@ -14,7 +14,7 @@ from flask import Response, render_template
 from sqlalchemy import select
 
 from core.db import db
-from core.models import Delivery, Person, SignInToken
+from core.models import Delivery, Person, SignInToken, TeamCheckin
 from web.account import bp
 from web.account.breaks import my_breaks
 from web.account.forms import DeleteForm
@@ -80,8 +80,25 @@ def export(person: Person) -> dict:
             "topics_to_share": list(pref.share_topics or []),
             "rather_not_meet": sorted(p.name for p in avoided),
             "reminders": pref.reminders,
+            "no_learning_digests": pref.digest_opt_out,
+            "named_as_knowledge_ambassador": pref.show_as_ambassador,
         },
         "coffee_breaks": breaks,
+        "learning_team_answers": [
+            {
+                "stage": a.stage,
+                "how_it_is_going": a.progress,
+                "goal_reached": a.goal_reached,
+                "what_i_learned": a.learned,
+                "may_be_published": a.publish,
+                "answered_at": _iso(a.answered_at),
+            }
+            for a in db.session.scalars(
+                select(TeamCheckin)
+                .where(TeamCheckin.person_id == person.id)
+                .order_by(TeamCheckin.answered_at)
+            )
+        ],
         "messages_sent_to_me": [
             {
                 "channel": d.channel,

@@ -12,6 +12,7 @@ from flask import Response, abort, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from core.ambassadors import learning_summary
 from core.db import db
 from core.enums import GroupStatus, ProgrammeKind
 from core.i18n import gettext as _
@@ -131,6 +132,7 @@ def insights():
         ),
         names=people,
         rooms=drop_in_rooms(),
+        learning=learning_summary(start, end, programme),
     )
 
 
