@@ -21,11 +21,10 @@ class PlainText:
 
     The form's side of :func:`core.text.text_problem`, the rule every way in shares.
     ``control`` and ``invalid`` are the field's whole (translated) sentences for the two ways
-    text breaks it; without them the message is built from ``what`` and stays English.
+    text breaks it (the pairs below), so a translation never glues fragments together.
     """
 
-    def __init__(self, what: str, control=None, invalid=None):
-        self.what = what  # "Your name", "The department": how the message names the field
+    def __init__(self, control, invalid):
         self.control, self.invalid = control, invalid
 
     def __call__(self, form, field) -> None:
@@ -33,12 +32,7 @@ class PlainText:
         problem = text_problem(field.data or "")
         if problem is None:
             return
-        sentence = self.control if problem == CONTROL_MESSAGE else self.invalid
-        raise ValidationError(str(sentence) if sentence else f"{self.what} {problem}.")
-
-
-def _plain(control, invalid) -> PlainText:
-    return PlainText("", control=control, invalid=invalid)
+        raise ValidationError(str(self.control if problem == CONTROL_MESSAGE else self.invalid))
 
 
 #: The people's free-text fields, each with its whole sentences.
@@ -57,6 +51,27 @@ OFFICE_TEXT = (
 TOPICS_TEXT = (
     lazy_gettext("The topics must not contain line breaks, tabs or other control characters."),
     lazy_gettext("The topics contain characters that are not valid text."),
+)
+#: The admin's free-text fields.
+THE_NAME_TEXT = (
+    lazy_gettext("The name must not contain line breaks, tabs or other control characters."),
+    lazy_gettext("The name contains characters that are not valid text."),
+)
+TOPIC_TEXT = (
+    lazy_gettext("The topic must not contain line breaks, tabs or other control characters."),
+    lazy_gettext("The topic contains characters that are not valid text."),
+)
+DEPARTMENTS_TEXT = (
+    lazy_gettext(
+        "The list of departments must not contain line breaks, tabs or other control characters."
+    ),
+    lazy_gettext("The list of departments contains characters that are not valid text."),
+)
+OFFICES_TEXT = (
+    lazy_gettext(
+        "The list of offices must not contain line breaks, tabs or other control characters."
+    ),
+    lazy_gettext("The list of offices contains characters that are not valid text."),
 )
 
 
@@ -188,7 +203,7 @@ class OptInForm(FlaskForm):
         validators=[
             DataRequired(lazy_gettext("Please tell us your name.")),
             Length(max=200),
-            _plain(*NAME_TEXT),
+            PlainText(*NAME_TEXT),
         ],
     )
     email = work_email_field()
@@ -197,10 +212,12 @@ class OptInForm(FlaskForm):
         validators=[
             DataRequired(lazy_gettext("Please tell us your department.")),
             Length(max=200),
-            _plain(*DEPARTMENT_TEXT),
+            PlainText(*DEPARTMENT_TEXT),
         ],
     )
-    office = StringField(lazy_gettext("Office"), validators=[Length(max=200), _plain(*OFFICE_TEXT)])
+    office = StringField(
+        lazy_gettext("Office"), validators=[Length(max=200), PlainText(*OFFICE_TEXT)]
+    )
     remote = BooleanField(lazy_gettext("I work remotely"))
     timezone = SelectField(
         lazy_gettext("Time zone"),
@@ -213,11 +230,11 @@ class OptInForm(FlaskForm):
     # together. Optional, comma-separated.
     topics = StringField(
         lazy_gettext("Topics you want to learn (optional, comma-separated)"),
-        validators=[Length(max=1000), PlainText("The topics")],
+        validators=[Length(max=1000), PlainText(*TOPICS_TEXT)],
     )
     share_topics = StringField(
         lazy_gettext("Topics you can share (optional, comma-separated)"),
-        validators=[Length(max=1000), PlainText("The topics")],
+        validators=[Length(max=1000), PlainText(*TOPICS_TEXT)],
     )
 
     def validate_topics(self, field) -> None:

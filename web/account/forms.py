@@ -112,11 +112,11 @@ class PreferencesForm(FlaskForm):
     group_size_pref = RadioField(lazy_gettext("Group size"))
     topics = StringField(
         lazy_gettext("Topics you would like to learn about"),
-        validators=[Length(max=1000), PlainText("", *TOPICS_TEXT)],
+        validators=[Length(max=1000), PlainText(*TOPICS_TEXT)],
     )
     share_topics = StringField(
         lazy_gettext("Topics you can share"),
-        validators=[Length(max=1000), PlainText("", *TOPICS_TEXT)],
+        validators=[Length(max=1000), PlainText(*TOPICS_TEXT)],
     )
     avoid = SelectMultipleField(
         lazy_gettext("Rather not be matched with"), coerce=record_id, validate_choice=False

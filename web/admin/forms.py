@@ -36,7 +36,14 @@ from core.programmes import (
     slack_channel_problem,
 )
 from core.zones import zone_names
-from web.forms import IanaZone, PlainText
+from web.forms import (
+    DEPARTMENTS_TEXT,
+    OFFICES_TEXT,
+    THE_NAME_TEXT,
+    TOPIC_TEXT,
+    IanaZone,
+    PlainText,
+)
 
 DAY_NAMES = dict(
     zip(
@@ -89,11 +96,11 @@ class ProgrammeForm(FlaskForm):
         validators=[
             DataRequired(lazy_gettext("Give the programme a name.")),
             Length(max=NAME_MAX),
-            PlainText("The name"),
+            PlainText(*THE_NAME_TEXT),
         ],
     )
     topic = StringField(
-        lazy_gettext("Topic (optional)"), validators=[Length(max=TOPIC_MAX), PlainText("The topic")]
+        lazy_gettext("Topic (optional)"), validators=[Length(max=TOPIC_MAX), PlainText(*TOPIC_TEXT)]
     )
     kind = SelectField(
         lazy_gettext("Kind"),
@@ -172,7 +179,7 @@ class ProgrammeForm(FlaskForm):
     )
     departments = StringField(
         lazy_gettext("Departments that may join (comma-separated; empty: all)"),
-        validators=[Length(max=2000), PlainText("The list of departments")],
+        validators=[Length(max=2000), PlainText(*DEPARTMENTS_TEXT)],
     )
     language = SelectField(
         lazy_gettext("Language of shared messages (a Slack or Teams channel post)"),
@@ -186,7 +193,7 @@ class ProgrammeForm(FlaskForm):
         lazy_gettext(
             "Offices that may join (comma-separated, 'remote' for home workers; empty: all)"
         ),
-        validators=[Length(max=2000), PlainText("The list of offices")],
+        validators=[Length(max=2000), PlainText(*OFFICES_TEXT)],
     )
 
     slack_channel_id = StringField(
@@ -239,6 +246,6 @@ class TokenForm(FlaskForm):
         validators=[
             DataRequired(lazy_gettext("Give the token a name.")),
             Length(max=100),
-            PlainText("The name"),
+            PlainText(*THE_NAME_TEXT),
         ],
     )
