@@ -25,7 +25,19 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy import (
+    values as values_list,
+)
 
 from core import faults
 from core.channels import enabled_channels
@@ -122,12 +134,33 @@ class _Connection:
     def __init__(self, connection: Connection):
         self.connection = connection
         self.postgresql = connection.dialect.name == "postgresql"
+        if self.postgresql:
+            # Every statement here is one transaction by itself (the claim, each status's
+            # UPDATE ... FROM VALUES, the lease renewal): in autocommit it is one round trip,
+            # where BEGIN, the statement and COMMIT were three.
+            connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def run(self, *statements: tuple) -> list:
-        """Execute ``(statement, parameters)`` pairs in one transaction; the first's rows."""
+        """Execute ``(statement, parameters)`` pairs, each committed (on PostgreSQL each by
+        itself, elsewhere all in one transaction); the first's rows.
+
+        Outcomes need not commit together: a lane sends its next message only once every
+        write of a :meth:`_Recorder.flush` is done, so a crash between two of them resends
+        only messages in flight, as a crash before the first would.
+        """
+        if self.postgresql:
+            return self._all(self.connection.execute(*s) for s in statements)
         with self.connection.begin():
-            results = [self.connection.execute(*s) for s in statements]
-            return results[0].all() if results[0].returns_rows else []
+            return self._all(self.connection.execute(*s) for s in statements)
+
+    @staticmethod
+    def _all(results) -> list:
+        """Run them all; the first's rows, read before the transaction ends."""
+        first = next(results)
+        rows = first.all() if first.returns_rows else []
+        for _ in results:
+            pass
+        return rows
 
 
 #: ``Delivery.is_unsent()`` with its values written into the SQL, so PostgreSQL sees that the
@@ -269,7 +302,10 @@ class _Recorder:
         for values in self.updates:
             by_shape[tuple(sorted(values))].append(values)
         table = Delivery.__table__
-        for rows in by_shape.values():
+        for shape, rows in by_shape.items():
+            if conn.postgresql:  # one statement for all rows of a shape: one round trip
+                statements.append((_update_from_values(table, shape, rows), {}))
+                continue
             # The SET clause is the rows' keys; the row is found by its id under another name.
             statement = update(table).where(table.c.id == bindparam("row_id"))
             params = [{k: v for k, v in values.items() if k != "id"} for values in rows]
@@ -301,6 +337,21 @@ class _Recorder:
             self.waiting.update((i, clock + self.lease) for i in renew)
             self.renew_at = clock + self.lease / 2
         self.updates, self.forget = [], []
+
+
+def _update_from_values(table, shape: tuple[str, ...], rows: list[dict]):
+    """``UPDATE delivery SET ... FROM (VALUES ...) AS outcome WHERE delivery.id = outcome.id``:
+    the outcomes of many rows, each with the columns ``shape`` names, in one statement."""
+    outcome = values_list(
+        *(column(name, table.c[name].type) for name in shape), name="outcome"
+    ).data([tuple(row[name] for name in shape) for row in rows])
+    # VALUES has no column types of its own: each is cast to its column's, so a NULL or a
+    # timestamp means in the SET clause what it means in the table.
+    return (
+        update(table)
+        .where(table.c.id == outcome.c.id)
+        .values({name: cast(outcome.c[name], table.c[name].type) for name in shape if name != "id"})
+    )
 
 
 #: A channel that answers a batch only at its end is handed this many messages at a time.
