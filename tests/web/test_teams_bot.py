@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import db
+from core.i18n import format_day
 from core.models import Person, Preference, Programme, ProgrammeMember
 from tests.fakes_chat import FakeBotFramework, card_validator
 
@@ -226,7 +227,7 @@ def test_join_pause_preferences_and_next_break_refresh_the_card(app, client, bot
     card = card_of(post(client, bot, execute(bot, "pause", until=until.isoformat())))
     db.session.expire_all()
     assert ana(app).preference.paused_until == until
-    assert until.isoformat() in block(card, "notice")["text"]
+    assert format_day(until, "en", year=True) in block(card, "notice")["text"]
     assert "join" in verbs(card)  # "Resume now"
 
     card_of(post(client, bot, execute(bot, "join")))

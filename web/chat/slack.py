@@ -219,7 +219,7 @@ def _welcome_answer(person: Person | None, action_id: str) -> str:
         pause(settings, person, until)
         return _(
             "Paused until %(day)s. `/fika resume` to take part again sooner.",
-            day=until.isoformat(),
+            day=format_day(until, year=True),
         )
 
 

@@ -33,8 +33,8 @@ from core.changes import Preferences, join, pause, rejoin, save_preferences
 from core.channels import RememberedIds
 from core.db import db
 from core.enums import GroupSizePreference
+from core.i18n import format_day, ngettext, using
 from core.i18n import gettext as _
-from core.i18n import ngettext, using
 from core.models import Person, Programme
 from core.next_break import next_break_for
 from core.programmes import Applicant
@@ -341,9 +341,9 @@ def _pause(person: Person, until: Any) -> tuple[str | None, str | None]:
             "Paused until %(date)s; %(num)d upcoming break cancelled for you.",
             "Paused until %(date)s; %(num)d upcoming breaks cancelled for you.",
             given_up,
-            date=day.isoformat(),
+            date=format_day(day, year=True),
         ), None
-    return _("Paused until %(date)s.", date=day.isoformat()), None
+    return _("Paused until %(date)s.", date=format_day(day, year=True)), None
 
 
 def _preferences(person: Person, data: dict[str, Any]) -> tuple[str | None, str | None]:

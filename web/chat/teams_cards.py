@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from core.enums import GroupSizePreference
+from core.i18n import format_day
 from core.i18n import gettext as _
 from core.models import Person, Programme
 from integrations.teams_cards import CARD_CONTENT_TYPE, CARD_SCHEMA, CARD_VERSION
@@ -112,7 +113,14 @@ def person_card(
         return _card(body, title, [_execute(JOIN, _("Join"), style="positive")])
     paused = pref.paused_until is not None and pref.paused_until > today
     if paused:
-        body.append(_text(_("You are paused until %(date)s.", date=pref.paused_until.isoformat())))
+        body.append(
+            _text(
+                _(
+                    "You are paused until %(date)s.",
+                    date=format_day(pref.paused_until, year=True),
+                )
+            )
+        )
     else:
         body.append(_text(_("You are taking part.")))
     if next_break:
