@@ -23,7 +23,7 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from core.db import db
 from core.enums import Cadence, GroupStatus, ProgrammeKind
@@ -411,6 +411,22 @@ def send_team(
     return outbox.write(rows)
 
 
+def teams_of_person(person: Person) -> Select:
+    """The person's learning teams still on, with their programmes, oldest first (a query)."""
+    return (
+        select(Group, Programme)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .join(Round, Round.id == Group.round_id)
+        .join(Programme, Programme.id == Round.programme_id)
+        .where(
+            GroupMember.person_id == person.id,
+            Group.status == GroupStatus.SCHEDULED,
+            Group.uid.startswith(TEAM_UID_PREFIX),
+        )
+        .order_by(Group.id)
+    )
+
+
 def person_leaves(
     settings: Settings,
     person: Person,
@@ -424,18 +440,7 @@ def person_leaves(
     left in is called off. Teams whose programme ended are left as they were. Returns how
     many teams changed; the caller commits."""
     now = now or datetime.now(UTC)
-    query = (
-        select(Group, Programme)
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .join(Round, Round.id == Group.round_id)
-        .join(Programme, Programme.id == Round.programme_id)
-        .where(
-            GroupMember.person_id == person.id,
-            Group.status == GroupStatus.SCHEDULED,
-            Group.uid.startswith(TEAM_UID_PREFIX),
-            Programme.kind == ProgrammeKind.LEARNING_TEAM,
-        )
-    )
+    query = teams_of_person(person).where(Programme.kind == ProgrammeKind.LEARNING_TEAM)
     if programme_id is not None:
         query = query.where(Programme.id == programme_id)
     changed = 0

@@ -10,11 +10,10 @@ from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, StringField
 
 from core.db import db
-from core.enums import GroupStatus
 from core.i18n import gettext as _
 from core.i18n import lazy_gettext
-from core.learning_teams import TEAM_UID_PREFIX
-from core.models import Group, GroupMember, Person, Programme, Round
+from core.learning_teams import teams_of_person
+from core.models import Group, Person, Programme
 from core.self_formed import TEAM_MAX, WEEKS, TeamStartError
 from core.self_formed import start_team as start_learning_team
 from web.account import bp
@@ -35,20 +34,7 @@ class TeamPreferencesForm(FlaskForm):
 
 def my_teams(person: Person) -> list[tuple[Group, Programme]]:
     """The person's learning teams still on, with their programmes, oldest first."""
-    return list(
-        db.session.execute(
-            select(Group, Programme)
-            .join(GroupMember, GroupMember.group_id == Group.id)
-            .join(Round, Round.id == Group.round_id)
-            .join(Programme, Programme.id == Round.programme_id)
-            .where(
-                GroupMember.person_id == person.id,
-                Group.status == GroupStatus.SCHEDULED,
-                Group.uid.startswith(TEAM_UID_PREFIX),
-            )
-            .order_by(Group.id)
-        )
-    )
+    return [(group, programme) for group, programme in db.session.execute(teams_of_person(person))]
 
 
 @bp.post("/teams/preferences")
