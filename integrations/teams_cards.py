@@ -30,15 +30,19 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 
 
-def _text(text: str, **style: Any) -> dict[str, Any]:
+def text_block(text: str, **style: Any) -> dict[str, Any]:
+    """A wrapping TextBlock (``style``: weight, size, color, spacing, …)."""
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
 def _heading(text: str) -> dict[str, Any]:
-    return _text(text, weight="Bolder", spacing="Medium")
+    return text_block(text, weight="Bolder", spacing="Medium")
 
 
-def _card(body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None):
+def adaptive_card(
+    body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An Adaptive Card 1.5 with ``body``, a text fallback and, if any, ``actions``."""
     card: dict[str, Any] = {
         "type": "AdaptiveCard",
         "$schema": CARD_SCHEMA,
@@ -101,33 +105,33 @@ def group_card(invite: Invite, links: Mapping[str, str]) -> dict[str, Any]:
         for a, span in local_times(invite)
     ]
     body: list[dict[str, Any]] = [
-        _text(
+        text_block(
             summary_of(invite) or invite.programme, size="Large", weight="Bolder", style="heading"
         ),
-        _text(headline(invite), isSubtle=True),
+        text_block(headline(invite), isSubtle=True),
         _heading(_("Who and when, in each person's own time")),
         {"type": "FactSet", "facts": facts},
         _heading(_("Where")),
-        _text(_where(invite)),
+        text_block(_where(invite)),
     ]
     if invite.video_url and uses_public_jitsi(invite.video_url):
-        body.append(_text(jitsi_note(), isSubtle=True, size="Small"))
+        body.append(text_block(jitsi_note(), isSubtle=True, size="Small"))
     if invite.reasons:
         body.append(_heading(_("Why you were matched")))
-        body.append(_text("\n".join(f"- {reason}" for reason in reasons_of(invite))))
+        body.append(text_block("\n".join(f"- {reason}" for reason in reasons_of(invite))))
     if invite.starter:
         body.append(_heading(_("Conversation starter")))
-        body.append(_text(translate_starter(invite.starter)))
+        body.append(text_block(translate_starter(invite.starter)))
     names = ", ".join(a.name for a in invite.attendees)
     fallback = _("%(summary)s: coffee with %(names)s", summary=summary_of(invite), names=names)
     actions = [] if invite.method == "CANCEL" else answer_actions(links)
-    return _card(body, fallback, actions)
+    return adaptive_card(body, fallback, actions)
 
 
 def announcement_card(people: int, departments: int, hybrid_share: float) -> dict[str, Any]:
     """The after-round announcement for a Teams channel, with the same words as Slack's."""
     text = announcement_text(people, departments, hybrid_share)
-    return _card([_text(text, size="Medium", weight="Bolder")], text)
+    return adaptive_card([text_block(text, size="Medium", weight="Bolder")], text)
 
 
 def workflows_envelope(card: dict[str, Any]) -> dict[str, Any]:

@@ -202,6 +202,7 @@ def test_a_slack_group_message_uses_the_language_it_carries():
         "Ich bin dabei",
         "Ich kann nicht",
         "Pausiere mich eine Woche",
+        "Andere Zeit vorschlagen",
     ]
     assert "Kaffee mit" in posted.params["text"]
 

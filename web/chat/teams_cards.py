@@ -15,7 +15,11 @@ from core.enums import GroupSizePreference
 from core.i18n import format_day
 from core.i18n import gettext as _
 from core.models import Person, Programme
-from integrations.teams_cards import CARD_CONTENT_TYPE, CARD_SCHEMA, CARD_VERSION
+from integrations.teams_cards import (
+    CARD_CONTENT_TYPE,
+    adaptive_card,
+    text_block,
+)
 from pairing.model import Mode
 
 #: The verbs of the cards' Action.Execute buttons (the bot's contract with its own cards).
@@ -47,33 +51,16 @@ def group_size_choices() -> list[tuple[str, str]]:
     ]
 
 
-def _text(text: str, **style: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **style}
-
-
 def _execute(verb: str, title: str, **extra: Any) -> dict[str, Any]:
     return {"type": "Action.Execute", "verb": verb, "title": title, "id": verb, **extra}
-
-
-def _card(body: list[dict[str, Any]], fallback: str, actions: list[dict[str, Any]]):
-    card: dict[str, Any] = {
-        "type": "AdaptiveCard",
-        "$schema": CARD_SCHEMA,
-        "version": CARD_VERSION,
-        "fallbackText": fallback,
-        "body": body,
-    }
-    if actions:
-        card["actions"] = actions
-    return card
 
 
 def _messages(error: str | None, notice: str | None) -> list[dict[str, Any]]:
     blocks = []
     if error:
-        blocks.append(_text(error, color="Attention", weight="Bolder", id="error"))
+        blocks.append(text_block(error, color="Attention", weight="Bolder", id="error"))
     if notice:
-        blocks.append(_text(notice, color="Good", id="notice"))
+        blocks.append(text_block(notice, color="Good", id="notice"))
     return blocks
 
 
@@ -99,7 +86,7 @@ def person_card(
 ) -> dict[str, Any]:
     """A person's own card: how they take part now, and join, pause, preferences, next break."""
     title = _("Fika coffee breaks")
-    body = [_text(title, size="Large", weight="Bolder", style="heading")]
+    body = [text_block(title, size="Large", weight="Bolder", style="heading")]
     body += _messages(error, notice)
     pref = person.preference if person is not None else None
     if person is None or pref is None or not pref.active:
@@ -109,12 +96,12 @@ def person_card(
             )
         else:
             status = _("You are not taking part at the moment.")
-        body.append(_text(status))
-        return _card(body, title, [_execute(JOIN, _("Join"), style="positive")])
+        body.append(text_block(status))
+        return adaptive_card(body, title, [_execute(JOIN, _("Join"), style="positive")])
     paused = pref.paused_until is not None and pref.paused_until > today
     if paused:
         body.append(
-            _text(
+            text_block(
                 _(
                     "You are paused until %(date)s.",
                     date=format_day(pref.paused_until, year=True),
@@ -122,9 +109,9 @@ def person_card(
             )
         )
     else:
-        body.append(_text(_("You are taking part.")))
+        body.append(text_block(_("You are taking part.")))
     if next_break:
-        body.append(_text(next_break, id="next_break"))
+        body.append(text_block(next_break, id="next_break"))
     body += [
         {
             "type": "Input.Date",
@@ -148,7 +135,7 @@ def person_card(
     ]
     if paused:
         actions.insert(0, _execute(JOIN, _("Resume now"), style="positive"))
-    return _card(body, title, actions)
+    return adaptive_card(body, title, actions)
 
 
 def link_card(
@@ -160,12 +147,12 @@ def link_card(
 ) -> dict[str, Any]:
     """The card in a team: link a programme to the team's members (or what is linked now)."""
     title = _("Fika in this team")
-    body = [_text(title, size="Large", weight="Bolder", style="heading")]
+    body = [text_block(title, size="Large", weight="Bolder", style="heading")]
     body += _messages(error, notice)
     if linked is not None:
-        body.append(_text(_("This team takes part in %(programme)s.", programme=linked.name)))
+        body.append(text_block(_("This team takes part in %(programme)s.", programme=linked.name)))
     body.append(
-        _text(
+        text_block(
             _(
                 "Link a Fika programme to this team: every member takes part, with default "
                 "preferences they can change in their chat with Fika."
@@ -173,8 +160,8 @@ def link_card(
         )
     )
     if not programmes:
-        body.append(_text(_("There is no programme to link yet: create one in Fika first.")))
-        return _card(body, title, [])
+        body.append(text_block(_("There is no programme to link yet: create one in Fika first.")))
+        return adaptive_card(body, title, [])
     body.append(
         _choice_set(
             "programme",
@@ -183,7 +170,9 @@ def link_card(
             str((linked or programmes[0]).id),
         )
     )
-    return _card(body, title, [_execute(LINK_PROGRAMME, _("Link programme"), style="positive")])
+    return adaptive_card(
+        body, title, [_execute(LINK_PROGRAMME, _("Link programme"), style="positive")]
+    )
 
 
 def card_message(card: dict[str, Any]) -> dict[str, Any]:
