@@ -215,11 +215,11 @@ def check_programmes(person: Person | Applicant, ids: list[int]) -> list[Program
     """
     wanted = set(ids)
     if not wanted:
-        raise ValueError("choose at least one programme")
+        raise ValueError(_("Choose at least one programme."))
     allowed = {p.id: p for p in open_programmes(person)}
     refused = sorted(wanted - set(allowed))
     if refused:
-        raise ValueError(f"programme {refused[0]} is not open to you")
+        raise ValueError(_("Programme %(id)s is not open to you.", id=refused[0]))
     return [allowed[i] for i in sorted(wanted)]
 
 

@@ -67,12 +67,6 @@ def programme_choices(programmes: tuple[Programme, ...] | None = None) -> list[P
     return [p for p in programmes or cached_or_default() if p.active]
 
 
-def as_sentence(message: str) -> str:
-    """'choose at least one programme' -> 'Choose at least one programme.' for a form message."""
-    message = message[:1].upper() + message[1:]
-    return message if message.endswith(".") else message + "."
-
-
 def applicant_from(form: OptInForm) -> Applicant:
     """The person the form describes, as typed (the address lower-cased, as it is stored)."""
     return Applicant(
@@ -142,7 +136,7 @@ def join():
             ids = submitted_programme_ids(request.form)
             chosen = check_programmes(applicant, ids) if ids else []
         except ValueError as error:
-            programme_error = as_sentence(str(error))
+            programme_error = str(error)
         else:
             programmes = chosen or [default_programme()]
             upcoming = next_break_for_applicant(applicant, programmes, datetime.now(UTC))

@@ -11,6 +11,7 @@ import threading
 from sqlalchemy import select
 
 from core.db import db
+from core.i18n import gettext as _
 from core.models import Programme
 from core.programmes import ensure_default_programme
 from web import transactions
@@ -73,7 +74,7 @@ def submitted_programme_ids(data) -> list[int] | None:
     try:
         return sorted({record_id(v) for v in data.getlist("programmes")})
     except ValueError:
-        raise ValueError("Choose programmes from the list.") from None
+        raise ValueError(_("Choose programmes from the list.")) from None
 
 
 def chosen_ids(data) -> set[int]:

@@ -23,7 +23,7 @@ from web.auth import current_person, login_required
 from web.config import current_settings
 from web.forms import AUTOMATIC, chosen_language, topic_list
 from web.i18n import date_filter, refresh_language
-from web.optin import as_sentence, known_offices
+from web.optin import known_offices
 from web.programmes import submitted_programme_ids
 
 SEARCH_RESULTS = 20
@@ -181,7 +181,7 @@ def preferences():
                 # Drop-in rooms write their invite or cancel here.
                 set_programmes(current_settings(), person, ids)
             except ValueError as error:
-                programme_error = as_sentence(str(error))
+                programme_error = str(error)
         if programme_error is None:
             changes.save_preferences(person, _chosen(form, person, pref))
             refresh_language()  # the confirmation speaks the language just chosen
