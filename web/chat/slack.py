@@ -69,7 +69,7 @@ def _check_user_id(slack_user: object) -> None:
         abort(400, "Not a Slack user id.")
 
 
-def _identify(slack_user: str) -> tuple[str | None, dict]:
+def identify_user(slack_user: str) -> tuple[str | None, dict]:
     """The email behind a Slack user id (remembered, or asked of Slack) and their profile."""
     email = RememberedIds("slack_user").key_for(slack_user)
     if email is not None:
@@ -82,7 +82,7 @@ def _identify(slack_user: str) -> tuple[str | None, dict]:
     return email, profile
 
 
-def _person_for(email: str | None) -> Person | None:
+def person_for(email: str | None) -> Person | None:
     return db.session.scalar(select(Person).where(Person.email == email)) if email else None
 
 
@@ -104,7 +104,7 @@ def _slack_profile(slack_user: str) -> dict:
         return {}
 
 
-def _reply_later(url: str, text: str) -> None:
+def reply_later(url: str, text: str) -> None:
     """Post an ephemeral reply to Slack's response_url without holding up our answer."""
 
     def post() -> None:
@@ -158,13 +158,13 @@ def slack_actions():
         abort(400, "Not a Slack block_actions payload.")
     _check_user_id(slack_user)
     if action.get("action_id") in WELCOME_ACTIONS:
-        text = _welcome_answer(_person_for(_identify(slack_user)[0]), action["action_id"])
+        text = _welcome_answer(person_for(identify_user(slack_user)[0]), action["action_id"])
         log.info("slack action=%s user=%s", action.get("action_id"), slack_user)
         if response_url:
-            _reply_later(response_url, text)
+            reply_later(response_url, text)
         return "", 200
     answer = ACTION_IDS.get(action.get("action_id"))
-    person = _person_for(_identify(slack_user)[0])
+    person = person_for(identify_user(slack_user)[0])
     group = (
         db.session.scalar(select(Group).where(Group.uid == uid))
         if len(uid) <= MAX_UID and is_plain_text(uid)
@@ -188,7 +188,7 @@ def slack_actions():
         group.id if group else None,
     )
     if response_url:
-        _reply_later(response_url, text)
+        reply_later(response_url, text)
     return "", 200
 
 
@@ -235,8 +235,8 @@ def slack_commands():
     slack_user = request.form.get("user_id", "")
     if slack_user:
         _check_user_id(slack_user)
-    email, profile = _identify(slack_user) if slack_user else (None, {})
-    person = _person_for(email)
+    email, profile = identify_user(slack_user) if slack_user else (None, {})
+    person = person_for(email)
     today = (
         datetime.now(UTC)
         .astimezone(ZoneInfo(person.timezone if person else current_settings().timezone))
@@ -256,7 +256,7 @@ def _command(person: Person | None, email: str | None, profile: dict, today):
     if command.name == "help":
         return _ephemeral(help_text())
     if command.name == "join":
-        return _ephemeral(_join(person, email, profile))
+        return _ephemeral(join_from_slack(person, email, profile))
     if person is None:
         return _ephemeral(_("You are not taking part yet: type `/fika join` to start."))
     if command.name == "pause":
@@ -289,7 +289,7 @@ def _command(person: Person | None, email: str | None, profile: dict, today):
     return _ephemeral(_status(person, today))
 
 
-def _join(person: Person | None, email: str | None, profile: dict) -> str:
+def join_from_slack(person: Person | None, email: str | None, profile: dict) -> str:
     """Take part again, or for the first time with what Slack's profile tells us."""
     settings = current_settings()
     if person is None:

@@ -52,10 +52,10 @@ from web.chat.slack import (
     MAX_UID,
     SLACK_USER_ID,
     UNTIL_RESUMED,
-    _identify,
-    _join,
-    _person_for,
-    _reply_later,
+    identify_user,
+    join_from_slack,
+    person_for,
+    reply_later,
 )
 from web.config import current_settings
 
@@ -99,8 +99,8 @@ def _after_answer(work: Callable[[], None]) -> None:
 
 def publish_home(slack_user: str, problem: str | None = None) -> None:
     """Publish ``slack_user``'s Home tab (``views.publish``); ``problem`` shows by the picker."""
-    email, _profile = _identify(slack_user)
-    person = _person_for(email)
+    email, _profile = identify_user(slack_user)
+    person = person_for(email)
     view = home_view(person, datetime.now(UTC), problem) if person else stranger_view()
     try:
         _client().views_publish(user_id=slack_user, view=view)
@@ -405,7 +405,7 @@ def _who(payload: dict[str, Any]) -> tuple[str, Person | None]:
         abort(400, "Not a Slack interaction payload.")
     if not isinstance(slack_user, str) or not SLACK_USER_ID.fullmatch(slack_user):
         abort(400, "Not a Slack user id.")
-    return slack_user, _person_for(_identify(slack_user)[0])
+    return slack_user, person_for(identify_user(slack_user)[0])
 
 
 def _first_action(payload: dict[str, Any]) -> dict[str, Any]:
@@ -428,8 +428,8 @@ def _is_member(group: Group, person: Person) -> bool:
 def on_join(payload: dict[str, Any]):
     """The stranger's Join button: the same join as ``/fika join``; then a fresh Home."""
     slack_user, person = _who(payload)
-    email, profile = _identify(slack_user)
-    _join(person, email, profile)
+    email, profile = identify_user(slack_user)
+    join_from_slack(person, email, profile)
     _after_answer(lambda: publish_home(slack_user))
     return "", 200
 
@@ -500,7 +500,7 @@ def on_another_time(payload: dict[str, Any]):
             return "", 200
         text = _("No other time in the next few days suits everyone; the break stays as it is.")
     if isinstance(response_url, str) and response_url:
-        _reply_later(response_url, text)
+        reply_later(response_url, text)
     return "", 200
 
 
