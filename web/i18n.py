@@ -34,6 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import i18n
 from core.i18n import normalise
+from integrations.reasons import translate_reason
+from integrations.starters import translate_starter
 
 #: Where the choosers registered by :func:`add_language_chooser` are kept on the app.
 CHOOSERS = "fika.language_choosers"
@@ -90,7 +92,15 @@ def init_app(app: Flask) -> None:
         format_day=lambda day: date_filter(day, format="day"),
         format_long_date=lambda day: date_filter(day, format="long_date"),
     )
-    app.jinja_env.filters.update(datetime=datetime_filter, date=date_filter, time=time_filter)
+    app.jinja_env.filters.update(
+        datetime=datetime_filter,
+        date=date_filter,
+        time=time_filter,
+        # Reasons and conversation starters are stored as the planner wrote them (English) and
+        # read in the page's language: {{ reason|reason }}, {{ group.starter|starter }}.
+        reason=translate_reason,
+        starter=translate_starter,
+    )
 
 
 def _lookup_gettext(message: str) -> str:

@@ -201,3 +201,49 @@ def test_the_datetime_filter_formats_in_the_readers_zone_and_locale(app, languag
     assert shown == expected
     assert day == expected.rsplit(" ", 1)[0].rstrip(",")
     assert clock == "09:00"
+
+
+@pytest.mark.parametrize(
+    ("language", "reason", "starter"),
+    [
+        ("en", "Sales, Legal and IT", "What is something you learned this week?"),
+        ("sv", "Sales, Legal och IT", None),
+        ("de", "Sales, Legal und IT", None),
+    ],
+)
+def test_me_shows_stored_reasons_and_starters_in_the_readers_language(
+    app, client, language, reason, starter
+):
+    """Stored in English as the planner wrote them; /me reads them in the person's language."""
+    from datetime import timedelta
+
+    from core.i18n import gettext, using
+    from core.models import Group, GroupMember, Round
+    from core.programmes import ensure_default_programme
+    from web.config import current_settings
+
+    english = "What is something you learned this week?"
+    person_id = person_with(app, language)
+    start = datetime.now(UTC) + timedelta(days=2)  # ahead: /me shows its reasons and starter
+    with app.app_context():
+        programme = ensure_default_programme(current_settings().timezone)
+        round_ = Round(programme_id=programme.id, date=start.date(), status="planned")
+        group = Group(
+            uid="g-reasons@test",
+            start_at=start,
+            end_at=start + timedelta(minutes=15),
+            video_url="https://meet.example.org/r",
+            reasons=["Sales, Legal and IT"],
+            starter=english,
+        )
+        round_.groups.append(group)
+        group.members = [GroupMember(person_id=person_id)]
+        db.session.add(round_)
+        db.session.commit()
+        with using(language):
+            expected_starter = starter or gettext(english)
+    assert language == "en" or expected_starter != english  # the catalogue has it
+    sign_in_as(client, person_id)
+    html = client.get("/me").get_data(as_text=True)
+    assert f"<li>{reason}</li>" in html
+    assert expected_starter in html

@@ -44,6 +44,7 @@ from core.models import Group, GroupMember, Person
 from core.next_break import next_break_for
 from core.programmes import programmes_for
 from core.text import is_plain_text
+from integrations.reasons import translate_reason
 from integrations.slack_blocks import clip, escape_mrkdwn
 from web.account.forms import FREQUENCIES, GROUP_SIZES, MODE_CHOICES, PauseForm
 from web.account.preferences import save_preferences_form, stored_preferences_form
@@ -288,7 +289,7 @@ def home_view(person: Person, now: datetime, problem: str | None = None) -> dict
             names=others or _("nobody else"),
         )
         if group.reasons:
-            reasons = "\n".join(f"• {escape_mrkdwn(r)}" for r in group.reasons)
+            reasons = "\n".join(f"• {escape_mrkdwn(translate_reason(r))}" for r in group.reasons)
             text += "\n" + _("_Why you were matched_\n%(reasons)s", reasons=reasons)
         blocks.append(_section(f"fika_home_past_{group.id}", text))
     return {"type": "home", "callback_id": "fika_home", "blocks": blocks}
