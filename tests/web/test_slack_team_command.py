@@ -49,6 +49,18 @@ def test_fika_team_starts_an_open_team_for_the_person(slack_app, slack):  # noqa
         assert [p.id for p in members] == [ana]
 
 
+@time_machine.travel(NOW)
+def test_the_answer_is_in_the_persons_language(slack_app, slack):  # noqa: F811
+    with slack_app.app_context():
+        add_person("ana@example.org", "Sales").language = "sv"
+        db.session.commit()
+    client = slack_app.test_client()
+    assert command(client, "team").startswith("Ange ämnet: `/fika team <ämne>`")
+    reply = command(client, "team Rust")
+    assert reply.startswith("Din grupp om Rust har startat")
+    assert f"den pågår i {DEFAULT_WEEKS} veckor" in reply
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
