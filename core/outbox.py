@@ -226,6 +226,23 @@ class Outbox:
             rows.append(row)
         return rows
 
+    def channel_post_rows(
+        self,
+        kind: str,
+        key: str,
+        notice: Notice,
+        now: datetime,
+        *,
+        language: str | None = None,
+        group: Group | None = None,
+    ) -> list[dict[str, Any]]:
+        """A notice the Slack bot posts to one channel (``notice.chat_channel``, its blocks in
+        ``notice.card``): one row keyed ``<key>-slack``, none when the bot channel is off."""
+        if "slack" not in self.channels or not notice.chat_channel:
+            return []
+        message = Message(key=f"{key}-slack", kind=kind, notice=notice, language=language)
+        return [_row(message, "slack", f"slack:{notice.chat_channel}", now, group)]
+
     def direct_rows(
         self,
         kind: str,

@@ -27,6 +27,7 @@ from core.text import text_problem
 MEETING_MINUTES = 60
 TOPIC_MAX = 100
 WEEKS = range(2, 13)  # how long a self-formed team runs
+DEFAULT_WEEKS = 6  # the /me form's default, and ``/fika team``'s length
 TEAM_MIN, TEAM_MAX = 3, 8
 
 

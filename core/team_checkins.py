@@ -5,9 +5,12 @@ time that day), every member gets a check-in through the outbox on the per-perso
 (email, the outbox folder; as the break check-ins do): a link to a page with its short
 questions (``web.teams``). The digest follows the final check-in once every member answered,
 or :data:`DIGEST_WAIT` after it: the "what we learned" answers whose authors agreed to publish,
-posted to the chat webhooks (the programme's Slack/Teams channel, as the round's announcement
-is) and emailed to the programme's participants, except those with ``digest_opt_out``; each
-email carries a link that sets it.
+posted to the programme's chat channel and emailed to the programme's participants, except those
+with ``digest_opt_out``; each email carries a link that sets it. A programme linked to a Slack
+channel (``slack_channel_id``) gets it there from the bot (``chat.postMessage``, Block Kit, the
+programme's language) when the bot token is set, instead of the deployment-wide webhooks; any other
+programme (a Teams-linked one too) gets it on the webhooks
+(``FIKA_SLACK_WEBHOOK_URL``/``FIKA_TEAMS_WEBHOOK_URL``).
 
 Exactly once, even with two clocks: each step is claimed by a conditional UPDATE of the team's
 ``TeamProgress`` row (``... SET final_queued_at = now WHERE final_queued_at IS NULL``): only the
@@ -35,8 +38,10 @@ from core.models import Group, Person, Preference, Programme, Round, TeamCheckin
 from core.outbox import Outbox
 from core.participants import programme_members
 from core.settings import Settings
+from core.slack_sync import slack_configured
 from core.team_goals import goal_of, goal_url, progress_of
 from integrations.base import MessageKind, Notice
+from integrations.slack_blocks import clip, escape_mrkdwn
 from integrations.teams_cards import CARD_SCHEMA, CARD_VERSION
 
 log = logging.getLogger("fika.team_checkins")
@@ -224,6 +229,36 @@ def _digest_text(programme: Programme, group: Group, answers, opt_out: str | Non
     return "\n".join(lines) + "\n"
 
 
+def digest_blocks(programme: Programme, group: Group, answers) -> list[dict]:
+    """The digest as Block Kit for the programme's Slack channel, in the current language:
+    a header, the goal, one section per published answer (at most 45), the programme."""
+    header = _("What a learning team learned about %(topic)s", topic=programme.topic)
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": clip(header, 150)}}
+    ]
+    goal = goal_of(group)
+    if goal:
+        blocks.append(_section("goal", _("Their goal: %(goal)s", goal=escape_mrkdwn(goal))))
+    for n, (person, learned) in enumerate(answers[:45]):
+        line = f"*{escape_mrkdwn(person.name)}*: {escape_mrkdwn(learned)}"
+        blocks.append(_section(f"learned-{n}", line))
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": clip(escape_mrkdwn(programme.name), 3000)}],
+        }
+    )
+    return blocks
+
+
+def _section(block_id: str, text: str) -> dict:
+    return {
+        "type": "section",
+        "block_id": block_id,
+        "text": {"type": "mrkdwn", "text": clip(text, 3000)},
+    }
+
+
 def _queue_digest(
     settings: Settings, programme: Programme, group: Group, members: list[Person], now: datetime
 ) -> int:
@@ -245,12 +280,29 @@ def _queue_digest(
             ],
         }
         subject = _("What we learned: %(topic)s", topic=programme.topic)
-    rows = outbox.notice_rows(
-        MessageKind.DIGEST,
-        f"digest-{group.uid}",
-        Notice(text=text, card=card, subject=subject),
-        now,
-    )
+        rows = []
+        if programme.slack_channel_id and slack_configured(settings):
+            notice = Notice(
+                text=text,
+                card={"blocks": digest_blocks(programme, group, answers)},
+                subject=subject,
+                chat_channel=programme.slack_channel_id,
+            )
+            rows = outbox.channel_post_rows(
+                MessageKind.DIGEST,
+                f"digest-{group.uid}",
+                notice,
+                now,
+                language=programme.language,
+                group=group,
+            )
+    if not rows:  # not linked to Slack (or no bot): the deployment-wide webhooks, as before
+        rows = outbox.notice_rows(
+            MessageKind.DIGEST,
+            f"digest-{group.uid}",
+            Notice(text=text, card=card, subject=subject),
+            now,
+        )
     opted_out = set(
         db.session.scalars(select(Preference.person_id).where(Preference.digest_opt_out.is_(True)))
     )

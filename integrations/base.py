@@ -148,6 +148,9 @@ class Notice:
     # Not worth sending from this instant on (a room nudge once the room is open); None: never.
     expires: datetime | None = None
     subject: str = ""  # the email subject when a person gets it (a team check-in, a digest)
+    # The Slack channel id the bot posts it to (a learning team's digest for a programme linked
+    # to a Slack channel); ``card`` then holds the Block Kit blocks ({"blocks": [...]}).
+    chat_channel: str = ""
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
             "expires": expires.isoformat() if expires else None,
             "subject": message.notice.subject,
         }
+        if message.notice.chat_channel:
+            data["notice"]["chat_channel"] = message.notice.chat_channel
     if message.invite is None:
         data["invite"] = None
         return data
@@ -103,6 +105,7 @@ def _notice_from_dict(data: dict[str, Any]) -> Notice:
         card=data["card"],
         expires=datetime.fromisoformat(expires) if expires else None,
         subject=data.get("subject", ""),
+        chat_channel=data.get("chat_channel", ""),
     )
 
 

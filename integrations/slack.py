@@ -284,7 +284,13 @@ class SlackChannel:
         return outcomes
 
     def _deliver(self, message: Message) -> None:
-        """Look up, open, post; report members Slack cannot reach once the outcome is final."""
+        """Look up, open, post; report members Slack cannot reach once the outcome is final.
+
+        A notice for a channel (``notice.chat_channel``: a learning team's digest) is posted
+        straight to that channel, whose member the bot is."""
+        if message.notice is not None and message.notice.chat_channel:
+            self._post_welcome(message.notice.chat_channel, message)
+            return
         members = message.recipients
         found: list[str] = []
         missing: list[Attendee] = []
@@ -319,8 +325,9 @@ class SlackChannel:
                 log.exception("slack: fallback for message %s failed", message.key)
 
     def _post_welcome(self, channel: str, message: Message) -> None:
-        """Post a welcome DM: its text and blocks were built by core, in the person's language
-        (``core.slack_sync.queue_welcome``), and travel in the message's notice."""
+        """Post a welcome DM or a channel notice: its text and blocks were built by core, in the
+        reader's language (``core.slack_sync.queue_welcome``, ``core.team_checkins``), and travel
+        in the message's notice."""
         notice = message.notice
         if notice is None or not notice.card.get("blocks"):
             raise SlackDeliveryError("chat.postMessage", "no_text", transient=False)

@@ -9,13 +9,14 @@ answers inside ``core.i18n.using`` with the person's): it is shown to the person
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
 from core.i18n import gettext as _
 
-CommandName = Literal["join", "pause", "resume", "status", "leave", "help"]
+CommandName = Literal["join", "pause", "resume", "status", "leave", "help", "team"]
 
 MAX_PAUSE_DAYS = 365
 
@@ -31,6 +32,7 @@ def help_text() -> str:
         "• `/fika resume`: take part again\n"
         "• `/fika status`: see whether you take part and your next break\n"
         "• `/fika leave`: stop taking part\n"
+        "• `/fika team <topic>`: start a learning team around a topic, open to others\n"
         "• `/fika help`: show this help",
         days=MAX_PAUSE_DAYS,
     )
@@ -44,11 +46,12 @@ class Command:
     """One parsed ``/fika`` command.
 
     For ``pause``, ``until`` is the first day the person is matched again; ``None`` means until
-    they resume.
+    they resume. For ``team``, ``topic`` is what the team learns about.
     """
 
     name: CommandName
     until: date | None = None
+    topic: str = ""  # ``team``: the topic, one line, as typed (its length the core checks)
 
 
 class CommandError(ValueError):
@@ -72,8 +75,25 @@ def parse_command(text: str, today: date) -> Command:
         return Command(name)  # type: ignore[arg-type]
     if name == "pause":
         return Command("pause", _pause_until(args, today))
+    if name == "team":
+        return Command("team", topic=_topic(text.strip()[len(words[0]) :]))
     unknown = _("I don't know `%(word)s`.", word=_shorten(words[0]))
     raise CommandError(f"{unknown}\n\n{help_text()}")
+
+
+def _topic(rest: str) -> str:
+    """The topic after ``/fika team``: some words on one line, without control characters."""
+    topic = rest.strip()
+    if not topic:
+        raise CommandError(_("Name the topic: `/fika team <topic>`, e.g. `/fika team Rust`."))
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in topic):
+        raise CommandError(
+            _(
+                "The topic must be one line of plain text: `/fika team <topic>`, "
+                "e.g. `/fika team Rust`."
+            )
+        )
+    return topic
 
 
 def _pause_until(args: list[str], today: date) -> date | None:

@@ -447,7 +447,9 @@ class FakeSlackApi:
         return {"ok": True, "channel": {"id": channel}}
 
     def _post(self, params: dict[str, Any]) -> dict[str, Any]:
-        assert params.get("channel") in self.channels, "post only to a conversation it opened"
+        assert params.get("channel") in self.channels or params.get("channel") in self.members, (
+            "post only to a conversation it opened or a channel it is a member of"
+        )
         assert isinstance(params.get("text"), str) and params["text"], "text fallback required"
         check_block_kit(params["blocks"])
         ts = f"{len(self.calls)}.000100"

@@ -27,6 +27,9 @@ TODAY = date(2025, 3, 11)
         ("pause for 14 days", Command("pause", date(2025, 3, 25))),
         ("Pause For 1 day", Command("pause", date(2025, 3, 12))),
         ("pause for 365 days", Command("pause", date(2026, 3, 11))),
+        ("team Rust", Command("team", topic="Rust")),
+        ("  Team   Rust  for  Beginners ", Command("team", topic="Rust  for  Beginners")),
+        ("team 👩‍💻 pairing", Command("team", topic="👩‍💻 pairing")),
     ],
 )
 def test_valid_commands(text, expected):
@@ -52,12 +55,21 @@ def test_valid_commands(text, expected):
         ("pause tomorrow", "/fika pause until"),
         ("join now", "takes no arguments"),
         ("status please", "takes no arguments"),
+        ("team", "Name the topic"),
+        ("team \t ", "Name the topic"),
+        ("team Rust\nGo", "one line of plain text"),
+        ("team Rust\x00", "one line of plain text"),
+        ("team Rust\u2028Go", "one line of plain text"),
     ],
 )
 def test_bad_arguments_say_what_to_type(text, says):
     with pytest.raises(CommandError) as caught:
         parse_command(text, TODAY)
     assert says in caught.value.message
+
+
+def test_help_names_the_team_command():
+    assert "`/fika team <topic>`" in help_text()
 
 
 def test_unknown_subcommand_answers_with_help():

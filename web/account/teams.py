@@ -14,7 +14,7 @@ from core.i18n import gettext as _
 from core.i18n import lazy_gettext
 from core.learning_teams import teams_of_person
 from core.models import Group, Person, Programme
-from core.self_formed import TEAM_MAX, WEEKS, TeamStartError
+from core.self_formed import DEFAULT_WEEKS, TEAM_MAX, WEEKS, TeamStartError
 from core.self_formed import start_team as start_learning_team
 from web.account import bp
 from web.account.preferences import search_colleagues, today_for
@@ -56,7 +56,7 @@ class StartTeamForm(FlaskForm):
     """Start a learning team: a topic, how long, open or by invitation (``invite``: ids)."""
 
     topic = StringField(lazy_gettext("Topic"))
-    weeks = IntegerField(lazy_gettext("For how many weeks?"), default=6)
+    weeks = IntegerField(lazy_gettext("For how many weeks?"), default=DEFAULT_WEEKS)
     open_to_join = BooleanField(lazy_gettext("Others may join the team too"))
     q = StringField(lazy_gettext("Find a colleague"))
 

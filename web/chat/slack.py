@@ -31,6 +31,7 @@ from core.i18n import gettext as _
 from core.models import Group, Person
 from core.next_break import next_break_for
 from core.programmes import Applicant
+from core.self_formed import DEFAULT_WEEKS, TeamStartError, start_team
 from core.text import clean_text, is_plain_text
 from integrations.slack_blocks import WELCOME_LEAVE, WELCOME_PAUSE
 from integrations.slack_commands import CommandError, help_text, parse_command
@@ -230,7 +231,8 @@ def _ephemeral(text: str):
 @bp.post("/slack/commands")
 @csrf.exempt
 def slack_commands():
-    """``/fika join | pause [until YYYY-MM-DD | for N days] | resume | status | leave | help``."""
+    """``/fika join | pause [until YYYY-MM-DD | for N days] | resume | status | leave | help |
+    team <topic>``."""
     verified_body()
     slack_user = request.form.get("user_id", "")
     if slack_user:
@@ -257,6 +259,8 @@ def _command(person: Person | None, email: str | None, profile: dict, today):
         return _ephemeral(help_text())
     if command.name == "join":
         return _ephemeral(join_from_slack(person, email, profile))
+    if command.name == "team":
+        return _ephemeral(_team(person, command.topic, today))
     if person is None:
         return _ephemeral(_("You are not taking part yet: type `/fika join` to start."))
     if command.name == "pause":
@@ -287,6 +291,36 @@ def _command(person: Person | None, email: str | None, profile: dict, today):
             )
         return _ephemeral(text + " " + _("`/fika join` brings you back."))
     return _ephemeral(_status(person, today))
+
+
+def _team(person: Person | None, topic: str, today) -> str:
+    """``/fika team <topic>``: start a self-formed team, open to others, as /me does."""
+    if person is None:
+        return _("Fika does not know you yet: type `/fika join` to take part.")
+    settings = current_settings()
+    try:
+        programme, outcome = start_team(
+            settings, person, topic, [], open_to_join=True, weeks=DEFAULT_WEEKS, today=today
+        )
+    except TeamStartError as error:
+        db.session.rollback()
+        return str(error)
+    db.session.commit()
+    text = (
+        _("Your team on %(topic)s is started.", topic=programme.topic)
+        if outcome.created
+        else _(
+            "Your team on %(topic)s is started: it meets once enough people are in.",
+            topic=programme.topic,
+        )
+    )
+    more = ngettext(
+        "It is open: colleagues can choose it on their page, and it runs for %(num)d week.",
+        "It is open: colleagues can choose it on their page, and it runs for %(num)d weeks.",
+        DEFAULT_WEEKS,
+    )
+    link = _("See it on your page: %(url)s", url=settings.base_url + "/me#teams-heading")
+    return f"{text} {more} {link}"
 
 
 def join_from_slack(person: Person | None, email: str | None, profile: dict) -> str:
