@@ -148,6 +148,8 @@ def programmes_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
 
     Exit 2 with one line for an unreadable file or a bad header; exit 1 listing the bad rows.
     """
+    from sqlalchemy.exc import IntegrityError
+
     from core.db import db
     from core.i18n import using
     from core.programme_import import check_csv
@@ -178,5 +180,11 @@ def programmes_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
             db.session.rollback()
             click.echo(f"dry run: {report.summary()}; nothing was written")
             return
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a programme of one of these names was created meanwhile
+            db.session.rollback()
+            raise Failure(
+                f"{file.name}: another programme took one of these names; run again"
+            ) from None
         click.echo(f"imported: {report.summary()}")

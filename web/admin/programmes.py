@@ -6,6 +6,7 @@ from datetime import time
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.db import db
 from core.i18n import gettext as _
@@ -178,6 +179,11 @@ def import_programmes():
         db.session.rollback()
         status = 422 if not report.ok else 200
         return render_template("admin/programmes_import.html", form=form, report=report), status
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a programme of one of these names was created meanwhile
+        db.session.rollback()
+        form.file.errors.append(_("Another programme already has this name."))
+        return render_template("admin/programmes_import.html", form=form, report=None), 409
     flash(_("Imported: %(summary)s.", summary=report.summary()))
     return redirect(url_for("admin.programmes"))
