@@ -184,3 +184,26 @@ def test_the_admin_upload_needs_the_csrf_token(make_app):
     assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
     with strict.app_context():
         assert by_name("Friday fika") is None
+
+
+def test_the_admin_reads_the_page_and_row_errors_in_their_language(app):
+    client = app.test_client()
+    with app.app_context():
+        admin, _ = make_admin_and_person()
+        sign_in(client, admin)
+    with client.session_transaction() as session:
+        session["language"] = "sv"
+    response = _upload(client, HEADER + "Te,,,,25:00,,many,,,,,,,\n")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Importera program från CSV" in body
+    assert "&#39;25:00&#39; är ingen tid (HH:MM, 24-timmars)" in body
+    assert "&#39;many&#39; är inget heltal" in body
+
+
+def test_semicolon_files_are_read_and_unknown_columns_ignored(app):
+    with app.app_context():
+        report = run("Name;Days;Slack_Channel;Owner\nStand-up fika;mon;tue;C0SEMI;Ann\n")
+        assert report.errors and report.errors[0].column == ""  # 5 cells, 4 columns
+        ok = run("Name;Days;Slack_Channel;Owner\nStand-up fika;mon;C0SEMI;Ann\n")
+        assert ok.ok and ok.ignored_columns == ["owner"], ok.errors
+        assert by_name("Stand-up fika").slack_channel_id == "C0SEMI"
