@@ -1,4 +1,4 @@
-"""``fika import FILE [--dry-run]`` and ``fika admin token create|revoke|list``.
+"""``fika import FILE [--dry-run]``, ``fika programmes import FILE`` and ``fika admin token``.
 
 The same checks as the admin upload (``core.people_import``): a file with any bad row writes
 nothing, and every problem is printed as ``line N, column C: reason``. Large files show a
@@ -132,3 +132,59 @@ def token_list(ctx: click.Context) -> None:
         for token in all_tokens():
             state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
             click.echo(f"{token.id:>4}  {token.prefix}…  {token.name}  ({state})")
+
+
+@click.group("programmes")
+def programmes_group() -> None:
+    """Programmes: import them from a CSV file."""
+
+
+@programmes_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change.")
+@click.pass_context
+def programmes_import(ctx: click.Context, file: Path, dry_run: bool) -> None:
+    """Create or update programmes from a CSV file (UTF-8), matched by name; all or nothing.
+
+    Exit 2 with one line for an unreadable file or a bad header; exit 1 listing the bad rows.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from core.db import db
+    from core.i18n import using
+    from core.programme_import import check_csv
+    from web.config import runtime_of
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise Failure(f"FILE: cannot read {str(file)!r} ({exc.strerror or exc})") from None
+    app = app_for(ctx)
+    with app.app_context(), using("en"):  # the CLI speaks English, whatever FIKA_LANGUAGE says
+        report, _ = check_csv(data, runtime_of(app).settings, CLI_ACTOR, dry_run=dry_run)
+        if report.errors:
+            db.session.rollback()
+            if all(e.line == 1 for e in report.errors):  # the header (or the whole file)
+                raise Failure(f"{file.name}: {report.errors[0]}")
+            for error in report.errors[:200]:
+                click.echo(f"{file.name}: {error}", err=True)
+            if len(report.errors) > 200:
+                click.echo(f"{file.name}: … and {len(report.errors) - 200} more", err=True)
+            click.echo(
+                f"{file.name}: {len(report.errors)} problem(s); nothing was imported "
+                "(fix the file and run again)",
+                err=True,
+            )
+            ctx.exit(1)
+        if dry_run:
+            db.session.rollback()
+            click.echo(f"dry run: {report.summary()}; nothing was written")
+            return
+        try:
+            db.session.commit()
+        except IntegrityError:  # a programme of one of these names was created meanwhile
+            db.session.rollback()
+            raise Failure(
+                f"{file.name}: another programme took one of these names; run again"
+            ) from None
+        click.echo(f"imported: {report.summary()}")

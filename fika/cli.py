@@ -13,7 +13,7 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from flask_migrate.cli import db as db_group
 
-from fika.admin_commands import admin_group, import_command
+from fika.admin_commands import admin_group, import_command, programmes_group
 from fika.chat_apps import slack_group, teams_group
 from fika.context import Failure, app_for, make_app, runtime_for
 
@@ -328,6 +328,7 @@ def status(ctx: click.Context) -> None:
 
 
 cli.add_command(import_command)
+cli.add_command(programmes_group)
 cli.add_command(admin_group)
 cli.add_command(slack_group)
 cli.add_command(teams_group)

@@ -31,6 +31,8 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None, int]]:
         ("GET", "/admin/programmes/new", None, 200),
         ("GET", "/admin/programmes/new?preset=learning", None, 200),
         ("GET", f"/admin/programmes/{p}", None, 200),
+        ("GET", "/admin/programmes/template.csv", None, 200),
+        ("GET", "/admin/programmes/import", None, 200),
         ("GET", "/admin/people", None, 200),
         ("GET", "/admin/people?q=sal&status=active&office=remote", None, 200),
         ("GET", "/admin/people/template.csv", None, 200),
@@ -45,6 +47,7 @@ def routes(ids: dict) -> list[tuple[str, str, dict | None, int]]:
         ("GET", "/admin/audit", None, 200),
         ("POST", "/admin/programmes/new", programme_form("Weekly 1:1"), 302),
         ("POST", f"/admin/programmes/{p}", programme_form("Daily digital coffee break"), 302),
+        ("POST", "/admin/programmes/import", {}, 400),  # no file: the form says so
         ("POST", "/admin/people/import", {}, 400),  # no file: the form says so
         ("POST", "/admin/people/import/" + "0" * 32, {}, 404),  # no such upload
         ("POST", "/admin/rounds/run", {"programme": p, "date": "2026-12-01"}, 302),

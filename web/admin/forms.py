@@ -238,6 +238,12 @@ class ImportForm(FlaskForm):
     )
 
 
+class ProgrammeImportForm(ImportForm):
+    """A programmes CSV to import, or only check (a dry run)."""
+
+    dry_run = BooleanField(lazy_gettext("Only check the file; write nothing"))
+
+
 class TokenForm(FlaskForm):
     """A name for a new API token, saying what it is for."""
 

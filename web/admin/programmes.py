@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.db import db
 from core.i18n import gettext as _
 from core.models import WEEKDAYS, Programme
 from core.programme_changes import save_programme
+from core.programme_import import check_csv as check_programmes_csv
+from core.programme_import import template_csv as programmes_template_csv
 from core.programmes import ProgrammeSettings, member_counts, name_taken, settings_problems
 from web.admin import bp
 from web.admin.access import actor_name
-from web.admin.forms import DAY_NAMES, ProgrammeForm, names
+from web.admin.forms import DAY_NAMES, ProgrammeForm, ProgrammeImportForm, names
 from web.config import current_settings
+
+#: The largest programmes file the admin may upload.
+MAX_PROGRAMMES_UPLOAD = 1024 * 1024
 
 #: Starting points for the programmes people ask for most; every value can be changed.
 PRESETS: dict[str, dict] = {
@@ -90,6 +96,7 @@ def programmes():
         members=members,
         day_names=DAY_NAMES,
         presets=PRESETS,
+        import_form=ProgrammeImportForm(),
     )
 
 
@@ -142,3 +149,41 @@ def edit_programme(programme_id: int):
     if programme is None:
         abort(404, _("No such programme."))
     return _save(programme)
+
+
+@bp.get("/programmes/template.csv")
+def programmes_import_template():
+    """An example programmes file with every column, to fill in."""
+    return Response(
+        programmes_template_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=fika-programmes.csv"},
+    )
+
+
+@bp.route("/programmes/import", methods=["GET", "POST"])
+def import_programmes():
+    """Upload a programmes CSV: all or nothing, with every problem listed by line and column."""
+    form = ProgrammeImportForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("admin/programmes_import.html", form=form, report=None), status
+    data = form.file.data.read(MAX_PROGRAMMES_UPLOAD + 1)
+    if len(data) > MAX_PROGRAMMES_UPLOAD:
+        form.file.errors.append(_("The file is larger than 1 MB; split it and import each part."))
+        return render_template("admin/programmes_import.html", form=form, report=None), 400
+    report, _rows = check_programmes_csv(
+        data, current_settings(), actor_name(), dry_run=form.dry_run.data
+    )
+    if not report.ok or report.dry_run:
+        db.session.rollback()
+        status = 422 if not report.ok else 200
+        return render_template("admin/programmes_import.html", form=form, report=report), status
+    try:
+        db.session.commit()
+    except IntegrityError:  # a programme of one of these names was created meanwhile
+        db.session.rollback()
+        form.file.errors.append(_("Another programme already has this name."))
+        return render_template("admin/programmes_import.html", form=form, report=None), 409
+    flash(_("Imported: %(summary)s.", summary=report.summary()))
+    return redirect(url_for("admin.programmes"))
