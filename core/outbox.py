@@ -235,13 +235,15 @@ class Outbox:
         *,
         language: str | None = None,
         group: Group | None = None,
+        channel: str = "slack",
     ) -> list[dict[str, Any]]:
-        """A notice the Slack bot posts to one channel (``notice.chat_channel``, its blocks in
-        ``notice.card``): one row keyed ``<key>-slack``, none when the bot channel is off."""
-        if "slack" not in self.channels or not notice.chat_channel:
+        """A notice a chat bot posts to one conversation (``notice.chat_channel``: a Slack
+        channel, with its blocks in ``notice.card``; or a Teams team's General channel, with its
+        Adaptive Card there): one row keyed ``<key>-<channel>``, none when that bot is off."""
+        if channel not in self.channels or not notice.chat_channel:
             return []
-        message = Message(key=f"{key}-slack", kind=kind, notice=notice, language=language)
-        return [_row(message, "slack", f"slack:{notice.chat_channel}", now, group)]
+        message = Message(key=f"{key}-{channel}", kind=kind, notice=notice, language=language)
+        return [_row(message, channel, f"{channel}:{notice.chat_channel}", now, group)]
 
     def direct_rows(
         self,

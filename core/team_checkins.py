@@ -41,8 +41,9 @@ from core.settings import Settings
 from core.slack_sync import slack_configured
 from core.team_goals import goal_of, goal_url, progress_of
 from integrations.base import MessageKind, Notice
+from integrations.catalogue import TEAMS_BOT_REQUIRED
 from integrations.slack_blocks import clip, escape_mrkdwn
-from integrations.teams_cards import CARD_SCHEMA, CARD_VERSION
+from integrations.teams_cards import adaptive_card, text_block
 
 log = logging.getLogger("fika.team_checkins")
 
@@ -259,6 +260,12 @@ def _section(block_id: str, text: str) -> dict:
     }
 
 
+def teams_bot_configured(settings: Settings) -> bool:
+    """Whether the Teams *bot* is set up (every setting it needs), not only a Workflows webhook:
+    only the bot can post into a linked team's channel."""
+    return all(settings.channel_settings.get(name) for name in TEAMS_BOT_REQUIRED)
+
+
 def _queue_digest(
     settings: Settings, programme: Programme, group: Group, members: list[Person], now: datetime
 ) -> int:
@@ -268,17 +275,7 @@ def _queue_digest(
     outbox = Outbox(settings)
     with using(programme.language):
         text = _digest_text(programme, group, answers, None)
-        card = {
-            "type": "AdaptiveCard",
-            "$schema": CARD_SCHEMA,
-            "version": CARD_VERSION,
-            "fallbackText": text,
-            "body": [
-                {"type": "TextBlock", "text": line, "wrap": True}
-                for line in text.splitlines()
-                if line
-            ],
-        }
+        card = adaptive_card([text_block(line) for line in text.splitlines() if line], text)
         subject = _("What we learned: %(topic)s", topic=programme.topic)
         rows = []
         if programme.slack_channel_id and slack_configured(settings):
@@ -296,7 +293,18 @@ def _queue_digest(
                 language=programme.language,
                 group=group,
             )
-    if not rows:  # not linked to Slack (or no bot): the deployment-wide webhooks, as before
+        if not rows and programme.teams_team_id and teams_bot_configured(settings):
+            # The team's General channel: its conversation id is the team's id.
+            rows = outbox.channel_post_rows(
+                MessageKind.DIGEST,
+                f"digest-{group.uid}",
+                Notice(text=text, card=card, subject=subject, chat_channel=programme.teams_team_id),
+                now,
+                language=programme.language,
+                group=group,
+                channel="teams",
+            )
+    if not rows:  # not linked to a chat (or no bot): the deployment-wide webhooks, as before
         rows = outbox.notice_rows(
             MessageKind.DIGEST,
             f"digest-{group.uid}",

@@ -166,6 +166,19 @@ class TeamsBotChannel:
         return outcomes
 
     def _deliver(self, message: Message) -> None:
+        """Post the group's card to each member's 1:1 chat, or a channel notice (a learning
+        team's digest: ``notice.chat_channel`` is a team, whose General channel has its id)."""
+        notice = message.notice
+        if notice is not None and notice.chat_channel:
+            self._post_activity(
+                notice.chat_channel,
+                {
+                    "type": "message",
+                    "summary": notice.subject or notice.text[:200],
+                    "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": notice.card}],
+                },
+            )
+            return
         members = message.recipients
         with in_reader_language(message):
             card = group_card(message.invite, message.links)

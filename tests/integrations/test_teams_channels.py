@@ -16,6 +16,7 @@ from tests.fakes_chat import (
     HOOK_QUERY,
     FakeBotFramework,
     FakeWorkflowHook,
+    card_validator,
     make_message,
 )
 
@@ -189,3 +190,24 @@ def test_wrong_app_password_is_a_permanent_failure(bot_framework, session):
     assert outcome is not None and not outcome.transient
     assert outcome.reason == "teams bot token: HTTP 401 invalid_client: AADSTS7000215"
     assert "wrong" not in outcome.reason and bot_framework.activities == []
+
+
+def test_bot_posts_a_channel_notice_into_the_teams_channel_it_names(bot_framework, session):
+    """A learning team's digest for a Teams-linked programme: one card in the team's General
+    channel (its conversation id is the team's id), not a 1:1 card per member."""
+    from integrations.base import MessageKind, Notice
+    from integrations.teams_cards import adaptive_card, text_block
+
+    team = "19:abc123@thread.tacv2"
+    card = adaptive_card([text_block("What we learned: Rust")], "What we learned: Rust")
+    notice = Notice(text="What we learned: Rust", card=card, subject="Rust", chat_channel=team)
+    message = Message(key="digest-t1-teams", kind=MessageKind.DIGEST, notice=notice)
+    channel = bot_channel(bot_framework, session, {})
+
+    assert channel.send([message]) == [None]
+    ((conversation, activity),) = bot_framework.activities
+    assert conversation == team
+    (attachment,) = activity["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card_validator().validate(attachment["content"])
+    assert activity["summary"] == "Rust"

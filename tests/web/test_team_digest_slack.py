@@ -119,3 +119,35 @@ def test_an_unlinked_programme_keeps_the_webhook_with_the_bot_set(app, make_app,
             ]
             assert not [r for r in digest if r.channel == "slack"]
             assert db.session.scalar(select(Programme.slack_channel_id)) is None
+
+
+def test_a_teams_linked_programme_gets_its_digest_in_the_teams_channel_once(
+    app,
+    make_app,
+    formed,  # noqa: F811
+):
+    """With the Teams bot set up, a programme linked to a team (``teams_team_id``) gets one row
+    for the team's channel, once even with two clocks, and none on the webhook."""
+    team = "19:rust-team@thread.tacv2"
+    linked = make_app(
+        FIKA_TEAMS_BOT_APP_ID="11111111-aaaa-bbbb-cccc-222222222222",
+        FIKA_TEAMS_BOT_APP_PASSWORD="app-secret",
+        FIKA_TEAMS_BOT_TENANT_ID="tenant-1",
+    )
+    with linked.app_context():
+        programme = db.session.get(Programme, formed)
+        programme.teams_team_id = team
+        programme.language = "de"
+        db.session.commit()
+    tick(runtime_of(linked), now=FINAL)
+    with linked.app_context():
+        answer_all(formed)
+    for now in (FINAL.replace(hour=18), FINAL.replace(hour=18)):  # two clocks
+        tick(runtime_of(linked), now=now)
+    with linked.app_context():
+        digest = rows("digest")
+        posts = [r for r in digest if r.channel == "teams"]
+        assert [r.recipient for r in posts] == [f"teams:{team}"]  # team A; B published nothing
+        assert not [r for r in digest if r.channel.endswith("_webhook")]
+        payload = posts[0].payload
+        assert payload["notice"]["chat_channel"] == team and payload.get("language") == "de"
