@@ -65,11 +65,17 @@ def fresh_database(kind: str, folder) -> Iterator[str]:
         yield f"sqlite:///{folder / 'fika.sqlite3'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_base_url(), isolation_level="AUTOCOMMIT")
+    # Commits do not wait for the WAL to reach the disk: a test database outlives no crash, and
+    # the suite's thousands of commits would otherwise wait on fsync (about a third of its time).
+    admin = sa.create_engine(
+        pg_base_url(),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": "-csynchronous_commit=off"},
+    )
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     url = sa.engine.make_url(pg_base_url()).update_query_dict(
-        {"options": f"-csearch_path={schema}"}
+        {"options": f"-csearch_path={schema} -csynchronous_commit=off"}
     )
     try:
         yield url.render_as_string(hide_password=False)

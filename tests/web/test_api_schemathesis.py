@@ -116,6 +116,9 @@ CLI_EXAMPLES = 20
 
 
 @pytest.mark.slow
+# On PostgreSQL, the production database, only: the command's stateful phase takes minutes, and
+# test_api_matches_its_document above covers SQLite against the same document.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_schemathesis_run_with_every_check_finds_nothing(live, tmp_path):
     """The command line with ``--checks all``, every phase, against the served app.
 
