@@ -182,6 +182,8 @@ def axe_problems(page) -> list[str]:
     ]
 
 
+# Accessibility is the page's, not the database's: one database (the demo's own, SQLite).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
 def test_every_admin_page_passes_axe(browser, demo, viewport):
     base, app, ids = demo
@@ -385,6 +387,8 @@ def people_pages(app, base: str) -> tuple[str, list[str], list[str]]:
     return email, signed_in, from_links
 
 
+# Accessibility is the page's, not the database's: one database (the demo's own, SQLite).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
 def test_every_page_people_see_passes_axe(browser, demo, viewport):
     """The form, joined, sign-in, /me and its subpages, check-in, unsubscribe: axe-clean."""
