@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from typing import ClassVar
 
 from core import audit
 from core.i18n import LANGUAGES, ngettext
@@ -80,6 +81,9 @@ class RowError:
 class ImportReport:
     """What an import found (and, unless a dry run, did)."""
 
+    #: The audit log's action for the whole import.
+    AUDIT_ACTION: ClassVar[str] = "people.import"
+
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -123,7 +127,7 @@ class ImportReport:
         """Record this import in the audit log (in the caller's transaction), whoever ran it."""
         audit.record(
             actor,
-            "people.import",
+            self.AUDIT_ACTION,
             **details,
             rows=self.rows,
             created=self.created,

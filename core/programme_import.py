@@ -13,17 +13,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, time
+from typing import ClassVar
 
 from sqlalchemy import select
 
-from core import audit
 from core.db import db
 from core.i18n import gettext as _
-from core.i18n import ngettext
 from core.models import Programme
-from core.people_import import FALSE, TIME_PATTERN, TRUE, RowError, decode
+from core.people_import import FALSE, TIME_PATTERN, TRUE, ImportReport, RowError, decode
 from core.programme_changes import save_programme
 from core.programmes import ProgrammeSettings, settings_problems
 from core.settings import Settings
@@ -65,48 +64,10 @@ class ProgrammeRow:
     values: ProgrammeSettings
 
 
-@dataclass
-class ProgrammeImportReport:
-    """What a programmes import found (and, unless a dry run, did)."""
+class ProgrammeImportReport(ImportReport):
+    """What a programmes import found (and, unless a dry run, did): the people import's report."""
 
-    rows: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-    dry_run: bool = True
-
-    @property
-    def ok(self) -> bool:
-        """True when every row is valid (an import with errors writes nothing)."""
-        return not self.errors
-
-    def summary(self) -> str:
-        """One line for the CLI and the admin page."""
-        counts = {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "errors": len(self.errors),
-        }
-        if self.dry_run:
-            return ngettext(
-                "%(num)d row: would create %(created)d, would update %(updated)d, "
-                "unchanged %(unchanged)d, errors %(errors)d",
-                "%(num)d rows: would create %(created)d, would update %(updated)d, "
-                "unchanged %(unchanged)d, errors %(errors)d",
-                self.rows,
-                **counts,
-            )
-        return ngettext(
-            "%(num)d row: created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
-            "errors %(errors)d",
-            "%(num)d rows: created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
-            "errors %(errors)d",
-            self.rows,
-            **counts,
-        )
+    AUDIT_ACTION: ClassVar[str] = "programmes.import"
 
 
 def _cell(raw: dict, column: str, line: int, errors: list[RowError]) -> str:
@@ -288,14 +249,7 @@ def check_csv(
             action = "programme.import." + ("create" if row.programme is None else "update")
             save_programme(settings, row.programme, row.values, actor, action=action)
     if write:
-        audit.record(
-            actor,
-            "programmes.import",
-            rows=report.rows,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-        )
+        report.audit(actor)
     return report, found
 
 
