@@ -7,6 +7,8 @@ dictionaries so the candidate search can score thousands of pairs at once.
 
 from __future__ import annotations
 
+from itertools import chain, repeat
+
 import numpy as np
 
 from pairing.ladder import Ladder, seat_quarters
@@ -98,7 +100,6 @@ class Roster:
                     self.conflicts.add(i * n + j if i < j else j * n + i)
 
         self.conflict_keys = np.array(sorted(self.conflicts), np.int64)
-        self.history: dict[int, int] = {}
         # Extra seats taken in the last 10 rounds, the latest counting most (1, 0.8, 0.64...).
         self.extra_seats = np.zeros(n, np.float64)
         past = sorted(
@@ -106,22 +107,7 @@ class Roster:
             key=lambda r: r.date,
             reverse=True,
         )
-        history, where, size = self.history, self.index.get, self.group_size
-        for ago, past_round in enumerate(past, start=1):
-            for group in past_round.groups:
-                if len(group) == 2:  # the common case, kept lean: 250,000 groups at 50,000 people
-                    a, b = where(group[0]), where(group[1])
-                    if a is not None and b is not None and a != b:
-                        key = a * n + b if a < b else b * n + a
-                        if key not in history:
-                            history[key] = ago
-                    continue
-                members = sorted({i for i in map(where, group) if i is not None})
-                if ago <= 10 and len(group) > size:
-                    self.extra_seats[members] += 0.8 ** (ago - 1)
-                for x in range(len(members)):
-                    for y in range(x + 1, len(members)):
-                        history.setdefault(members[x] * n + members[y], ago)
+        self.history = history = _meetings(past, self.index, n, self.group_size, self.extra_seats)
         self.past_partner, self.past_ago = _partner_table(history, n)
         self.rounds_seen = len(past)
         self.quarters = seat_quarters(self.extra_seats)
@@ -142,6 +128,48 @@ class Roster:
         if i == j or self.key(i, j) in self.conflicts:
             return False
         return bool(common_free([self.free[i], self.free[j]], self.duration))
+
+
+def _meetings(
+    past: list, index: dict[str, int], n: int, size: int, extra_seats: np.ndarray
+) -> dict[int, int]:
+    """Pair key -> how many rounds ago the pair last met, for ``past`` (latest first);
+    adds each group's extra seats (last 10 rounds) to ``extra_seats`` on the way.
+
+    The dictionary is the one a walk over every group in order would fill, keeping each
+    pair's first (latest) meeting, in the same insertion order. Rounds of pairs (250,000
+    groups at 50,000 people) are read in bulk: their ids looked up at once, their keys
+    computed by numpy; rounds with bigger groups are walked member by member.
+    """
+    keys, ages = [], []
+    where = index.get
+    for ago, past_round in enumerate(past, start=1):
+        groups = past_round.groups
+        if all(len(group) == 2 for group in groups):
+            flat = list(chain.from_iterable(groups))
+            ends = np.fromiter(map(where, flat, repeat(-1)), np.int64, len(flat)).reshape(-1, 2)
+            a, b = ends[:, 0], ends[:, 1]
+            ok = (a >= 0) & (b >= 0) & (a != b)
+            lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
+            keys.append(lo * n + hi)
+            ages.append(np.full(len(lo), ago, np.int64))
+            continue
+        found = []
+        for group in groups:
+            members = sorted({i for i in map(where, group) if i is not None})
+            if ago <= 10 and len(group) > size:
+                extra_seats[members] += 0.8 ** (ago - 1)
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    found.append(members[x] * n + members[y])
+        keys.append(np.array(found, np.int64))
+        ages.append(np.full(len(found), ago, np.int64))
+    if not keys:
+        return {}
+    key, age = np.concatenate(keys), np.concatenate(ages)
+    _, first = np.unique(key, return_index=True)
+    first.sort()  # the order a walk would have met them in
+    return dict(zip(key[first].tolist(), age[first].tolist(), strict=True))
 
 
 def _partner_table(history: dict[int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
