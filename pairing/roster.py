@@ -75,19 +75,20 @@ class Roster:
             else sorted(sorted(f, key=lambda ab: ab[0] - ab[1])[:MAX_SLOTS])
             for f in frees
         ]  # the longest; exact checks use the full list
-        self.fs = np.array(
-            [[f[k][0] if k < len(f) else FAR for k in range(width)] for f in kept], np.int32
-        )
-        self.fe = np.array(
-            [[f[k][1] if k < len(f) else -FAR for k in range(width)] for f in kept], np.int32
-        )
-        self.fs, self.fe = self.fs.reshape(n, width), self.fe.reshape(n, width)
+        lengths = np.fromiter(map(len, kept), np.int64, n)
+        ends = np.array(list(chain.from_iterable(kept)), np.int64).reshape(-1, 2)
+        row = np.repeat(np.arange(n), lengths)
+        column = np.arange(len(ends)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        self.fs = np.full((n, width), FAR, np.int32)
+        self.fe = np.full((n, width), -FAR, np.int32)
+        self.fs[row, column], self.fe[row, column] = ends[:, 0], ends[:, 1]
         self.slots = np.sum(self.fs < FAR, axis=1)  # pieces kept in fs/fe (the rest is padding)
-        self.available = np.array([bool(f) for f in frees], bool).reshape(n)
+        counts = np.fromiter(map(len, frees), np.int64, n)
+        self.available = counts > 0
         # People whose free time is cut into more pieces than the arrays keep.
-        self.wide = np.array([len(f) > MAX_SLOTS for f in frees], bool).reshape(n)
-        self.first = np.array([f[0][0] if f else 0 for f in frees], np.int64).reshape(n)
-        self.last = np.array([f[-1][1] if f else 0 for f in frees], np.int64).reshape(n)
+        self.wide = counts > MAX_SLOTS
+        self.first = np.fromiter((f[0][0] if f else 0 for f in frees), np.int64, n)
+        self.last = np.fromiter((f[-1][1] if f else 0 for f in frees), np.int64, n)
 
         self.conflicts: set[int] = set()
         where = self.index.get
@@ -107,8 +108,9 @@ class Roster:
             key=lambda r: r.date,
             reverse=True,
         )
-        self.history = history = _meetings(past, self.index, n, self.group_size, self.extra_seats)
-        self.past_partner, self.past_ago = _partner_table(history, n)
+        keys, ages = _meetings(past, self.index, n, self.group_size, self.extra_seats)
+        self.history: dict[int, int] = dict(zip(keys.tolist(), ages.tolist(), strict=True))
+        self.past_partner, self.past_ago = _partner_table(keys, ages, n)
         self.rounds_seen = len(past)
         self.quarters = seat_quarters(self.extra_seats)
         self.ladder = Ladder(n, self.group_size, self.cooldown, len(past))
@@ -132,12 +134,12 @@ class Roster:
 
 def _meetings(
     past: list, index: dict[str, int], n: int, size: int, extra_seats: np.ndarray
-) -> dict[int, int]:
-    """Pair key -> how many rounds ago the pair last met, for ``past`` (latest first);
-    adds each group's extra seats (last 10 rounds) to ``extra_seats`` on the way.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pair keys and how many rounds ago each pair last met, for ``past`` (latest
+    first); adds each group's extra seats (last 10 rounds) to ``extra_seats`` on the way.
 
-    The dictionary is the one a walk over every group in order would fill, keeping each
-    pair's first (latest) meeting, in the same insertion order. Rounds of pairs (250,000
+    The pairs come in the order a walk over every group would first meet them, each
+    with its first (latest) meeting. Rounds of pairs (250,000
     groups at 50,000 people) are read in bulk: their ids looked up at once, their keys
     computed by numpy; rounds with bigger groups are walked member by member.
     """
@@ -165,21 +167,19 @@ def _meetings(
         keys.append(np.array(found, np.int64))
         ages.append(np.full(len(found), ago, np.int64))
     if not keys:
-        return {}
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     key, age = np.concatenate(keys), np.concatenate(ages)
     _, first = np.unique(key, return_index=True)
     first.sort()  # the order a walk would have met them in
-    return dict(zip(key[first].tolist(), age[first].tolist(), strict=True))
+    return key[first], age[first]
 
 
-def _partner_table(history: dict[int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
+def _partner_table(keys: np.ndarray, ago: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per person, the people met before (padded with -1) and how many rounds ago.
 
     A row lookup (``table[u] == v``) is several times faster than searching a sorted
     array of all pairs when the candidate search asks about millions of pairs.
     """
-    keys = np.fromiter(history.keys(), np.int64, len(history))
-    ago = np.fromiter(history.values(), np.int64, len(history))
     first, second = keys // max(n, 1), keys % max(n, 1)
     heads = np.concatenate([first, second])
     tails = np.concatenate([second, first])
