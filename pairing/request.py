@@ -12,6 +12,7 @@ import datetime
 import json
 import re
 from functools import lru_cache
+from itertools import chain
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -127,7 +128,36 @@ def _work_hours(value: object, path: str, who: str) -> tuple[datetime.time, date
     return start, end
 
 
+@lru_cache(maxsize=8192)
+def _span_text(start: str, end: str) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """A valid busy span from its two texts, or None (then :func:`_checked_busy` says why).
+    Cached like :func:`_instant_text`: the same meetings recur across a whole company."""
+    first, last = _instant_text(start), _instant_text(end)
+    if isinstance(first, str) or isinstance(last, str) or last <= first:
+        return None
+    return first, last
+
+
 def _busy(
+    value: object, path: str, who: str
+) -> tuple[tuple[datetime.datetime, datetime.datetime], ...]:
+    if type(value) is list:
+        spans = []
+        for span in value:
+            if type(span) is list and len(span) == 2:
+                start, end = span
+                if type(start) is str and type(end) is str:
+                    pair = _span_text(start, end)
+                    if pair is not None:
+                        spans.append(pair)
+                        continue
+            break  # something to report: the full check below names it
+        else:
+            return tuple(spans)
+    return _checked_busy(value, path, who)
+
+
+def _checked_busy(
     value: object, path: str, who: str
 ) -> tuple[tuple[datetime.datetime, datetime.datetime], ...]:
     if not isinstance(value, list):
@@ -206,6 +236,11 @@ def _history(value: object) -> tuple[HistoryRound, ...]:
         groups = item.get("groups")
         if not isinstance(groups, list):
             raise _fail(f"{path}.groups", f"expected a list of groups, got {_short(groups)}")
+        if set(map(type, groups)) <= {list} and set(map(type, chain.from_iterable(groups))) <= {
+            str
+        }:  # every group a list of strings: converted at C speed
+            rounds.append(HistoryRound(day, tuple(map(tuple, groups))))
+            continue
         members = []
         for i, group in enumerate(groups):
             if type(group) is list and len(group) == 2:  # pairs, the common case, kept lean

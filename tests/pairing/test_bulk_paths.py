@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from pairing import parse_request, plan_json
 from pairing.matching import Adjacency, LazyAdjacency, _round_cycle, lp_matching
-from pairing.model import Participant
-from pairing.request import read_request
+from pairing.model import Participant, RequestError
+from pairing.request import _busy, _checked_busy, read_request
 from pairing.roster import FAR, MAX_SLOTS, Roster
 from pairing.timeline import free_intervals
 from tests.pairing.strategies import DAY, requests
@@ -186,3 +186,28 @@ def test_what_orjson_reads_otherwise_is_read_by_the_standard_library():
         )
     else:
         raise AssertionError("a number is not a site")
+
+
+_INSTANTS = ["2025-03-04T10:00:00+01:00", "2025-03-04T09:30:00Z", "2025-03-04T11:00", "x", 7]
+
+
+@given(
+    st.one_of(
+        st.lists(
+            st.one_of(
+                st.lists(st.sampled_from(_INSTANTS), min_size=1, max_size=3),
+                st.sampled_from([None, "span"]),
+            ),
+            max_size=3,
+        ),
+        st.sampled_from([None, "busy", {}]),
+    )
+)
+def test_busy_spans_read_from_the_cache_are_the_checked_ones(value):
+    def outcome(read):
+        try:
+            return read(value, "participants[0].busy", "a")
+        except RequestError as err:
+            return str(err)
+
+    assert outcome(_busy) == outcome(_checked_busy)
