@@ -78,8 +78,13 @@ def latest_meeting(roster: Roster, members: list[int]) -> tuple[int, int, int] |
     return latest
 
 
-def _history_reason(roster: Roster, members: list[int]) -> str:
-    latest = latest_meeting(roster, members)
+_ASK = object()
+
+
+def _history_reason(roster: Roster, members: list[int], latest: object = _ASK) -> str:
+    """Who met whom last; ``latest`` is :func:`latest_meeting`, when already known."""
+    if latest is _ASK:
+        latest = latest_meeting(roster, members)
     if latest is None:
         return "first time you meet"
     ago, a, b = latest
@@ -113,9 +118,12 @@ def _place_phrase(roster: Roster, places: tuple[int, ...], meet: bool) -> str:
     return " + ".join(offices) + ", by video"
 
 
-def _reasons(facts: _Facts, members: list[int], meet: bool, slots: int) -> tuple[str, ...]:
+def _reasons(
+    facts: _Facts, members: list[int], meet: bool, slots: int, latest: tuple | None
+) -> tuple[str, ...]:
+    """What the group is told; ``latest`` is :func:`latest_meeting` of its members."""
     roster = facts.roster
-    reasons = [_history_reason(roster, members)]
+    reasons = [_history_reason(roster, members, latest)]
     departments = _unique([facts.dept[m] for m in members])
     if len(departments) > 1:
         phrase = facts.phrases.get(departments)
@@ -173,8 +181,20 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
     facts = _Facts(roster)
     step = datetime.timedelta(minutes=1)
     length = roster.duration * step
+    history, n, cooldown = roster.history, roster.n, roster.cooldown
     for members in sorted((sorted(g) for g in chosen), key=lambda g: g[0]):
         shared = common_free([roster.free[m] for m in members], roster.duration)
+        if len(members) == 2:  # nearly every group of a round of pairs: one lookup
+            ago = history.get(members[0] * n + members[1]) if history else None
+            latest = None if ago is None else (ago, members[0], members[1])
+            repeats += ago is not None and ago <= cooldown
+        else:
+            latest = latest_meeting(roster, members)
+            if history:
+                for a in range(len(members)):
+                    for b in range(a + 1, len(members)):
+                        ago = roster.met(members[a], members[b])
+                        repeats += ago is not None and ago <= cooldown
         meet = facts.in_person(members)
         target = preferred
         if target is None:
@@ -190,16 +210,11 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
                 site=roster.site_names[site] if meet else None,
                 start=begin,
                 end=begin + length,
-                reasons=_reasons(facts, members, meet, slot_count(shared, roster.duration)),
+                reasons=_reasons(facts, members, meet, slot_count(shared, roster.duration), latest),
             )
         )
         placed[members] = True
         by_size[len(members)] = by_size.get(len(members), 0) + 1
-        if roster.history:
-            for a in range(len(members)):
-                for b in range(a + 1, len(members)):
-                    ago = roster.met(members[a], members[b])
-                    repeats += ago is not None and ago <= roster.cooldown
         cross += len({facts.dept[m] for m in members}) > 1
         meeting += meet
         remote = sum(facts.site[m] < 0 for m in members)

@@ -40,6 +40,37 @@ class Adjacency:
         return self.indices[a:b].tolist(), self.weights[a:b].tolist()
 
 
+class LazyAdjacency(Adjacency):
+    """:class:`Adjacency` whose neighbour lists are ranked best first only when asked.
+
+    Augmenting paths and :func:`mend` look at a few hundred people of a graph of a
+    million edge ends; sorting every list by weight up front cost more than both. The
+    lists are grouped by person with a stable sort, then each one asked for is ranked
+    with a stable sort of its own: the same order as :class:`Adjacency` (best first,
+    ties in input order).
+    """
+
+    def __init__(self, n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> None:
+        heads = np.concatenate([u, v])
+        order = np.argsort(heads, kind="stable")
+        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(heads, minlength=n))])
+        self.indices = np.concatenate([v, u])[order]
+        self.weights = np.concatenate([w, w])[order]
+        self.n = n
+
+    def ranked(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbours of ``i`` and their weights, best first (ties in input order)."""
+        a, b = self.indptr[i], self.indptr[i + 1]
+        weights = self.weights[a:b]
+        order = np.argsort(-weights, kind="stable")
+        return self.indices[a:b][order], weights[order]
+
+    def neighbours(self, i: int) -> tuple[list[int], list[float]]:
+        """Neighbours of ``i``, best first, with their weights."""
+        indices, weights = self.ranked(i)
+        return indices.tolist(), weights.tolist()
+
+
 def whole(w: np.ndarray) -> list[int]:
     """Weights (float64 holding whole numbers, or Python ints) as a list of ints."""
     return w.tolist() if w.dtype == object else w.astype(np.int64).tolist()
@@ -69,20 +100,29 @@ def lp_matching(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> np.ndarr
     cost = np.concatenate([top - units, top - units, np.full(n, top)])
     graph = csr_matrix((cost, (rows, cols)), shape=(n, n))
     _, successor = min_weight_full_bipartite_matching(graph)
-    weight = _weight_lookup(n, u, v, w)
-    seen = [False] * n
-    succ = successor.tolist()
-    for start in range(n):
-        if seen[start]:
-            continue
-        cycle = [start]
-        seen[start] = True
-        nxt = succ[start]
-        while nxt != start:
-            cycle.append(nxt)
-            seen[nxt] = True
-            nxt = succ[nxt]
-        _round_cycle(cycle, weight, n, mate)
+    # Most of the assignment is pairs (two-cycles) and people alone (fixed points): both
+    # are read off in bulk. Only the few longer cycles of half-edges are walked in Python,
+    # each from its smallest member, and need the weights of their edges.
+    node = np.arange(n)
+    pair = (successor != node) & (successor[successor] == node)
+    mate[pair] = successor[pair]
+    longer = (successor != node) & ~pair
+    if longer.any():
+        inside = longer[u] & longer[v]
+        weight = _weight_lookup(n, u[inside], v[inside], w[inside])
+        succ = successor.tolist()
+        seen = set()
+        for start in np.flatnonzero(longer).tolist():
+            if start in seen:
+                continue
+            cycle = [start]
+            seen.add(start)
+            nxt = succ[start]
+            while nxt != start:
+                cycle.append(nxt)
+                seen.add(nxt)
+                nxt = succ[nxt]
+            _round_cycle(cycle, weight, n, mate)
     return mate
 
 
@@ -159,10 +199,14 @@ class _LazyNeighbours(dict):
 
     def __init__(self, adjacency: Adjacency) -> None:
         super().__init__()
+        self.adjacency = adjacency
         self.indptr, self.indices = adjacency.indptr, adjacency.indices
 
     def __missing__(self, i: int) -> list[int]:
-        value = self.indices[self.indptr[i] : self.indptr[i + 1]].tolist()
+        if isinstance(self.adjacency, LazyAdjacency):
+            value = self.adjacency.ranked(i)[0].tolist()
+        else:
+            value = self.indices[self.indptr[i] : self.indptr[i + 1]].tolist()
         self[i] = value
         return value
 
@@ -246,5 +290,12 @@ def solve(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray, round_size: int =
     if max(n, round_size) <= BLOSSOM_UP_TO:
         return exact_matching(n, u, v, w)
     mate = lp_matching(n, u, v, w)
-    augment(Adjacency(n, u, v, w), mate)
+    if _anyone_to_place(n, u, v, mate):
+        augment(LazyAdjacency(n, u, v, w), mate)
     return mate
+
+
+def _anyone_to_place(n: int, u: np.ndarray, v: np.ndarray, mate: np.ndarray) -> bool:
+    """Whether someone alone has a candidate edge (else :func:`augment` has nothing to do)."""
+    alone = mate < 0
+    return bool((alone[u] | alone[v]).any())

@@ -26,7 +26,7 @@ from pairing.candidates import CANDIDATES, candidate_edges, candidate_sample
 from pairing.describe import build_plan
 from pairing.gcpause import gc_paused
 from pairing.grouping import EXHAUSTIVE_UP_TO, exact_groups, grow_groups, place_leftovers
-from pairing.matching import Adjacency, augment, mend, solve
+from pairing.matching import Adjacency, LazyAdjacency, augment, mend, solve
 from pairing.model import Plan, PlanRequest
 from pairing.roster import Roster
 from pairing.trades import rotate_extra_seats, swap_members
@@ -70,7 +70,7 @@ def pair_up(roster: Roster, weights: ScalarWeights) -> list[list[int]]:
         # Those left alone in their block look across blocks; their edges are enough
         # for the augmenting paths (x - y = z - t needs z-t with t alone too).
         u, v, w = candidate_edges(roster, alone, np.flatnonzero(roster.available), k=2 * CANDIDATES)
-        augment(Adjacency(roster.n, u, v, w), mate, alone.tolist())
+        augment(LazyAdjacency(roster.n, u, v, w), mate, alone.tolist())
         parts.append((u, v, w))
     first = np.flatnonzero(mate > np.arange(roster.n))
     ladder = roster.ladder
@@ -78,7 +78,7 @@ def pair_up(roster: Roster, weights: ScalarWeights) -> list[list[int]]:
     weak = first[pair_weights(roster, first, mate[first]) < top]
     if len(weak):
         u, v, w = (np.concatenate(part) for part in zip(*parts, strict=True))
-        mend(Adjacency(roster.n, u, v, w), mate, weak.tolist(), weights)
+        mend(LazyAdjacency(roster.n, u, v, w), mate, weak.tolist(), weights)
     return [[i, int(mate[i])] for i in np.flatnonzero(mate > np.arange(roster.n)).tolist()]
 
 

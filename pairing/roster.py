@@ -7,6 +7,8 @@ dictionaries so the candidate search can score thousands of pairs at once.
 
 from __future__ import annotations
 
+from itertools import chain, repeat
+
 import numpy as np
 
 from pairing.ladder import Ladder, seat_quarters
@@ -73,19 +75,20 @@ class Roster:
             else sorted(sorted(f, key=lambda ab: ab[0] - ab[1])[:MAX_SLOTS])
             for f in frees
         ]  # the longest; exact checks use the full list
-        self.fs = np.array(
-            [[f[k][0] if k < len(f) else FAR for k in range(width)] for f in kept], np.int32
-        )
-        self.fe = np.array(
-            [[f[k][1] if k < len(f) else -FAR for k in range(width)] for f in kept], np.int32
-        )
-        self.fs, self.fe = self.fs.reshape(n, width), self.fe.reshape(n, width)
+        lengths = np.fromiter(map(len, kept), np.int64, n)
+        ends = np.array(list(chain.from_iterable(kept)), np.int64).reshape(-1, 2)
+        row = np.repeat(np.arange(n), lengths)
+        column = np.arange(len(ends)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        self.fs = np.full((n, width), FAR, np.int32)
+        self.fe = np.full((n, width), -FAR, np.int32)
+        self.fs[row, column], self.fe[row, column] = ends[:, 0], ends[:, 1]
         self.slots = np.sum(self.fs < FAR, axis=1)  # pieces kept in fs/fe (the rest is padding)
-        self.available = np.array([bool(f) for f in frees], bool).reshape(n)
+        counts = np.fromiter(map(len, frees), np.int64, n)
+        self.available = counts > 0
         # People whose free time is cut into more pieces than the arrays keep.
-        self.wide = np.array([len(f) > MAX_SLOTS for f in frees], bool).reshape(n)
-        self.first = np.array([f[0][0] if f else 0 for f in frees], np.int64).reshape(n)
-        self.last = np.array([f[-1][1] if f else 0 for f in frees], np.int64).reshape(n)
+        self.wide = counts > MAX_SLOTS
+        self.first = np.fromiter((f[0][0] if f else 0 for f in frees), np.int64, n)
+        self.last = np.fromiter((f[-1][1] if f else 0 for f in frees), np.int64, n)
 
         self.conflicts: set[int] = set()
         where = self.index.get
@@ -98,7 +101,6 @@ class Roster:
                     self.conflicts.add(i * n + j if i < j else j * n + i)
 
         self.conflict_keys = np.array(sorted(self.conflicts), np.int64)
-        self.history: dict[int, int] = {}
         # Extra seats taken in the last 10 rounds, the latest counting most (1, 0.8, 0.64...).
         self.extra_seats = np.zeros(n, np.float64)
         past = sorted(
@@ -106,23 +108,9 @@ class Roster:
             key=lambda r: r.date,
             reverse=True,
         )
-        history, where, size = self.history, self.index.get, self.group_size
-        for ago, past_round in enumerate(past, start=1):
-            for group in past_round.groups:
-                if len(group) == 2:  # the common case, kept lean: 250,000 groups at 50,000 people
-                    a, b = where(group[0]), where(group[1])
-                    if a is not None and b is not None and a != b:
-                        key = a * n + b if a < b else b * n + a
-                        if key not in history:
-                            history[key] = ago
-                    continue
-                members = sorted({i for i in map(where, group) if i is not None})
-                if ago <= 10 and len(group) > size:
-                    self.extra_seats[members] += 0.8 ** (ago - 1)
-                for x in range(len(members)):
-                    for y in range(x + 1, len(members)):
-                        history.setdefault(members[x] * n + members[y], ago)
-        self.past_partner, self.past_ago = _partner_table(history, n)
+        keys, ages = _meetings(past, self.index, n, self.group_size, self.extra_seats)
+        self.history: dict[int, int] = dict(zip(keys.tolist(), ages.tolist(), strict=True))
+        self.past_partner, self.past_ago = _partner_table(keys, ages, n)
         self.rounds_seen = len(past)
         self.quarters = seat_quarters(self.extra_seats)
         self.ladder = Ladder(n, self.group_size, self.cooldown, len(past))
@@ -144,14 +132,54 @@ class Roster:
         return bool(common_free([self.free[i], self.free[j]], self.duration))
 
 
-def _partner_table(history: dict[int, int], n: int) -> tuple[np.ndarray, np.ndarray]:
+def _meetings(
+    past: list, index: dict[str, int], n: int, size: int, extra_seats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pair keys and how many rounds ago each pair last met, for ``past`` (latest
+    first); adds each group's extra seats (last 10 rounds) to ``extra_seats`` on the way.
+
+    The pairs come in the order a walk over every group would first meet them, each
+    with its first (latest) meeting. Rounds of pairs (250,000
+    groups at 50,000 people) are read in bulk: their ids looked up at once, their keys
+    computed by numpy; rounds with bigger groups are walked member by member.
+    """
+    keys, ages = [], []
+    where = index.get
+    for ago, past_round in enumerate(past, start=1):
+        groups = past_round.groups
+        if all(len(group) == 2 for group in groups):
+            flat = list(chain.from_iterable(groups))
+            ends = np.fromiter(map(where, flat, repeat(-1)), np.int64, len(flat)).reshape(-1, 2)
+            a, b = ends[:, 0], ends[:, 1]
+            ok = (a >= 0) & (b >= 0) & (a != b)
+            lo, hi = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok])
+            keys.append(lo * n + hi)
+            ages.append(np.full(len(lo), ago, np.int64))
+            continue
+        found = []
+        for group in groups:
+            members = sorted({i for i in map(where, group) if i is not None})
+            if ago <= 10 and len(group) > size:
+                extra_seats[members] += 0.8 ** (ago - 1)
+            for x in range(len(members)):
+                for y in range(x + 1, len(members)):
+                    found.append(members[x] * n + members[y])
+        keys.append(np.array(found, np.int64))
+        ages.append(np.full(len(found), ago, np.int64))
+    if not keys:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    key, age = np.concatenate(keys), np.concatenate(ages)
+    _, first = np.unique(key, return_index=True)
+    first.sort()  # the order a walk would have met them in
+    return key[first], age[first]
+
+
+def _partner_table(keys: np.ndarray, ago: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per person, the people met before (padded with -1) and how many rounds ago.
 
     A row lookup (``table[u] == v``) is several times faster than searching a sorted
     array of all pairs when the candidate search asks about millions of pairs.
     """
-    keys = np.fromiter(history.keys(), np.int64, len(history))
-    ago = np.fromiter(history.values(), np.int64, len(history))
     first, second = keys // max(n, 1), keys % max(n, 1)
     heads = np.concatenate([first, second])
     tails = np.concatenate([second, first])
