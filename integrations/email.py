@@ -27,7 +27,7 @@ from html import escape
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from core.i18n import current_language
+from core.i18n import current_language, using
 from core.i18n import gettext as _
 from integrations import mime, nudges
 from integrations.base import ConfigError, DeliveryError, Message, MessageKind
@@ -35,7 +35,6 @@ from integrations.ical import build_calendar
 from integrations.invite_text import (
     answers_html,
     answers_text,
-    in_reader_language,
     render_html,
     render_text,
     summary_of,
@@ -114,6 +113,14 @@ def calendar_for(message: Message) -> bytes:
     return build_calendar(message.invite)
 
 
+def _in_language(message: Message):
+    """Render inside this: the reader's language (``message.language``), else the current one,
+    fixed for the whole message. A message asks for its language some fifty times (every word,
+    date and calendar line); a fixed one is read from a context variable, where the
+    organisation's default is looked up in the environment each time."""
+    return using(message.language or current_language())
+
+
 def render_email(
     message: Message,
     mail_from: str,
@@ -128,7 +135,7 @@ def render_email(
     member of a group gets the same one. Raises ``ValueError`` for a header that would inject
     (a line break in a name) or an address that is not an address.
     """
-    with in_reader_language(message):
+    with _in_language(message):
         return _render_email(message, mail_from, mail_from_name, date, calendar)
 
 
@@ -175,7 +182,7 @@ def render_nudge_email(
     message: Message, mail_from: str, mail_from_name: str = "Fika", *, date: datetime | None = None
 ) -> bytes:
     """A reminder, check-in or pause offer: one plain-text part, no calendar (see nudges.py)."""
-    with in_reader_language(message):
+    with _in_language(message):
         return _render_nudge_email(message, mail_from, mail_from_name, date)
 
 
@@ -299,7 +306,7 @@ class EmailChannel:
         return calendar
 
     def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
-        with in_reader_language(message):
+        with _in_language(message):
             return self._send_in_language(smtp, message)
 
     def _send_in_language(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
