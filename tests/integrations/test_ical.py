@@ -143,4 +143,5 @@ def test_a_long_description_is_folded_below_75_octets():
     lines = calendar.split(b"\r\n")
     assert max(len(line) for line in lines) <= 75
     assert any(line.startswith(b" ") for line in lines)  # something was folded
-    assert icalendar.Calendar.from_ical(calendar).walk("VEVENT")[0]["SUMMARY"].startswith("Fika: Åsa")
+    event = icalendar.Calendar.from_ical(calendar).walk("VEVENT")[0]
+    assert event["SUMMARY"].startswith("Fika: Åsa")
