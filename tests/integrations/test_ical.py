@@ -108,7 +108,7 @@ def test_naive_times_are_refused():
 # --- Folding: integrations.ical folds content lines itself, exactly as icalendar does ----------
 
 _TEXT = st.text(
-    alphabet=st.sampled_from(list("ab ;,:\"\\^\t") + ["é", "ö", "€", "😀", "中"]), max_size=400
+    alphabet=st.sampled_from(list('ab ;,:"\\^\t') + ["é", "ö", "€", "😀", "中"]), max_size=400
 )
 
 
