@@ -387,7 +387,9 @@ class _Lanes:
 
     A lane sends its next message only once the outcome of its last is committed: so at any
     moment at most one message per lane is accepted and not yet recorded, and a crash resends
-    at most those (the messages in flight).
+    at most those (the messages in flight). While it waits for that commit it takes its next
+    row and has the channel build the message (``prepare``, if the channel has one), so
+    rendering overlaps the commit instead of following it.
     """
 
     def __init__(self, channel: Channel, count: int, results: queue.SimpleQueue, recorder):
@@ -420,18 +422,22 @@ class _Lanes:
         recorded.set()
         ended = False
 
+        prepare = getattr(self.channel, "prepare", None)
+
         def feed() -> Iterator:
             nonlocal ended
             while True:
-                while not recorded.wait(WAKE):  # the last outcome is not committed yet
-                    if self.stop.is_set():
-                        ended = True
-                        return
                 item = self.work.get()
                 if item is None or self.stop.is_set():
                     ended = True
                     return
                 row, message = item
+                if prepare is not None:  # built while the last outcome commits, sent after
+                    message = prepare(message)
+                while not recorded.wait(WAKE):  # the last outcome is not committed yet
+                    if self.stop.is_set():  # the row falls due again when its lease runs out
+                        ended = True
+                        return
                 if self.recorder.lease_over(row.id):
                     self.results.put((row, LEASE_OVER, None))
                     continue

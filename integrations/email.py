@@ -19,7 +19,7 @@ import smtplib
 import ssl
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -234,6 +234,14 @@ def _smtp_error(error: smtplib.SMTPResponseException | tuple[int, bytes]) -> Del
     return DeliveryError(f"SMTP {code}: {reply}", transient=400 <= code < 500)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A message with the bytes that will be sent for it (see :meth:`EmailChannel.prepare`)."""
+
+    message: Message
+    raw: bytes
+
+
 #: Calendars kept for the groups whose members are being sent (see EmailChannel._calendar).
 CALENDARS_KEPT = 64
 
@@ -305,19 +313,30 @@ class EmailChannel:
                     self._calendars.popitem(last=False)
         return calendar
 
-    def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
+    def render(self, message: Message) -> bytes:
+        """The bytes of one message, in its reader's language (``ValueError`` for a header
+        that would inject)."""
         with _in_language(message):
-            return self._send_in_language(smtp, message)
-
-    def _send_in_language(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
-        if message.kind not in (
-            MessageKind.INVITE,
-            MessageKind.ROOM,
-        ):  # reminders, check-ins: plain mail, no calendar
-            raw = render_nudge_email(message, self.mail_from, self.mail_from_name)
-        else:
+            if message.kind not in (MessageKind.INVITE, MessageKind.ROOM):
+                # reminders, check-ins: plain mail, no calendar
+                return render_nudge_email(message, self.mail_from, self.mail_from_name)
             calendar = self._calendar(message)  # every member of a group gets the same one
-            raw = render_email(message, self.mail_from, self.mail_from_name, calendar=calendar)
+            return render_email(message, self.mail_from, self.mail_from_name, calendar=calendar)
+
+    def prepare(self, message: Message) -> Message | Rendered:
+        """The message rendered ahead of its turn, so a connection can build its next message
+        while it waits to send it (the dispatcher's lanes do); :meth:`stream` takes either.
+        A message that cannot be rendered is given back as it is: sending it says why."""
+        try:
+            return Rendered(message, self.render(message))
+        except (ValueError, TypeError):
+            return message
+
+    def _send_one(self, smtp: smtplib.SMTP, item: Message | Rendered) -> DeliveryError | None:
+        if isinstance(item, Rendered):
+            message, raw = item.message, item.raw
+        else:
+            message, raw = item, self.render(item)
         to = [a.email for a in message.recipients]
         # Internationalised addresses need the server's SMTPUTF8 (RFC 6531).
         options = [] if all(a.isascii() for a in [self.mail_from, *to]) else ["SMTPUTF8"]
@@ -333,10 +352,11 @@ class EmailChannel:
         """Deliver a batch on one connection; every result, once all were tried."""
         return list(self.stream(messages))
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[DeliveryError | None]:
+    def stream(self, messages: Iterable[Message | Rendered]) -> Iterator[DeliveryError | None]:
         """Deliver a batch on one connection (reopened if the server drops it mid-batch),
         yielding each outcome as soon as the server answers, so the outbox can record it at
-        once. The next message goes out only when the caller asks for its outcome."""
+        once. The next message goes out only when the caller asks for its outcome. Each may
+        be a message or one :meth:`prepare` rendered ahead."""
         smtp: smtplib.SMTP | None = None
         connect_error: DeliveryError | None = None
         try:
