@@ -165,13 +165,14 @@ def _worker(index, url, port, connections, renderer, barrier, results) -> None:
         if "connections" in inspect.signature(send_due).parameters:
             options["connections"] = connections
         barrier.wait()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         counts = send_due(channels, **options)
-        results.put((index, counts.sent, time.perf_counter() - started))
+        results.put((index, counts.sent, time.perf_counter() - started, time.process_time() - cpu))
 
 
 def drain(context, url, server, *, workers, connections, renderer="mime") -> dict:
-    """Run ``workers`` worker processes on what is due; wall time from their release."""
+    """Run ``workers`` worker processes on what is due; wall time from their release, and
+    the workers' CPU time per message."""
     barrier = context.Barrier(workers + 1)
     results = context.Queue()
     processes = [
@@ -189,9 +190,11 @@ def drain(context, url, server, *, workers, connections, renderer="mime") -> dic
     seconds = time.perf_counter() - started
     for process in processes:
         process.join(30)
-    sent = [s for _, s, _ in outcomes]
+    sent = [s for _, s, _, _ in outcomes]
     return {
         "sent": sent,
+        # the workers' CPU time (all their threads) per message sent
+        "cpu_ms": sum(c for *_, c in outcomes) / max(sum(sent), 1) * 1000,
         "seconds": seconds,
         "rate": sum(sent) / seconds,
         "received": server.received.value,
@@ -363,37 +366,50 @@ def main() -> None:
                 print(f"\n1. pace, no delay ({len(raw)} bytes per invite; medians of "
                       f"{args.repeat}, {args.drain} messages each)")  # fmt: skip
                 bare, bare_many, worker, single, package = [], [], [], [], []
+                cpu: dict[str, list[float]] = {"worker": [], "single": [], "package": []}
                 for _ in range(args.repeat):
                     server.reset(0)
                     bare.append(bare_client(server.port, raw, args.drain))
                     bare_many.append(bare_client(server.port, raw, args.drain, DEFAULT_CONNECTIONS))
-                    worker.append(
-                        run(args.drain, 0, workers=1, connections=DEFAULT_CONNECTIONS)["rate"]
-                    )
-                    single.append(run(args.drain, 0, workers=1, connections=1)["rate"])
-                    package.append(
-                        run(
-                            args.drain,
-                            0,
-                            workers=1,
-                            connections=DEFAULT_CONNECTIONS,
-                            renderer="email",
-                        )["rate"]  # fmt: skip
-                    )
+                    for rates, key, options in (
+                        (worker, "worker", {"connections": DEFAULT_CONNECTIONS}),
+                        (single, "single", {"connections": 1}),
+                        (
+                            package,
+                            "package",
+                            {"connections": DEFAULT_CONNECTIONS, "renderer": "email"},
+                        ),
+                    ):
+                        result = run(args.drain, 0, workers=1, **options)
+                        rates.append(result["rate"])
+                        cpu[key].append(result["cpu_ms"])
                 floor = statistics.median(bare)
-                for label, rates in (
-                    ("bare client, pre-built invite, 1 connection", bare),
+                for label, rates, key in (
+                    ("bare client, pre-built invite, 1 connection", bare, ""),
                     (
                         f"bare client, pre-built invite, {DEFAULT_CONNECTIONS} connections",
                         bare_many,
+                        "",
                     ),  # fmt: skip
-                    (f"one worker, {DEFAULT_CONNECTIONS} connections (mime writer)", worker),
-                    ("one worker, 1 connection (mime writer)", single),
-                    (f"one worker, {DEFAULT_CONNECTIONS} connections (email package)", package),
+                    (
+                        f"one worker, {DEFAULT_CONNECTIONS} connections (mime writer)",
+                        worker,
+                        "worker",
+                    ),
+                    ("one worker, 1 connection (mime writer)", single, "single"),
+                    (
+                        f"one worker, {DEFAULT_CONNECTIONS} connections (email package)",
+                        package,
+                        "package",
+                    ),
                 ):
                     median = statistics.median(rates)
+                    # Each run's rate against the bare client's of the same repetition.
+                    ratio = statistics.median(r / b for r, b in zip(rates, bare, strict=True))
+                    spent = f"{statistics.median(cpu[key]):5.2f} ms CPU/msg" if key else " " * 16
                     print(
                         f"  {label:<52} {median:>6.0f}/s  {median / floor:>4.0%} of bare"
+                        f" (per run {ratio:>4.0%})  {spent}"
                         f"   ({', '.join(f'{r:.0f}' for r in rates)})"
                     )
 
@@ -424,10 +440,15 @@ def main() -> None:
                       f"{each} connections per worker")  # fmt: skip
                 one = run(pending, args.delay_ms, workers=1, connections=each)
                 three = run(pending, args.delay_ms, workers=3, connections=each)
-                print(f"  1 worker:  {one['seconds']:6.1f} s = {one['rate']:6.1f}/s")
+                print(
+                    f"  1 worker:  {one['seconds']:6.1f} s = {one['rate']:6.1f}/s, "
+                    f"{one['cpu_ms']:.2f} ms CPU/msg"
+                )
                 print(
                     f"  3 workers: {three['seconds']:6.1f} s = {three['rate']:6.1f}/s, "
-                    f"{three['rate'] / one['rate']:.2f}x one worker; each sent {three['sent']} "
+                    f"{three['rate'] / one['rate']:.2f}x one worker, "
+                    f"{three['cpu_ms']:.2f} ms CPU/msg; "
+                    f"each sent {three['sent']} "
                     f"(the server received {three['by_sender']} from each)"
                 )
             with app.app_context():

@@ -27,17 +27,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Connection,
+    TextClause,
     bindparam,
-    cast,
-    column,
     delete,
     func,
     select,
+    text,
     update,
 )
-from sqlalchemy import (
-    values as values_list,
-)
+from sqlalchemy.dialects import postgresql
 
 from core import faults
 from core.channels import enabled_channels
@@ -304,7 +302,7 @@ class _Recorder:
         table = Delivery.__table__
         for shape, rows in by_shape.items():
             if conn.postgresql:  # one statement for all rows of a shape: one round trip
-                statements.append((_update_from_values(table, shape, rows), {}))
+                statements.append(_update_from_arrays(table, shape, rows))
                 continue
             # The SET clause is the rows' keys; the row is found by its id under another name.
             statement = update(table).where(table.c.id == bindparam("row_id"))
@@ -339,19 +337,38 @@ class _Recorder:
         self.updates, self.forget = [], []
 
 
-def _update_from_values(table, shape: tuple[str, ...], rows: list[dict]):
-    """``UPDATE delivery SET ... FROM (VALUES ...) AS outcome WHERE delivery.id = outcome.id``:
-    the outcomes of many rows, each with the columns ``shape`` names, in one statement."""
-    outcome = values_list(
-        *(column(name, table.c[name].type) for name in shape), name="outcome"
-    ).data([tuple(row[name] for name in shape) for row in rows])
-    # VALUES has no column types of its own: each is cast to its column's, so a NULL or a
-    # timestamp means in the SET clause what it means in the table.
-    return (
-        update(table)
-        .where(table.c.id == outcome.c.id)
-        .values({name: cast(outcome.c[name], table.c[name].type) for name in shape if name != "id"})
-    )
+#: One ``UPDATE ... FROM unnest(...)`` per shape of outcome (the columns it sets): its SQL does
+#: not change with the number of rows, so SQLAlchemy compiles it once and psycopg prepares it.
+_UNNEST_UPDATES: dict[tuple[str, ...], TextClause] = {}
+
+
+def _update_from_arrays(table, shape: tuple[str, ...], rows: list[dict]) -> tuple:
+    """``UPDATE delivery SET ... FROM unnest(<one array per column>) AS outcome(...) WHERE
+    delivery.id = outcome.id``: the outcomes of many rows in one statement whose text is the
+    same for one row or forty (PostgreSQL); with its parameters."""
+    statement = _UNNEST_UPDATES.get(shape)
+    if statement is None:
+        dialect = postgresql.dialect()
+        arrays = ", ".join(
+            f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in shape
+        )
+        sets = ", ".join(f"{name} = outcome.{name}" for name in shape if name != "id")
+        statement = text(
+            f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS outcome"
+            f"({', '.join(shape)}) WHERE {table.name}.id = outcome.id"
+        )
+        _UNNEST_UPDATES[shape] = statement
+    return statement, {name: [_plain(row[name]) for row in rows] for name in shape}
+
+
+def _plain(value):
+    """A value as its column stores it: statuses as their text, times as naive UTC (see
+    ``core.models.UTCDateTime``), which the arrays of :func:`_update_from_arrays` need."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, DeliveryStatus):
+        return str(value)
+    return value
 
 
 #: A channel that answers a batch only at its end is handed this many messages at a time.
@@ -370,7 +387,9 @@ class _Lanes:
 
     A lane sends its next message only once the outcome of its last is committed: so at any
     moment at most one message per lane is accepted and not yet recorded, and a crash resends
-    at most those (the messages in flight).
+    at most those (the messages in flight). While it waits for that commit it takes its next
+    row and has the channel build the message (``prepare``, if the channel has one), so
+    rendering overlaps the commit instead of following it.
     """
 
     def __init__(self, channel: Channel, count: int, results: queue.SimpleQueue, recorder):
@@ -403,18 +422,22 @@ class _Lanes:
         recorded.set()
         ended = False
 
+        prepare = getattr(self.channel, "prepare", None)
+
         def feed() -> Iterator:
             nonlocal ended
             while True:
-                while not recorded.wait(WAKE):  # the last outcome is not committed yet
-                    if self.stop.is_set():
-                        ended = True
-                        return
                 item = self.work.get()
                 if item is None or self.stop.is_set():
                     ended = True
                     return
                 row, message = item
+                if prepare is not None:  # built while the last outcome commits, sent after
+                    message = prepare(message)
+                while not recorded.wait(WAKE):  # the last outcome is not committed yet
+                    if self.stop.is_set():  # the row falls due again when its lease runs out
+                        ended = True
+                        return
                 if self.recorder.lease_over(row.id):
                     self.results.put((row, LEASE_OVER, None))
                     continue

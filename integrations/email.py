@@ -19,7 +19,7 @@ import smtplib
 import ssl
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -27,7 +27,7 @@ from html import escape
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from core.i18n import current_language
+from core.i18n import current_language, using
 from core.i18n import gettext as _
 from integrations import mime, nudges
 from integrations.base import ConfigError, DeliveryError, Message, MessageKind
@@ -35,7 +35,6 @@ from integrations.ical import build_calendar
 from integrations.invite_text import (
     answers_html,
     answers_text,
-    in_reader_language,
     render_html,
     render_text,
     summary_of,
@@ -114,6 +113,14 @@ def calendar_for(message: Message) -> bytes:
     return build_calendar(message.invite)
 
 
+def _in_language(message: Message):
+    """Render inside this: the reader's language (``message.language``), else the current one,
+    fixed for the whole message. A message asks for its language some fifty times (every word,
+    date and calendar line); a fixed one is read from a context variable, where the
+    organisation's default is looked up in the environment each time."""
+    return using(message.language or current_language())
+
+
 def render_email(
     message: Message,
     mail_from: str,
@@ -128,7 +135,7 @@ def render_email(
     member of a group gets the same one. Raises ``ValueError`` for a header that would inject
     (a line break in a name) or an address that is not an address.
     """
-    with in_reader_language(message):
+    with _in_language(message):
         return _render_email(message, mail_from, mail_from_name, date, calendar)
 
 
@@ -175,7 +182,7 @@ def render_nudge_email(
     message: Message, mail_from: str, mail_from_name: str = "Fika", *, date: datetime | None = None
 ) -> bytes:
     """A reminder, check-in or pause offer: one plain-text part, no calendar (see nudges.py)."""
-    with in_reader_language(message):
+    with _in_language(message):
         return _render_nudge_email(message, mail_from, mail_from_name, date)
 
 
@@ -225,6 +232,14 @@ def _smtp_error(error: smtplib.SMTPResponseException | tuple[int, bytes]) -> Del
         code, text = error.smtp_code, error.smtp_error
     reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
     return DeliveryError(f"SMTP {code}: {reply}", transient=400 <= code < 500)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message with the bytes that will be sent for it (see :meth:`EmailChannel.prepare`)."""
+
+    message: Message
+    raw: bytes
 
 
 #: Calendars kept for the groups whose members are being sent (see EmailChannel._calendar).
@@ -298,19 +313,30 @@ class EmailChannel:
                     self._calendars.popitem(last=False)
         return calendar
 
-    def _send_one(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
-        with in_reader_language(message):
-            return self._send_in_language(smtp, message)
-
-    def _send_in_language(self, smtp: smtplib.SMTP, message: Message) -> DeliveryError | None:
-        if message.kind not in (
-            MessageKind.INVITE,
-            MessageKind.ROOM,
-        ):  # reminders, check-ins: plain mail, no calendar
-            raw = render_nudge_email(message, self.mail_from, self.mail_from_name)
-        else:
+    def render(self, message: Message) -> bytes:
+        """The bytes of one message, in its reader's language (``ValueError`` for a header
+        that would inject)."""
+        with _in_language(message):
+            if message.kind not in (MessageKind.INVITE, MessageKind.ROOM):
+                # reminders, check-ins: plain mail, no calendar
+                return render_nudge_email(message, self.mail_from, self.mail_from_name)
             calendar = self._calendar(message)  # every member of a group gets the same one
-            raw = render_email(message, self.mail_from, self.mail_from_name, calendar=calendar)
+            return render_email(message, self.mail_from, self.mail_from_name, calendar=calendar)
+
+    def prepare(self, message: Message) -> Message | Rendered:
+        """The message rendered ahead of its turn, so a connection can build its next message
+        while it waits to send it (the dispatcher's lanes do); :meth:`stream` takes either.
+        A message that cannot be rendered is given back as it is: sending it says why."""
+        try:
+            return Rendered(message, self.render(message))
+        except (ValueError, TypeError):
+            return message
+
+    def _send_one(self, smtp: smtplib.SMTP, item: Message | Rendered) -> DeliveryError | None:
+        if isinstance(item, Rendered):
+            message, raw = item.message, item.raw
+        else:
+            message, raw = item, self.render(item)
         to = [a.email for a in message.recipients]
         # Internationalised addresses need the server's SMTPUTF8 (RFC 6531).
         options = [] if all(a.isascii() for a in [self.mail_from, *to]) else ["SMTPUTF8"]
@@ -326,10 +352,11 @@ class EmailChannel:
         """Deliver a batch on one connection; every result, once all were tried."""
         return list(self.stream(messages))
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[DeliveryError | None]:
+    def stream(self, messages: Iterable[Message | Rendered]) -> Iterator[DeliveryError | None]:
         """Deliver a batch on one connection (reopened if the server drops it mid-batch),
         yielding each outcome as soon as the server answers, so the outbox can record it at
-        once. The next message goes out only when the caller asks for its outcome."""
+        once. The next message goes out only when the caller asks for its outcome. Each may
+        be a message or one :meth:`prepare` rendered ahead."""
         smtp: smtplib.SMTP | None = None
         connect_error: DeliveryError | None = None
         try:

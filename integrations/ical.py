@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Component, Event, vCalAddress, vText
 
 from core.i18n import gettext as _
 from integrations.base import Attendee, Invite
@@ -92,4 +92,42 @@ def build_calendar(invite: Invite, *, with_method: bool = True) -> bytes:
     if with_method:
         calendar.add("method", invite.method)
     calendar.add_component(build_event(invite))
-    return calendar.to_ical()
+    return to_ical(calendar)
+
+
+#: RFC 5545 §3.1: a content line is folded so that no line is longer than 75 octets; icalendar
+#: keeps each folded piece to 74 (the continuation's leading space makes 75).
+FOLD_OCTETS = 74
+_CONTINUATION = 0b1100_0000  # the top bits of a UTF-8 continuation byte are 10
+
+
+def to_ical(component: Component) -> bytes:
+    """``component.to_ical()``, byte for byte, with its lines folded here.
+
+    icalendar folds each content line character by character (encoding every character to
+    count its octets), which is the larger part of building an invite's calendar. The lines
+    come from its public ``content_lines()``; most are short and pass as they are, and a long
+    one is cut by octet offsets, the same places icalendar cuts it (tests compare the two).
+    """
+    return b"\r\n".join(fold(line) for line in component.content_lines() if line) + b"\r\n"
+
+
+def fold(line: str) -> bytes:
+    """One content line as UTF-8, folded as icalendar folds it: pieces of at most 74 octets that
+    never split a character, and never end in a backslash or caret that starts an escape
+    (icalendar moves it to the next piece, for clients that cannot rejoin an escape)."""
+    data = line.encode("utf-8")
+    if len(data) <= FOLD_OCTETS:
+        return data
+    pieces = []
+    start = 0
+    while len(data) - start > FOLD_OCTETS:
+        end = start + FOLD_OCTETS
+        while data[end] & _CONTINUATION == 0b1000_0000:  # inside a character: cut before it
+            end -= 1
+        if data[end - 1] in b"\\^" and end - 1 > start:
+            end -= 1
+        pieces.append(data[start:end])
+        start = end
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)

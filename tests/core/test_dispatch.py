@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -218,3 +219,51 @@ def test_a_channel_that_raises_fails_its_batch_without_its_message_reaching_admi
         assert send_due({"outbox": Exploding()}).retrying == 2
         reasons = {r.last_error for r in db.session.scalars(select(Delivery))}
     assert reasons == {"outbox: unexpected ValueError (see the worker's log)"}
+
+
+class RendersAhead:
+    """A streaming channel that builds each message ahead (``prepare``), as email does; at each
+    send it notes which rows the outbox has committed as sent, read on a connection of its own."""
+
+    name = "outbox"
+    concurrent = True
+
+    def __init__(self, engine):
+        self.engine = engine  # the lanes' threads have no app context
+        self.prepared: list[str] = []
+        self.sends: list[tuple[int, str, set[str]]] = []
+
+    def prepare(self, message):
+        self.prepared.append(message.key)
+        return ("rendered", message)
+
+    def stream(self, items):
+        for tag, message in items:
+            assert tag == "rendered"  # the lane hands over what prepare built
+            with self.engine.connect() as connection:
+                sent = set(
+                    connection.scalars(select(Delivery.key).where(Delivery.status == "sent"))
+                )
+            self.sends.append((threading.get_ident(), message.key, sent))
+            yield None
+
+
+@pytest.mark.parametrize("connections", [1, 3])
+def test_a_lane_that_renders_ahead_still_sends_only_after_its_last_outcome_commits(
+    app, connections
+):
+    """Rendering the next message overlaps the commit of the last; sending it does not: a
+    killed worker still resends at most one message per connection."""
+    round_for(app, 12)
+    with app.app_context():
+        channel = RendersAhead(db.engine)
+        assert send_due({"outbox": channel}, connections=connections).sent == 12
+        assert Counter(r.status for r in rows("outbox")) == {"sent": 12}
+    assert sorted(channel.prepared) == sorted(key for _, key, _ in channel.sends)
+    assert len(set(channel.prepared)) == 12
+    earlier: dict[int, list[str]] = {}
+    for lane, key, committed in channel.sends:
+        assert set(earlier.get(lane, [])) <= committed, key
+        assert key not in committed
+        earlier.setdefault(lane, []).append(key)
+    assert len(earlier) <= connections

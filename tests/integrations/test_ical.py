@@ -1,12 +1,16 @@
 """The iCalendar object, read back by two independent parsers (icalendar and vobject)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
 import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from icalendar.parser import Contentline
 
-from integrations.ical import PRODID, build_calendar
+from integrations.ical import PRODID, build_calendar, build_event, fold
 from tests.integrations.builders import ANA, DST_START, MEMBERS, make_invite
 
 
@@ -99,3 +103,45 @@ def test_calendar_for_caldav_has_no_method():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="naive"):
         build_calendar(make_invite(start=datetime(2025, 1, 1, 12, 0)))
+
+
+# --- Folding: integrations.ical folds content lines itself, exactly as icalendar does ----------
+
+_TEXT = st.text(
+    alphabet=st.sampled_from(list('ab ;,:"\\^\t') + ["é", "ö", "€", "😀", "中"]), max_size=400
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT)
+def test_folding_a_line_matches_icalendar(line):
+    folded = fold(line)
+    assert folded == Contentline(line).to_ical()
+    assert all(len(piece) <= 75 for piece in folded.split(b"\r\n"))
+    assert folded.replace(b"\r\n ", b"").decode("utf-8") == line
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=_TEXT.filter(str.strip), site=_TEXT, sequence=st.integers(0, 5))
+def test_calendar_bytes_match_icalendar_to_ical(name, site, sequence):
+    """The whole calendar, names and places of any length and script, as icalendar writes it."""
+    member = replace(ANA, name=name)
+    invite = make_invite(attendees=(member, *MEMBERS[1:]), site=site, sequence=sequence)
+    for method in ("REQUEST", "CANCEL"):
+        invite = replace(invite, method=method)
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", PRODID)
+        calendar.add("version", "2.0")
+        calendar.add("calscale", "GREGORIAN")
+        calendar.add("method", method)
+        calendar.add_component(build_event(invite))
+        assert build_calendar(invite) == calendar.to_ical()
+
+
+def test_a_long_description_is_folded_below_75_octets():
+    calendar = build_calendar(make_invite(summary="Fika: " + "Åsa Öberg, " * 30 + "and Ben"))
+    lines = calendar.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 75
+    assert any(line.startswith(b" ") for line in lines)  # something was folded
+    event = icalendar.Calendar.from_ical(calendar).walk("VEVENT")[0]
+    assert event["SUMMARY"].startswith("Fika: Åsa")
