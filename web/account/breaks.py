@@ -28,6 +28,7 @@ from web.account.forms import AnswerForm
 from web.account.teams import TeamPreferencesForm, my_teams
 from web.auth import current_person, login_required
 from web.config import current_settings
+from web.transactions import each_statement_alone
 
 
 @dataclass
@@ -170,6 +171,7 @@ def past_status(view: BreakView, now: datetime) -> str:
 
 
 @bp.get("")
+@each_statement_alone  # it only reads: no BEGIN and COMMIT around its queries
 @login_required
 def breaks():
     """The home of a signed-in person: next break, later ones, past ones, who they have met.
