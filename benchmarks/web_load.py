@@ -242,7 +242,8 @@ def start_gunicorn(
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    # The first request waits for a worker to import the app: slow on a busy machine.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     conn.request("GET", path, headers=headers or {})
     response = conn.getresponse()
     body = response.read().decode()
@@ -269,7 +270,7 @@ def form_post_target(port: int) -> Target:
 
 
 def check(target: Target, expected: int = 200) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", target.port, timeout=60)
     body = target.body_for("check") or None
     conn.request(target.method, target.path, body=body, headers=target.headers)
     response = conn.getresponse()
@@ -458,7 +459,10 @@ def main() -> None:
     finally:
         for server in servers:
             server.terminate()
-            server.wait(10)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
         import sqlalchemy as sa
 
         from core.settings import normalise_database_url
