@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import String, cast, delete, or_, select, update
+from sqlalchemy import String, Table, cast, delete, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core import drop_in, learning_teams
 from core.db import db
@@ -191,6 +192,78 @@ def join(settings: Settings, applicant: Applicant, programme_ids: list[int] | No
     if programme_ids:
         set_programmes(settings, person, programme_ids)  # drop-in rooms write their invite
     return person
+
+
+def join_if_new(applicant: Applicant) -> int | None:
+    """Add someone new who opted in without choosing programmes, as :func:`join` does: the new
+    person's id, or None when the address is known already (then nothing is written). The
+    caller commits.
+
+    No ORM objects and no SELECT first: the address is claimed by the INSERT itself (``ON
+    CONFLICT (email) DO NOTHING``), so two first submits of one address store one person. On
+    PostgreSQL the person and their preferences are one statement (the preferences inserted
+    from the person's INSERT … RETURNING), so it needs no transaction around it; SQLite, which
+    has no INSERT in a WITH, runs two in the caller's transaction. The rows are those
+    :func:`join` writes (the columns' defaults are the model's).
+    """
+    person = {
+        "email": applicant.email,
+        "name": applicant.name,
+        "department": applicant.department,
+        "timezone": applicant.timezone,
+        "home_office": applicant.home_office,
+        "language": normalise(applicant.language),
+    }
+    preference = column_defaults(Preference.__table__) | {
+        "active": True,
+        "topics": list(applicant.topics),
+        "share_topics": list(applicant.share_topics),
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        new = (
+            postgresql.insert(Person)
+            .values(person)
+            .on_conflict_do_nothing(index_elements=[Person.email])
+            .returning(Person.id)
+            .cte("new_person")
+        )
+        columns = Preference.__table__.columns
+        statement = (
+            insert(Preference)
+            .from_select(
+                ["person_id", *preference],
+                select(new.c.id, *(literal(v, columns[k].type) for k, v in preference.items())),
+                include_defaults=False,
+            )
+            .returning(Preference.person_id)
+        )
+        return db.session.scalar(statement)
+    person_id = db.session.scalar(
+        sqlite.insert(Person)
+        .values(person)
+        .on_conflict_do_nothing(index_elements=[Person.email])
+        .returning(Person.id)
+    )
+    if person_id is not None:
+        db.session.execute(insert(Preference).values(preference | {"person_id": person_id}))
+    return person_id
+
+
+def column_defaults(table: Table) -> dict[str, object]:
+    """The values ``table``'s columns get by default on an INSERT (Python-side defaults only).
+
+    An INSERT … SELECT does not fill them in itself, so :func:`join_if_new` passes them.
+    """
+    values = {}
+    for column in table.columns:
+        default = column.default
+        if default is None or column.primary_key:
+            continue
+        if default.is_scalar:
+            values[column.key] = default.arg
+        elif default.is_callable:
+            values[column.key] = default.arg(None)  # called as an INSERT would, no context
+    return values
 
 
 def leave(settings: Settings, person: Person, now: datetime | None = None) -> int:

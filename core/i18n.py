@@ -62,17 +62,29 @@ def current_language() -> str:
     if forced:
         return forced
     try:
-        from flask import has_request_context
+        from flask import g, has_request_context
 
         if has_request_context():
+            # A page asks dozens of times (every string of its template): the answer is kept
+            # for the request, on flask.g beside Flask-Babel's own choice of locale
+            # (web.i18n.refresh_language drops both).
+            language = g.get(PAGE_LANGUAGE)
+            if language is not None:
+                return language
             from flask_babel import get_locale
 
             locale = get_locale()
             if locale is not None:
-                return normalise(str(locale)) or default_language()
+                language = normalise(str(locale)) or default_language()
+                setattr(g, PAGE_LANGUAGE, language)
+                return language
     except ImportError:  # pragma: no cover - flask is a dependency; pure core use still works
         pass
     return default_language()
+
+
+#: Where :func:`current_language` keeps a request's language (``flask.g``).
+PAGE_LANGUAGE = "fika_page_language"
 
 
 @contextmanager

@@ -23,7 +23,7 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, Select, select
 
 from core.db import db
 from core.enums import Cadence, GroupStatus, ProgrammeKind
@@ -413,13 +413,24 @@ def send_team(
 
 def teams_of_person(person: Person) -> Select:
     """The person's learning teams still on, with their programmes, oldest first (a query)."""
+    return _of_person(select(Group, Programme), person.id)
+
+
+def team_titles_of(person_id: int | BindParameter) -> Select:
+    """:func:`teams_of_person` as a page lists them: each team's id and UID, its programme's
+    topic, name and last day (columns, no objects; ``person_id`` may be a bound parameter)."""
+    columns = (Group.id, Group.uid, Programme.topic, Programme.name, Programme.ends_on)
+    return _of_person(select(*columns), person_id)
+
+
+def _of_person(query: Select, person_id: int | BindParameter) -> Select:
     return (
-        select(Group, Programme)
+        query.select_from(Group)
         .join(GroupMember, GroupMember.group_id == Group.id)
         .join(Round, Round.id == Group.round_id)
         .join(Programme, Programme.id == Round.programme_id)
         .where(
-            GroupMember.person_id == person.id,
+            GroupMember.person_id == person_id,
             Group.status == GroupStatus.SCHEDULED,
             Group.uid.startswith(TEAM_UID_PREFIX),
         )

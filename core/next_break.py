@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Boolean, Date, bindparam, cast, null, select, union_all
 from sqlalchemy.orm import joinedload
 
 from core.db import db
 from core.enums import Frequency, GroupSizePreference, GroupStatus
-from core.models import WEEKDAYS, Group, GroupMember, Person, Programme, Round
+from core.models import WEEKDAYS, Group, GroupMember, Person, Programme, ProgrammeMember, Round
 from core.participants import WEEKLY_CAP
 from core.programmes import Applicant, may_join, programmes_for, slots_after
 
@@ -126,6 +126,34 @@ def rounds_since(
     return planned, breaks
 
 
+#: The programmes ``person_id`` chose (rows without a date), then :data:`_ROUNDS_SINCE`'s rows:
+#: the two reads of :func:`next_break_for` in one statement.
+_CHOSEN_AND_ROUNDS = union_all(
+    select(ProgrammeMember.programme_id, cast(null(), Date), cast(null(), Boolean)).where(
+        ProgrammeMember.person_id == bindparam("person_id")
+    ),
+    _ROUNDS_SINCE,
+)
+
+
+def chosen_and_rounds_since(
+    since: date, person_id: int
+) -> tuple[set[int], dict[int, set[date]], list[date]]:
+    """(The ids of the programmes ``person_id`` chose, and :func:`rounds_since`), in one query."""
+    rows = db.session.execute(_CHOSEN_AND_ROUNDS, {"since": since, "person_id": person_id})
+    chosen: set[int] = set()
+    planned: dict[int, set[date]] = {}
+    breaks = []
+    for programme_id, day, mine in rows:
+        if day is None:
+            chosen.add(programme_id)
+            continue
+        planned.setdefault(programme_id, set()).add(day)
+        if mine:
+            breaks.append(day)
+    return chosen, planned, breaks
+
+
 def expected_break(
     programmes: Iterable[Programme],
     availability: Availability,
@@ -196,21 +224,34 @@ def _since(now: datetime) -> date:
 
 
 def next_break_for(
-    person: Person, now: datetime, *, ahead: Sequence[Group] | None = None
+    person: Person,
+    now: datetime,
+    *,
+    ahead: Sequence[Group] | None = None,
+    every_programme: Sequence[Programme] | None = None,
 ) -> NextBreak | None:
     """The stored ``person``'s next break: their planned group, or the expected slot if earlier.
 
     /me, chat and every other page that names someone's next break ask this. ``ahead``: the
     person's groups still to come (not cancelled, soonest first, with their members), when the
-    caller has loaded them already; otherwise they are read.
+    caller has loaded them already; otherwise they are read. ``every_programme``: every
+    programme, oldest first, when the caller holds read-only copies (the web's kept ones); then
+    which of them the person takes part in (``programmes_for``'s rule: those they chose, or
+    else the first) is read in the same statement as the rounds.
     """
     group = (ahead[0] if ahead else None) if ahead is not None else _upcoming_group(person, now)
     planned = _planned(person, group) if group is not None else None
     availability = Availability.of(person)
     if not availability.active:
         return planned
-    programmes = programmes_for(person)
-    planned_days, breaks = rounds_since(_since(now), person.id)
+    if every_programme is None:
+        programmes = programmes_for(person)
+        planned_days, breaks = rounds_since(_since(now), person.id)
+    else:
+        chosen, planned_days, breaks = chosen_and_rounds_since(_since(now), person.id)
+        programmes = (
+            [p for p in every_programme if p.id in chosen] if chosen else list(every_programme[:1])
+        )
     expected = expected_break(
         programmes,
         availability,

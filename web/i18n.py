@@ -28,7 +28,7 @@ from datetime import date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, refresh
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -150,6 +150,7 @@ def select_language() -> str:
 def refresh_language() -> None:
     """Choose the page's language again (after the person changed their own)."""
     refresh()
+    g.pop(i18n.PAGE_LANGUAGE, None)
 
 
 def _person_language() -> str | None:

@@ -22,6 +22,7 @@ from core.i18n import current_language
 from core.models import Person, Programme
 from core.next_break import next_break_for_applicant
 from core.programmes import Applicant, check_programmes
+from web import transactions
 from web.config import current_settings
 from web.forms import OptInForm, chosen_language, topic_list
 from web.per_process import kept
@@ -103,9 +104,16 @@ _PERSON_BY_EMAIL = (
 def _store_if_new(applicant: Applicant, ids: list[int] | None) -> Person | None:
     """Add the applicant when the address is new (committed); else the person who has it.
 
-    Two first submits of one address may race: the loser's INSERT fails on the unique email
-    (at the flush or the commit), and that address is then known like any other.
+    Two first submits of one address may race: the loser's INSERT finds the address taken
+    (``ON CONFLICT DO NOTHING``, or fails on the unique email at the flush or the commit when
+    programmes were chosen), and that address is then known like any other.
     """
+    if not ids:  # the usual join: one INSERT, no ORM objects (``core.changes.join_if_new``)
+        person_id = changes.join_if_new(applicant)
+        db.session.commit()
+        if person_id is not None:
+            return None
+        return db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
     known = db.session.scalar(_PERSON_BY_EMAIL, {"email": applicant.email})
     if known is not None:
         return known
@@ -138,6 +146,8 @@ def join():
         except ValueError as error:
             programme_error = str(error)
         else:
+            if not ids:  # the join is one statement (see _store_if_new): no transaction needed
+                transactions.statements_commit_alone()
             programmes = chosen or [default_programme()]
             upcoming = next_break_for_applicant(applicant, programmes, datetime.now(UTC))
             # Rendered from the form alone, before anything is stored.

@@ -4,10 +4,14 @@ Fixed instants around Monday 7 January 2030 (no public holiday); the default pro
 on weekdays at 10:00 Stockholm time (09:00 UTC), planned 60 minutes before.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
 
 from core.db import db
-from core.next_break import next_break_for, next_break_for_applicant
+from core.models import Programme, ProgrammeMember
+from core.next_break import NextBreak, next_break_for_applicant
+from core.next_break import next_break_for as asked_alone
 from core.programmes import Applicant, ensure_default_programme, programmes_for
 from core.rounds import run_round
 from tests.core.helpers import add_person
@@ -24,6 +28,36 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 def break_on(day: date) -> datetime:
     """The default programme's break on ``day``: 10:00 in Stockholm (winter, UTC+1)."""
     return at(day, 9)
+
+
+def next_break_for(person, now):
+    """``core.next_break.next_break_for``, and the same answer when the caller hands it every
+    programme (read-only copies, as /me does: its programmes and rounds in one statement)."""
+    answer = asked_alone(person, now)
+    copies = tuple(db.session.scalars(select(Programme).order_by(Programme.id)))
+    assert summary(asked_alone(person, now, every_programme=copies)) == summary(answer)
+    return answer
+
+
+def summary(upcoming: NextBreak | None):
+    if upcoming is None:
+        return None
+    group = upcoming.group.id if upcoming.group else None
+    return upcoming.start, upcoming.end, upcoming.programme.id, group
+
+
+def test_the_programmes_a_person_chose_count_with_copies_too(app):
+    with app.app_context():
+        first = programme()
+        walk = Programme(name="Walk", timezone="UTC", local_time=time(13), holiday_country="")
+        db.session.add(walk)
+        db.session.commit()
+        ana, _ = two_people()
+        assert next_break_for(ana, at(MONDAY, 6)).programme.id == first.id  # none chosen
+        db.session.add(ProgrammeMember(person_id=ana.id, programme_id=walk.id))
+        db.session.commit()
+        upcoming = next_break_for(ana, at(MONDAY, 6))
+        assert upcoming.programme.id == walk.id and upcoming.start == at(MONDAY, 13)
 
 
 def programme():

@@ -147,19 +147,26 @@ def test_an_address_is_mailed_at_most_five_times_in_a_quarter_hour(make_app, smt
     assert len(wait_for_mail(smtp_server, 5 + 4)) == 9  # 1 stored it, 4 mailed it a link
 
 
+@pytest.mark.parametrize("chosen", [False, True], ids=["no-programme-chosen", "programme-chosen"])
 def test_two_first_submits_of_one_address_racing_store_one_person(
-    make_app, smtp_server, monkeypatch
+    make_app, smtp_server, monkeypatch, chosen
 ):
-    """The loser's INSERT fails on the unique email: its answer is the same, its link is mailed."""
+    """The loser's INSERT finds the address taken: its answer is the same, its link is mailed.
+
+    Without programmes chosen the join is one INSERT … ON CONFLICT DO NOTHING
+    (``join_if_new``); with them, the ORM's INSERT fails on the unique email (``join``).
+    """
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
     from web import optin
 
     app = mail_app(make_app, smtp_server)
-    real_join = optin.changes.join
+    name = "join" if chosen else "join_if_new"
+    real_join = getattr(optin.changes, name)
 
-    def racer_first(settings, applicant, ids):
+    def racer_first(*args):
+        applicant = args[1] if chosen else args[0]
         with app.app_context():
             other = create_engine(db.engine.url, poolclass=NullPool)
         with other.begin() as connection:  # another worker's request commits the address first
@@ -171,10 +178,13 @@ def test_two_first_submits_of_one_address_racing_store_one_person(
                 )
             )  # fmt: skip
         other.dispose()
-        return real_join(settings, applicant, ids)
+        return real_join(*args)
 
-    monkeypatch.setattr(optin.changes, "join", racer_first)
-    answer = app.test_client().post("/", data=VISITOR | {"email": NEW})
+    monkeypatch.setattr(optin.changes, name, racer_first)
+    with app.app_context():
+        first = db.session.scalar(select(Programme.id).order_by(Programme.id).limit(1))
+    choice = {"programmes_shown": "1", "programmes": str(first)} if chosen else {}
+    answer = app.test_client().post("/", data=VISITOR | {"email": NEW} | choice)
     assert answer.status_code == 200
     with app.app_context():  # one person: the first one
         assert db.session.scalars(select(Person.name).where(Person.email == NEW)).all() == ["Racer"]

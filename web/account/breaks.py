@@ -7,12 +7,12 @@ groups answers 404 and changes nothing, exactly as if it did not exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
-from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, select
+from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from core.answers import AnswerError, apply_answer
@@ -20,14 +20,17 @@ from core.db import db
 from core.enums import GroupStatus
 from core.i18n import gettext as _
 from core.i18n import lazy_gettext
+from core.learning_teams import team_titles_of
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.next_break import next_break_for
 from integrations.base import ButtonAnswer
 from web.account import bp
 from web.account.forms import AnswerForm
-from web.account.teams import TeamPreferencesForm, my_teams
+from web.account.teams import TeamPreferencesForm
 from web.auth import current_person, login_required
 from web.config import current_settings
+from web.programmes import cached_or_default
+from web.transactions import each_statement_alone
 
 
 @dataclass
@@ -114,7 +117,10 @@ def _met_query() -> Select:
     """People and departments met: parameters ``person_id`` and ``now``; built once."""
     mine, theirs = aliased(GroupMember), aliased(GroupMember)
     return (
-        select(func.count(distinct(theirs.person_id)), func.count(distinct(Person.department)))
+        select(
+            func.count(distinct(theirs.person_id)).label("people"),
+            func.count(distinct(Person.department)).label("departments"),
+        )
         .select_from(mine)
         .join(Group, Group.id == mine.group_id)
         .join(theirs, and_(theirs.group_id == Group.id, theirs.person_id != mine.person_id))
@@ -131,6 +137,40 @@ def _met_query() -> Select:
             ),
         )
     )
+
+
+@dataclass(frozen=True)
+class TeamTitle:
+    """A learning team as /me lists it: a link to its page, named by its programme."""
+
+    uid: str
+    topic: str | None
+    name: str
+    ends_on: date | None
+
+
+@cache
+def _met_and_teams_query() -> Select:
+    """:func:`_met_query`'s one row beside each of the person's learning teams (one row with
+    no team when they are in none): the page's last two reads in one. Built once."""
+    met = _met_query().subquery("met")
+    teams = team_titles_of(bindparam("person_id")).subquery("team")
+    return (
+        select(met.c.people, met.c.departments)
+        .add_columns(teams.c.uid, teams.c.topic, teams.c.name, teams.c.ends_on)
+        .select_from(met)
+        .outerjoin(teams, true())
+        .order_by(teams.c.id)
+    )
+
+
+def met_and_teams(person: Person, now: datetime) -> tuple[int, int, list[TeamTitle]]:
+    """(:func:`met_so_far`'s people and departments, the person's learning teams still on,
+    oldest first), in one query."""
+    rows = db.session.execute(_met_and_teams_query(), {"person_id": person.id, "now": now}).all()
+    people, departments = rows[0][0], rows[0][1]
+    teams = [TeamTitle(*row[2:]) for row in rows if row[2] is not None]
+    return people, departments, teams
 
 
 def met_so_far(person: Person, now: datetime) -> tuple[int, int]:
@@ -170,6 +210,7 @@ def past_status(view: BreakView, now: datetime) -> str:
 
 
 @bp.get("")
+@each_statement_alone  # it only reads: no BEGIN and COMMIT around its queries
 @login_required
 def breaks():
     """The home of a signed-in person: next break, later ones, past ones, who they have met.
@@ -181,10 +222,12 @@ def breaks():
     now = datetime.now(UTC)
     views = my_breaks(person, shown_at=now)
     ahead = [v for v in views if v.group.start_at > now and v.group.status == GroupStatus.SCHEDULED]
-    upcoming = next_break_for(person, now, ahead=[v.group for v in ahead])
+    upcoming = next_break_for(
+        person, now, ahead=[v.group for v in ahead], every_programme=cached_or_default()
+    )
     later = [v for v in ahead if upcoming is None or v.group is not upcoming.group]
     past = [(v, past_status(v, now)) for v in reversed(views) if v.group.start_at <= now]
-    people, departments = met_so_far(person, now)
+    people, departments, teams = met_and_teams(person, now)
     return render_template(
         "account/breaks.html",
         person=person,
@@ -195,7 +238,7 @@ def breaks():
         status_words=STATUS_WORDS,
         people_met=people,
         departments_met=departments,
-        teams=my_teams(person),
+        teams=teams,
         team_form=_team_form(person),
     )
 

@@ -12,8 +12,7 @@ from wtforms import BooleanField, IntegerField, StringField
 from core.db import db
 from core.i18n import gettext as _
 from core.i18n import lazy_gettext
-from core.learning_teams import teams_of_person
-from core.models import Group, Person, Programme
+from core.models import Person
 from core.self_formed import DEFAULT_WEEKS, TEAM_MAX, WEEKS, TeamStartError
 from core.self_formed import start_team as start_learning_team
 from web.account import bp
@@ -30,11 +29,6 @@ class TeamPreferencesForm(FlaskForm):
         lazy_gettext("Name me as a knowledge ambassador when I share a topic")
     )
     digest_opt_out = BooleanField(lazy_gettext("No “what we learned” digests by email"))
-
-
-def my_teams(person: Person) -> list[tuple[Group, Programme]]:
-    """The person's learning teams still on, with their programmes, oldest first."""
-    return [(group, programme) for group, programme in db.session.execute(teams_of_person(person))]
 
 
 @bp.post("/teams/preferences")
