@@ -50,12 +50,19 @@ def swap_members(
         group_of[members] = g
     dept = roster.dept.tolist()
     small = roster.n <= SWAP_EVERYONE_UP_TO  # everyone's partners are cheap to list
+    remote = roster.remote.tolist()
+    present = roster.remote[roster.available]
+    # Groups (not pairs) of one presence where the round has both: the last groups
+    # formed can be left with only on-site or only remote people.
+    mixed = roster.group_size >= 3 and present.any() and not present.all()
 
     def weak(members: list[int]) -> dict[int, int]:
         """Members of a weak pair and where to look: ``EVERYONE`` (a repeat, or any weak
-        pair in a small round), ``CANDIDATES`` (met before), ``OTHER_DEPARTMENTS`` (the
-        candidates from another department, for a one-department pair)."""
+        pair in a small round), ``CANDIDATES`` (met before, or in a group of one
+        presence), ``OTHER_DEPARTMENTS`` (the candidates from another department, for a
+        one-department pair)."""
         found: dict[int, int] = {}
+        pure = mixed and len({remote[m] for m in members}) == 1
         for a in range(len(members)):
             for b in range(a + 1, len(members)):
                 x, y = members[a], members[b]
@@ -64,7 +71,7 @@ def swap_members(
                     search = EVERYONE
                 elif dept[x] == dept[y]:
                     search = EVERYONE if small else OTHER_DEPARTMENTS
-                elif ago is not None:
+                elif ago is not None or pure:
                     search = CANDIDATES
                 else:
                     continue
