@@ -30,7 +30,7 @@ SEAT_ROTATION = 6  # fairness units per recent quarter seat among a group's memb
 ENOUGH_OPTIONS = 12  # groups weighed for a leftover once one of the right size is found
 WIDEN_TO = 48  # people added to a stalled group's frontier from a wider search
 WIDEN_SAMPLE = 2000  # people a stalled group's seed checks before scanning everyone
-TRIO_PASSES = 2  # bulk trio passes, each on a candidate graph of those the last one left
+TRIO_PASSES = 1  # bulk trio passes (a second, on those the first left, cost trios elsewhere)
 BALANCE = (3, 2)  # department units per member, times the waiting share of the candidate's
 
 
