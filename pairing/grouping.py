@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from pairing.candidates import candidate_edges
 from pairing.matching import Adjacency
 from pairing.roster import Roster
 from pairing.timeline import Interval, common_free, intersect, usable
+from pairing.trios import greedy_trios
 from pairing.weights import ScalarWeights, conflicting, preference_weights, time_compatible
 
 # The shape of a grouping comes before every preference: people placed, then seats
@@ -28,6 +30,7 @@ SEAT_ROTATION = 6  # fairness units per recent quarter seat among a group's memb
 ENOUGH_OPTIONS = 12  # groups weighed for a leftover once one of the right size is found
 WIDEN_TO = 48  # people added to a stalled group's frontier from a wider search
 WIDEN_SAMPLE = 2000  # people a stalled group's seed checks before scanning everyone
+TRIO_PASSES = 1  # bulk trio passes (a second, on those the first left, cost trios elsewhere)
 BALANCE = (3, 2)  # department units per member, times the waiting share of the candidate's
 
 
@@ -122,7 +125,35 @@ def best_partition(people: list[int], value: list[int | None]) -> list[list[int]
 
 
 def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) -> list[list[int]]:
-    """Greedy groups of exactly ``group_size`` grown along the candidate graph.
+    """Groups of exactly ``group_size`` along the candidate graph.
+
+    Trios come in bulk first (:func:`pairing.trios.greedy_trios`, when the weights
+    are int64), in ``TRIO_PASSES`` passes, each on a candidate graph of the people
+    the last one left; whoever they leave out, and every group of another size,
+    grows one group at a time (:func:`grow_one_by_one`).
+    """
+    balance = BALANCE[0] * weights.ladder.department // BALANCE[1]
+    taken = np.zeros(roster.n, bool)
+    groups: list[list[int]] = []
+    for _ in range(TRIO_PASSES if roster.group_size == 3 and not weights.ladder.wide else 0):
+        found = greedy_trios(roster, weights, adjacency, balance)
+        groups += found
+        taken[np.array(found, np.int64).reshape(-1)] = True
+        rest = np.flatnonzero(roster.available & ~taken)
+        if len(rest) == 0:
+            return groups
+        # Those left look again among themselves (their candidates were taken).
+        u, v, w = candidate_edges(roster, rest)
+        adjacency = Adjacency(roster.n, u, v, w)
+        weights.remember(u, v, w)
+    return groups + grow_one_by_one(roster, weights, adjacency, taken, balance)
+
+
+def grow_one_by_one(
+    roster: Roster, weights: ScalarWeights, adjacency: Adjacency, taken: np.ndarray, balance: int
+) -> list[list[int]]:
+    """Greedy groups of exactly ``group_size`` grown one at a time along the candidate
+    graph, from the people not ``taken`` (which it updates).
 
     When a group's candidates are all taken, it looks at everyone still free who fits.
     People with few candidates start first; among equals, those who had the extra seat
@@ -134,14 +165,13 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
     # majority over many groups instead of leaving it to fill the last ones by itself.
     dept_size = np.bincount(roster.dept, minlength=1)[roster.dept]
     order = np.lexsort((-roster.extra_seats, -dept_size, np.minimum(degree, 4)))
-    taken = np.zeros(roster.n, bool)
-    seated = bytearray(roster.n)  # ``taken`` for the loops below: a numpy item costs ten times more
+    seated = bytearray(taken.tobytes())  # ``taken`` for the loops below: a numpy item costs more
     groups = []
     dept = roster.dept.tolist()
-    left = np.bincount(roster.dept[roster.available], minlength=len(roster.dept_names)).tolist()
+    free = roster.available & ~taken
+    left = np.bincount(roster.dept[free], minlength=len(roster.dept_names)).tolist()
     left_total = max(1, sum(left))
     rng = np.random.default_rng([roster.seed & 0xFFFFFFFF, 2])
-    balance = BALANCE[0] * weights.ladder.department // BALANCE[1]
     available = roster.available.tolist()
     for seed in order.tolist():
         if seated[seed] or not available[seed]:

@@ -24,7 +24,7 @@ SWAP_OPTIONS = 64  # other groups weighed per person in a repeat within the cool
 SWAP_CANDIDATE_GROUPS = 8  # the same for other weak pairs: the groups of the best candidates
 SWAP_EVERYONE_UP_TO = 1000  # people; up to this many, every weak pair looks at everyone
 SWAP_PASSES = 3  # passes over the groups that still hold such a pair
-OTHER_DEPARTMENTS, CANDIDATES, EVERYONE = 0, 1, 2  # where a weak pair's members look
+OTHER_DEPARTMENTS, OTHER_PRESENCE, CANDIDATES, EVERYONE = 0, 1, 2, 3  # where a weak pair looks
 
 
 def swap_members(
@@ -50,12 +50,20 @@ def swap_members(
         group_of[members] = g
     dept = roster.dept.tolist()
     small = roster.n <= SWAP_EVERYONE_UP_TO  # everyone's partners are cheap to list
+    remote = roster.remote.tolist()
+    present = roster.remote[roster.available]
+    # Groups (not pairs) of one presence where the round has both: the last groups
+    # formed can be left with only on-site or only remote people.
+    mixed = roster.group_size >= 3 and present.any() and not present.all()
 
     def weak(members: list[int]) -> dict[int, int]:
         """Members of a weak pair and where to look: ``EVERYONE`` (a repeat, or any weak
-        pair in a small round), ``CANDIDATES`` (met before), ``OTHER_DEPARTMENTS`` (the
-        candidates from another department, for a one-department pair)."""
+        pair in a small round), ``CANDIDATES`` (met before), ``OTHER_PRESENCE`` (the
+        candidates of the other presence, in a group of one presence),
+        ``OTHER_DEPARTMENTS`` (the candidates from another department, for a
+        one-department pair)."""
         found: dict[int, int] = {}
+        pure = mixed and len({remote[m] for m in members}) == 1
         for a in range(len(members)):
             for b in range(a + 1, len(members)):
                 x, y = members[a], members[b]
@@ -66,6 +74,8 @@ def swap_members(
                     search = EVERYONE if small else OTHER_DEPARTMENTS
                 elif ago is not None:
                     search = CANDIDATES
+                elif pure:
+                    search = OTHER_PRESENCE
                 else:
                     continue
                 if search != EVERYONE and adjacency is None:
@@ -86,7 +96,8 @@ def swap_members(
                 homes.pop(g, None)
                 homes.pop(-1, None)
                 homes = list(homes)[: SWAP_OPTIONS if everyone else SWAP_CANDIDATE_GROUPS]
-                other = search == OTHER_DEPARTMENTS
+                other = weights.dept if search == OTHER_DEPARTMENTS else None
+                other = remote if search == OTHER_PRESENCE else other
                 best = _best_swap(roster, weights, groups, g, m, homes, other)
                 if best is not None:
                     h, q, groups[g], groups[h] = best
@@ -103,16 +114,16 @@ def _best_swap(
     g: int,
     m: int,
     homes: list[int],
-    other_department: bool,
+    other: list | None,
 ) -> tuple[int, int, list[int], list[int]] | None:
     """The swap of ``m`` (in group ``g``) with a member of one of the ``homes`` that
     raises the two groups' value most: ``(h, q, new g, new h)``, or None.
-    ``other_department``: only with people of another department than ``m``'s."""
+    ``other``: a value per person (department, presence): only with people whose
+    value differs from ``m``'s."""
     best, found = 0, None
-    dept = weights.dept
     for h in homes:
         for q in groups[h]:
-            if other_department and dept[q] == dept[m]:
+            if other is not None and other[q] == other[m]:
                 continue
             gain = _swap_gain(roster, weights, groups[g], groups[h], m, q)
             if gain is None or gain <= best:
