@@ -129,8 +129,8 @@ def test_learning_teams_form_groups_around_the_programme_topic(app):
 
 def test_candidates_read_the_json_columns_as_the_rows_hold_them(app):
     """The bulk decode of the preference's JSON columns gives what the ORM row reads, value for
-    value: nested dicts, unicode, empty lists, JSON null and SQL NULL alike."""
-    from sqlalchemy import null, select, update
+    value: nested dicts, unicode, quotes, empty lists and JSON null alike."""
+    from sqlalchemy import select, update
 
     from core.models import Preference
     from core.participants import active_candidates
@@ -150,7 +150,7 @@ def test_candidates_read_the_json_columns_as_the_rows_hold_them(app):
         db.session.execute(
             update(Preference)
             .where(Preference.person_id == nulls.id)
-            .values(weekday_sites=None, avoid=null())  # JSON null, SQL NULL
+            .values(weekday_sites=None, avoid=None)  # JSON null (the columns are NOT NULL)
         )
         db.session.commit()
         db.session.expire_all()
