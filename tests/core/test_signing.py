@@ -3,9 +3,9 @@
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import time_machine
 from itsdangerous import URLSafeTimedSerializer
 
 from core.signing import make_token, read_token
