@@ -97,6 +97,7 @@ class Outbox:
                 # What message_to_dict makes of Message(key, invite, recipient=who,
                 # unsubscribe_url, links, language=person.language), built straight away: a
                 # large round writes one per person (tests/core/test_round_bulk.py pins it).
+                links, unsubscribe_url = self.links.invite_links(group.id, person.id)
                 payload = {
                     "key": f"{invite.uid}-{invite.sequence}-{channel}-{person.id}",
                     "recipient": {
@@ -106,8 +107,8 @@ class Outbox:
                         "department": who.department,
                         "site": who.site,
                     },
-                    "unsubscribe_url": self.links.unsubscribe(person.id),
-                    "links": self.links.actions(group.id, person.id),
+                    "unsubscribe_url": unsubscribe_url,
+                    "links": links,
                     "kind": MessageKind.INVITE,
                 }
                 if person.language:  # each member reads their own

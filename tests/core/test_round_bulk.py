@@ -216,12 +216,13 @@ def test_invite_rows_hold_what_message_to_dict_makes(app):
             expected = []
             for channel in outbox.channels:
                 for person, who in zip(people, invite.attendees, strict=True):
+                    links, unsubscribe_url = outbox.links.invite_links(group.id, person.id)
                     message = Message(
                         key=f"{invite.uid}-{invite.sequence}-{channel}-{person.id}",
                         invite=invite,
                         recipient=who,
-                        unsubscribe_url=outbox.links.unsubscribe(person.id),
-                        links=outbox.links.actions(group.id, person.id),
+                        unsubscribe_url=unsubscribe_url,
+                        links=links,
                         language=person.language,
                     )
                     person_id = None if person.id == people[2].id else person.id
