@@ -71,10 +71,20 @@ def copy_rows(
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(into or table.name), sql.SQL(", ").join(map(sql.Identifier, names))
     )
+    # Most columns only need an enum member turned into its value (``_plain``); that check is
+    # done inline, and only the other columns call their converter: one call per value was
+    # most of the Python time of a 50,000-person round's COPY.
+    special = [(i, c) for i, c in enumerate(converters) if c is not _plain]
+    plain = [i for i, c in enumerate(converters) if c is _plain]
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for position, row in enumerate(rows):
-            values = [convert(row[name]) for name, convert in zip(columns, converters, strict=True)]
+            values = [row[name] for name in columns]
+            for i, convert in special:
+                values[i] = convert(values[i])
+            for i in plain:
+                if isinstance(values[i], Enum):
+                    values[i] = values[i].value
             copy.write_row([position, *values] if ordinal else values)
 
 
@@ -82,12 +92,26 @@ def _converter(column_type, dialect) -> Callable[[Any], Any]:
     """How a value of this column type is written in COPY's text format."""
     if isinstance(column_type, TypeDecorator):
         inner = _converter(column_type.impl, dialect)
-        return lambda value: inner(column_type.process_bind_param(value, dialect))
+        return _Repeated(lambda value: inner(column_type.process_bind_param(value, dialect)))
     if isinstance(column_type, JSON):
         # SQLAlchemy writes Python None as JSON null unless the column says otherwise.
         keep_null = column_type.none_as_null
         return lambda value: None if value is None and keep_null else json.dumps(value)
     return _plain
+
+
+class _Repeated:
+    """A converter that remembers its last value: a round's rows share one ``now`` (each
+    delivery's created_at and next_attempt_at), converted once instead of once per row."""
+
+    def __init__(self, convert: Callable[[Any], Any]):
+        self.convert = convert
+        self.last: tuple[Any, Any] = (object(), None)  # (value, its conversion); held alive
+
+    def __call__(self, value: Any) -> Any:
+        if value is not self.last[0]:
+            self.last = (value, self.convert(value))
+        return self.last[1]
 
 
 def _plain(value: Any) -> Any:

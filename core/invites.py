@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.utils import parseaddr
+from functools import lru_cache
 
 from core.i18n import DEFAULT_LANGUAGE, using
 from core.models import Group, Person
@@ -20,7 +21,13 @@ from pairing.model import Mode
 
 def organiser(settings: Settings) -> tuple[str, str]:
     """(name, address) from FIKA_MAIL_FROM, e.g. 'Fika <fika@example.org>'."""
-    name, address = parseaddr(settings.mail_from)
+    return _parsed_sender(settings.mail_from)
+
+
+@lru_cache(maxsize=8)
+def _parsed_sender(mail_from: str) -> tuple[str, str]:
+    """FIKA_MAIL_FROM parsed once: a round builds an invite per group, each asking for it."""
+    name, address = parseaddr(mail_from)
     return name or "Fika", address or "fika@localhost"
 
 

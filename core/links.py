@@ -27,6 +27,13 @@ PAUSE_CHOICES: dict[str, int] = {"pause_2w": 2, "pause_4w": 4, "keep": 0}
 #: A learning team's check-ins: halfway through its frame, and at its end.
 TEAM_STAGES = ("midway", "final")
 
+#: The purpose of the token that names one seat (group, person) of a break: its action links
+#: (``/a/<seat>~<action>``) and, on a member's invite, the unsubscribe link.
+SEAT = "seat"
+#: Between a seat token and the button it stands for: not in a token's alphabet (URL-safe
+#: base64 and "."), and unreserved in a URL path.
+ACTION_MARK = "~"
+
 #: Action links work for two weeks: long enough for any break they belong to.
 ACTION_MAX_AGE = 14 * 24 * 3600
 #: Check-in links stay valid for a month: long enough for holidays, short enough to go stale.
@@ -49,7 +56,24 @@ class Links:
 
     def actions(self, group_id: int, person_id: int | None) -> dict[str, str]:
         """One link per button; ``person_id`` None for a message the whole group shares."""
-        return {a: self._url("a", "action", [a, group_id, person_id]) for a in ACTIONS}
+        return self._seat_actions(self._seat(group_id, person_id))
+
+    def invite_links(self, group_id: int, person_id: int) -> tuple[dict[str, str], str]:
+        """A member's buttons and unsubscribe link on an invite, all from one seat token.
+
+        A round writes an invite per person: one signed token where there were four (three
+        actions and the unsubscribe link) is most of what its links cost.
+        """
+        seat = self._seat(group_id, person_id)
+        return self._seat_actions(seat), f"{self.base}/unsubscribe/{seat}"
+
+    def _seat(self, group_id: int, person_id: int | None) -> str:
+        return make_token(self.secret, SEAT, [group_id, person_id])
+
+    def _seat_actions(self, seat: str) -> dict[str, str]:
+        # The button is named after the signed seat: who holds the seat's link holds all three
+        # buttons anyway (the same message carries them), so the action needs no signature.
+        return {a: f"{self.base}/a/{seat}{ACTION_MARK}{a}" for a in ACTIONS}
 
     def checkin(self, group_id: int, person_id: int) -> dict[str, str]:
         """One link per "Did you meet?" answer for this seat."""
@@ -85,12 +109,24 @@ class Links:
         return data if _is_id(data) else None
 
     def read_unsubscribe(self, token: str) -> int | None:
-        """The person id in an unsubscribe token; None when forged."""
+        """The person id in an unsubscribe token, or in a member's seat token (the unsubscribe
+        link of an invite since one token carries its links); None when forged."""
         data = read_token(self.secret, "unsubscribe", token)
-        return data if isinstance(data, int) and not isinstance(data, bool) else None
+        if _is_id(data):
+            return data
+        seat = self._read_seat(token, max_age=None)
+        return seat[1] if seat is not None and seat[1] is not None else None
 
     def read_action(self, token: str) -> tuple[str, int, int | None] | None:
-        """(action, group id, person id or None) from an action token; None when not valid."""
+        """(action, group id, person id or None) from an action link's token: a seat token and
+        its button (``<seat>~in``), or the older token that signs all three (links already
+        sent keep working); None when not valid."""
+        if ACTION_MARK in token:
+            seat_token, _mark, action = token.rpartition(ACTION_MARK)
+            seat = self._read_seat(seat_token, max_age=ACTION_MAX_AGE)
+            if seat is None or action not in ACTIONS:
+                return None
+            return action, seat[0], seat[1]
         data = read_token(self.secret, "action", token, max_age=ACTION_MAX_AGE)
         if not (isinstance(data, list) and len(data) == 3 and data[0] in ACTIONS):
             return None
@@ -98,6 +134,15 @@ class Links:
         if not _is_id(group_id) or not (person_id is None or _is_id(person_id)):
             return None
         return action, group_id, person_id
+
+    def _read_seat(self, token: str, max_age: int | None) -> tuple[int, int | None] | None:
+        """(group id, person id or None) from a seat token; None when not valid."""
+        data = read_token(self.secret, SEAT, token, max_age=max_age)
+        if not (isinstance(data, list) and len(data) == 2 and _is_id(data[0])):
+            return None
+        if not (data[1] is None or _is_id(data[1])):
+            return None
+        return data[0], data[1]
 
     def read_checkin(self, token: str) -> tuple[int, int, str] | None:
         """(group id, person id, answer) from a check-in token; None when forged or expired."""

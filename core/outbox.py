@@ -94,17 +94,41 @@ class Outbox:
                 )
                 continue
             for person, who in zip(people, invite.attendees, strict=True):
-                message = Message(
-                    key=f"{invite.uid}-{invite.sequence}-{channel}-{person.id}",
-                    invite=invite,
-                    recipient=who,
-                    unsubscribe_url=self.links.unsubscribe(person.id),
-                    links=self.links.actions(group.id, person.id),
-                    language=person.language,  # each member reads their own
-                )
-                person_id = None if person.id == detach else person.id
+                # What message_to_dict makes of Message(key, invite, recipient=who,
+                # unsubscribe_url, links, language=person.language), built straight away: a
+                # large round writes one per person (tests/core/test_round_bulk.py pins it).
+                links, unsubscribe_url = self.links.invite_links(group.id, person.id)
+                payload = {
+                    "key": f"{invite.uid}-{invite.sequence}-{channel}-{person.id}",
+                    "recipient": {
+                        "name": who.name,
+                        "email": who.email,
+                        "timezone": who.timezone,
+                        "department": who.department,
+                        "site": who.site,
+                    },
+                    "unsubscribe_url": unsubscribe_url,
+                    "links": links,
+                    "kind": MessageKind.INVITE,
+                }
+                if person.language:  # each member reads their own
+                    payload["language"] = person.language
+                payload["invite"] = shared
                 rows.append(
-                    _row(message, channel, person.email, now, group, person_id, invite=shared)
+                    {
+                        "key": payload["key"],
+                        "kind": MessageKind.INVITE,
+                        "channel": channel,
+                        "recipient": person.email,
+                        "group_id": group.id,
+                        "round_id": group.round_id,
+                        "person_id": None if person.id == detach else person.id,
+                        "payload": payload,
+                        "status": DeliveryStatus.PENDING,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    }
                 )
         return rows
 

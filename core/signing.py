@@ -9,10 +9,14 @@ same, and the attempt cost most of the time (about 200,000 tokens at 50,000 peop
 is keyed once per purpose and copied for each token (``hmac.new`` per token pads the key and
 starts two hashes again each time), as ``TimestampSigner.sign`` would compute it: payload, its
 timestamp (``get_timestamp``), then the signature of both. :func:`read_token` reads both kinds.
+The JSON encoder is made once (``json.dumps`` with separators builds a new one per call), the
+base64 is the standard library's URL-safe alphabet without padding (itsdangerous'
+``base64_encode``), and the timestamp's part is encoded once per second.
 """
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 from functools import lru_cache
@@ -26,6 +30,9 @@ from itsdangerous import (
     base64_encode,
 )
 from itsdangerous.encoding import int_to_bytes
+
+#: The JSON of itsdangerous' URL-safe serializers: compact, not ASCII-escaped.
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 @lru_cache(maxsize=32)
@@ -58,12 +65,22 @@ def _keyed(secret: str, purpose: str) -> tuple[TimestampSigner, bytes, hmac.HMAC
 def make_token(secret: str, purpose: str, data: Any) -> str:
     """A URL-safe token carrying ``data`` that only a holder of ``secret`` can have made."""
     signer, sep, keyed = _keyed(secret, purpose)
-    # The JSON of itsdangerous' URL-safe serializers: compact, not ASCII-escaped.
-    payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    value = base64_encode(payload) + sep + base64_encode(int_to_bytes(signer.get_timestamp()))
+    payload = _b64(_COMPACT_JSON.encode(data).encode())
+    value = payload + sep + _timestamp(signer.get_timestamp())
     mac = keyed.copy()
     mac.update(value)
-    return (value + sep + base64_encode(mac.digest())).decode("utf-8")
+    return (value + sep + _b64(mac.digest())).decode("utf-8")
+
+
+def _b64(raw: bytes) -> bytes:
+    """itsdangerous' ``base64_encode``: URL-safe base64 without its ``=`` padding."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+@lru_cache(maxsize=4)
+def _timestamp(seconds: int) -> bytes:
+    """The token's timestamp part (the same for every token made within one second)."""
+    return base64_encode(int_to_bytes(seconds))
 
 
 def read_token(secret: str, purpose: str, token: str, max_age: int | None = None) -> Any:

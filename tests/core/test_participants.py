@@ -125,3 +125,40 @@ def test_learning_teams_form_groups_around_the_programme_topic(app):
         assert sorted(len(g.members) for g in plan.groups) == [3, 3]
         for group in plan.groups:
             assert any("data" in reason for reason in group.reasons), group.reasons
+
+
+def test_candidates_read_the_json_columns_as_the_rows_hold_them(app):
+    """The bulk decode of the preference's JSON columns gives what the ORM row reads, value for
+    value: nested dicts, unicode, quotes, empty lists and JSON null alike."""
+    from sqlalchemy import select, update
+
+    from core.models import Preference
+    from core.participants import active_candidates
+
+    with app.app_context():
+        add_person(
+            "ana@example.org",
+            "Sales",
+            weekday_sites={"mon": "Göteborg", "fri": "home"},
+            topics=["kaffe ☕", 'quotes "and" \\ slashes'],
+            avoid=[3, 4],
+            share_topics=["Rust"],
+        )
+        add_person("ben@example.org", "Legal", days=["tue"], topics=[], avoid=[])
+        nulls = add_person("cy@example.org", "Design")
+        add_person("off@example.org", "Design", active=False)
+        db.session.execute(
+            update(Preference)
+            .where(Preference.person_id == nulls.id)
+            .values(weekday_sites=None, avoid=None)  # JSON null (the columns are NOT NULL)
+        )
+        db.session.commit()
+        db.session.expire_all()
+        rows = {p.person_id: p for p in db.session.scalars(select(Preference))}
+        candidates = active_candidates()
+        assert [c.id for c in candidates] == sorted(p for p, r in rows.items() if r.active)
+        for candidate in candidates:
+            row = rows[candidate.id]
+            for name in ("weekday_sites", "days", "topics", "avoid", "share_topics"):
+                assert getattr(candidate.preference, name) == getattr(row, name), name
+        assert candidates[0].preference.weekday_sites["mon"] == "Göteborg"

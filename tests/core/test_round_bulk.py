@@ -187,3 +187,48 @@ def test_a_round_that_fails_before_commit_leaves_no_row(app):
         again = rounds.run_round(current_settings(), programme, MONDAY + timedelta(days=0))
         assert again.created
         assert db.session.scalar(select(func.count()).select_from(GroupMember)) == 7
+
+
+def test_invite_rows_hold_what_message_to_dict_makes(app):
+    """A round's per-person invite rows are built without a Message each; every row (payload
+    keys in order included) equals the one the generic builder makes from the Message."""
+    from core.invites import build_invite
+    from core.outbox import _row
+    from integrations.base import Message
+    from integrations.payload import message_to_dict
+
+    with app.app_context():
+        people = make_people(3)
+        people[1].language = "sv"
+        db.session.commit()
+        settings = current_settings()
+        group = SimpleNamespace(
+            id=41, round_id=7, uid="fika-abc", sequence=0, start_at=NOW, end_at=NOW,
+            mode="in_person", site="Stockholm", video_url="https://meet.example/x",
+            reasons=["why"], starter="Tea or coffee?", status="scheduled",
+        )  # fmt: skip
+        invite = build_invite(settings, group, people, "REQUEST", "Fika", NOW)
+        outbox = Outbox(settings)
+        assert outbox.per_person  # the test app writes to the outbox folder
+        with time_machine.travel(NOW, tick=False):  # the same token timestamps on both sides
+            rows = outbox.invite_rows(invite, group, people, NOW, detach=people[2].id)
+            shared = message_to_dict(Message(key="", invite=invite))["invite"]
+            expected = []
+            for channel in outbox.channels:
+                for person, who in zip(people, invite.attendees, strict=True):
+                    links, unsubscribe_url = outbox.links.invite_links(group.id, person.id)
+                    message = Message(
+                        key=f"{invite.uid}-{invite.sequence}-{channel}-{person.id}",
+                        invite=invite,
+                        recipient=who,
+                        unsubscribe_url=unsubscribe_url,
+                        links=links,
+                        language=person.language,
+                    )
+                    person_id = None if person.id == people[2].id else person.id
+                    expected.append(
+                        _row(message, channel, person.email, NOW, group, person_id, invite=shared)
+                    )
+    assert rows == expected
+    assert [list(r["payload"]) for r in rows] == [list(r["payload"]) for r in expected]
+    assert rows[1]["payload"]["language"] == "sv" and "language" not in rows[0]["payload"]

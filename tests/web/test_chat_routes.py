@@ -301,3 +301,63 @@ def test_a_button_value_no_group_can_have_matches_no_group(slack_app, slack, uid
     assert "no longer knows" in slack.responses[0]["text"]
     with slack_app.app_context():
         assert all(m.response is None for m in db.session.get(Group, group_id).members)
+
+
+def invite_payload(app, person_id):
+    """The payload of ``person_id``'s invite in the round's outbox."""
+    with app.app_context():
+        return db.session.scalars(
+            select(Delivery.payload).where(
+                Delivery.person_id == person_id, Delivery.kind == "invite"
+            )
+        ).first()
+
+
+def test_the_invites_one_token_links_answer_and_unsubscribe(app, client):
+    """A member's invite carries one seat token: its three buttons and its unsubscribe link
+    all work from it."""
+    group_id, ids = trio(app)
+    payload = invite_payload(app, ids["ana@example.org"])
+    links, unsubscribe = payload["links"], payload["unsubscribe_url"]
+    seats = {url.rsplit("/", 1)[1].rsplit("~", 1)[0] for url in links.values()}
+    assert len(seats) == 1 and unsubscribe.endswith(f"/unsubscribe/{seats.pop()}")
+    path = links["in"].removeprefix("https://fika.example.org")
+    assert client.get(path).status_code == 200
+    assert seat(app, group_id, ids["ana@example.org"]).response is None  # GET changes nothing
+    assert client.post(path).status_code == 200
+    assert seat(app, group_id, ids["ana@example.org"]).response == "in"
+    page = client.get(unsubscribe.removeprefix("https://fika.example.org"))
+    assert page.status_code == 200 and "Unsubscribe" in page.get_data(as_text=True)
+
+
+def test_a_seat_link_is_refused_when_forged_stretched_or_expired(app, client):
+    group_id, ids = trio(app)
+    ana = ids["ana@example.org"]
+    path = invite_payload(app, ana)["links"]["in"].removeprefix("https://fika.example.org")
+    token, _mark, action = path.removeprefix("/a/").rpartition("~")
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for bad in (f"/a/{token}~delete", f"/a/{forged}~in", f"/a/{token}~", f"/a/~{action}"):
+        assert client.post(bad).status_code == 400, bad
+    with app.app_context():
+        # Signed for the seat's purpose, but not a seat: a bare id, a boolean for the person.
+        secret = current_settings().secret_key
+        odd = [make_token(secret, "seat", group_id), make_token(secret, "seat", [group_id, True])]
+    for bad in odd:
+        assert client.post(f"/a/{bad}~in").status_code == 400
+    later = datetime.now(UTC) + timedelta(days=15)
+    with time_machine.travel(later, tick=False):
+        assert client.post(path).status_code == 400
+    assert seat(app, group_id, ana).response is None
+
+
+def test_a_group_cards_seat_link_unsubscribes_nobody(app, client):
+    """A seat token of a whole group's message names no person: no unsubscribe from it."""
+    group_id, ids = trio(app)
+    with app.app_context():
+        from core.links import Links
+
+        shared = Links(current_settings()).actions(group_id, None)["in"]
+    token = shared.rsplit("/", 1)[1].rpartition("~")[0]
+    assert client.post(f"/unsubscribe/{token}").status_code == 404
+    with app.app_context():
+        assert all(p.preference.active for p in db.session.scalars(select(Person)))
