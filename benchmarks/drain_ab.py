@@ -28,7 +28,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import drain_bench as bench  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from round_bench import schema, seed_people  # noqa: E402
+from round_bench import schema  # noqa: E402
 
 #: One worker: its tree first on the path; waits for a line on stdin, drains, prints JSON.
 WORKER = """
@@ -108,24 +108,10 @@ def main() -> None:
     args = parser.parse_args()
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
 
-    from core.db import db
-    from core.programmes import ensure_default_programme
-    from core.rounds import run_round
-    from web import create_app
-    from web.config import current_settings
-
     server = bench.Server(multiprocessing.get_context("spawn"))
     try:
         with schema(args.database_url) as url:
-            app = create_app(bench.config_for(url, server.port, "fika@example.org"))
-            with app.app_context():
-                db.create_all()
-                seed_people(args.people)
-                programme = ensure_default_programme(current_settings().timezone)
-                programme.holiday_country = ""
-                db.session.commit()
-                assert run_round(current_settings(), programme, bench.DAY).created
-                db.session.remove()
+            app = bench.app_with_round(url, server.port, args.people)
             raw = bench.prebuilt_invite(app)
             engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
             results: dict[str, list[dict]] = {"bare": [], "before": [], "after": []}

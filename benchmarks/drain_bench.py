@@ -144,6 +144,28 @@ def config_for(url: str, port: int, sender: str) -> dict:
     }
 
 
+def app_with_round(url: str, port: int, people: int):
+    """An app on ``url`` sending to ``port``, its tables made, ``people`` seeded and one round
+    run: one email invite Delivery per person, due now."""
+    from core.db import db
+    from core.programmes import ensure_default_programme
+    from core.rounds import run_round
+    from web import create_app
+    from web.config import current_settings
+
+    app = create_app(config_for(url, port, "fika@example.org"))
+    with app.app_context():
+        db.create_all()
+        seed_people(people)
+        programme = ensure_default_programme(current_settings().timezone)
+        programme.holiday_country = ""
+        db.session.commit()
+        outcome = run_round(current_settings(), programme, DAY)
+        assert outcome.created, outcome.message
+        db.session.remove()
+    return app
+
+
 def _worker(index, url, port, connections, renderer, barrier, results) -> None:
     """One worker process: its own app; waits at the barrier, drains, reports (sent, s)."""
     import logging
@@ -323,10 +345,6 @@ def main() -> None:
     import logging
 
     from core.db import db
-    from core.programmes import ensure_default_programme
-    from core.rounds import run_round
-    from web import create_app
-    from web.config import current_settings
 
     logging.basicConfig(level=logging.WARNING)
     try:
@@ -337,16 +355,7 @@ def main() -> None:
     server = Server(context)
     try:
         with schema(args.database_url) as url:
-            app = create_app(config_for(url, server.port, "fika@example.org"))
-            with app.app_context():
-                db.create_all()
-                seed_people(args.people)
-                programme = ensure_default_programme(current_settings().timezone)
-                programme.holiday_country = ""
-                db.session.commit()
-                outcome = run_round(current_settings(), programme, DAY)
-                assert outcome.created, outcome.message
-                db.session.remove()
+            app = app_with_round(url, server.port, args.people)
             engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
             with engine.connect() as conn:
                 rows = conn.execute(sa.text("SELECT count(*) FROM delivery")).scalar()
