@@ -30,7 +30,6 @@ SEAT_ROTATION = 6  # fairness units per recent quarter seat among a group's memb
 ENOUGH_OPTIONS = 12  # groups weighed for a leftover once one of the right size is found
 WIDEN_TO = 48  # people added to a stalled group's frontier from a wider search
 WIDEN_SAMPLE = 2000  # people a stalled group's seed checks before scanning everyone
-TRIO_PASSES = 1  # bulk trio passes (a second, on those the first left, cost trios elsewhere)
 BALANCE = (3, 2)  # department units per member, times the waiting share of the candidate's
 
 
@@ -128,17 +127,16 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
     """Groups of exactly ``group_size`` along the candidate graph.
 
     Trios come in bulk first (:func:`pairing.trios.greedy_trios`, when the weights
-    are int64), in ``TRIO_PASSES`` passes, each on a candidate graph of the people
-    the last one left; whoever they leave out, and every group of another size,
-    grows one group at a time (:func:`grow_one_by_one`).
+    are int64); whoever they leave out grows one group at a time
+    (:func:`grow_one_by_one`) on a candidate graph of their own, as does every group
+    of another size. (A second bulk pass over those left cost trios elsewhere.)
     """
     balance = BALANCE[0] * weights.ladder.department // BALANCE[1]
     taken = np.zeros(roster.n, bool)
     groups: list[list[int]] = []
-    for _ in range(TRIO_PASSES if roster.group_size == 3 and not weights.ladder.wide else 0):
-        found = greedy_trios(roster, weights, adjacency, balance)
-        groups += found
-        taken[np.array(found, np.int64).reshape(-1)] = True
+    if roster.group_size == 3 and not weights.ladder.wide:
+        groups = greedy_trios(roster, weights, adjacency, balance)
+        taken[np.array(groups, np.int64).reshape(-1)] = True
         rest = np.flatnonzero(roster.available & ~taken)
         if len(rest) == 0:
             return groups
