@@ -13,7 +13,7 @@ import csv
 import io
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from typing import ClassVar
@@ -371,6 +371,29 @@ def read_csv(
         return [], [RowError(reader.line_num, "", unreadable)], [], 0
 
 
+def records_by_line(
+    reader, header: list[str], errors: list[RowError]
+) -> Iterator[tuple[int, dict[str, str] | None]]:
+    """Each non-blank record after the header, with the line it starts on and its cells by column.
+
+    A quoted cell may span lines, so a record is reported at the line it starts on. A record
+    with more cells than the header has columns gets its error in ``errors`` and comes as None.
+    """
+    ended = reader.line_num  # the line the previous record ended on
+    for cells in reader:
+        line, ended = ended + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(header):
+            problem = _(
+                "%(cells)d cells but %(columns)d columns", cells=len(cells), columns=len(header)
+            )
+            errors.append(RowError(line, "", problem))
+            yield line, None
+            continue
+        yield line, dict(zip(header, cells, strict=False))
+
+
 def _read_rows(reader, default_zone: str):
     header = [h.strip().lower() for h in next(reader)]
     missing = _("required column is missing")
@@ -380,27 +403,10 @@ def _read_rows(reader, default_zone: str):
         return [], errors, ignored, 0
     found: list[tuple[int, PersonRecord]] = []
     rows = 0
-    ended = reader.line_num  # the line the previous record ended on
-    for cells in reader:
-        # A quoted cell may span lines: a record is reported at the line it starts on.
-        line, ended = ended + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
+    for line, raw in records_by_line(reader, header, errors):
         rows += 1
-        if len(cells) > len(header):
-            errors.append(
-                RowError(
-                    line,
-                    "",
-                    _(
-                        "%(cells)d cells but %(columns)d columns",
-                        cells=len(cells),
-                        columns=len(header),
-                    ),
-                )
-            )
+        if raw is None:
             continue
-        raw = dict(zip(header, cells, strict=False))
         record, problems = validate_record(raw, line, default_zone, from_csv=True)
         errors.extend(problems)
         if record is not None:

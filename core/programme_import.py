@@ -22,7 +22,15 @@ from sqlalchemy import select
 from core.db import db
 from core.i18n import gettext as _
 from core.models import Programme
-from core.people_import import FALSE, TIME_PATTERN, TRUE, ImportReport, RowError, decode
+from core.people_import import (
+    FALSE,
+    TIME_PATTERN,
+    TRUE,
+    ImportReport,
+    RowError,
+    decode,
+    records_by_line,
+)
 from core.programme_changes import save_programme
 from core.programmes import ProgrammeSettings, settings_problems
 from core.settings import Settings
@@ -172,26 +180,10 @@ def _read_rows(reader, default_zone: str):
     found: list[ProgrammeRow] = []
     first_line: dict[str, int] = {}
     rows = 0
-    ended = reader.line_num
-    for cells in reader:
-        line, ended = ended + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
+    for line, raw in records_by_line(reader, header, errors):
         rows += 1
-        if len(cells) > len(header):
-            errors.append(
-                RowError(
-                    line,
-                    "",
-                    _(
-                        "%(cells)d cells but %(columns)d columns",
-                        cells=len(cells),
-                        columns=len(header),
-                    ),
-                )
-            )
+        if raw is None:
             continue
-        raw = dict(zip(header, cells, strict=False))
         row_errors: list[RowError] = []
         values_of = {c: _cell(raw, c, line, row_errors) for c in COLUMNS if c in raw}
         name = values_of.get("name", "")
