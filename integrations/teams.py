@@ -34,6 +34,42 @@ def default_authority(tenant_id: str) -> str:
     return f"https://login.microsoftonline.com/{tenant_id}"
 
 
+def bot_call(
+    session: requests.Session,
+    what: str,
+    method: str,
+    url: str,
+    token: str,
+    timeout: float,
+    *,
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One Bot Framework REST call with the bot's token: its JSON object, or {} for no object.
+
+    A refused answer or a network failure becomes a ``DeliveryError`` named by ``what``.
+    """
+    try:
+        response = session.request(
+            method,
+            url,
+            params=params,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+    except requests.RequestException as exc:
+        raise network_failure(what, exc) from None
+    with response:
+        if not response.ok:
+            raise response_failure(what, response)
+        try:
+            answer = response.json()
+        except ValueError:
+            return {}
+    return answer if isinstance(answer, dict) else {}
+
+
 class TeamsWorkflowChannel:
     """Posts one Adaptive Card per group, or a notice's card, to a Teams Workflows webhook.
 
@@ -218,22 +254,15 @@ class TeamsBotChannel:
             )
 
     def _request(self, what: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        try:
-            response = self._session.post(
-                self.service_url + path,
-                json=body,
-                headers={"Authorization": f"Bearer {self._token()}"},
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
-            raise network_failure(what, exc) from None
-        with response:
-            if not response.ok:
-                raise response_failure(what, response)
-            try:
-                return response.json()
-            except ValueError:
-                return {}
+        return bot_call(
+            self._session,
+            what,
+            "POST",
+            self.service_url + path,
+            self._token(),
+            self._timeout,
+            body=body,
+        )
 
     def _conversation(self, member: Attendee) -> str | None:
         """The member's 1:1 conversation id, created and remembered when only their id is known."""

@@ -19,8 +19,7 @@ import requests
 
 from integrations.base import DeliveryError
 from integrations.entra_token import AppToken
-from integrations.http_failures import network_failure, response_failure
-from integrations.teams import BOT_SCOPE, default_authority
+from integrations.teams import BOT_SCOPE, bot_call, default_authority
 
 #: The connector's largest page (Microsoft: "pageSize … up to 500").
 MAX_PAGE_SIZE = 500
@@ -66,25 +65,9 @@ class TeamsConnector:
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        try:
-            response = self._session.request(
-                method,
-                url,
-                params=params,
-                json=body,
-                headers={"Authorization": f"Bearer {self._token()}"},
-                timeout=self._timeout,
-            )
-        except requests.RequestException as exc:
-            raise network_failure(what, exc) from None
-        with response:
-            if not response.ok:
-                raise response_failure(what, response)
-            try:
-                answer = response.json()
-            except ValueError:
-                return {}
-        return answer if isinstance(answer, dict) else {}
+        return bot_call(
+            self._session, what, method, url, self._token(), self._timeout, params=params, body=body
+        )
 
     @staticmethod
     def _conversation_url(service_url: str, conversation_id: str) -> str:
