@@ -33,7 +33,7 @@ from core.links import Links
 from core.models import Delivery, Group, Person
 from core.settings import Settings
 from integrations.base import Invite, Message, MessageKind, Notice, RoomInvite
-from integrations.payload import message_to_dict
+from integrations.payload import invite_to_dict, message_to_dict
 from integrations.room_calendar import first_occurrence
 
 #: Rows per INSERT statement: below SQLite's bound-parameter limit with every column given.
@@ -80,7 +80,7 @@ class Outbox:
         group chat) in ``programme_language``. None: the organisation's (FIKA_LANGUAGE).
         """
         rows = []
-        shared = message_to_dict(Message(key="", invite=invite))["invite"]  # once per group
+        shared = invite_to_dict(invite)  # once per group, shared by its rows
         for channel in self.channels if channels is None else channels:
             if channel in self.per_group:
                 message = Message(
