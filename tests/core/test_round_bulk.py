@@ -270,3 +270,16 @@ def test_the_cycle_collector_pause_keeps_it_off_when_it_was_off():
     with pytest.raises(ValueError), cycle_collector_paused():
         raise ValueError
     assert gc.isenabled()
+
+
+def test_the_rounds_tables_copy_in_binary_and_jsonb_would_not():
+    """Every column a round COPYs has a binary form (else the COPY falls back to text)."""
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    from core.bulk import _binary_type
+
+    for model in (Group, GroupMember, Delivery):
+        assert None not in [_binary_type(c.type) for c in model.__table__.columns], model
+    assert _binary_type(Delivery.__table__.c.next_attempt_at.type) == "timestamp"
+    assert _binary_type(Delivery.__table__.c.payload.type) == "text"
+    assert _binary_type(JSONB()) is None  # its binary form starts with a version byte
