@@ -13,7 +13,9 @@ one transaction). With ``--cli N``, at size N the command ``fika round`` then ru
 or a cron job runs it (a new process, the next weekday, its default output) and is timed end to
 end, with the peak resident memory of that process. Then one worker (``core.dispatch.send_due``,
 one process, with the default FIKA_OUTBOX_CONNECTIONS) drains ``--drain`` email deliveries into
-an aiosmtpd server on 127.0.0.1, timed. Times are medians. The schema is dropped at the end.
+an aiosmtpd server on 127.0.0.1, timed. Times are medians; each size also prints the median CPU
+seconds of a round, of this process and of its PostgreSQL backend (when the server runs on this
+machine: on a busy machine they say more than wall time). The schema is dropped at the end.
 The drain's own benchmark, with a relay that waits per message and several workers, is
 drain_bench.py.
 
@@ -74,6 +76,17 @@ class Phases:
                 self.seconds[phase] = self.seconds.get(phase, 0.0) + time.perf_counter() - started
 
         setattr(module, name, timed)
+
+
+def server_cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds of the PostgreSQL backend ``pid`` so far, when the server runs on this
+    machine (read from /proc); None otherwise. On a busy machine, CPU time (this process's
+    and its backend's) says more than wall time."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -145,8 +158,9 @@ def seed_people(n: int) -> None:
     db.session.commit()
 
 
-def bench_cli_round(url: str, day: dt.date, smtp_port: int) -> tuple[float, float, str]:
-    """``fika round --date day`` in a new process: wall seconds, its peak RSS in MB, its summary."""
+def bench_cli_round(url: str, day: dt.date, smtp_port: int) -> tuple[float, float, str, float]:
+    """``fika round --date day`` in a new process: wall seconds, its peak RSS in MB, its
+    summary, and its CPU seconds (user + system)."""
     import resource
     import subprocess
 
@@ -162,6 +176,8 @@ def bench_cli_round(url: str, day: dt.date, smtp_port: int) -> tuple[float, floa
         FIKA_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
         FIKA_MAIL_FROM="Fika <fika@example.org>",
     )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = before.ru_utime + before.ru_stime
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "fika", "round", "--date", day.isoformat()],
@@ -169,8 +185,10 @@ def bench_cli_round(url: str, day: dt.date, smtp_port: int) -> tuple[float, floa
     )  # fmt: skip
     seconds = time.perf_counter() - started
     # ru_maxrss of waited-for children: the largest of them, in KiB on Linux.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return seconds, peak, done.stdout
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak = children.ru_maxrss / 1024
+    cpu = children.ru_utime + children.ru_stime - before
+    return seconds, peak, done.stdout, cpu
 
 
 def weekdays() -> list[dt.date]:
@@ -178,14 +196,17 @@ def weekdays() -> list[dt.date]:
     return [d for d in (FIRST_DAY + dt.timedelta(i) for i in range(28)) if d.weekday() < 5]
 
 
-def bench_rounds(app, n: int, repeat: int) -> tuple[list[float], list[dict], int]:
-    """Run ``repeat`` rounds on consecutive weekdays; return times, phases, deliveries."""
+def bench_rounds(
+    app, n: int, repeat: int
+) -> tuple[list[float], list[dict], int, list[tuple[float, float | None]]]:
+    """Run ``repeat`` rounds on consecutive weekdays; return times, phases, deliveries, and
+    each round's CPU seconds (this process's, its PostgreSQL backend's or None)."""
     import core.rounds as rounds
     from core.db import db
     from core.models import Delivery
     from core.programmes import ensure_default_programme
 
-    totals, phases = [], []
+    totals, phases, cpu = [], [], []
     days = weekdays()
     with app.app_context():
         seed_people(n)
@@ -198,15 +219,21 @@ def bench_rounds(app, n: int, repeat: int) -> tuple[list[float], list[dict], int
             timer.wrap(rounds, "history", "load")
             timer.wrap(rounds, "plan_round", "plan")
             timer.wrap(rounds, "_persist_groups", "persist")
+            backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+            server = server_cpu_seconds(backend)
+            own = time.process_time()
             started = time.perf_counter()
             outcome = rounds.run_round(current_settings(), programme, day)
             totals.append(time.perf_counter() - started)
+            after = server_cpu_seconds(backend)
+            server = None if server is None or after is None else after - server
+            cpu.append((time.process_time() - own, server))
             assert outcome.created and len(outcome.people) == n, outcome.message
             timer.restore()
             phases.append(timer.seconds)
             db.session.remove()
         deliveries = db.session.scalar(sa.select(sa.func.count()).select_from(Delivery))
-    return totals, phases, deliveries
+    return totals, phases, deliveries, cpu
 
 
 def bench_drain(app, count: int) -> tuple[float, int]:
@@ -360,7 +387,7 @@ def main() -> None:
                 )
                 with app.app_context():
                     db.create_all()
-                totals, phases, deliveries = bench_rounds(app, n, args.repeat)
+                totals, phases, deliveries, cpu = bench_rounds(app, n, args.repeat)
                 median = statistics.median(totals)
                 rows = deliveries / len(totals) + n  # deliveries + seats per round (+ groups)
                 print(
@@ -373,13 +400,24 @@ def main() -> None:
                     + f" {rows / median:>8.0f}"
                     + f"   (rounds: {', '.join(f'{t:.2f}' for t in totals)} s)"
                 )
+                servers = [c[1] for c in cpu if c[1] is not None]
+                print(
+                    f"{'':>7} CPU s, median: {statistics.median(c[0] for c in cpu):.2f} this "
+                    "process"
+                    + (
+                        f" + {statistics.median(servers):.2f} its PostgreSQL backend"
+                        if len(servers) == len(cpu)
+                        else ""
+                    )
+                )
                 if args.cli and n == args.cli:
                     day = weekdays()[args.repeat]  # the weekday after the timed rounds
-                    seconds, peak, output = bench_cli_round(url, day, port)
+                    seconds, peak, output, used = bench_cli_round(url, day, port)
                     summary = [line for line in output.splitlines() if line][:3]
                     print(
-                        f"fika round, {n} people, end to end: {seconds:.2f} s, "
-                        f"peak RSS {peak:.0f} MB; it printed {len(output.splitlines())} lines:"
+                        f"fika round, {n} people, end to end: {seconds:.2f} s "
+                        f"({used:.2f} s CPU), peak RSS {peak:.0f} MB; "
+                        f"it printed {len(output.splitlines())} lines:"
                     )
                     for line in summary:
                         print(f"    {line}")

@@ -12,16 +12,39 @@ one written by an INSERT.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any
 
 from psycopg import sql
-from sqlalchemy import JSON, Table, insert
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Integer, String, Table, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 from core.db import db
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a round builds and writes its rows.
+
+    A 50,000-person round keeps a few million plain objects alive at once (people, groups,
+    rows, payloads). None of them needs the cycle collector to be freed, yet each of its full
+    passes walks them all, again and again as they pile up: about a quarter of the round's
+    Python time (load and persist). Memory is still freed as usual (by reference counting);
+    the collector runs again afterwards, as it was, and then finds any cycles left behind.
+    Process-wide: another thread's work in the meantime is only collected later too.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def copy_supported() -> bool:
@@ -68,8 +91,15 @@ def copy_rows(
         own.get(name) or _converter(table.c[name].type, connection.dialect) for name in columns
     ]
     names = [*([ordinal] if ordinal else []), *columns]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(into or table.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    # COPY's binary format where every column has one: PostgreSQL then reads integers and
+    # timestamps as they are instead of parsing their text (a fifth of its time on the outbox
+    # rows); the values are the same either way.
+    types = [*(["int4"] if ordinal else []), *(_binary_type(table.c[n].type) for n in columns)]
+    binary = None not in types
+    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(into or table.name),
+        sql.SQL(", ").join(map(sql.Identifier, names)),
+        sql.SQL(" (FORMAT BINARY)" if binary else ""),
     )
     # Most columns only need an enum member turned into its value (``_plain``); that check is
     # done inline, and only the other columns call their converter: one call per value was
@@ -78,6 +108,8 @@ def copy_rows(
     plain = [i for i, c in enumerate(converters) if c is _plain]
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        if binary:
+            copy.set_types(types)
         for position, row in enumerate(rows):
             values = [row[name] for name in columns]
             for i, convert in special:
@@ -86,6 +118,23 @@ def copy_rows(
                 if isinstance(values[i], Enum):
                     values[i] = values[i].value
             copy.write_row([position, *values] if ordinal else values)
+
+
+def _binary_type(column_type) -> str | None:
+    """The PostgreSQL type whose binary form COPY sends for this column (None: none known).
+
+    JSON goes as text, which is its binary form too (not so JSONB's, hence None for it).
+    """
+    if isinstance(column_type, TypeDecorator):
+        return _binary_type(column_type.impl)
+    if isinstance(column_type, JSONB):
+        return None
+    if isinstance(column_type, DateTime):
+        return "timestamptz" if column_type.timezone else "timestamp"
+    for kind, name in _BINARY_TYPES:
+        if isinstance(column_type, kind):
+            return name
+    return None
 
 
 def _converter(column_type, dialect) -> Callable[[Any], Any]:
@@ -98,6 +147,17 @@ def _converter(column_type, dialect) -> Callable[[Any], Any]:
         keep_null = column_type.none_as_null
         return lambda value: None if value is None and keep_null else json.dumps(value)
     return _plain
+
+
+#: Column types by the PostgreSQL type of their binary COPY form, most specific first.
+_BINARY_TYPES = (
+    (BigInteger, "int8"),
+    (Integer, "int4"),
+    (Boolean, "bool"),
+    (Date, "date"),
+    (String, "text"),  # Text and VARCHAR too: both read the same bytes
+    (JSON, "text"),
+)
 
 
 class _Repeated:

@@ -14,11 +14,11 @@ inserts them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from psycopg.errors import UniqueViolation
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,7 +33,7 @@ from core.links import Links
 from core.models import Delivery, Group, Person
 from core.settings import Settings
 from integrations.base import Invite, Message, MessageKind, Notice, RoomInvite
-from integrations.payload import message_to_dict
+from integrations.payload import invite_to_dict, message_to_dict
 from integrations.room_calendar import first_occurrence
 
 #: Rows per INSERT statement: below SQLite's bound-parameter limit with every column given.
@@ -80,7 +80,7 @@ class Outbox:
         group chat) in ``programme_language``. None: the organisation's (FIKA_LANGUAGE).
         """
         rows = []
-        shared = message_to_dict(Message(key="", invite=invite))["invite"]  # once per group
+        shared = invite_to_dict(invite)  # once per group, shared by its rows
         for channel in self.channels if channels is None else channels:
             if channel in self.per_group:
                 message = Message(
@@ -393,7 +393,9 @@ class _PayloadJSON:
 
     The rows of one group share one ``invite`` dict (:meth:`Outbox.invite_rows`); it is most of
     each payload, so its JSON is kept (by the dict's identity, alive as long as the rows are)
-    and joined to the JSON of the rest. The text decodes to the same dict as ``json.dumps``'.
+    and joined to the JSON of the rest. Encoded by orjson (several times faster than ``json``
+    at 50,000 rows; compact, non-ASCII kept as UTF-8): the text decodes to the same dict as
+    ``json.dumps``' does, which is all that reads it.
     """
 
     def __init__(self):
@@ -402,12 +404,18 @@ class _PayloadJSON:
     def __call__(self, payload: dict[str, Any]) -> str:
         invite = payload.get("invite")
         if not isinstance(invite, dict):
-            return json.dumps(payload)
+            return _dumps(payload)
         text = self.invites.get(id(invite))
         if text is None:
-            text = self.invites[id(invite)] = json.dumps(invite)
-        rest = json.dumps({k: v for k, v in payload.items() if k != "invite"})
-        return f'{rest[:-1]}{", " if len(rest) > 2 else ""}"invite": {text}}}'
+            text = self.invites[id(invite)] = _dumps(invite)
+        rest = _dumps({k: v for k, v in payload.items() if k != "invite"})
+        return f'{rest[:-1]}{"," if len(rest) > 2 else ""}"invite":{text}}}'
+
+
+def _dumps(value: Any) -> str:
+    """JSON text by orjson; keys that are str enums (the links' buttons) or ints as ``json``
+    writes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _row(

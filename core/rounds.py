@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from sqlalchemy import select, text
 
 from core import faults, learning_teams
-from core.bulk import insert_rows
+from core.bulk import cycle_collector_paused, insert_rows
 from core.db import db
 from core.enums import GroupStatus, RoundStatus
 from core.events import log_event
@@ -77,10 +77,11 @@ def preview_round(
         return RoundOutcome(False, None, None, drop_in_message(programme))
     if programme.is_learning_team:
         return RoundOutcome(False, None, None, learning_teams.preview_message(programme))
-    people = taking_part(programme, day)
-    seed = default_seed(programme, day) if seed is None else seed
-    busy = busy_times(settings, people, day)
-    plan = plan_round(plan_request(programme, day, people, seed, busy))
+    with cycle_collector_paused():
+        people = taking_part(programme, day)
+        seed = default_seed(programme, day) if seed is None else seed
+        busy = busy_times(settings, people, day)
+        plan = plan_round(plan_request(programme, day, people, seed, busy))
     return RoundOutcome(
         created=False,
         round_id=None,
@@ -138,6 +139,18 @@ def run_round(
 
     The clock, ``fika round``, the admin's "run now" and ``fika demo`` all call this.
     """
+    with cycle_collector_paused():  # tens of thousands of rows: see core.bulk
+        return _run_round(settings, programme, day, seed=seed, now=now)
+
+
+def _run_round(
+    settings: Settings,
+    programme: Programme,
+    day: date,
+    *,
+    seed: int | None = None,
+    now: datetime | None = None,
+) -> RoundOutcome:
     if programme.is_drop_in:
         return RoundOutcome(False, None, None, drop_in_message(programme))
     if programme.is_learning_team:

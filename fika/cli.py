@@ -9,9 +9,8 @@ import sys
 from datetime import UTC, date, datetime
 
 import click
-from flask import Flask
+from flask import Flask, g
 from flask.cli import ScriptInfo
-from flask_migrate.cli import db as db_group
 
 from fika.admin_commands import admin_group, import_command, programmes_group
 from fika.chat_apps import slack_group, teams_group
@@ -79,9 +78,35 @@ def upgrade_database(app: Flask, revision: str = "head") -> None:
         ensure_default_programme(runtime_of(app).settings.timezone)
 
 
-@cli.group("db")
-def db_command() -> None:
+class MigrationGroup(click.Group):
+    """``fika db``: its own ``upgrade``, and Flask-Migrate's commands of :data:`BORROWED`.
+
+    Those are imported when one of them is asked for (or the group's help lists them):
+    Flask-Migrate imports Alembic, which every other command would load for nothing.
+    """
+
+    BORROWED = ("downgrade", "current", "history", "heads", "migrate", "check", "stamp")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.BORROWED})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.BORROWED and cmd_name not in self.commands:
+            from flask_migrate.cli import db as flask_migrate_group
+
+            for name in self.BORROWED:
+                self.add_command(flask_migrate_group.commands[name])
+        return super().get_command(ctx, cmd_name)
+
+
+@cli.group("db", cls=MigrationGroup)
+@click.pass_context
+def db_command(ctx: click.Context) -> None:
     """Database schema: apply migrations (fika db upgrade), see where you are, make new ones."""
+    if ctx.invoked_subcommand in MigrationGroup.BORROWED:
+        # Flask-Migrate's commands read the options of its own `db` group from ``g``.
+        ctx.with_resource(app_for(ctx).app_context())
+        g.directory, g.x_arg = None, ()
 
 
 @db_command.command("upgrade")
@@ -91,10 +116,6 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     """Apply migrations up to REVISION and make sure the default programme exists."""
     upgrade_database(app_for(ctx), revision)
     click.echo("database is up to date")
-
-
-for _name in ("downgrade", "current", "history", "heads", "migrate", "check", "stamp"):
-    db_command.add_command(db_group.commands[_name])
 
 
 @cli.command()

@@ -61,13 +61,26 @@ def message_to_dict(message: Message, invite: dict[str, Any] | None = None) -> d
     if message.invite is None:
         data["invite"] = None
         return data
-    if invite is None:
-        invite = _plain(message.invite)
-        for key in ("start", "end"):
-            invite[key] = invite[key].isoformat()
-        if invite.get("stamp") is not None:
-            invite["stamp"] = invite["stamp"].isoformat()
-    data["invite"] = invite
+    data["invite"] = invite_to_dict(message.invite) if invite is None else invite
+    return data
+
+
+def invite_to_dict(invite: Invite) -> dict[str, Any]:
+    """The ``invite`` part of :func:`message_to_dict`'s dict (instants as ISO 8601 strings).
+
+    Built field by field rather than by the generic walk of ``_plain``: a round converts one
+    invite per group, 25,000 at 50,000 people, and the walk's recursion was most of that.
+    Its attendees and reasons are the only fields that are not plain values.
+    """
+    data = {name: getattr(invite, name) for name in _field_names(Invite)}
+    data["start"] = invite.start.isoformat()
+    data["end"] = invite.end.isoformat()
+    if invite.stamp is not None:
+        data["stamp"] = invite.stamp.isoformat()
+    data["attendees"] = [
+        {name: getattr(who, name) for name in _field_names(Attendee)} for who in invite.attendees
+    ]
+    data["reasons"] = list(invite.reasons)
     return data
 
 

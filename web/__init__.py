@@ -13,7 +13,7 @@ from core.db import db
 from core.settings import finalise, load_settings
 from web import i18n, transactions
 from web.config import EXTENSION
-from web.extensions import csrf, migrate
+from web.extensions import csrf, migrations
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     transactions.init_app(app)  # after db.init_app: reads end with COMMIT (see the module)
-    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    migrations.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     csrf.init_app(app)
 
     from web import account, errors, input_rules, optin, security, unsubscribe

@@ -296,3 +296,62 @@ def test_outside_demo_mode_the_links_say_how_to_make_the_demo_admin_an_admin(app
         lines = sign_in_lines(settings)
     assert lines[1] == "  demo admin: add admin@example.org to FIKA_ADMIN_EMAILS to sign in as it"
     assert lines[2].startswith("  demo person (") and f"{settings.base_url}/me/sign-in/" in lines[2]
+
+
+LOADED_MIGRATIONS = """
+import sys
+from click.testing import CliRunner
+from fika.cli import cli
+from web import create_app
+
+create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", "FIKA_ENV": "test"})
+assert CliRunner().invoke(cli, ["round", "--help"]).exit_code == 0
+print(sorted(m for m in ("alembic", "flask_migrate") if m in sys.modules))
+"""
+
+
+def test_commands_other_than_the_migrations_never_import_alembic(tmp_path):
+    """Alembic (through Flask-Migrate) is a large part of a command's start-up: `fika round`
+    and the app itself leave it unimported until a migration runs."""
+    env = {"PATH": "/usr/bin:/bin", "FIKA_INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_MIGRATIONS], capture_output=True, text=True, cwd=ROOT,
+        env=env, timeout=120, check=True,
+    )  # fmt: skip
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def _schema_version(database_url: str) -> str | None:
+    import sqlalchemy as sa
+
+    from core.settings import normalise_database_url
+
+    engine = sa.create_engine(normalise_database_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    finally:
+        engine.dispose()
+
+
+def test_db_lists_and_runs_flask_migrates_commands(fika, database_url):
+    """Flask-Migrate's commands under `fika db`, loaded when asked for, run as before."""
+    listed = fika("db", "--help").output
+    for name in ("upgrade", "downgrade", "current", "history", "heads", "migrate", "check"):
+        assert f"  {name} " in listed, listed
+    assert "stamp" in listed
+    assert fika("db", "upgrade").exit_code == 0
+    assert fika("db", "current").exit_code == 0
+    assert fika("db", "heads").exit_code == 0
+    assert fika("db", "downgrade").exit_code == 0  # one step
+    assert _schema_version(database_url) == "0011"
+    assert fika("db", "stamp", "0012").exit_code == 0
+    assert _schema_version(database_url) == "0012"
+
+
+def test_flask_db_commands_still_come_with_the_app(app, database_url):
+    """`flask --app web db …` (the app's own CLI) binds Flask-Migrate when it is used."""
+    runner = app.test_cli_runner()
+    assert "downgrade" in runner.invoke(args=["db", "--help"]).output
+    assert runner.invoke(args=["db", "stamp", "0011"]).exit_code == 0
+    assert _schema_version(database_url) == "0011"

@@ -8,6 +8,7 @@ row must come out the same. On SQLite both runs take the INSERT path.
 
 from __future__ import annotations
 
+import gc
 import itertools
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -183,6 +184,7 @@ def test_a_round_that_fails_before_commit_leaves_no_row(app):
             faults.clear()
         counts = [db.session.scalar(select(func.count()).select_from(m)) for m in TABLES]
         assert counts == [0, 0, 0, 0]
+        assert gc.isenabled()  # the round's pause of the cycle collector ended with it
         # The same round then runs normally: the failed attempt left nothing behind.
         again = rounds.run_round(current_settings(), programme, MONDAY + timedelta(days=0))
         assert again.created
@@ -232,3 +234,52 @@ def test_invite_rows_hold_what_message_to_dict_makes(app):
     assert rows == expected
     assert [list(r["payload"]) for r in rows] == [list(r["payload"]) for r in expected]
     assert rows[1]["payload"]["language"] == "sv" and "language" not in rows[0]["payload"]
+
+
+def test_a_round_builds_its_rows_with_the_cycle_collector_paused(app, monkeypatch):
+    """Load, plan and persist run without the cycle collector; it is back on afterwards."""
+    seen = []
+    for name in ("taking_part", "plan_round", "_persist_groups"):
+        real = getattr(rounds, name)
+
+        def spy(*args, _real=real, **kwargs):
+            seen.append(gc.isenabled())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(rounds, name, spy)
+    with app.app_context():
+        make_people(4)
+        programme = ensure_default_programme(current_settings().timezone)
+        assert rounds.run_round(current_settings(), programme, MONDAY).created
+        assert gc.isenabled()
+        rounds.preview_round(current_settings(), programme, MONDAY + timedelta(days=1))
+    assert seen == [False, False, False, False, False]
+    assert gc.isenabled()
+
+
+def test_the_cycle_collector_pause_keeps_it_off_when_it_was_off():
+    from core.bulk import cycle_collector_paused
+
+    gc.disable()
+    try:
+        with cycle_collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(ValueError), cycle_collector_paused():
+        raise ValueError
+    assert gc.isenabled()
+
+
+def test_the_rounds_tables_copy_in_binary_and_jsonb_would_not():
+    """Every column a round COPYs has a binary form (else the COPY falls back to text)."""
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    from core.bulk import _binary_type
+
+    for model in (Group, GroupMember, Delivery):
+        assert None not in [_binary_type(c.type) for c in model.__table__.columns], model
+    assert _binary_type(Delivery.__table__.c.next_attempt_at.type) == "timestamp"
+    assert _binary_type(Delivery.__table__.c.payload.type) == "text"
+    assert _binary_type(JSONB()) is None  # its binary form starts with a version byte

@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
-from integrations.payload import FORMER, forget, message_from_dict, message_to_dict
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import pytest
+
+from integrations.payload import (
+    FORMER,
+    forget,
+    invite_to_dict,
+    message_from_dict,
+    message_to_dict,
+)
+from pairing.model import Mode
 from tests.integrations.builders import ANA, BEN, make_invite, messages_for
 
 
 def test_a_message_survives_the_json_round_trip():
     message = messages_for(make_invite())[1]
     assert message_from_dict(message_to_dict(message)) == message
+
+
+def _generic(invite):
+    """The invite's dict the way message_to_dict made it before invite_to_dict: every field
+    through a generic conversion (tuples as lists), instants as ISO 8601 strings."""
+    return json.loads(json.dumps(asdict(invite), default=datetime.isoformat))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"stamp": datetime(2025, 3, 1, 8, 30, 12, 345678, tzinfo=UTC), "sequence": 3},
+        {"mode": Mode.IN_PERSON, "site": "Stockholm", "reasons": ()},
+        {"method": "CANCEL", "cancel_scope": "attendees", "attendees": (ANA,)},
+    ],
+)
+def test_invite_to_dict_is_the_generic_conversion(overrides):
+    """Field by field, the same dict (and the same JSON, key order included) as before."""
+    invite = make_invite(**overrides)
+    made = invite_to_dict(invite)
+    assert made == _generic(invite)
+    assert json.dumps(made) == json.dumps(_generic(invite))
+    assert message_to_dict(messages_for(invite)[0])["invite"] == made
 
 
 def test_forget_drops_the_attendee_and_every_mention_but_keeps_the_rest():
