@@ -101,6 +101,7 @@ class Roster:
                     self.conflicts.add(i * n + j if i < j else j * n + i)
 
         self.conflict_keys = np.array(sorted(self.conflicts), np.int64)
+        self.conflict_filter = conflict_filter(self.conflict_keys)
         # Extra seats taken in the last 10 rounds, the latest counting most (1, 0.8, 0.64...).
         self.extra_seats = np.zeros(n, np.float64)
         past = sorted(
@@ -130,6 +131,28 @@ class Roster:
         if i == j or self.key(i, j) in self.conflicts:
             return False
         return bool(common_free([self.free[i], self.free[j]], self.duration))
+
+
+CONFLICT_FILTER_BITS = 22  # 4 MB of flags: ~1% false hits at 50,000 conflicting pairs
+
+
+def conflict_hash(keys: np.ndarray, bits: int) -> np.ndarray:
+    """Fibonacci hashing of pair keys (int64) to ``bits`` bits."""
+    mixed = keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # wraps at 64 bits
+    return (mixed >> np.uint64(64 - bits)).astype(np.int64)
+
+
+def conflict_filter(keys: np.ndarray) -> np.ndarray:
+    """Flags by :func:`conflict_hash`: False means the pair is surely not in ``keys``.
+
+    The candidate search asks about millions of pairs; a flag lookup per pair, with the
+    exact search in the sorted keys only for the ~1% flagged, is several times faster
+    than searching them all (:func:`pairing.weights.conflicting`).
+    """
+    bits = min(CONFLICT_FILTER_BITS, max(4, 4 + int(len(keys)).bit_length()))
+    flags = np.zeros(1 << bits, bool)
+    flags[conflict_hash(keys, bits)] = True
+    return flags
 
 
 def _meetings(
