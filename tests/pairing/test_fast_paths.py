@@ -1,7 +1,8 @@
 """The planner's fast paths give what the paths they shortcut give.
 
 ``_plain_participant`` (parsing without field paths), the conflict hash filter in
-front of the sorted conflict keys, and the orjson encoding of a plan.
+front of the sorted conflict keys, the orjson encoding of a plan, and the slots of
+all pairs at once (:mod:`pairing.slots`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 from pairing import RequestError, parse_request, plan_json, plan_round, plan_to_dict
 from pairing.request import _participant, _plain_participant
 from pairing.roster import Roster, conflict_filter, conflict_hash
+from pairing.slots import pair_slots
+from pairing.timeline import choose_start, common_free, slot_count
 from pairing.weights import conflicting
 from tests.pairing.strategies import people, requests
 
@@ -149,3 +152,23 @@ def test_plan_json_reads_back_as_the_standard_librarys_encoding(obj):
     got["stats"].pop("seconds")
     expected["stats"].pop("seconds")
     assert got == expected
+
+
+@given(requests(min_people=2, max_people=12), st.floats(-600, 2400, allow_nan=False))
+def test_pair_slots_are_the_one_group_at_a_time_slots(obj, preferred):
+    roster = Roster(parse_request(json.loads(json.dumps(obj))))
+    u, v = np.triu_indices(roster.n, 1)
+    whole = ~(roster.wide[u] | roster.wide[v])
+    u, v = u[whole], v[whole]
+    middle = (
+        np.maximum(roster.first[u], roster.first[v]) + np.minimum(roster.last[u], roster.last[v])
+    ) / 2
+    for target in (middle, np.full(len(u), preferred)):
+        start, count = pair_slots(roster, u, v, target)
+        for k, (a, b) in enumerate(zip(u.tolist(), v.tolist(), strict=True)):
+            shared = common_free([roster.free[a], roster.free[b]], roster.duration)
+            assert count[k] == slot_count(shared, roster.duration)
+            if shared:
+                assert start[k] == choose_start(shared, roster.duration, float(target[k]))
+            else:
+                assert start[k] == -1
