@@ -7,6 +7,7 @@ facts the weights used: history, departments, presence, shared topics and time.
 from __future__ import annotations
 
 import datetime
+from itertools import chain
 
 import numpy as np
 
@@ -140,9 +141,14 @@ def _reasons(
     for m in members[1:]:
         shared &= facts.topics[m]
     if shared:
-        names = roster.topic_names
-        picked = [names[b] for b in range(shared.bit_length()) if shared >> b & 1][:2]
-        reasons.append(f"{_together(len(members))} curious about {listing(picked)}")
+        key = ("topics", shared, len(members))  # a round has a few hundred such phrases
+        phrase = facts.phrases.get(key)
+        if phrase is None:
+            names = roster.topic_names
+            picked = [names[b] for b in range(shared.bit_length()) if shared >> b & 1][:2]
+            phrase = f"{_together(len(members))} curious about {listing(picked)}"
+            facts.phrases[key] = phrase
+        reasons.append(phrase)
     if slots == 1:
         together = _together(len(members))
         reasons.append(f"the only {roster.duration} minutes that suit {together} of you")
@@ -214,6 +220,7 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
     history, n, cooldown = roster.history, roster.n, roster.cooldown
     ordered = sorted((sorted(g) for g in chosen), key=lambda g: g[0])
     known = _pair_slots(roster, ordered, preferred)
+    ids, moments = roster.ids, {}
     for index, members in enumerate(ordered):
         if len(members) == 2:  # nearly every group of a round of pairs: one lookup
             ago = history.get(members[0] * n + members[1]) if history else None
@@ -237,24 +244,27 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
                 target = (first + last) / 2
             start = choose_start(shared, roster.duration, target)
             slots = slot_count(shared, roster.duration)
-        begin = origin + start * step
+        times = moments.get(start)
+        if times is None:  # a round has a few hundred distinct starts
+            begin = origin + start * step
+            times = moments[start] = (begin, begin + length)
         site = facts.site[members[0]]
         groups.append(
             Group(
-                members=tuple(roster.ids[m] for m in members),
+                members=tuple([ids[m] for m in members]),
                 mode=Mode.IN_PERSON if meet else Mode.VIRTUAL,
                 site=roster.site_names[site] if meet else None,
-                start=begin,
-                end=begin + length,
+                start=times[0],
+                end=times[1],
                 reasons=_reasons(facts, members, meet, slots, latest),
             )
         )
-        placed[members] = True
         by_size[len(members)] = by_size.get(len(members), 0) + 1
         cross += len({facts.dept[m] for m in members}) > 1
         meeting += meet
-        remote = sum(facts.site[m] < 0 for m in members)
+        remote = sum([facts.site[m] < 0 for m in members])
         hybrid += (not meet) and 0 < remote < len(members)
+    placed[list(chain.from_iterable(ordered))] = True
     alone = np.flatnonzero(~placed).tolist()
     unmatched = tuple(Unmatched(roster.ids[i], _unmatched_reason(roster, i)) for i in alone)
     stats = {
