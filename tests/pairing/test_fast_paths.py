@@ -1,24 +1,28 @@
 """The planner's fast paths give what the paths they shortcut give.
 
 ``_plain_participant`` (parsing without field paths), the conflict hash filter in
-front of the sorted conflict keys, the orjson encoding of a plan, and the slots of
-all pairs at once (:mod:`pairing.slots`).
+front of the sorted conflict keys, the orjson encoding of a plan, the slots of all
+pairs at once (:mod:`pairing.slots`), and the candidate search against its old self.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pairing import RequestError, parse_request, plan_json, plan_round, plan_to_dict
+from pairing.candidates import candidate_edges
 from pairing.request import _participant, _plain_participant
 from pairing.roster import Roster, conflict_filter, conflict_hash
 from pairing.slots import pair_slots
 from pairing.timeline import choose_start, common_free, slot_count
 from pairing.weights import conflicting
+from tests.pairing import old_candidates
 from tests.pairing.strategies import people, requests
 
 FIELDS = [
@@ -172,3 +176,28 @@ def test_pair_slots_are_the_one_group_at_a_time_slots(obj, preferred):
                 assert start[k] == choose_start(shared, roster.duration, float(target[k]))
             else:
                 assert start[k] == -1
+
+
+@given(requests(min_people=2, max_people=40, max_rounds=4))
+def test_candidate_edges_are_those_of_the_old_search(obj):
+    roster = Roster(parse_request(json.loads(json.dumps(obj))))
+    rows = np.arange(roster.n)
+    for sample in (None, 4):  # everyone scored, and random draws
+        new = candidate_edges(roster, rows, sample=sample)
+        old = old_candidates.candidate_edges(roster, rows, sample=sample)
+        for a, b in zip(new, old, strict=True):
+            assert a.dtype == b.dtype and a.tolist() == b.tolist()
+
+
+def test_candidate_edges_of_a_benchmark_organisation_are_those_of_the_old_search():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    try:
+        from orgs import make_org, with_history
+    finally:
+        sys.path.pop(0)
+    roster = Roster(parse_request(with_history(make_org(1200, seed=3), rounds=2)))
+    for rows, pool in ((np.arange(0, 1200, 2), None), (np.arange(40), np.arange(1200))):
+        new = candidate_edges(roster, rows, pool, sample=48)
+        old = old_candidates.candidate_edges(roster, rows, pool, sample=48)
+        for a, b in zip(new, old, strict=True):
+            assert a.tolist() == b.tolist()
