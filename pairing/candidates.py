@@ -24,21 +24,27 @@ CHUNK = 400_000  # pairs scored at once (memory)
 MAX_CLASSES = 256  # more distinct free spans than this are coarsened to half hours
 
 
+def _spans(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct ``(first, last)`` pairs in lexicographic order, and each one's index:
+    ``np.unique(..., axis=1)`` on one int64 key per pair, several times faster."""
+    low, high = int(last.min()), int(last.max())
+    key = first.astype(np.int64) * (high - low + 1) + (last - low)
+    keys, inverse = np.unique(key, return_inverse=True)
+    return inverse.ravel(), keys // (high - low + 1), keys % (high - low + 1) + low
+
+
 def _classes(roster: Roster, people: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bucket people by the span of their free time; returns (class of each, first, last)."""
     first, last = roster.first[people], roster.last[people]
-    spans, inverse = np.unique(np.stack([first, last]), axis=1, return_inverse=True)
-    if spans.shape[1] > MAX_CLASSES:
-        first = first // 30 * 30
-        last = -(-last // 30) * 30
-        spans, inverse = np.unique(np.stack([first, last]), axis=1, return_inverse=True)
-    return inverse.ravel(), spans[0], spans[1]
+    inverse, span_first, span_last = _spans(first, last)
+    if len(span_first) > MAX_CLASSES:
+        inverse, span_first, span_last = _spans(first // 30 * 30, -(-last // 30) * 30)
+    return inverse, span_first, span_last
 
 
 def _best(
     roster: Roster,
     u: np.ndarray,
-    tag: np.ndarray,
     pool: np.ndarray,
     offset: np.ndarray,
     size: np.ndarray,
@@ -50,8 +56,8 @@ def _best(
     ``RANDOM_EXTRA`` more drawn at random.
 
     Row ``i`` draws from ``pool[offset[i] : offset[i] + size[i]]``: all of it when it
-    holds at most ``sample`` people, otherwise ``sample`` random draws. Rows with the
-    same person but a different ``tag`` (presence stratum) are ranked separately.
+    holds at most ``sample`` people, otherwise ``sample`` random draws. Each row is
+    ranked on its own: one person appears in one row per presence stratum.
     """
     width = int(min(sample, size.max(initial=0)))
     if width == 0 or len(pool) == 0:
@@ -79,25 +85,27 @@ def _best(
     ticket[weight == -np.inf] = 2.0
     drawn = np.argpartition(ticket, lottery - 1, axis=1)[:, :lottery]
     picks = np.concatenate([top, drawn], axis=1)
-    kind = np.concatenate([np.zeros(top.shape, np.int64), np.ones(drawn.shape, np.int64)], axis=1)
-    cu = np.repeat(u, picks.shape[1])
-    ct = np.repeat(tag, picks.shape[1]) * 2 + kind.ravel()
-    cv = np.take_along_axis(v, picks, axis=1).ravel()
-    cw = np.take_along_axis(weight, picks, axis=1).ravel()
-    alive = cw > -np.inf
-    cu, ct, cv, cw = cu[alive], ct[alive], cv[alive], cw[alive]
-    cw = full_weights(roster, cu, cv, cw)
-    good = ~conflicting(roster, cu, cv) & time_compatible(roster, cu, cv)
-    cu, ct, cv, cw = cu[good], ct[good], cv[good], cw[good]
-    group = cu * 4 + ct
-    order = np.lexsort((-cw, group))  # by person, stratum and kind, best first
-    group, cu, cv, cw = group[order], cu[order], cv[order], cw[order]
-    position = np.arange(len(group))
-    fresh = np.ones(len(group), bool)
-    fresh[1:] = group[1:] != group[:-1]
-    rank = position - np.maximum.accumulate(np.where(fresh, position, 0))
-    chosen = rank < np.where(group % 2 == 1, RANDOM_EXTRA, keep)
-    return cu[chosen], cv[chosen], cw[chosen]
+    cv = np.take_along_axis(v, picks, axis=1)
+    cw = np.take_along_axis(weight, picks, axis=1)
+    # Each row is one person and stratum: its shortlist, then its lottery tickets. The
+    # hard rules and full weights are checked on the live picks only, then each part
+    # of each row is ranked on its own (stable: ties keep their place).
+    alive = np.flatnonzero(cw > -np.inf)
+    flat_u = np.repeat(u, picks.shape[1])[alive]
+    flat_v = cv.ravel()[alive]
+    full = full_weights(roster, flat_u, flat_v, cw.ravel()[alive])
+    good = ~conflicting(roster, flat_u, flat_v) & time_compatible(roster, flat_u, flat_v)
+    ranked = np.full(cw.size, -np.inf, full.dtype)  # object: a wide ladder's Python ints
+    ranked[alive[good]] = full[good]  # -inf: dead, or a hard rule broken
+    ranked = ranked.reshape(cw.shape)
+    best = np.argsort(-ranked[:, : top.shape[1]], axis=1, kind="stable")[:, :keep]
+    tickets = np.broadcast_to(top.shape[1] + np.arange(drawn.shape[1]), drawn.shape)
+    ends = np.concatenate([best, tickets], axis=1)
+    value = np.take_along_axis(ranked, ends, axis=1).ravel()
+    chosen = value > -np.inf
+    out_u = np.repeat(u, ends.shape[1])[chosen]
+    out_v = np.take_along_axis(cv, ends, axis=1).ravel()[chosen]
+    return out_u, out_v, value[chosen]
 
 
 def candidate_sample(people: int) -> int:
@@ -154,7 +162,6 @@ def candidate_edges(
     everyone = np.concatenate(pieces)
     remote_rows = roster.remote[rows].astype(np.int64)
     u = np.concatenate([rows, rows])
-    tag = np.repeat(np.array([0, 1]), len(rows))
     pid = np.concatenate([row_class * 2 + remote_rows, row_class * 2 + 1 - remote_rows])
     width = max(1, min(sample, int(size.max(initial=1))))
     step = max(1, CHUNK // width)
@@ -163,7 +170,6 @@ def candidate_edges(
         _best(
             roster,
             u[a : a + step],
-            tag[a : a + step],
             everyone,
             offset[pid[a : a + step]],
             size[pid[a : a + step]],

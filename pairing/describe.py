@@ -7,11 +7,13 @@ facts the weights used: history, departments, presence, shared topics and time.
 from __future__ import annotations
 
 import datetime
+from itertools import chain
 
 import numpy as np
 
 from pairing.model import Group, Mode, Plan, Unmatched
 from pairing.roster import VIRTUAL, Roster
+from pairing.slots import pair_slots
 from pairing.timeline import choose_start, common_free, day_origin, slot_count
 from pairing.weights import conflicting, time_compatible
 
@@ -139,9 +141,14 @@ def _reasons(
     for m in members[1:]:
         shared &= facts.topics[m]
     if shared:
-        names = roster.topic_names
-        picked = [names[b] for b in range(shared.bit_length()) if shared >> b & 1][:2]
-        reasons.append(f"{_together(len(members))} curious about {listing(picked)}")
+        key = ("topics", shared, len(members))  # a round has a few hundred such phrases
+        phrase = facts.phrases.get(key)
+        if phrase is None:
+            names = roster.topic_names
+            picked = [names[b] for b in range(shared.bit_length()) if shared >> b & 1][:2]
+            phrase = f"{_together(len(members))} curious about {listing(picked)}"
+            facts.phrases[key] = phrase
+        reasons.append(phrase)
     if slots == 1:
         together = _together(len(members))
         reasons.append(f"the only {roster.duration} minutes that suit {together} of you")
@@ -167,6 +174,35 @@ def _unmatched_reason(roster: Roster, person: int) -> str:
     return "everyone free at the same time is in a group that cannot take one more person"
 
 
+def _pair_slots(
+    roster: Roster, ordered: list[list[int]], preferred: float | None
+) -> list[tuple[int, int]]:
+    """``(start, slot count)`` of each group in ``ordered`` by :func:`pairing.slots.pair_slots`
+    where it can tell (pairs of people whose free time the arrays hold whole and who
+    have a slot), else ``(-1, 0)``: those groups are placed one at a time."""
+    out = [(-1, 0)] * len(ordered)
+    at = [k for k, g in enumerate(ordered) if len(g) == 2]
+    if not at:
+        return out
+    a = np.array([ordered[k][0] for k in at], np.int64)
+    b = np.array([ordered[k][1] for k in at], np.int64)
+    keep = ~(roster.wide[a] | roster.wide[b])
+    at = np.array(at)[keep]
+    a, b = a[keep], b[keep]
+    if preferred is None:
+        target = (
+            np.maximum(roster.first[a], roster.first[b])
+            + np.minimum(roster.last[a], roster.last[b])
+        ) / 2
+    else:
+        target = np.full(len(a), preferred)
+    start, slots = pair_slots(roster, a, b, target)
+    for k, s, c in zip(at.tolist(), start.tolist(), slots.tolist(), strict=True):
+        if s >= 0:
+            out[k] = (s, c)
+    return out
+
+
 def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
     """The plan for the chosen groups: slots nearest the preferred time, reasons, stats."""
     request = roster.request
@@ -182,8 +218,10 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
     step = datetime.timedelta(minutes=1)
     length = roster.duration * step
     history, n, cooldown = roster.history, roster.n, roster.cooldown
-    for members in sorted((sorted(g) for g in chosen), key=lambda g: g[0]):
-        shared = common_free([roster.free[m] for m in members], roster.duration)
+    ordered = sorted((sorted(g) for g in chosen), key=lambda g: g[0])
+    known = _pair_slots(roster, ordered, preferred)
+    ids, moments = roster.ids, {}
+    for index, members in enumerate(ordered):
         if len(members) == 2:  # nearly every group of a round of pairs: one lookup
             ago = history.get(members[0] * n + members[1]) if history else None
             latest = None if ago is None else (ago, members[0], members[1])
@@ -196,29 +234,37 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
                         ago = roster.met(members[a], members[b])
                         repeats += ago is not None and ago <= cooldown
         meet = facts.in_person(members)
-        target = preferred
-        if target is None:
-            first = max(facts.first[m] for m in members)
-            last = min(facts.last[m] for m in members)
-            target = (first + last) / 2
-        begin = origin + choose_start(shared, roster.duration, target) * step
+        start, slots = known[index]
+        if start < 0:  # not a pair that pair_slots could place: one group at a time
+            shared = common_free([roster.free[m] for m in members], roster.duration)
+            target = preferred
+            if target is None:
+                first = max(facts.first[m] for m in members)
+                last = min(facts.last[m] for m in members)
+                target = (first + last) / 2
+            start = choose_start(shared, roster.duration, target)
+            slots = slot_count(shared, roster.duration)
+        times = moments.get(start)
+        if times is None:  # a round has a few hundred distinct starts
+            begin = origin + start * step
+            times = moments[start] = (begin, begin + length)
         site = facts.site[members[0]]
         groups.append(
             Group(
-                members=tuple(roster.ids[m] for m in members),
+                members=tuple([ids[m] for m in members]),
                 mode=Mode.IN_PERSON if meet else Mode.VIRTUAL,
                 site=roster.site_names[site] if meet else None,
-                start=begin,
-                end=begin + length,
-                reasons=_reasons(facts, members, meet, slot_count(shared, roster.duration), latest),
+                start=times[0],
+                end=times[1],
+                reasons=_reasons(facts, members, meet, slots, latest),
             )
         )
-        placed[members] = True
         by_size[len(members)] = by_size.get(len(members), 0) + 1
         cross += len({facts.dept[m] for m in members}) > 1
         meeting += meet
-        remote = sum(facts.site[m] < 0 for m in members)
+        remote = sum([facts.site[m] < 0 for m in members])
         hybrid += (not meet) and 0 < remote < len(members)
+    placed[list(chain.from_iterable(ordered))] = True
     alone = np.flatnonzero(~placed).tolist()
     unmatched = tuple(Unmatched(roster.ids[i], _unmatched_reason(roster, i)) for i in alone)
     stats = {

@@ -32,7 +32,7 @@ from pairing.roster import Roster
 from pairing.trades import rotate_extra_seats, swap_members
 from pairing.weights import ScalarWeights, pair_weights
 
-BLOCK = 2000  # people per independently solved block of similar free time (LP time is superlinear)
+BLOCK = 500  # people per independently solved block of similar free time (LP time is superlinear)
 
 
 def blocks_of(roster: Roster) -> list[np.ndarray]:

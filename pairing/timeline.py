@@ -52,9 +52,8 @@ def free_intervals(person: Participant, date: datetime.date, duration: int) -> l
         return usable([(start, end)], duration)
     zero = _day_zero(date)
     spans = []
-    for busy_start, busy_end in person.busy:
-        a = int((_timestamp(busy_start, busy_start.fold) - zero) // 60)
-        b = -int(-(_timestamp(busy_end, busy_end.fold) - zero) // 60)
+    for span in person.busy:
+        a, b = _busy_minutes(span, span[0].fold, span[1].fold, zero)
         if b > start and a < end:
             spans.append((a, b))
     spans.sort()
@@ -72,6 +71,19 @@ def free_intervals(person: Participant, date: datetime.date, duration: int) -> l
 @lru_cache(maxsize=64)
 def _day_zero(date: datetime.date) -> float:
     return day_origin(date).timestamp()
+
+
+@lru_cache(maxsize=65536)
+def _busy_minutes(
+    span: tuple[datetime.datetime, datetime.datetime], fold_start: int, fold_end: int, zero: float
+) -> Interval:
+    """A busy span as whole minutes from ``zero``, widened outwards; remembered, since
+    spans repeat (parsing hands out one tuple per distinct span text). The folds are in
+    the key for the reason given at :func:`_timestamp`."""
+    busy_start, busy_end = span
+    a = int((_timestamp(busy_start, fold_start) - zero) // 60)
+    b = -int(-(_timestamp(busy_end, fold_end) - zero) // 60)
+    return a, b
 
 
 @lru_cache(maxsize=65536)

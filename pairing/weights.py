@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.ladder import NOISE_LEVELS, TOPIC, TOPIC_CAP, WISH, Ladder
-from pairing.roster import IN_PERSON, VIRTUAL, Roster
+from pairing.roster import IN_PERSON, VIRTUAL, Roster, conflict_hash
 from pairing.timeline import common_free
 
 MASK64 = (1 << 64) - 1
@@ -158,13 +158,21 @@ def full_weights(
 
 
 def conflicting(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """True where the pair breaks the manager or avoid rule (1-d index arrays)."""
+    """True where the pair breaks the manager or avoid rule (1-d index arrays).
+
+    Pairs the roster's hash filter clears are not searched for
+    (:func:`pairing.roster.conflict_filter`); the rest are, exactly.
+    """
     if not roster.conflicts:
         return np.zeros(len(u), bool)
     keys = np.minimum(u, v).astype(np.int64) * roster.n + np.maximum(u, v)
+    flags = roster.conflict_filter
+    maybe = np.flatnonzero(flags[conflict_hash(keys, flags.size.bit_length() - 1)])
     sorted_keys = roster.conflict_keys
-    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[at] == keys
+    at = np.minimum(np.searchsorted(sorted_keys, keys[maybe]), len(sorted_keys) - 1)
+    out = np.zeros(len(keys), bool)
+    out[maybe] = sorted_keys[at] == keys[maybe]
+    return out
 
 
 def time_compatible(roster: Roster, u: np.ndarray, v: np.ndarray) -> np.ndarray:
