@@ -12,14 +12,15 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
+from markupsafe import Markup
 from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from core.answers import AnswerError, apply_answer
 from core.db import db
 from core.enums import GroupStatus
+from core.i18n import current_language, lazy_gettext
 from core.i18n import gettext as _
-from core.i18n import lazy_gettext
 from core.learning_teams import team_titles_of
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.next_break import next_break_for
@@ -239,17 +240,49 @@ def breaks():
         people_met=people,
         departments_met=departments,
         teams=teams,
-        team_form=_team_form(person),
+        team_checkboxes=team_checkboxes(person),
     )
 
 
-def _team_form(person: Person) -> TeamPreferencesForm:
+@dataclass(frozen=True)
+class TeamCheckboxes:
+    """The two learning-team checkboxes on /me, each with its label text, as HTML."""
+
+    show_as_ambassador: Markup
+    digest_opt_out: Markup
+
+
+#: Rendered checkboxes by (language, ambassador, no digests): a dozen at most per process.
+_team_checkboxes: dict[tuple[str, bool, bool], TeamCheckboxes] = {}
+
+
+def team_checkboxes(person: Person) -> TeamCheckboxes:
+    """The checkboxes of :class:`TeamPreferencesForm` as the form renders them for ``person``.
+
+    Rendered once per language and pair of values in a process: building and rendering the
+    form (its CSRF field, WTForms' attribute handling) was a tenth of /me, for two inputs that
+    differ only in whether they are ticked.
+    """
     preference = person.preference
-    return TeamPreferencesForm(
-        formdata=None,
-        show_as_ambassador=bool(preference and preference.show_as_ambassador),
-        digest_opt_out=bool(preference and preference.digest_opt_out),
-    )
+    ambassador = bool(preference and preference.show_as_ambassador)
+    opt_out = bool(preference and preference.digest_opt_out)
+    key = (current_language(), ambassador, opt_out)
+    found = _team_checkboxes.get(key)
+    if found is None:
+        form = TeamPreferencesForm(
+            formdata=None,
+            meta={"csrf": False},  # the page's own csrf_token() goes into the form
+            show_as_ambassador=ambassador,
+            digest_opt_out=opt_out,
+        )
+        found = TeamCheckboxes(
+            *(
+                Markup("{} {}").format(field(), field.label.text)
+                for field in (form.show_as_ambassador, form.digest_opt_out)
+            )
+        )
+        _team_checkboxes[key] = found  # threads may both render: the same HTML
+    return found
 
 
 def _my_seat(group_id: int) -> tuple[Person, Group, GroupMember]:
