@@ -25,7 +25,9 @@ without, one CSRF token in a new session (``floor: CSRF token``), one raw psycop
 (``floor: 1 SELECT``) or one autocommitted INSERT (``floor: 1 INSERT``), see :func:`floor`;
 each page is compared with its floor too.
 
-Prints one table. The targets (issue #22) are each page's share of its floor's throughput:
+Prints one table, with each server's CPU time per request at full speed (``CPU ms``: gunicorn's
+master and workers, from ``/proc``; it hardly changes when other work shares the machine, unlike
+throughput). The targets (issue #22) are each page's share of its floor's throughput:
 form GET >= 75 %, form POST >= 50 %, /me >= 50 %, and p99 <= 20 ms at 200/s. On a machine that
 other work keeps busy, compare runs of two trees one after the other (``cd`` into each
 checkout and run its copy), not with numbers from another day.
@@ -146,6 +148,29 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0  # wrk only: how many it completed
+
+
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """User and system CPU time of a gunicorn master and its workers so far (Linux ``/proc``).
+
+    A page's CPU per request, unlike its throughput, hardly changes when other work shares
+    the machine: the figure to compare between two trees on a busy machine.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        # after the name: state, ppid, ... utime (14th field of the line) and stime (15th)
+        if int(entry) == server.pid or int(fields[1]) == server.pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def free_port() -> int:
@@ -315,10 +340,11 @@ def run_wrk(target: Target, duration: int, connections: int) -> Result:
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
     p50 = int(re.search(r"^P50 (\d+)", output, re.M).group(1)) / 1000
     p99 = int(re.search(r"^P99 (\d+)", output, re.M).group(1)) / 1000
     errors = int(re.search(r"^ERR (\d+)", output, re.M).group(1))
-    return Result(rps, p50, p99, errors)
+    return Result(rps, p50, p99, errors, requests)
 
 
 def run_paced(target: Target, rate: int, duration: int, workers: int = 32) -> Result:
@@ -441,18 +467,22 @@ def main() -> None:
               f"{args.duration}s; {os.cpu_count()} CPUs")  # fmt: skip
         header = (
             f"{'endpoint':<18} {'wrk req/s':>10} {'vs hello':>9} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'err':>5} | {'@rate p50':>9} {'p99 ms':>8} {'err':>5}"
+            f"{'err':>5} {'CPU ms':>7} | {'@rate p50':>9} {'p99 ms':>8} {'err':>5}"
         )
+        by_port = {fika_port: servers[0], hello_port: servers[1], floor_port: servers[2]}
         print(header)
         print("-" * len(header))
         rps: dict[str, float] = {}
         for target in targets:
+            before = server_cpu_seconds(by_port[target.port])
             full = run_wrk(target, args.duration, args.connections)
+            # the server's CPU time per request at full speed (its master and workers)
+            cpu_ms = (server_cpu_seconds(by_port[target.port]) - before) / full.requests * 1000
             paced = run_paced(target, args.rate, args.duration)
             rps[target.name] = full.rps
             print(
                 f"{target.name:<18} {full.rps:>10.0f} {full.rps / rps['hello-world']:>8.0%} "
-                f"{full.p50_ms:>8.1f} {full.p99_ms:>8.1f} {full.errors:>5} | "
+                f"{full.p50_ms:>8.1f} {full.p99_ms:>8.1f} {full.errors:>5} {cpu_ms:>7.2f} | "
                 f"{paced.p50_ms:>9.1f} {paced.p99_ms:>8.1f} {paced.errors:>5}"
             )
         print(f"form POST: {joined_people(url)} new people joined during the run")

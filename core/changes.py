@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
+from functools import cache
 
-from sqlalchemy import String, Table, cast, delete, insert, literal, or_, select, update
+from sqlalchemy import String, Table, bindparam, cast, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from core import drop_in, learning_teams
@@ -204,7 +205,8 @@ def join_if_new(applicant: Applicant) -> int | None:
     PostgreSQL the person and their preferences are one statement (the preferences inserted
     from the person's INSERT … RETURNING), so it needs no transaction around it; SQLite, which
     has no INSERT in a WITH, runs two in the caller's transaction. The rows are those
-    :func:`join` writes (the columns' defaults are the model's).
+    :func:`join` writes (the columns' defaults are the model's). The statements are built once
+    per dialect (:func:`_join_statements`) and run with this applicant's values as parameters.
     """
     person = {
         "email": applicant.email,
@@ -219,34 +221,67 @@ def join_if_new(applicant: Applicant) -> int | None:
         "topics": list(applicant.topics),
         "share_topics": list(applicant.share_topics),
     }
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect.name
+    person_insert, preference_insert = _join_statements(dialect, tuple(preference))
+    if preference_insert is None:  # PostgreSQL: both rows in one statement
+        return db.session.scalar(person_insert, person | _prefixed(preference))
+    person_id = db.session.scalar(person_insert, person)
+    if person_id is not None:
+        db.session.execute(preference_insert, preference | {"person_id": person_id})
+    return person_id
+
+
+#: The parameters of :func:`join_if_new`'s one PostgreSQL statement that fill the preferences.
+_PREFERENCE_PARAMETER = "preference_"
+
+
+def _prefixed(preference: dict[str, object]) -> dict[str, object]:
+    return {_PREFERENCE_PARAMETER + key: value for key, value in preference.items()}
+
+
+#: Columns of the person that :func:`join_if_new` sets (the rest take their defaults).
+_PERSON_COLUMNS = ("email", "name", "department", "timezone", "home_office", "language")
+
+
+@cache
+def _join_statements(dialect: str, preference_columns: tuple[str, ...]):
+    """:func:`join_if_new`'s statements for ``dialect``, with a parameter for each value.
+
+    Core statements of the tables (not the mapped classes): built once, as building one costs
+    more than running it. PostgreSQL: (one INSERT … WITH for both rows, None); otherwise (the
+    person's INSERT … RETURNING id, the preferences' INSERT).
+    """
+    people, preferences = Person.__table__, Preference.__table__
+    values = {name: bindparam(name, type_=people.c[name].type) for name in _PERSON_COLUMNS}
+    if dialect == "postgresql":
         new = (
-            postgresql.insert(Person)
-            .values(person)
-            .on_conflict_do_nothing(index_elements=[Person.email])
-            .returning(Person.id)
+            postgresql.insert(people)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[people.c.email])
+            .returning(people.c.id)
             .cte("new_person")
         )
-        columns = Preference.__table__.columns
+        filled = (
+            bindparam(_PREFERENCE_PARAMETER + name, type_=preferences.c[name].type)
+            for name in preference_columns
+        )
         statement = (
-            insert(Preference)
+            insert(preferences)
             .from_select(
-                ["person_id", *preference],
-                select(new.c.id, *(literal(v, columns[k].type) for k, v in preference.items())),
+                ["person_id", *preference_columns],
+                select(new.c.id, *filled),
                 include_defaults=False,
             )
-            .returning(Preference.person_id)
+            .returning(preferences.c.person_id)
         )
-        return db.session.scalar(statement)
-    person_id = db.session.scalar(
-        sqlite.insert(Person)
-        .values(person)
-        .on_conflict_do_nothing(index_elements=[Person.email])
-        .returning(Person.id)
+        return statement, None
+    person_insert = (
+        sqlite.insert(people)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[people.c.email])
+        .returning(people.c.id)
     )
-    if person_id is not None:
-        db.session.execute(insert(Preference).values(preference | {"person_id": person_id}))
-    return person_id
+    return person_insert, insert(preferences)
 
 
 def column_defaults(table: Table) -> dict[str, object]:

@@ -96,19 +96,26 @@ class NextBreak:
         return self.expected_in if self.group is None else self.group.round.programme
 
 
+_rounds, _groups, _seats = Round.__table__, Group.__table__, GroupMember.__table__
+
 #: Rounds from ``since`` on, and whether ``person_id`` has a break (not cancelled) in each.
+#: On the tables, not the mapped classes: a Core statement skips the ORM's per-execution set-up,
+#: and these rows are plain columns. ``status != NUDGED`` is ``Round.is_round()``.
 _ROUNDS_SINCE = select(
-    Round.programme_id,
-    Round.date,
-    Round.id.in_(
-        select(Group.round_id)
-        .join(GroupMember, GroupMember.group_id == Group.id)
+    _rounds.c.programme_id,
+    _rounds.c.date,
+    _rounds.c.id.in_(
+        select(_groups.c.round_id)
+        .join(_seats, _seats.c.group_id == _groups.c.id)
         .where(
-            GroupMember.person_id == bindparam("person_id"),
-            Group.status != GroupStatus.CANCELLED,
+            _seats.c.person_id == bindparam("person_id"),
+            _groups.c.status != GroupStatus.CANCELLED,
         )
     ),
-).where(Round.date >= bindparam("since", type_=Round.date.type), Round.is_round())
+).where(
+    _rounds.c.date >= bindparam("since", type_=_rounds.c.date.type),
+    _rounds.c.status != Round.NUDGED,
+)
 
 
 def rounds_since(
@@ -129,9 +136,9 @@ def rounds_since(
 #: The programmes ``person_id`` chose (rows without a date), then :data:`_ROUNDS_SINCE`'s rows:
 #: the two reads of :func:`next_break_for` in one statement.
 _CHOSEN_AND_ROUNDS = union_all(
-    select(ProgrammeMember.programme_id, cast(null(), Date), cast(null(), Boolean)).where(
-        ProgrammeMember.person_id == bindparam("person_id")
-    ),
+    select(
+        ProgrammeMember.__table__.c.programme_id, cast(null(), Date), cast(null(), Boolean)
+    ).where(ProgrammeMember.__table__.c.person_id == bindparam("person_id")),
     _ROUNDS_SINCE,
 )
 

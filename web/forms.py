@@ -10,7 +10,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import html_params
 
-from core.i18n import LANGUAGE_NAMES, LANGUAGES, lazy_gettext
+from core.i18n import LANGUAGE_NAMES, LANGUAGES, current_language, lazy_gettext, using
 from core.i18n import gettext as _
 from core.text import CONTROL_MESSAGE, text_problem
 from core.zones import is_zone, zone_names
@@ -139,8 +139,17 @@ AUTOMATIC = ""
 
 
 def language_choices() -> list[tuple[str, str]]:
-    """Automatic (the browser's language), then each language by its own name."""
-    return [(AUTOMATIC, _("Automatic (browser)")), *LANGUAGE_NAMES.items()]
+    """Automatic (the browser's language), then each language by its own name.
+
+    One list per page language, built once (forms share it and never change it).
+    """
+    return _language_choices(current_language())
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _language_choices(language: str) -> list[tuple[str, str]]:
+    with using(language):
+        return [(AUTOMATIC, _("Automatic (browser)")), *LANGUAGE_NAMES.items()]
 
 
 def language_field() -> SelectField:

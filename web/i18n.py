@@ -30,6 +30,9 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime, format_time
 from flask import Flask, current_app, g, request, session
 from flask_babel import Babel, refresh
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import i18n
@@ -83,6 +86,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(
         _lookup_gettext, _lookup_ngettext, newstyle=True, pgettext=_lookup_pgettext
     )
+    # ``_()`` and ``gettext()``, the templates' most frequent calls (dozens per page), straight
+    # to the catalogue: the same new-style result without the extension's two extra calls.
+    app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext)
     app.jinja_env.globals.update(
         page_language=i18n.current_language,
         current_language=i18n.current_language,
@@ -101,6 +107,17 @@ def init_app(app: Flask) -> None:
         reason=translate_reason,
         starter=translate_starter,
     )
+
+
+@pass_eval_context
+def template_gettext(eval_ctx: EvalContext, message: str, /, **variables: object) -> str:
+    """``{{ _("Hello, %(name)s", name=...) }}``: what Jinja's new-style ``gettext`` gives (the
+    translation, as Markup when autoescaping, always formatted with the escaped ``variables``),
+    called directly instead of through ``jinja2.ext``'s alias and wrapper."""
+    text = i18n.translations(i18n.current_language()).gettext(message)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
 
 
 def _lookup_gettext(message: str) -> str:

@@ -168,3 +168,62 @@ def test_the_form_and_the_stored_person_agree(app):
             stored = next_break_for(ana, now)
             typed = next_break_for_applicant(applicant, programmes_for(ana), now)
             assert (stored.start, stored.end) == (typed.start, typed.end), now
+
+
+def test_the_rounds_read_on_the_tables_equal_those_read_through_the_models(app):
+    """``rounds_since`` and ``chosen_and_rounds_since`` read the tables (Core); the answer is
+    the one the statement on the mapped classes gave: cancelled breaks and nudge claims too."""
+    from sqlalchemy import Boolean, Date, bindparam, cast, null, union_all
+
+    from core.enums import GroupStatus
+    from core.models import Group, GroupMember, Round
+    from core.next_break import chosen_and_rounds_since, rounds_since
+
+    by_models = select(
+        Round.programme_id,
+        Round.date,
+        Round.id.in_(
+            select(Group.round_id)
+            .join(GroupMember, GroupMember.group_id == Group.id)
+            .where(
+                GroupMember.person_id == bindparam("person_id"),
+                Group.status != GroupStatus.CANCELLED,
+            )
+        ),
+    ).where(Round.date >= bindparam("since", type_=Round.date.type), Round.is_round())
+    chosen_by_models = union_all(
+        select(ProgrammeMember.programme_id, cast(null(), Date), cast(null(), Boolean)).where(
+            ProgrammeMember.person_id == bindparam("person_id")
+        ),
+        by_models,
+    )
+    with app.app_context():
+        programme_ = programme()
+        ana, ben = two_people()
+        cai = add_person("cai@example.org", "Legal")
+        dee = add_person("dee@example.org", "Design")
+        settings = current_settings()
+        for day in (MONDAY, MONDAY + timedelta(days=1)):
+            run_round(settings, programme_, day, now=at(day, 8))
+        cancelled = db.session.scalars(
+            select(Group).join(GroupMember).where(GroupMember.person_id == ana.id)
+        ).first()
+        cancelled.status = GroupStatus.CANCELLED
+        db.session.add(Round(programme_id=programme_.id, date=MONDAY + timedelta(days=2),
+                             status=Round.NUDGED))  # fmt: skip
+        db.session.add(ProgrammeMember(person_id=cai.id, programme_id=programme_.id))
+        db.session.commit()
+        for person in (ana, ben, cai, dee):
+            for since in (MONDAY - timedelta(days=8), MONDAY + timedelta(days=1)):
+                params = {"since": since, "person_id": person.id}
+                planned, breaks = {}, []
+                for programme_id, day, mine in db.session.execute(by_models, params):
+                    planned.setdefault(programme_id, set()).add(day)
+                    breaks += [day] if mine else []
+                assert rounds_since(since, person.id) == (planned, breaks)
+                chosen = {
+                    row[0] for row in db.session.execute(chosen_by_models, params) if row[1] is None
+                }
+                assert chosen_and_rounds_since(since, person.id) == (chosen, planned, breaks)
+        assert rounds_since(MONDAY)[0] == {programme_.id: {MONDAY, MONDAY + timedelta(days=1)}}
+        assert MONDAY not in rounds_since(MONDAY, ana.id)[1]  # her cancelled break

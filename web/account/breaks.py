@@ -6,20 +6,21 @@ groups answers 404 and changes nothing, exactly as if it did not exist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
+from markupsafe import Markup
 from sqlalchemy import Select, and_, bindparam, distinct, func, null, or_, select, true
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from core.answers import AnswerError, apply_answer
 from core.db import db
 from core.enums import GroupStatus
+from core.i18n import current_language, lazy_gettext
 from core.i18n import gettext as _
-from core.i18n import lazy_gettext
 from core.learning_teams import team_titles_of
 from core.models import Group, GroupMember, Person, Programme, Round
 from core.next_break import next_break_for
@@ -33,13 +34,53 @@ from web.programmes import cached_or_default
 from web.transactions import each_statement_alone
 
 
+@dataclass(frozen=True)
+class Colleague:
+    """Someone in a break, as the viewer sees them: by name and department only."""
+
+    id: int
+    name: str
+    department: str
+
+
+@dataclass(frozen=True)
+class BreakSeat:
+    """A seat in a break: whose it is and their answers."""
+
+    person_id: int
+    response: str | None
+    met: bool | None
+    person: Colleague
+
+
+@dataclass(frozen=True)
+class BreakGroup:
+    """The columns of a group that /me and the download show, with its seats (read-only).
+
+    Read with one Core query instead of loading ``Group``, ``GroupMember`` and whole ``Person``
+    rows through the ORM, which was most of /me's database time; it has what
+    ``core.next_break.next_break_for`` reads of an ``ahead`` group (times and seats).
+    """
+
+    id: int
+    status: str
+    start_at: datetime
+    end_at: datetime
+    mode: str
+    site: str | None
+    video_url: str
+    reasons: list
+    starter: str
+    members: tuple[BreakSeat, ...]
+
+
 @dataclass
 class BreakView:
     """One group as its member sees it: others by name and department only."""
 
-    group: Group
-    seat: GroupMember
-    others: list[Person]
+    group: BreakGroup
+    seat: BreakSeat
+    others: list[Colleague]
     start: datetime  # in the viewer's zone
     end: datetime
     programme: str | None  # with_programme only
@@ -48,34 +89,53 @@ class BreakView:
 #: Past breaks "My coffee breaks" lists, newest first (the download has every one).
 PAST_SHOWN = 20
 
+_groups, _seats, _people = Group.__table__, GroupMember.__table__, Person.__table__
+#: The group's columns :class:`BreakGroup` holds, in its order (``members`` aside).
+_GROUP_COLUMNS = tuple(
+    _groups.c[field.name] for field in fields(BreakGroup) if field.name != "members"
+)
+
 
 @cache
 def _breaks_query(*, with_programme: bool, shown_only: bool) -> Select:
     """The statement :func:`my_breaks` runs, built once (building one costs more than running it).
 
-    Parameters: ``person_id``, and ``shown_at`` when ``shown_only``.
+    One row per seat of each of the person's groups (theirs too), oldest group first, on the
+    tables (a Core statement: no ORM set-up or objects). Parameters: ``person_id``, and
+    ``shown_at`` when ``shown_only``.
     """
     person_id = bindparam("person_id")
+    mine, seat = _seats.alias("mine"), _seats.alias("seat")
     query = (
-        select(Group, Programme.name if with_programme else null())
-        .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(GroupMember.person_id == person_id)
-        .options(joinedload(Group.members).joinedload(GroupMember.person))
-        .order_by(Group.start_at, Group.id)
+        select(
+            *_GROUP_COLUMNS,
+            Programme.__table__.c.name if with_programme else null(),
+            seat.c.person_id,
+            seat.c.response,
+            seat.c.met,
+            _people.c.name,
+            _people.c.department,
+        )
+        .select_from(_groups)
+        .join(mine, and_(mine.c.group_id == _groups.c.id, mine.c.person_id == person_id))
+        .join(seat, seat.c.group_id == _groups.c.id)
+        .join(_people, _people.c.id == seat.c.person_id)
+        .order_by(_groups.c.start_at, _groups.c.id)
     )
     if shown_only:
-        shown_at = bindparam("shown_at", type_=Group.start_at.type)
+        shown_at = bindparam("shown_at", type_=_groups.c.start_at.type)
         recent = (
-            select(Group.id)
-            .join(GroupMember, GroupMember.group_id == Group.id)
-            .where(GroupMember.person_id == person_id, Group.start_at <= shown_at)
-            .order_by(Group.start_at.desc(), Group.id.desc())
+            select(_groups.c.id)
+            .join(_seats, _seats.c.group_id == _groups.c.id)
+            .where(_seats.c.person_id == person_id, _groups.c.start_at <= shown_at)
+            .order_by(_groups.c.start_at.desc(), _groups.c.id.desc())
             .limit(PAST_SHOWN)
         )
-        query = query.where(or_(Group.start_at > shown_at, Group.id.in_(recent)))
+        query = query.where(or_(_groups.c.start_at > shown_at, _groups.c.id.in_(recent)))
     if with_programme:
-        query = query.join(Round, Round.id == Group.round_id).join(
-            Programme, Programme.id == Round.programme_id
+        rounds, programmes = Round.__table__, Programme.__table__
+        query = query.join(rounds, rounds.c.id == _groups.c.round_id).join(
+            programmes, programmes.c.id == rounds.c.programme_id
         )
     return query
 
@@ -85,20 +145,27 @@ def my_breaks(
 ) -> list[BreakView]:
     """The groups ``person`` sits in, oldest first, with times in their zone.
 
-    One query: the groups with their seats and people (2-8 per group). ``with_programme`` also
-    names each group's programme (the download shows it, the page does not); without it the
-    round and programme tables stay out of the query, which PostgreSQL makes each transaction
-    pay for per table it touches. With ``shown_at``, only what the page shows at that instant:
-    the groups still ahead and the last :data:`PAST_SHOWN` before it, so the page costs the
-    same after years of breaks; otherwise every group (the download).
+    One query: the groups with their seats and people (2-8 per group), only the columns shown.
+    ``with_programme`` also names each group's programme (the download shows it, the page does
+    not); without it the round and programme tables stay out of the query, which PostgreSQL
+    makes each transaction pay for per table it touches. With ``shown_at``, only what the page
+    shows at that instant: the groups still ahead and the last :data:`PAST_SHOWN` before it, so
+    the page costs the same after years of breaks; otherwise every group (the download).
     """
     zone = ZoneInfo(person.timezone)
     query = _breaks_query(with_programme=with_programme, shown_only=shown_at is not None)
-    rows = db.session.execute(query, {"person_id": person.id, "shown_at": shown_at}).unique()
+    rows = db.session.execute(query, {"person_id": person.id, "shown_at": shown_at})
+    width = len(_GROUP_COLUMNS)
+    groups: dict[int, tuple[tuple, str | None, list[BreakSeat]]] = {}
+    for row in rows:
+        seats = groups.setdefault(row[0], (row[:width], row[width], []))[2]
+        person_id, response, met, name, department = row[width + 1 :]
+        seats.append(BreakSeat(person_id, response, met, Colleague(person_id, name, department)))
     views = []
-    for group, programme in rows:
-        seat = next(m for m in group.members if m.person_id == person.id)
-        others = [m.person for m in group.members if m.person_id != person.id]
+    for columns, programme, seats in groups.values():
+        group = BreakGroup(*columns, members=tuple(seats))
+        seat = next(m for m in seats if m.person_id == person.id)
+        others = [m.person for m in seats if m.person_id != person.id]
         views.append(
             BreakView(
                 group=group,
@@ -239,17 +306,49 @@ def breaks():
         people_met=people,
         departments_met=departments,
         teams=teams,
-        team_form=_team_form(person),
+        team_checkboxes=team_checkboxes(person),
     )
 
 
-def _team_form(person: Person) -> TeamPreferencesForm:
+@dataclass(frozen=True)
+class TeamCheckboxes:
+    """The two learning-team checkboxes on /me, each with its label text, as HTML."""
+
+    show_as_ambassador: Markup
+    digest_opt_out: Markup
+
+
+#: Rendered checkboxes by (language, ambassador, no digests): a dozen at most per process.
+_team_checkboxes: dict[tuple[str, bool, bool], TeamCheckboxes] = {}
+
+
+def team_checkboxes(person: Person) -> TeamCheckboxes:
+    """The checkboxes of :class:`TeamPreferencesForm` as the form renders them for ``person``.
+
+    Rendered once per language and pair of values in a process: building and rendering the
+    form (its CSRF field, WTForms' attribute handling) was a tenth of /me, for two inputs that
+    differ only in whether they are ticked.
+    """
     preference = person.preference
-    return TeamPreferencesForm(
-        formdata=None,
-        show_as_ambassador=bool(preference and preference.show_as_ambassador),
-        digest_opt_out=bool(preference and preference.digest_opt_out),
-    )
+    ambassador = bool(preference and preference.show_as_ambassador)
+    opt_out = bool(preference and preference.digest_opt_out)
+    key = (current_language(), ambassador, opt_out)
+    found = _team_checkboxes.get(key)
+    if found is None:
+        form = TeamPreferencesForm(
+            formdata=None,
+            meta={"csrf": False},  # the page's own csrf_token() goes into the form
+            show_as_ambassador=ambassador,
+            digest_opt_out=opt_out,
+        )
+        found = TeamCheckboxes(
+            *(
+                Markup("{} {}").format(field(), field.label.text)
+                for field in (form.show_as_ambassador, form.digest_opt_out)
+            )
+        )
+        _team_checkboxes[key] = found  # threads may both render: the same HTML
+    return found
 
 
 def _my_seat(group_id: int) -> tuple[Person, Group, GroupMember]:
