@@ -462,6 +462,67 @@ class _Lanes:
 LEASE_OVER = DeliveryError("lease over", transient=True)
 
 
+@dataclass
+class _ClaimDone:
+    """What a claim found (or the exception it raised), handed to the worker's thread."""
+
+    rows: list[_Claimed]
+    moment: datetime
+    error: Exception | None = None
+
+
+class _Claims:
+    """Claims rows for the worker's thread. On PostgreSQL on a connection and a thread of their
+    own, so the worker's thread goes on recording outcomes (and its lanes on sending) while a
+    claim waits for its commit; elsewhere (SQLite: one writer) inline on the worker's
+    connection. Either way the answer arrives through ``results`` as a :class:`_ClaimDone`."""
+
+    def __init__(self, conn: _Connection, results, channels, lease: float, limit: int, now):
+        self.results = results
+        self.channels = channels
+        self.lease = lease
+        self.limit = limit
+        self.now = now
+        self.pending = False
+        self.thread: threading.Thread | None = None
+        self.conn = conn
+        self.own: Connection | None = None
+        if conn.postgresql:
+            self.own = db.engine.connect()
+            self.conn = _Connection(self.own)
+            self.requests: queue.SimpleQueue = queue.SimpleQueue()
+            self.thread = threading.Thread(target=self._serve, name="outbox-claims", daemon=True)
+            self.thread.start()
+
+    def request(self) -> None:
+        """Claim up to ``limit`` rows; the answer comes through ``results``."""
+        self.pending = True
+        if self.thread is None:
+            self.results.put(self._claim())
+        else:
+            self.requests.put(True)
+
+    def _claim(self) -> _ClaimDone:
+        moment = self.now or datetime.now(UTC)
+        try:
+            return _ClaimDone(
+                _claim(self.conn, moment, self.limit, self.lease, self.channels), moment
+            )
+        except Exception as exc:  # noqa: BLE001 - raised again in the worker's thread
+            return _ClaimDone([], moment, exc)
+
+    def _serve(self) -> None:
+        while self.requests.get() is not None:
+            self.results.put(self._claim())
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.requests.put(None)
+            self.thread.join()
+        if self.own is not None:
+            self.own.close()
+
+
 def send_due(
     channels: dict[str, Channel],
     *,
@@ -474,11 +535,12 @@ def send_due(
     """Send every due delivery of these channels; the counts.
 
     Rows are claimed a few at a time (``batch``, by default :data:`CLAIM` or
-    :data:`CLAIM_PER_CONNECTION` per connection), so several workers share the queue. A
-    channel that streams its outcomes (email, the outbox folder) sends on ``connections``
-    lanes at once if it says it can (``concurrent``), else on one; each outcome is committed as
-    soon as it arrives, together with the others that arrived meanwhile. A worker that dies
-    resends at most the messages in flight: one per lane.
+    :data:`CLAIM_PER_CONNECTION` per connection), so several workers share the queue; the next
+    claim is made while the rows in hand go out. A channel that streams its outcomes (email,
+    the outbox folder) sends on ``connections`` lanes at once if it says it can
+    (``concurrent``), else on one; each outcome is committed as soon as it arrives, together
+    with the others that arrived meanwhile. A worker that dies resends at most the messages in
+    flight: one per lane.
     """
     rng = rng or random.Random()
     policy = policy or RetryPolicy()
@@ -486,30 +548,42 @@ def send_due(
     recorder = _Recorder(policy.lease)
     results: queue.SimpleQueue = queue.SimpleQueue()
     lanes: dict[str, _Lanes] = {}
-    last_claim = claim
+    #: Whether the last claim found all it asked for (a short one: the queue is drained for now).
+    full = True
+    finished = False
+
+    def claimed(done: _ClaimDone) -> None:
+        nonlocal full, finished
+        claims.pending = False
+        if done.error is not None:
+            raise done.error
+        full = len(done.rows) == claim
+        if done.rows:
+            faults.reach("outbox.claimed")
+            recorder.hold(done.rows)
+            _hand_out(done.rows, channels, lanes, connections, results, recorder, done.moment)
+        elif not recorder.waiting:
+            finished = True
+
     db.session.commit()  # what the caller wrote is there for the worker's own connection
     with db.engine.connect() as connection:
         conn = _Connection(connection)
+        claims = _Claims(conn, results, sorted(channels), policy.lease, claim, now)
         try:
+            claims.request()
             while True:
-                if len(recorder.waiting) < claim and last_claim:
-                    moment = now or datetime.now(UTC)
-                    rows = _claim(conn, moment, claim, policy.lease, sorted(channels))
-                    # A short claim means the queue is drained for now: claim again only once
-                    # everything in hand is done, and stop when that claim finds nothing.
-                    last_claim = len(rows) if len(rows) == claim else 0
-                    if rows:
-                        faults.reach("outbox.claimed")
-                        recorder.hold(rows)
-                        _hand_out(rows, channels, lanes, connections, results, recorder, moment)
-                    elif not recorder.waiting:
-                        _log_summary(recorder.counts)
-                        return recorder.counts
-                if not recorder.waiting:
-                    last_claim = claim
+                _record(conn, recorder, results, channels, now, rng, policy, claimed)
+                if claims.pending:
                     continue
-                _record(conn, recorder, results, channels, now, rng, policy)
+                if finished:
+                    _log_summary(recorder.counts)
+                    return recorder.counts
+                # A short claim means the queue is drained for now: claim again only once
+                # everything in hand is done, and stop when that claim finds nothing.
+                if not recorder.waiting or (full and len(recorder.waiting) < claim):
+                    claims.request()
         finally:
+            claims.close()
             for group in lanes.values():
                 group.close()
 
@@ -547,9 +621,10 @@ def _hand_out(rows, channels, lanes, connections, results, recorder, moment) -> 
             lanes[name].put(row, message)
 
 
-def _record(conn: _Connection, recorder, results, channels, now, rng, policy) -> None:
+def _record(conn: _Connection, recorder, results, channels, now, rng, policy, claimed) -> None:
     """Wait for an outcome; record it and every other that has arrived meanwhile, in one
-    write; then let their lanes send their next messages."""
+    write; then let their lanes send their next messages. A claim's answer among them goes
+    to ``claimed``."""
     done: list[threading.Event] = []
     try:
         first = results.get(timeout=WAKE)
@@ -558,6 +633,13 @@ def _record(conn: _Connection, recorder, results, channels, now, rng, policy) ->
         return
     item = first
     while item is not None:
+        if isinstance(item, _ClaimDone):
+            claimed(item)
+            try:
+                item = results.get_nowait()
+            except queue.Empty:
+                item = None
+            continue
         row, error, recorded = item
         if recorded is not None:
             done.append(recorded)
