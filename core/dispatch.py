@@ -27,12 +27,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     Connection,
-    TextClause,
     bindparam,
     delete,
     func,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -151,6 +149,14 @@ class _Connection:
         with self.connection.begin():
             return self._all(self.connection.execute(*s) for s in statements)
 
+    def driver(self, sql: str, parameters: dict) -> None:
+        """One statement straight through psycopg's cursor (PostgreSQL, autocommitted)."""
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.execute(sql, parameters)
+        finally:
+            cursor.close()
+
     @staticmethod
     def _all(results) -> list:
         """Run them all; the first's rows, read before the transaction ends."""
@@ -234,10 +240,13 @@ def _outcome(
     else:
         reason = error.reason if not error.transient else f"gave up: {error.reason}"
         values.update(status=DeliveryStatus.DEAD, last_error=reason)
+    level = _LEVELS[values["status"]]
+    if not log.isEnabledFor(level):  # sent: one line per message only at debug
+        return values
     log_event(
         log,
         f"delivery.{values['status']}",
-        _LEVELS[values["status"]],
+        level,
         delivery=row.id,
         round=row.round_id,
         group=row.group_id,
@@ -302,7 +311,7 @@ class _Recorder:
         table = Delivery.__table__
         for shape, rows in by_shape.items():
             if conn.postgresql:  # one statement for all rows of a shape: one round trip
-                statements.append(_update_from_arrays(table, shape, rows))
+                conn.driver(*_update_from_arrays(table, shape, rows))
                 continue
             # The SET clause is the rows' keys; the row is found by its id under another name.
             statement = update(table).where(table.c.id == bindparam("row_id"))
@@ -328,32 +337,34 @@ class _Recorder:
                     {},
                 )
             )
-        if not statements:
-            return
-        conn.run(*statements)
+        if statements:
+            conn.run(*statements)
         if renew:
             self.waiting.update((i, clock + self.lease) for i in renew)
             self.renew_at = clock + self.lease / 2
         self.updates, self.forget = [], []
 
 
-#: One ``UPDATE ... FROM unnest(...)`` per shape of outcome (the columns it sets): its SQL does
-#: not change with the number of rows, so SQLAlchemy compiles it once and psycopg prepares it.
-_UNNEST_UPDATES: dict[tuple[str, ...], TextClause] = {}
+#: One ``UPDATE ... FROM unnest(...)`` per shape of outcome (the columns it sets), as the SQL
+#: psycopg takes: its text does not change with the number of rows, so psycopg prepares it.
+_UNNEST_UPDATES: dict[tuple[str, ...], str] = {}
 
 
-def _update_from_arrays(table, shape: tuple[str, ...], rows: list[dict]) -> tuple:
+def _update_from_arrays(table, shape: tuple[str, ...], rows: list[dict]) -> tuple[str, dict]:
     """``UPDATE delivery SET ... FROM unnest(<one array per column>) AS outcome(...) WHERE
     delivery.id = outcome.id``: the outcomes of many rows in one statement whose text is the
-    same for one row or forty (PostgreSQL); with its parameters."""
+    same for one row or forty (PostgreSQL); with its parameters.
+
+    It goes straight to the driver (:meth:`_Connection.driver`): SQLAlchemy's execution of a
+    statement cost more than PostgreSQL's, and outcomes are written several times a second."""
     statement = _UNNEST_UPDATES.get(shape)
     if statement is None:
         dialect = postgresql.dialect()
         arrays = ", ".join(
-            f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in shape
+            f"CAST(%({name})s AS {table.c[name].type.compile(dialect=dialect)}[])" for name in shape
         )
         sets = ", ".join(f"{name} = outcome.{name}" for name in shape if name != "id")
-        statement = text(
+        statement = (
             f"UPDATE {table.name} SET {sets} FROM unnest({arrays}) AS outcome"
             f"({', '.join(shape)}) WHERE {table.name}.id = outcome.id"
         )
@@ -462,6 +473,67 @@ class _Lanes:
 LEASE_OVER = DeliveryError("lease over", transient=True)
 
 
+@dataclass
+class _ClaimDone:
+    """What a claim found (or the exception it raised), handed to the worker's thread."""
+
+    rows: list[_Claimed]
+    moment: datetime
+    error: Exception | None = None
+
+
+class _Claims:
+    """Claims rows for the worker's thread. On PostgreSQL on a connection and a thread of their
+    own, so the worker's thread goes on recording outcomes (and its lanes on sending) while a
+    claim waits for its commit; elsewhere (SQLite: one writer) inline on the worker's
+    connection. Either way the answer arrives through ``results`` as a :class:`_ClaimDone`."""
+
+    def __init__(self, conn: _Connection, results, channels, lease: float, limit: int, now):
+        self.results = results
+        self.channels = channels
+        self.lease = lease
+        self.limit = limit
+        self.now = now
+        self.pending = False
+        self.thread: threading.Thread | None = None
+        self.conn = conn
+        self.own: Connection | None = None
+        if conn.postgresql:
+            self.own = db.engine.connect()
+            self.conn = _Connection(self.own)
+            self.requests: queue.SimpleQueue = queue.SimpleQueue()
+            self.thread = threading.Thread(target=self._serve, name="outbox-claims", daemon=True)
+            self.thread.start()
+
+    def request(self) -> None:
+        """Claim up to ``limit`` rows; the answer comes through ``results``."""
+        self.pending = True
+        if self.thread is None:
+            self.results.put(self._claim())
+        else:
+            self.requests.put(True)
+
+    def _claim(self) -> _ClaimDone:
+        moment = self.now or datetime.now(UTC)
+        try:
+            return _ClaimDone(
+                _claim(self.conn, moment, self.limit, self.lease, self.channels), moment
+            )
+        except Exception as exc:  # noqa: BLE001 - raised again in the worker's thread
+            return _ClaimDone([], moment, exc)
+
+    def _serve(self) -> None:
+        while self.requests.get() is not None:
+            self.results.put(self._claim())
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.requests.put(None)
+            self.thread.join()
+        if self.own is not None:
+            self.own.close()
+
+
 def send_due(
     channels: dict[str, Channel],
     *,
@@ -474,11 +546,12 @@ def send_due(
     """Send every due delivery of these channels; the counts.
 
     Rows are claimed a few at a time (``batch``, by default :data:`CLAIM` or
-    :data:`CLAIM_PER_CONNECTION` per connection), so several workers share the queue. A
-    channel that streams its outcomes (email, the outbox folder) sends on ``connections``
-    lanes at once if it says it can (``concurrent``), else on one; each outcome is committed as
-    soon as it arrives, together with the others that arrived meanwhile. A worker that dies
-    resends at most the messages in flight: one per lane.
+    :data:`CLAIM_PER_CONNECTION` per connection), so several workers share the queue; the next
+    claim is made while the rows in hand go out. A channel that streams its outcomes (email,
+    the outbox folder) sends on ``connections`` lanes at once if it says it can
+    (``concurrent``), else on one; each outcome is committed as soon as it arrives, together
+    with the others that arrived meanwhile. A worker that dies resends at most the messages in
+    flight: one per lane.
     """
     rng = rng or random.Random()
     policy = policy or RetryPolicy()
@@ -486,30 +559,42 @@ def send_due(
     recorder = _Recorder(policy.lease)
     results: queue.SimpleQueue = queue.SimpleQueue()
     lanes: dict[str, _Lanes] = {}
-    last_claim = claim
+    #: Whether the last claim found all it asked for (a short one: the queue is drained for now).
+    full = True
+    finished = False
+
+    def claimed(done: _ClaimDone) -> None:
+        nonlocal full, finished
+        claims.pending = False
+        if done.error is not None:
+            raise done.error
+        full = len(done.rows) == claim
+        if done.rows:
+            faults.reach("outbox.claimed")
+            recorder.hold(done.rows)
+            _hand_out(done.rows, channels, lanes, connections, results, recorder, done.moment)
+        elif not recorder.waiting:
+            finished = True
+
     db.session.commit()  # what the caller wrote is there for the worker's own connection
     with db.engine.connect() as connection:
         conn = _Connection(connection)
+        claims = _Claims(conn, results, sorted(channels), policy.lease, claim, now)
         try:
+            claims.request()
             while True:
-                if len(recorder.waiting) < claim and last_claim:
-                    moment = now or datetime.now(UTC)
-                    rows = _claim(conn, moment, claim, policy.lease, sorted(channels))
-                    # A short claim means the queue is drained for now: claim again only once
-                    # everything in hand is done, and stop when that claim finds nothing.
-                    last_claim = len(rows) if len(rows) == claim else 0
-                    if rows:
-                        faults.reach("outbox.claimed")
-                        recorder.hold(rows)
-                        _hand_out(rows, channels, lanes, connections, results, recorder, moment)
-                    elif not recorder.waiting:
-                        _log_summary(recorder.counts)
-                        return recorder.counts
-                if not recorder.waiting:
-                    last_claim = claim
+                _record(conn, recorder, results, channels, now, rng, policy, claimed)
+                if claims.pending:
                     continue
-                _record(conn, recorder, results, channels, now, rng, policy)
+                if finished:
+                    _log_summary(recorder.counts)
+                    return recorder.counts
+                # A short claim means the queue is drained for now: claim again only once
+                # everything in hand is done, and stop when that claim finds nothing.
+                if not recorder.waiting or (full and len(recorder.waiting) < claim):
+                    claims.request()
         finally:
+            claims.close()
             for group in lanes.values():
                 group.close()
 
@@ -547,9 +632,10 @@ def _hand_out(rows, channels, lanes, connections, results, recorder, moment) -> 
             lanes[name].put(row, message)
 
 
-def _record(conn: _Connection, recorder, results, channels, now, rng, policy) -> None:
+def _record(conn: _Connection, recorder, results, channels, now, rng, policy, claimed) -> None:
     """Wait for an outcome; record it and every other that has arrived meanwhile, in one
-    write; then let their lanes send their next messages."""
+    write; then let their lanes send their next messages. A claim's answer among them goes
+    to ``claimed``."""
     done: list[threading.Event] = []
     try:
         first = results.get(timeout=WAKE)
@@ -558,6 +644,13 @@ def _record(conn: _Connection, recorder, results, channels, now, rng, policy) ->
         return
     item = first
     while item is not None:
+        if isinstance(item, _ClaimDone):
+            claimed(item)
+            try:
+                item = results.get_nowait()
+            except queue.Empty:
+                item = None
+            continue
         row, error, recorded = item
         if recorded is not None:
             done.append(recorded)

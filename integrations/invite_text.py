@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
+from functools import lru_cache
 from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,9 +79,17 @@ def _zone(name: str) -> ZoneInfo:
 def format_span(start: datetime, end: datetime, zone_name: str) -> str:
     """Say when a break is in one zone, e.g. "Tue 12 Mar 2024, 11:00–11:30 CET (Europe/Paris)",
     "måndag 7 december 09:00–09:30 CET (Europe/Stockholm)" (``core.i18n.format_span``)."""
+    return _span(start, end, zone_name, current_language())
+
+
+@lru_cache(maxsize=4096)
+def _span(start: datetime, end: datetime, zone_name: str, language: str) -> str:
+    """:func:`format_span` in ``language``, kept: a round's breaks start at a few times, and
+    every message of a group says each member's (Babel's formatting is most of a message's
+    text)."""
     zone = _zone(zone_name)
     abbreviation = end.astimezone(zone).strftime("%Z")
-    return f"{format_local_span(start, end, zone)} {abbreviation} ({zone.key})"
+    return f"{format_local_span(start, end, zone, language)} {abbreviation} ({zone.key})"
 
 
 def local_times(invite: Invite) -> list[tuple[Attendee, str]]:

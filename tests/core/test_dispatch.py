@@ -267,3 +267,28 @@ def test_a_lane_that_renders_ahead_still_sends_only_after_its_last_outcome_commi
         assert key not in committed
         earlier.setdefault(lane, []).append(key)
     assert len(earlier) <= connections
+
+
+def test_a_claim_that_fails_ends_the_pass_with_its_error(app, monkeypatch):
+    """A claim may run on a thread of its own (PostgreSQL): its failure still reaches the
+    caller, as an inline claim's does, and the pass does not wait for rows never claimed."""
+    import core.dispatch as dispatch
+
+    round_for(app, 6)
+    real, calls = dispatch._claim, []
+
+    def second_fails(*args):
+        calls.append(threading.current_thread().name)
+        if len(calls) > 1:
+            raise RuntimeError("connection to the database lost")
+        return real(*args)
+
+    monkeypatch.setattr(dispatch, "_claim", second_fails)
+    with app.app_context():
+        channels = configured_channels(settings_of(app))
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="database lost"):
+            send_due(channels, batch=2)
+        assert time.monotonic() - started < 5
+        assert Counter(r.status for r in rows("outbox"))["pending"] >= 4
+    assert len(calls) == 2

@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime
 
+from core.i18n import using
 from integrations.invite_text import (
     JITSI_NOTE,
+    format_span,
     local_times,
     render_html,
     render_text,
@@ -90,3 +92,18 @@ def test_cancellation_and_update_are_said_plainly():
     assert "changed" in render_text(make_invite(sequence=2))
     removed = make_invite(method="CANCEL", sequence=1, cancel_scope="attendees")
     assert "no longer part" in render_html(removed)
+
+
+def test_a_span_said_once_in_one_language_is_said_again_in_anothers_words():
+    """Spans are kept per language: the first reader's words never reach the next reader."""
+    start = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    end = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
+    said = {}
+    for language in ("en", "sv", "de", "en"):
+        with using(language):
+            said.setdefault(language, set()).add(format_span(start, end, "Europe/Stockholm"))
+    assert said == {
+        "en": {"Mon 07 Dec 2026, 09:00–09:30 CET (Europe/Stockholm)"},
+        "sv": {"måndag 7 december 09:00–09:30 CET (Europe/Stockholm)"},
+        "de": {"Montag, 7. Dezember, 09:00–09:30 CET (Europe/Stockholm)"},
+    }
