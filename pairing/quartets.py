@@ -42,32 +42,33 @@ def quartet_proposals(roster: Roster, adjacency: Adjacency) -> tuple[np.ndarray,
     if len(centres) == 0:
         return np.zeros((0, SIZE), np.int64), np.zeros(0, np.int64)
     base = roster.ladder.base
-    near, edge = _best_of_both(roster, adjacency, centres)
-    edge_fresh = edge >= base  # a pair that met before weighs less than the base
+    near, edge, edge_fresh = _best_of_both(roster, adjacency, centres)
     # The pairs among them, weighed once per centre.
     first, second = np.triu_indices(FANOUT, 1)
     both = edge_fresh[:, first] & edge_fresh[:, second]
     row, pair = np.nonzero(both)
-    between = np.full((len(centres), FANOUT, FANOUT), -np.inf)
     found = loose_weights(roster, near[row, first[pair]], near[row, second[pair]])
-    between[row, first[pair], second[pair]] = found
+    good = found >= base  # -inf for a hard rule, below the base for a pair met before
+    row, pair = row[good], pair[good]
+    between = np.zeros((len(centres), FANOUT, FANOUT), np.int64)
+    between_fresh = np.zeros((len(centres), FANOUT, FANOUT), bool)
+    between[row, first[pair], second[pair]] = found[good].astype(np.int64)
+    between_fresh[row, first[pair], second[pair]] = True
     # Every three of the centre's candidates: the centre's three edges and their three pairs.
     trios = np.array(list(itertools.combinations(range(FANOUT), SIZE - 1)), np.int64)
     i, j, k = trios[:, 0], trios[:, 1], trios[:, 2]
-    pairs = (between[:, i, j], between[:, i, k], between[:, j, k])
     fresh = edge_fresh[:, i] & edge_fresh[:, j] & edge_fresh[:, k]
-    for w in pairs:
-        fresh &= w >= base
-    # Whole numbers below 2**50 each (the ladder is not wide): six add up exactly.
-    weight = edge[:, i] + edge[:, j] + edge[:, k] + pairs[0] + pairs[1] + pairs[2]
-    weight[~fresh] = -np.inf
+    fresh &= between_fresh[:, i, j] & between_fresh[:, i, k] & between_fresh[:, j, k]
+    weight = edge[:, i] + edge[:, j] + edge[:, k]
+    weight += between[:, i, j] + between[:, i, k] + between[:, j, k]
+    weight[~fresh] = np.iinfo(np.int64).min
     # Each centre's ``PER_CENTRE`` heaviest groups (ties: the better candidates first).
     best = np.argsort(-weight, axis=1, kind="stable")[:, :PER_CENTRE]
     row = np.repeat(np.arange(len(centres)), best.shape[1])
     pick = best.ravel()
     keep = fresh[row, pick]
     row, pick = row[keep], pick[keep]
-    weight = weight[row, pick].astype(np.int64)
+    weight = weight[row, pick]
     members = np.stack(
         [centres[row], near[row, i[pick]], near[row, j[pick]], near[row, k[pick]]], axis=1
     )
@@ -83,10 +84,11 @@ def quartet_proposals(roster: Roster, adjacency: Adjacency) -> tuple[np.ndarray,
 
 def _best_of_both(
     roster: Roster, adjacency: Adjacency, centres: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each centre's ``FANOUT`` candidates, taken alternately from the best of the
     other presence and of their own (the rest of the longer side when one runs
-    short), and their edge weights: one row per centre, padded with -1 and -inf.
+    short), their edge weights (int64) and where those are fresh (never met): one row
+    per centre, padded with -1, 0 and False.
 
     The best candidates overall are nearly all of the other presence (that pair is
     hybrid), so groups of them would hold one person of one presence and three of the
@@ -113,10 +115,14 @@ def _best_of_both(
     keep = slot < FANOUT
     row, column, chosen = head[keep], slot[keep], at[order][keep]
     near = np.full((len(centres), FANOUT), -1, np.int64)
-    edge = np.full((len(centres), FANOUT), -np.inf)
+    edge = np.zeros((len(centres), FANOUT), np.int64)
+    fresh = np.zeros((len(centres), FANOUT), bool)
     near[row, column] = indices[chosen]
-    edge[row, column] = weights[chosen]
-    return near, edge
+    found = weights[chosen]
+    good = found >= roster.ladder.base  # a pair that met before weighs less than the base
+    edge[row[good], column[good]] = found[good].astype(np.int64)
+    fresh[row[good], column[good]] = True
+    return near, edge, fresh
 
 
 def greedy_quartets(
