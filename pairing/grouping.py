@@ -281,7 +281,9 @@ def place_leftovers(
     waiting = np.flatnonzero(roster.available & (group_of < 0)).tolist()
     if not waiting:
         return groups
-    shared = [common_free([roster.free[m] for m in members], roster.duration) for members in groups]
+    # Each group's common free time, worked out when a leftover first looks at it (most
+    # groups are never looked at).
+    shared: list[list[Interval] | None] = [None] * len(groups)
     seats = roster.extra_seats.tolist()
     quarters = weights.quarters
     rotation = SEAT_ROTATION * weights.ladder.fairness
@@ -306,6 +308,8 @@ def place_leftovers(
                 members = groups[g]
                 if any(weights.loose(m, person) is None for m in members):
                     continue
+                if shared[g] is None:
+                    shared[g] = common_free([roster.free[m] for m in members], roster.duration)
                 joined = usable(intersect(shared[g], roster.free[person]), roster.duration)
                 if not joined:
                     continue

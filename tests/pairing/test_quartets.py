@@ -31,9 +31,7 @@ def test_group_fits_agrees_with_the_exact_common_slot(obj, size, data):
     person = st.integers(0, roster.n - 1)
     rows = data.draw(st.lists(st.lists(person, min_size=size, max_size=size), max_size=30))
     members = np.array(rows, np.int64).reshape(-1, size)
-    expected = [
-        bool(common_free([roster.free[m] for m in row], roster.duration)) for row in rows
-    ]
+    expected = [bool(common_free([roster.free[m] for m in row], roster.duration)) for row in rows]
     assert group_fits(roster, members).tolist() == expected
 
 
