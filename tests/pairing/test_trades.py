@@ -1,15 +1,18 @@
 """Trading places (:mod:`pairing.trades`): the swap search that weighs each part of a
-swap's gain once gives exactly the swaps of the plain search it replaced."""
+swap's gain once gives exactly the swaps of the plain search it replaced; and the
+plan's repeat count and history reasons, read in one pass, are the pairwise walks'."""
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
 from hypothesis import given, settings
 
-from pairing import parse_request, trades
+from pairing import parse_request, plan_round, trades
 from pairing.candidates import candidate_edges
+from pairing.describe import _history_reason, build_plan, latest_meeting
 from pairing.grouping import grow_groups, place_leftovers
 from pairing.matching import Adjacency
 from pairing.roster import Roster
@@ -115,3 +118,43 @@ def test_each_best_swap_is_the_plain_searchs(obj):
             for other in (None, weights.dept, roster.remote.tolist()):
                 expected = _plain_best_swap(roster, weights, groups, g, m, homes, other)
                 assert trades._best_swap(roster, weights, groups, g, m, homes, other) == expected
+
+
+@given(requests(min_people=4, max_people=40, sizes=(3, 4), max_rounds=4, history_groups=(2, 3, 4)))
+@settings(max_examples=30, deadline=None)
+def test_plan_repeats_and_history_reasons_are_the_pairwise_walks(obj):
+    """build_plan counts repeats and finds each group's latest meeting in one pass;
+    both are what latest_meeting and a walk over every pair give."""
+    request = parse_request(json.loads(json.dumps(obj)))
+    plan = plan_round(request)
+    roster = Roster(request)
+    repeats = 0
+    for group in plan.groups:
+        members = sorted(roster.index[m] for m in group.members)
+        for a, b in itertools.combinations(members, 2):
+            ago = roster.met(a, b)
+            repeats += ago is not None and ago <= roster.cooldown
+        assert group.reasons[0] == _history_reason(roster, members, latest_meeting(roster, members))
+    assert plan.stats["repeats"] == repeats
+
+
+@given(requests(min_people=6, max_people=30, max_rounds=3, history_groups=(2, 3), overlap=True))
+@settings(max_examples=30, deadline=None)
+def test_described_groups_of_former_groups_name_the_first_latest_pair(obj):
+    """Groups made of two former groups hold several pairs that met equally recently:
+    the reason names the first of them, as latest_meeting does."""
+    request = parse_request(json.loads(json.dumps(obj)))
+    roster = Roster(request)
+    if not request.history:
+        return
+    latest = max(request.history, key=lambda r: r.date).groups
+    former = [[roster.index[m] for m in group] for group in latest]
+    chosen = []
+    for a, b in zip(former[::2], former[1::2], strict=False):
+        members = sorted(set(a + b))
+        if common_free([roster.free[m] for m in members], roster.duration):
+            chosen.append(members)
+    plan = build_plan(roster, chosen, 0.0)
+    for group in plan.groups:
+        members = sorted(roster.index[m] for m in group.members)
+        assert group.reasons[0] == _history_reason(roster, members, latest_meeting(roster, members))
