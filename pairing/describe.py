@@ -226,13 +226,17 @@ def build_plan(roster: Roster, chosen: list[list[int]], seconds: float) -> Plan:
             ago = history.get(members[0] * n + members[1]) if history else None
             latest = None if ago is None else (ago, members[0], members[1])
             repeats += ago is not None and ago <= cooldown
-        else:
-            latest = latest_meeting(roster, members)
+        else:  # latest_meeting and the repeats in one pass (members are sorted)
+            latest = None
             if history:
                 for a in range(len(members)):
-                    for b in range(a + 1, len(members)):
-                        ago = roster.met(members[a], members[b])
-                        repeats += ago is not None and ago <= cooldown
+                    first = members[a]
+                    for second in members[a + 1 :]:
+                        ago = history.get(first * n + second)
+                        if ago is not None:
+                            repeats += ago <= cooldown
+                            if latest is None or ago < latest[0]:
+                                latest = (ago, first, second)
         meet = facts.in_person(members)
         start, slots = known[index]
         if start < 0:  # not a pair that pair_slots could place: one group at a time

@@ -13,6 +13,7 @@ import numpy as np
 
 from pairing.candidates import candidate_edges
 from pairing.matching import Adjacency
+from pairing.quartets import greedy_quartets
 from pairing.roster import Roster
 from pairing.timeline import Interval, common_free, intersect, usable
 from pairing.trios import greedy_trios
@@ -31,6 +32,8 @@ ENOUGH_OPTIONS = 12  # groups weighed for a leftover once one of the right size 
 WIDEN_TO = 48  # people added to a stalled group's frontier from a wider search
 WIDEN_SAMPLE = 2000  # people a stalled group's seed checks before scanning everyone
 BALANCE = (3, 2)  # department units per member, times the waiting share of the candidate's
+SECOND_PASS = {4}
+BULK = {3: greedy_trios, 4: greedy_quartets}  # group sizes formed in bulk first
 
 
 def group_value(members: list[int], weights: ScalarWeights, target: int) -> int | None:
@@ -126,16 +129,18 @@ def best_partition(people: list[int], value: list[int | None]) -> list[list[int]
 def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) -> list[list[int]]:
     """Groups of exactly ``group_size`` along the candidate graph.
 
-    Trios come in bulk first (:func:`pairing.trios.greedy_trios`, when the weights
-    are int64); whoever they leave out grows one group at a time
-    (:func:`grow_one_by_one`) on a candidate graph of their own, as does every group
-    of another size. (A second bulk pass over those left cost trios elsewhere.)
+    Groups of three and four come in bulk first (:func:`pairing.trios.greedy_trios`,
+    :func:`pairing.quartets.greedy_quartets`, when the weights are int64); whoever
+    they leave out grows one group at a time (:func:`grow_one_by_one`) on a candidate
+    graph of their own, as does every group of another size. (A second bulk pass over
+    those left cost trios elsewhere.)
     """
     balance = BALANCE[0] * weights.ladder.department // BALANCE[1]
     taken = np.zeros(roster.n, bool)
     groups: list[list[int]] = []
-    if roster.group_size == 3 and not weights.ladder.wide:
-        groups = greedy_trios(roster, weights, adjacency, balance)
+    bulk = BULK.get(roster.group_size)
+    if bulk is not None and not weights.ladder.wide:
+        groups = bulk(roster, weights, adjacency, balance)
         taken[np.array(groups, np.int64).reshape(-1)] = True
         rest = np.flatnonzero(roster.available & ~taken)
         if len(rest) == 0:
@@ -144,6 +149,10 @@ def grow_groups(roster: Roster, weights: ScalarWeights, adjacency: Adjacency) ->
         u, v, w = candidate_edges(roster, rest)
         adjacency = Adjacency(roster.n, u, v, w)
         weights.remember(u, v, w)
+        if roster.group_size in SECOND_PASS:
+            more = bulk(roster, weights, adjacency, balance)
+            taken[np.array(more, np.int64).reshape(-1)] = True
+            groups = groups + more
     return groups + grow_one_by_one(roster, weights, adjacency, taken, balance)
 
 
@@ -272,7 +281,9 @@ def place_leftovers(
     waiting = np.flatnonzero(roster.available & (group_of < 0)).tolist()
     if not waiting:
         return groups
-    shared = [common_free([roster.free[m] for m in members], roster.duration) for members in groups]
+    # Each group's common free time, worked out when a leftover first looks at it (most
+    # groups are never looked at).
+    shared: list[list[Interval] | None] = [None] * len(groups)
     seats = roster.extra_seats.tolist()
     quarters = weights.quarters
     rotation = SEAT_ROTATION * weights.ladder.fairness
@@ -297,6 +308,8 @@ def place_leftovers(
                 members = groups[g]
                 if any(weights.loose(m, person) is None for m in members):
                     continue
+                if shared[g] is None:
+                    shared[g] = common_free([roster.free[m] for m in members], roster.duration)
                 joined = usable(intersect(shared[g], roster.free[person]), roster.duration)
                 if not joined:
                     continue

@@ -6,7 +6,9 @@
    each block gets a sparse stratified candidate graph (:mod:`pairing.candidates`)
    and a near-maximum-weight matching (:mod:`pairing.matching`); people left alone
    are matched again across blocks.
-4. For groups of three or more, groups grow along the candidate graph instead.
+4. For groups of three or more, groups form along the candidate graph instead: groups
+   of three and four first in bulk (:mod:`pairing.trios`, :mod:`pairing.quartets`),
+   the rest grown one at a time.
 5. Whoever is still alone joins a group where the hard rules allow (rule 5).
 6. People who meet someone again within the cooldown, or a colleague of their own
    department, trade places with members of other groups where that is better

@@ -153,7 +153,7 @@ def _meetings(
     The pairs come in the order a walk over every group would first meet them, each
     with its first (latest) meeting. Rounds of pairs (250,000
     groups at 50,000 people) are read in bulk: their ids looked up at once, their keys
-    computed by numpy; rounds with bigger groups are walked member by member.
+    computed by numpy; rounds with bigger groups likewise (:func:`_group_pairs`).
     """
     keys, ages = [], []
     where = index.get
@@ -168,22 +168,51 @@ def _meetings(
             keys.append(lo * n + hi)
             ages.append(np.full(len(lo), ago, np.int64))
             continue
-        found = []
-        for group in groups:
-            members = sorted({i for i in map(where, group) if i is not None})
-            if ago <= 10 and len(group) > size:
-                extra_seats[members] += 0.8 ** (ago - 1)
-            for x in range(len(members)):
-                for y in range(x + 1, len(members)):
-                    found.append(members[x] * n + members[y])
-        keys.append(np.array(found, np.int64))
+        found, seated = _group_pairs(groups, where, n, size)
+        keys.append(found)
         ages.append(np.full(len(found), ago, np.int64))
+        if ago <= 10:
+            np.add.at(extra_seats, seated, 0.8 ** (ago - 1))
     if not keys:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     key, age = np.concatenate(keys), np.concatenate(ages)
     _, first = np.unique(key, return_index=True)
     first.sort()  # the order a walk would have met them in
     return key[first], age[first]
+
+
+def _group_pairs(groups: list, where, n: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair keys of one round of groups, in the order a walk meets them (group by
+    group, each group's known members sorted, pairs in order), and the members of
+    the groups bigger than ``size`` (an extra seat), group by group.
+
+    The walk it replaces looked each id up, made a set of each group's members and
+    formed their pairs in Python: at 50,000 people in groups of three or four, half
+    a second a plan. Here the ids are looked up at once, each group is one row of a
+    padded array (unknown ids and repeats pushed to its end), and the pairs are the
+    same columns of every row.
+    """
+    sizes = np.fromiter(map(len, groups), np.int64, len(groups))
+    flat = list(chain.from_iterable(groups))
+    found = np.fromiter(map(where, flat, repeat(-1)), np.int64, len(flat))
+    width = int(sizes.max(initial=0))
+    empty = np.zeros(0, np.int64)
+    if width == 0:
+        return empty, empty
+    table = np.full((len(groups), width), n, np.int64)  # n: no one (sorts last)
+    row = np.repeat(np.arange(len(groups)), sizes)
+    column = np.arange(len(flat)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    table[row, column] = np.where(found >= 0, found, n)
+    table.sort(axis=1)
+    repeated = np.zeros(table.shape, bool)
+    repeated[:, 1:] = table[:, 1:] == table[:, :-1]
+    table[repeated] = n
+    table.sort(axis=1)
+    first, second = np.triu_indices(width, 1)
+    keys = table[:, first] * n + table[:, second]
+    keys = keys[table[:, second] < n]  # row by row, pairs in order: the walk's order
+    bigger = table[sizes > size]
+    return keys, bigger[bigger < n]
 
 
 def _partner_table(keys: np.ndarray, ago: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

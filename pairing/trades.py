@@ -121,51 +121,59 @@ def _best_swap(
     ``other``: a value per person (department, presence): only with people whose
     value differs from ``m``'s."""
     best, found = 0, None
+    loose, members = weights.loose, groups[g]
+    target, quarters = roster.group_size, weights.quarters
+    # How much group_value of g and h together rises (m and q trade places, sizes
+    # stay), with what does not depend on q taken once: m's pairs in g, m's pairs with
+    # each home, and the fairness factor of each size.
+    mine = sum(loose(m, x) for x in members if x != m)
+    fair_g = weights.ladder.fairness * ((len(members) <= target) - (len(members) - 1))
     for h in homes:
-        for q in groups[h]:
+        home = groups[h]
+        fair = fair_g - weights.ladder.fairness * ((len(home) <= target) - (len(home) - 1))
+        towards: list[int | None] | None = None  # m's pair with each member of the home
+        for t, q in enumerate(home):
             if other is not None and other[q] == other[m]:
                 continue
-            gain = _swap_gain(roster, weights, groups[g], groups[h], m, q)
-            if gain is None or gain <= best:
-                continue
-            new_g = [x for x in groups[g] if x != m] + [q]
-            new_h = [x for x in groups[h] if x != q] + [m]
-            if not common_free([roster.free[x] for x in new_g], roster.duration):
-                continue
-            if not common_free([roster.free[x] for x in new_h], roster.duration):
-                continue
-            best, found = gain, (h, q, new_g, new_h)
+            if towards is None:
+                towards = [loose(m, y) for y in home]
+            joined = 0  # m's new pairs in h
+            for s, w in enumerate(towards):
+                if s != t:
+                    if w is None:
+                        break
+                    joined += w
+            else:
+                gain = _gain_of_q(loose, members, home, m, q, mine, joined)
+                if gain is None:
+                    continue
+                gain += fair * (quarters[q] - quarters[m])
+                if gain <= best:
+                    continue
+                new_g = [x for x in members if x != m] + [q]
+                new_h = [x for x in home if x != q] + [m]
+                if not common_free([roster.free[x] for x in new_g], roster.duration):
+                    continue
+                if not common_free([roster.free[x] for x in new_h], roster.duration):
+                    continue
+                best, found = gain, (h, q, new_g, new_h)
     return found
 
 
-def _swap_gain(
-    roster: Roster, weights: ScalarWeights, g: list[int], h: list[int], m: int, q: int
-) -> int | None:
-    """How much :func:`group_value` of ``g`` and ``h`` together rises when ``m`` (in ``g``)
-    and ``q`` (in ``h``) trade places; None when a new pair breaks a hard rule (time
-    aside). Only the pairs of ``m`` and ``q`` change, and the sizes stay."""
-    loose, gain = weights.loose, 0
+def _gain_of_q(loose, g: list[int], h: list[int], m: int, q: int, mine: int, joined: int):
+    """How much the pair weights of ``g`` and ``h`` rise when ``m`` (in ``g``) and
+    ``q`` (in ``h``) trade places, given ``m``'s pairs in ``g`` (``mine``) and in ``h``
+    after the swap (``joined``); None when a new pair breaks a hard rule."""
+    gain = joined - mine
     for x in g:
         if x != m:
             new = loose(q, x)
             if new is None:
                 return None
-            gain += new - loose(m, x)
+            gain += new
     for y in h:
         if y != q:
-            new = loose(m, y)
-            if new is None:
-                return None
-            gain += new - loose(q, y)
-    target, quarters = roster.group_size, weights.quarters
-    for size, sign in ((len(g), 1), (len(h), -1)):
-        # group_value's fairness: each member's units, once, outside groups above target
-        gain += (
-            sign
-            * weights.ladder.fairness
-            * (quarters[q] - quarters[m])
-            * ((size <= target) - (size - 1))
-        )
+            gain -= loose(q, y)
     return gain
 
 

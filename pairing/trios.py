@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from pairing.matching import Adjacency
-from pairing.roster import Roster
+from pairing.roster import FAR, Roster
 from pairing.timeline import common_free
 from pairing.weights import ScalarWeights, conflicting, full_weights, preference_weights
 
@@ -82,33 +82,75 @@ def trio_proposals(
 
 
 def trio_fits(roster: Roster, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """True where the three people share a usable, aligned meeting slot.
+    """True where the three people share a usable, aligned meeting slot
+    (:func:`group_fits` for three)."""
+    return group_fits(roster, np.stack([x, y, z], axis=1))
 
-    :func:`pairing.weights.time_compatible` for three: slot triples are tried in turn
-    on the trios not yet known to fit, and only where each person has that many slots.
+
+def group_fits(roster: Roster, members: np.ndarray) -> np.ndarray:
+    """True where the people of each row of ``members`` (one group per row) share a
+    usable, aligned meeting slot: :func:`pairing.timeline.common_free` for whole
+    groups at once.
+
+    :func:`pairing.weights.time_compatible` for more than two: one member's slots
+    are tried in turn against what the members before them share, only where that
+    member has that many slots, and a branch stops as soon as its shared time is too
+    short for a meeting (sharing with one more person never makes it longer).
     """
+    count, size = members.shape
+    ok = np.zeros(count, bool)
+    if count == 0:
+        return ok
     duration, fs, fe, slots = roster.duration, roster.fs, roster.fe, roster.slots
-    ok = np.zeros(len(x), bool)
     width = fs.shape[1]
-    todo = np.arange(len(x))
-    for a in range(width):
-        first = todo[slots[x[todo]] > a]
-        for b in range(width):
-            second = first[(slots[y[first]] > b) & ~ok[first]]
-            for c in range(width):
-                rows = second[(slots[z[second]] > c) & ~ok[second]]
-                if len(rows) == 0:
-                    break
-                px, py, pz = x[rows], y[rows], z[rows]
-                start = np.maximum(np.maximum(fs[px, a], fs[py, b]), fs[pz, c])
-                end = np.minimum(np.minimum(fe[px, a], fe[py, b]), fe[pz, c])
-                ok[rows[-(-start // 5) * 5 + duration <= end]] = True
+
+    def walk(rows: np.ndarray, depth: int, start: np.ndarray, end: np.ndarray) -> None:
+        person = members[rows, depth]
+        for a in range(width):
+            keep = (slots[person] > a) & ~ok[rows]
+            if not keep.any():
+                break
+            who = person[keep]
+            s = np.maximum(start[keep], fs[who, a])
+            e = np.minimum(end[keep], fe[who, a])
+            fit = -(-s // 5) * 5 + duration <= e
+            if depth == size - 1:
+                ok[rows[keep][fit]] = True
+            elif fit.any():
+                walk(rows[keep][fit], depth + 1, s[fit], e[fit])
+
+    everyone = np.arange(count)
+    walk(everyone, 0, np.full(count, -FAR, np.int64), np.full(count, FAR, np.int64))
     if roster.wide.any():  # the arrays keep only the longest pieces: recheck exactly
         free = roster.free
-        for k in np.flatnonzero(roster.wide[x] | roster.wide[y] | roster.wide[z]).tolist():
-            together = [free[x[k]], free[y[k]], free[z[k]]]
+        for k in np.flatnonzero(roster.wide[members].any(axis=1)).tolist():
+            together = [free[m] for m in members[k].tolist()]
             ok[k] = bool(common_free(together, duration))
     return ok
+
+
+def take_best_first(roster: Roster, members: np.ndarray) -> list[list[int]]:
+    """Disjoint groups from ``members`` (one proposed group per row, best first), each
+    with a common slot: the same as walking the rows in order and taking each one
+    whose people are all still free and share a slot, but in rounds, each of which
+    takes every row that is the best left for all of its people at once (and drops
+    those of them without a common slot)."""
+    rank = np.arange(len(members), 0, -1)  # higher is better
+    taken = np.zeros(roster.n, bool)
+    chosen = [np.zeros((0, members.shape[1]), np.int64)]
+    while len(members):
+        best = np.zeros(roster.n, np.int64)
+        for column in members.T:
+            np.maximum.at(best, column, rank)
+        top = np.flatnonzero((best[members] == rank[:, None]).all(axis=1))
+        fits = group_fits(roster, members[top])
+        won = members[top[fits]]
+        chosen.append(won)
+        taken[won.ravel()] = True
+        left = ~taken[members].any(axis=1)
+        left[top[~fits]] = False  # no common slot: never a group
+        members, rank = members[left], rank[left]
+    return np.concatenate(chosen).tolist()
 
 
 def greedy_trios(
@@ -133,20 +175,4 @@ def greedy_trios(
     # Best first; the proposals come ordered by members, so equal scores keep the
     # lower members first and the order is total.
     order = np.argsort(-score, kind="stable")
-    x, y, z = x[order], y[order], z[order]
-    rank = np.arange(len(x), 0, -1)  # higher is better
-    taken = np.zeros(roster.n, bool)
-    chosen = []
-    while len(x):
-        best = np.zeros(roster.n, np.int64)
-        for member in (x, y, z):
-            np.maximum.at(best, member, rank)
-        top = np.flatnonzero((best[x] == rank) & (best[y] == rank) & (best[z] == rank))
-        fits = trio_fits(roster, x[top], y[top], z[top])
-        won = top[fits]
-        chosen.append(np.stack([x[won], y[won], z[won]], axis=1))
-        taken[x[won]] = taken[y[won]] = taken[z[won]] = True
-        left = ~(taken[x] | taken[y] | taken[z])
-        left[top[~fits]] = False  # no common slot: never a group
-        x, y, z, rank = x[left], y[left], z[left], rank[left]
-    return np.concatenate(chosen).tolist()
+    return take_best_first(roster, np.stack([x[order], y[order], z[order]], axis=1))

@@ -211,3 +211,36 @@ def test_busy_spans_read_from_the_cache_are_the_checked_ones(value):
             return str(err)
 
     assert outcome(_busy) == outcome(_checked_busy)
+
+
+def _walked_seats(request, roster: Roster) -> list[float]:
+    """Extra seats as the walk over every group added them up (the last 10 rounds)."""
+    where, seats = roster.index.get, [0.0] * roster.n
+    past = sorted(
+        (r for r in request.history if r.date < request.date), key=lambda r: r.date, reverse=True
+    )
+    for ago, past_round in enumerate(past, start=1):
+        if all(len(group) == 2 for group in past_round.groups):
+            continue
+        for group in past_round.groups:
+            members = sorted({i for i in map(where, group) if i is not None})
+            if ago <= 10 and len(group) > request.group_size:
+                for m in members:
+                    seats[m] += 0.8 ** (ago - 1)
+    return seats
+
+
+@given(
+    requests(max_people=12, sizes=(2, 3), history_groups=(2, 3, 4, 5), max_rounds=12),
+    st.lists(st.text("pq0123456789", max_size=3), max_size=6),
+)
+def test_group_history_in_bulk_is_the_walk_with_unknown_and_repeated_ids(obj, names):
+    ids = [p["id"] for p in obj["participants"]] + names
+    for r, past in enumerate(obj.get("history", [])):  # unknown and repeated ids in groups
+        for g, group in enumerate(past["groups"]):
+            if ids and (r + g) % 2:
+                group.append(ids[(r * 7 + g) % len(ids)])
+    request = parse_request(obj)
+    roster = Roster(request)
+    assert list(roster.history.items()) == list(_walked_history(request, roster).items())
+    assert roster.extra_seats.tolist() == _walked_seats(request, roster)
