@@ -12,10 +12,8 @@ one written by an INSERT.
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -25,26 +23,16 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 from core.db import db
+from pairing.gcpause import gc_paused
 
-
-@contextmanager
-def cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a round builds and writes its rows.
-
-    A 50,000-person round keeps a few million plain objects alive at once (people, groups,
-    rows, payloads). None of them needs the cycle collector to be freed, yet each of its full
-    passes walks them all, again and again as they pile up: about a quarter of the round's
-    Python time (load and persist). Memory is still freed as usual (by reference counting);
-    the collector runs again afterwards, as it was, and then finds any cycles left behind.
-    Process-wide: another thread's work in the meantime is only collected later too.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+#: Pause Python's cycle collector while a round builds and writes its rows: the planner's own
+#: pause (:mod:`pairing.gcpause`). A 50,000-person round keeps a few million plain objects alive
+#: at once (people, groups, rows, payloads); none needs the cycle collector to be freed, yet each
+#: of its full passes walks them all, again and again as they pile up: about a quarter of the
+#: round's Python time (load and persist). Reference counting still frees memory as usual; the
+#: collector runs again afterwards if it was on. Process-wide: another thread's cyclic garbage
+#: in the meantime is only collected later too.
+cycle_collector_paused = gc_paused
 
 
 def copy_supported() -> bool:
