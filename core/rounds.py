@@ -127,6 +127,7 @@ def _last_starters(person_ids: list[int], since: datetime) -> dict[int, str]:
     return {person_id: starter for person_id, starter in rows if person_id in wanted}
 
 
+@cycle_collector_paused()  # tens of thousands of rows: see core.bulk
 def run_round(
     settings: Settings,
     programme: Programme,
@@ -139,18 +140,6 @@ def run_round(
 
     The clock, ``fika round``, the admin's "run now" and ``fika demo`` all call this.
     """
-    with cycle_collector_paused():  # tens of thousands of rows: see core.bulk
-        return _run_round(settings, programme, day, seed=seed, now=now)
-
-
-def _run_round(
-    settings: Settings,
-    programme: Programme,
-    day: date,
-    *,
-    seed: int | None = None,
-    now: datetime | None = None,
-) -> RoundOutcome:
     if programme.is_drop_in:
         return RoundOutcome(False, None, None, drop_in_message(programme))
     if programme.is_learning_team:
