@@ -27,10 +27,14 @@ each page is compared with its floor too.
 
 Prints one table, with each server's CPU time per request at full speed (``CPU ms``: gunicorn's
 master and workers, from ``/proc``; it hardly changes when other work shares the machine, unlike
-throughput). The targets (issue #22) are each page's share of its floor's throughput:
-form GET >= 75 %, form POST >= 50 %, /me >= 50 %, and p99 <= 20 ms at 200/s. On a machine that
-other work keeps busy, compare runs of two trees one after the other (``cd`` into each
-checkout and run its copy), not with numbers from another day.
+throughput), the whole machine's busy share meanwhile (``host %``, every process on every core:
+near 100 % means the page is held back by CPU, its own or PostgreSQL's, Redis's, wrk's or anyone
+else's, not by waiting with cores idle) and each worker's busy share of a core (``workers %``:
+"83+1" is a run that one worker served alone, see :func:`worker_shares`). The targets (issue
+#22) are each page's share of its floor's throughput: form GET >= 75 %, form POST >= 50 %, /me
+>= 50 %, and p99 <= 20 ms at 200/s. On a machine that other work keeps busy, compare runs of two
+trees one after the other (``cd`` into each checkout and run its copy), not with numbers from
+another day.
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "bench-" + uuid.uuid4().hex
+#: In every address the form POSTs join, so that runs never share one: the per-address sign-in
+#: limit (5 per 15 minutes) counts in Redis across runs, and a run that reused the previous
+#: runs' addresses would measure 429 answers instead of joins.
+RUN = uuid.uuid4().hex[:8]
 NUMBER = "NUMBER"
 sys.path[:0] = [str(ROOT)]
 
@@ -151,14 +159,11 @@ class Result:
     requests: int = 0  # wrk only: how many it completed
 
 
-def server_cpu_seconds(server: subprocess.Popen) -> float:
-    """User and system CPU time of a gunicorn master and its workers so far (Linux ``/proc``).
-
-    A page's CPU per request, unlike its throughput, hardly changes when other work shares
-    the machine: the figure to compare between two trees on a busy machine.
-    """
+def process_cpu_seconds(server: subprocess.Popen) -> dict[int, float]:
+    """User and system CPU time so far of a gunicorn master and of each of its workers, by pid
+    (Linux ``/proc``)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    seconds = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -169,8 +174,44 @@ def server_cpu_seconds(server: subprocess.Popen) -> float:
             continue
         # after the name: state, ppid, ... utime (14th field of the line) and stime (15th)
         if int(entry) == server.pid or int(fields[1]) == server.pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+            seconds[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """User and system CPU time of a gunicorn master and its workers so far (Linux ``/proc``).
+
+    A page's CPU per request, unlike its throughput, hardly changes when other work shares
+    the machine: the figure to compare between two trees on a busy machine.
+    """
+    return sum(process_cpu_seconds(server).values())
+
+
+def worker_shares(server: subprocess.Popen, before: dict[int, float], seconds: float) -> str:
+    """Each worker's CPU during a run as a share of one core, busiest first: "83+1" when one
+    worker served the run alone.
+
+    wrk's keep-alive connections stay with the worker that accepted them, and one gthread
+    worker may accept all of them; its GIL then holds the page to one core while the other
+    worker idles (throughput halves with the machine half idle).
+    """
+    after = process_cpu_seconds(server)
+    shares = sorted(
+        (after[pid] - before.get(pid, 0.0)) / seconds for pid in after if pid != server.pid
+    )
+    return "+".join(f"{share * 100:.0f}" for share in reversed(shares))
+
+
+def host_cpu_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the whole machine so far, over every core (Linux ``/proc/stat``).
+
+    The share busy during a run says whether a page is held back by the CPU (the server's,
+    PostgreSQL's, Redis's, wrk's and anything else running) or waits with cores idle.
+    """
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 def free_port() -> int:
@@ -291,7 +332,7 @@ def form_post_target(port: int) -> Target:
     response, body = get(port, "/")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1)
     cookie = response.getheader("Set-Cookie").split(";")[0]
-    fields = {"name": "Load Test", "email": f"load-{NUMBER}@example.org", "department": "Ops",
+    fields = {"name": "Load Test", "email": f"load-{NUMBER}@{RUN}.example.org", "department": "Ops",
               "office": "Stockholm", "timezone": "Europe/Stockholm"}  # fmt: skip
     data = urlencode({"csrf_token": token, **fields})
     headers = {"Cookie": cookie, **FORM_HEADERS}
@@ -467,22 +508,30 @@ def main() -> None:
               f"{args.duration}s; {os.cpu_count()} CPUs")  # fmt: skip
         header = (
             f"{'endpoint':<18} {'wrk req/s':>10} {'vs hello':>9} {'p50 ms':>8} {'p99 ms':>8} "
-            f"{'err':>5} {'CPU ms':>7} | {'@rate p50':>9} {'p99 ms':>8} {'err':>5}"
+            f"{'err':>5} {'CPU ms':>7} {'host %':>6} {'workers %':>9} | {'@rate p50':>9} "
+            f"{'p99 ms':>8} {'err':>5}"
         )
         by_port = {fika_port: servers[0], hello_port: servers[1], floor_port: servers[2]}
         print(header)
         print("-" * len(header))
         rps: dict[str, float] = {}
         for target in targets:
-            before = server_cpu_seconds(by_port[target.port])
+            server = by_port[target.port]
+            before, (busy, ticks) = server_cpu_seconds(server), host_cpu_ticks()
+            per_process, started = process_cpu_seconds(server), time.monotonic()
             full = run_wrk(target, args.duration, args.connections)
+            split = worker_shares(server, per_process, time.monotonic() - started)
             # the server's CPU time per request at full speed (its master and workers)
             cpu_ms = (server_cpu_seconds(by_port[target.port]) - before) / full.requests * 1000
+            # the machine's busy share meanwhile (all processes, all cores)
+            busy_after, ticks_after = host_cpu_ticks()
+            host = (busy_after - busy) / max(1, ticks_after - ticks)
             paced = run_paced(target, args.rate, args.duration)
             rps[target.name] = full.rps
             print(
                 f"{target.name:<18} {full.rps:>10.0f} {full.rps / rps['hello-world']:>8.0%} "
-                f"{full.p50_ms:>8.1f} {full.p99_ms:>8.1f} {full.errors:>5} {cpu_ms:>7.2f} | "
+                f"{full.p50_ms:>8.1f} {full.p99_ms:>8.1f} {full.errors:>5} {cpu_ms:>7.2f} "
+                f"{host:>6.0%} {split:>9} | "
                 f"{paced.p50_ms:>9.1f} {paced.p99_ms:>8.1f} {paced.errors:>5}"
             )
         print(f"form POST: {joined_people(url)} new people joined during the run")
