@@ -13,6 +13,9 @@ worker that accepted it: a burst of connections (a proxy's pool, a load test) ca
 one worker, whose GIL then holds them to one core while the other workers idle. Measured with
 ``benchmarks/web_load.py`` on the form POST: all 16 connections on one worker gave 403 req/s
 with the other worker at 1 % of a core; spread by the kernel, 748-806 req/s with both busy.
+The cost: connections still waiting in a worker's own queue when that worker exits are reset,
+so a worker that dies or is restarted drops those few (gunicorn >= 27 opens the socket per
+worker; an older one only marks the shared socket, which changes nothing).
 """
 
 import os
