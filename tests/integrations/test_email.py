@@ -309,3 +309,57 @@ def test_an_internationalised_address_is_dead_when_the_server_lacks_smtputf8(smt
     assert "SMTPUTF8" in outcomes[0].reason and jose.email in outcomes[0].reason
     assert outcomes[1] is None  # the connection still serves the rest of the batch
     assert [m.rcpt_tos for m in smtp_server.messages] == [[BEN.email]]
+
+
+def test_rendered_bytes_equal_icalendars_for_mixed_languages_and_updates(monkeypatch):
+    """The channel (calendars written directly and shared by a group's members) sends the
+    bytes the plain icalendar path renders per member: in each reader's language, and for an
+    update with a higher SEQUENCE none of the first version's calendar."""
+    from dataclasses import replace
+
+    from integrations import ical
+    from integrations.email import render_email
+
+    channel = EmailChannel(SmtpSettings("localhost", 25), FROM)
+    date = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    first = make_invite()
+    update = replace(first, sequence=1, start=first.start + timedelta(hours=1),
+                     end=first.end + timedelta(hours=1))  # fmt: skip
+    versions = []
+    for invite in (first, update):
+        versions.append([
+            replace(message, language=language)
+            for message, language in zip(messages_for(invite), ("sv", "de", "en"), strict=True)
+        ])  # fmt: skip
+    assert ical._plain_lines(first, True) is not None  # the direct writer serves these
+    monkeypatch.setattr("integrations.email.datetime", _FixedNow(date))
+    sent = [[channel.render(m) for m in messages] for messages in versions]
+    monkeypatch.setattr(ical, "_plain_lines", lambda invite, with_method: None)
+    reference = [
+        [render_email(m, FROM, date=date) for m in messages] for messages in versions
+    ]  # fmt: skip
+    assert sent == reference
+    calendars = {raw.split(b"invite.ics")[1] for raw in sent[0] + sent[1]}
+    assert len(calendars) == 6  # three languages, two versions: no member got another's
+    assert b"SEQUENCE:1" in _ics(sent[1][1]) and b"SEQUENCE:0" in _ics(sent[0][1])
+
+
+class _FixedNow:
+    """``datetime`` for integrations.email whose now() is fixed (the Date header)."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def now(self, tz=None):
+        return self.moment
+
+
+def _ics(raw: bytes) -> bytes:
+    """The decoded invite.ics attachment of a rendered message."""
+    import email as email_package
+
+    parsed = email_package.message_from_bytes(raw, policy=policy.default)
+    for part in parsed.walk():
+        if part.get_filename() == "invite.ics":
+            return part.get_payload(decode=True)
+    raise AssertionError("no invite.ics")
