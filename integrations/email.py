@@ -161,18 +161,26 @@ def _render_email(
         html = render_html(invite, message.recipient).replace(
             "</body></html>", answers_html(links, message.unsubscribe_url) + "</body></html>"
         )
-    # The calendar goes base64, so its CRLF line ends survive exactly.
+    # The calendar goes base64, so its CRLF line ends survive exactly (encoded once, sent twice).
+    encoded = mime.base64_body(calendar)
     alternative = mime.multipart(
         "alternative",
         [
             mime.text_part(text),
             mime.text_part(html, "html"),
-            mime.binary_part(calendar, f'text/calendar; method="{invite.method}"; charset="UTF-8"'),
+            mime.binary_part(
+                calendar,
+                f'text/calendar; method="{invite.method}"; charset="UTF-8"',
+                body=encoded,
+            ),
         ],
         mime.boundary(message.key, 2),
     )
     attachment = mime.binary_part(
-        calendar, "application/ics", ['Content-Disposition: attachment; filename="invite.ics"']
+        calendar,
+        "application/ics",
+        ['Content-Disposition: attachment; filename="invite.ics"'],
+        body=encoded,
     )
     body = mime.multipart("mixed", [alternative, attachment], mime.boundary(message.key, 1))
     return _headers(message, mail_from, mail_from_name, subject_for(message), date) + body

@@ -89,10 +89,20 @@ def text_part(text: str, subtype: str = "plain") -> bytes:
     ).encode() + body
 
 
-def binary_part(data: bytes, content_type: str, extra: Sequence[str] = ()) -> bytes:
-    """A base64 part; ``content_type`` may carry parameters; ``extra`` are whole header lines."""
+def base64_body(data: bytes) -> bytes:
+    """``data`` in base64 lines of 76 characters with CRLF ends (the body of a binary part)."""
+    return base64.encodebytes(data).replace(b"\n", CRLF)
+
+
+def binary_part(
+    data: bytes, content_type: str, extra: Sequence[str] = (), *, body: bytes | None = None
+) -> bytes:
+    """A base64 part; ``content_type`` may carry parameters; ``extra`` are whole header lines.
+    ``body`` may pass ``base64_body(data)`` when the caller already has it (the same calendar
+    goes in two parts)."""
     lines = [f"Content-Type: {content_type}", *extra, "Content-Transfer-Encoding: base64"]
-    body = base64.encodebytes(data).replace(b"\n", CRLF)
+    if body is None:
+        body = base64_body(data)
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
