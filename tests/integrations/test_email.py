@@ -6,7 +6,10 @@ from email import message_from_string, policy
 import icalendar
 import pytest
 import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from integrations import email as email_module
 from integrations.base import ConfigError, Message
 from integrations.email import EmailChannel, SmtpSettings, build_email, message_id
 from tests.integrations.builders import (
@@ -366,3 +369,30 @@ def _ics(raw: bytes) -> bytes:
         if part.get_filename() == "invite.ics":
             return part.get_payload(decode=True)
     raise AssertionError("no invite.ics")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(email_module._PLAIN_ADDRESS, fullmatch=True))
+def test_plain_addresses_are_written_as_smtplib_quotes_them(address):
+    import smtplib
+
+    assert smtplib.quoteaddr(address) == f"<{address}>"
+
+
+@pytest.mark.parametrize("options", [(), ("size=1234",), ("size=9", "BODY=8BITMIME")])
+@pytest.mark.parametrize("address", ["ana@example.org", "a.b+c@x-y.example", "Ben <b@x.org>"])
+def test_mail_and_rcpt_commands_are_smtplibs(address, options):
+    """The commands sent for MAIL FROM and RCPT TO, byte for byte, as smtplib's own."""
+    import smtplib
+
+    def commands(cls):
+        sent = []
+        client = cls()
+        client.does_esmtp = True
+        client.putcmd = lambda cmd, args="": sent.append((cmd, args))
+        client.getreply = lambda: (250, b"OK")
+        client.mail(address, options)
+        client.rcpt(address, options)
+        return sent
+
+    assert commands(email_module._SMTP) == commands(smtplib.SMTP)
