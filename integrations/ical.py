@@ -15,6 +15,7 @@ two versions (RFC 5546 §2.1.5 uses DTSTAMP only between equal SEQUENCEs).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from icalendar import Calendar, Component, Event, vCalAddress, vText
@@ -85,6 +86,9 @@ def build_calendar(invite: Invite, *, with_method: bool = True) -> bytes:
     ``with_method=False`` leaves METHOD out, as RFC 4791 §4.1 requires for resources stored on a
     CalDAV server; email (iMIP) always needs it.
     """
+    lines = _plain_lines(invite, with_method)
+    if lines is not None:
+        return b"\r\n".join(fold(line) for line in lines) + b"\r\n"
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -93,6 +97,83 @@ def build_calendar(invite: Invite, *, with_method: bool = True) -> bytes:
         calendar.add("method", invite.method)
     calendar.add_component(build_event(invite))
     return to_ical(calendar)
+
+
+#: A CN that icalendar writes as it is or in double quotes, with no RFC 6868 escape: no control
+#: character, caret or double quote (anything else goes through icalendar itself).
+_PLAIN_CN = re.compile(r'[^\x00-\x1f\x7f^"]*\Z')
+#: CN values icalendar puts in double quotes (RFC 5545 §3.2: , ; : and, for CN, space and ').
+_QUOTED_CN = re.compile("[,;:\u2019 ']")
+#: An address or URL written as it is (icalendar does not escape vCalAddress or vUri values).
+_PLAIN_VALUE = re.compile(r"[^\x00-\x1f\x7f]*\Z")
+
+
+def _param_cn(name: str) -> str | None:
+    value = _cn(name)
+    if not _PLAIN_CN.match(value):
+        return None
+    return f'"{value}"' if _QUOTED_CN.search(value) else value
+
+
+def _stamp(moment: datetime) -> str:
+    moment = _utc(moment)
+    return "%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031 - the form icalendar writes
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
+
+
+def _text(value: str) -> str:
+    return vText(value).to_ical().decode("utf-8")
+
+
+def _plain_lines(invite: Invite, with_method: bool) -> list[str] | None:
+    """The calendar's content lines (unfolded) exactly as :func:`build_event` and icalendar
+    write them, without building icalendar's objects (most of the cost of an email); ``None``
+    when a name or address needs icalendar's own escaping, which then writes it.
+
+    icalendar writes the properties in its canonical order (VERSION and PRODID first; then
+    SUMMARY, DTSTART, DTEND, DTSTAMP, UID, SEQUENCE, ATTENDEE; the rest alphabetically), and
+    the parameters sorted. Tests compare the two for names, places and texts of every kind.
+    """
+    organizer = _param_cn(invite.organizer_name)
+    if organizer is None or not _PLAIN_VALUE.match(invite.organizer_email + invite.video_url):
+        return None
+    attendees = []
+    for member in invite.attendees:
+        cn = _param_cn(member.name)
+        if cn is None or not _PLAIN_VALUE.match(member.email):
+            return None
+        attendees.append(
+            f"ATTENDEE;CN={cn};CUTYPE=INDIVIDUAL;PARTSTAT=NEEDS-ACTION;ROLE=REQ-PARTICIPANT;"
+            f"RSVP=TRUE:mailto:{member.email}"
+        )
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{_text(PRODID)}", "CALSCALE:GREGORIAN"]
+    if with_method:
+        lines.append(f"METHOD:{_text(invite.method)}")
+    lines += [
+        "BEGIN:VEVENT",
+        f"SUMMARY:{_text(summary_of(invite))}",
+        f"DTSTART:{_stamp(invite.start)}",
+        f"DTEND:{_stamp(invite.end)}",
+        f"DTSTAMP:{_stamp(invite.stamp or invite.start)}",
+        f"UID:{_text(invite.uid)}",
+        f"SEQUENCE:{int(invite.sequence)}",
+        *attendees,
+        f"DESCRIPTION:{_text(render_text(invite))}",
+        f"LOCATION:{_text(location_for(invite))}",
+        f"ORGANIZER;CN={organizer}:mailto:{invite.organizer_email}",
+        f"STATUS:{'CANCELLED' if invite.method == 'CANCEL' else 'CONFIRMED'}",
+        "TRANSP:OPAQUE",
+        f"URL:{invite.video_url}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return lines
 
 
 #: RFC 5545 §3.1: a content line is folded so that no line is longer than 75 octets; icalendar

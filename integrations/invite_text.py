@@ -137,11 +137,34 @@ def reasons_of(invite: Invite) -> list[str]:
     return [translate_reason(reason) for reason in invite.reasons]
 
 
+#: A group's words kept per language: every member's message repeats them (and the calendar's
+#: DESCRIPTION is the group's text), only the greeting differs.
+GROUP_TEXTS_KEPT = 64
+
+
+def _kept(render, invite: Invite) -> str:
+    """``render(invite, language)`` kept for the group, or made afresh for an invite that cannot
+    be a key (a list where a tuple belongs)."""
+    language = current_language()
+    try:
+        return render(invite, language)
+    except TypeError:  # unhashable: render it without the cache
+        return render.__wrapped__(invite, language)
+
+
 def render_text(invite: Invite, recipient: Attendee | None = None) -> str:
     """The plain-text message: the whole invite readable in any mail client or log."""
     # Without a recipient the text is the group's (calendar DESCRIPTION): no greeting.
-    lines = [_("Hello %(name)s,", name=recipient.name), ""] if recipient else []
-    lines += [_headline(invite), ""]
+    group = _kept(_group_text, invite)
+    if recipient is None:
+        return group
+    return _("Hello %(name)s,", name=recipient.name) + "\n\n" + group
+
+
+@lru_cache(maxsize=GROUP_TEXTS_KEPT)
+def _group_text(invite: Invite, language: str) -> str:
+    """:func:`render_text` without a greeting, in ``language`` (the current one)."""
+    lines = [_headline(invite), ""]
     lines.append(_("When"))
     lines += [f"  {_member_line(a)}: {when}" for a, when in local_times(invite)]
     lines += ["", _("Who")]
@@ -161,14 +184,23 @@ def render_text(invite: Invite, recipient: Attendee | None = None) -> str:
 
 def _link(url: str) -> str:
     """An anchor for http(s) URLs only, so a bad setting can never inject a javascript: link."""
-    if urlsplit(url).scheme in ("http", "https"):
+    if _is_web(url):
         return f'<a href="{escape(url, quote=True)}">{escape(url)}</a>'
     return escape(url)
+
+
+_HTML_HEAD = '<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n'
 
 
 def render_html(invite: Invite, recipient: Attendee | None = None) -> str:
     """The HTML message; every value from people or settings is escaped."""
     greeting = f"<p>{escape(_('Hello %(name)s,', name=recipient.name))}</p>" if recipient else ""
+    return _HTML_HEAD + greeting + "\n" + _kept(_group_html, invite)
+
+
+@lru_cache(maxsize=GROUP_TEXTS_KEPT)
+def _group_html(invite: Invite, language: str) -> str:
+    """:func:`render_html` after its greeting, in ``language`` (the current one)."""
     when = "".join(
         f"<li>{escape(_member_line(a))}: {escape(span)}</li>" for a, span in local_times(invite)
     )
@@ -182,9 +214,6 @@ def render_html(invite: Invite, recipient: Attendee | None = None) -> str:
         where = f"<p>{escape(_('Video call: %(url)s', url=marker))}</p>"
     where = where.replace(marker, _link(invite.video_url))
     parts = [
-        "<!DOCTYPE html>",
-        '<html><body style="font-family: sans-serif">',
-        greeting,
         f"<p><strong>{escape(_headline(invite))}</strong></p>",
         f"<h3>{escape(_('When'))}</h3><ul>{when}</ul>",
         f"<h3>{escape(_('Who'))}</h3><ul>{who}</ul>",
@@ -220,16 +249,22 @@ def answers_text(links: dict[str, str], unsubscribe_url: str | None = None) -> s
     return text
 
 
+def _is_web(url: str) -> bool:
+    """Whether ``url``'s scheme is http or https (as ``urlsplit`` reads it); the common
+    spelling is recognised without parsing (every message checks four links)."""
+    return url.startswith(("https://", "http://")) or urlsplit(url).scheme in ("http", "https")
+
+
 def answers_html(links: dict[str, str], unsubscribe_url: str | None = None) -> str:
     """The same as :func:`answers_text` as escaped HTML ('' when there is nothing to add)."""
     buttons = " · ".join(
         f'<a href="{escape(links[key], quote=True)}">{escape(label)}</a>'
         for key, label in answer_labels()
-        if links.get(key) and urlsplit(links[key]).scheme in ("http", "https")
+        if links.get(key) and _is_web(links[key])
     )
     heading = escape(_("Answer in one click:"))
     html = f"<p><strong>{heading}</strong> {buttons}</p>" if buttons else ""
-    if unsubscribe_url and urlsplit(unsubscribe_url).scheme in ("http", "https"):
+    if unsubscribe_url and _is_web(unsubscribe_url):
         question, label = escape(_("No more coffee breaks?")), escape(_("Unsubscribe"))
         html += (
             f'<p style="color:#57606a">{question} '

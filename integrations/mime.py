@@ -24,12 +24,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 CRLF = b"\r\n"
-_FORBIDDEN = ("\r", "\n", "\0")
 _NOT_IN_ADDRESS = frozenset(' \t<>,;:"()[]\\')
 
 
 def _clean(name: str, value: str) -> str:
-    if any(c in value for c in _FORBIDDEN):
+    if "\r" in value or "\n" in value or "\0" in value:  # CR, LF or NUL: header injection
         raise ValueError(f"header {name} contains a line break: {value!r}")
     return value
 
@@ -39,7 +38,7 @@ def address(display_name: str, email: str) -> str:
     _clean("address", display_name)
     _clean("address", email)
     local, at, domain = email.rpartition("@")
-    if not at or not local or not domain or any(c in _NOT_IN_ADDRESS for c in email):
+    if not at or not local or not domain or not _NOT_IN_ADDRESS.isdisjoint(email):
         raise ValueError(f"not an email address: {email!r}")
     if not display_name:
         return email
@@ -89,10 +88,20 @@ def text_part(text: str, subtype: str = "plain") -> bytes:
     ).encode() + body
 
 
-def binary_part(data: bytes, content_type: str, extra: Sequence[str] = ()) -> bytes:
-    """A base64 part; ``content_type`` may carry parameters; ``extra`` are whole header lines."""
+def base64_body(data: bytes) -> bytes:
+    """``data`` in base64 lines of 76 characters with CRLF ends (the body of a binary part)."""
+    return base64.encodebytes(data).replace(b"\n", CRLF)
+
+
+def binary_part(
+    data: bytes, content_type: str, extra: Sequence[str] = (), *, body: bytes | None = None
+) -> bytes:
+    """A base64 part; ``content_type`` may carry parameters; ``extra`` are whole header lines.
+    ``body`` may pass ``base64_body(data)`` when the caller already has it (the same calendar
+    goes in two parts)."""
     lines = [f"Content-Type: {content_type}", *extra, "Content-Transfer-Encoding: base64"]
-    body = base64.encodebytes(data).replace(b"\n", CRLF)
+    if body is None:
+        body = base64_body(data)
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 

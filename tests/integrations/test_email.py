@@ -6,7 +6,10 @@ from email import message_from_string, policy
 import icalendar
 import pytest
 import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from integrations import email as email_module
 from integrations.base import ConfigError, Message
 from integrations.email import EmailChannel, SmtpSettings, build_email, message_id
 from tests.integrations.builders import (
@@ -309,3 +312,87 @@ def test_an_internationalised_address_is_dead_when_the_server_lacks_smtputf8(smt
     assert "SMTPUTF8" in outcomes[0].reason and jose.email in outcomes[0].reason
     assert outcomes[1] is None  # the connection still serves the rest of the batch
     assert [m.rcpt_tos for m in smtp_server.messages] == [[BEN.email]]
+
+
+def test_rendered_bytes_equal_the_uncached_path_for_mixed_languages_and_updates(monkeypatch):
+    """The channel (calendars written directly and shared by a group's members) sends the
+    bytes the plain icalendar path renders per member: in each reader's language, and for an
+    update with a higher SEQUENCE none of the first version's calendar."""
+    from dataclasses import replace
+
+    from integrations import ical, invite_text
+    from integrations.email import render_email
+
+    channel = EmailChannel(SmtpSettings("localhost", 25), FROM)
+    date = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    first = make_invite()
+    update = replace(first, sequence=1, start=first.start + timedelta(hours=1),
+                     end=first.end + timedelta(hours=1))  # fmt: skip
+    versions = []
+    for invite in (first, update):
+        versions.append([
+            replace(message, language=language)
+            for message, language in zip(messages_for(invite), ("sv", "de", "en"), strict=True)
+        ])  # fmt: skip
+    assert ical._plain_lines(first, True) is not None  # the direct writer serves these
+    monkeypatch.setattr("integrations.email.datetime", _FixedNow(date))
+    sent = [[channel.render(m) for m in messages] for messages in versions]
+    # the reference: icalendar writes every calendar, group texts rendered for each member
+    monkeypatch.setattr(ical, "_plain_lines", lambda invite, with_method: None)
+    for name in ("_group_text", "_group_html"):
+        monkeypatch.setattr(invite_text, name, getattr(invite_text, name).__wrapped__)
+    reference = [
+        [render_email(m, FROM, date=date) for m in messages] for messages in versions
+    ]  # fmt: skip
+    assert sent == reference
+    calendars = {raw.split(b"invite.ics")[1] for raw in sent[0] + sent[1]}
+    assert len(calendars) == 6  # three languages, two versions: no member got another's
+    assert b"SEQUENCE:1" in _ics(sent[1][1]) and b"SEQUENCE:0" in _ics(sent[0][1])
+
+
+class _FixedNow:
+    """``datetime`` for integrations.email whose now() is fixed (the Date header)."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def now(self, tz=None):
+        return self.moment
+
+
+def _ics(raw: bytes) -> bytes:
+    """The decoded invite.ics attachment of a rendered message."""
+    import email as email_package
+
+    parsed = email_package.message_from_bytes(raw, policy=policy.default)
+    for part in parsed.walk():
+        if part.get_filename() == "invite.ics":
+            return part.get_payload(decode=True)
+    raise AssertionError("no invite.ics")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(email_module._PLAIN_ADDRESS, fullmatch=True))
+def test_plain_addresses_are_written_as_smtplib_quotes_them(address):
+    import smtplib
+
+    assert smtplib.quoteaddr(address) == f"<{address}>"
+
+
+@pytest.mark.parametrize("options", [(), ("size=1234",), ("size=9", "BODY=8BITMIME")])
+@pytest.mark.parametrize("address", ["ana@example.org", "a.b+c@x-y.example", "Ben <b@x.org>"])
+def test_mail_and_rcpt_commands_are_smtplibs(address, options):
+    """The commands sent for MAIL FROM and RCPT TO, byte for byte, as smtplib's own."""
+    import smtplib
+
+    def commands(cls):
+        sent = []
+        client = cls()
+        client.does_esmtp = True
+        client.putcmd = lambda cmd, args="": sent.append((cmd, args))
+        client.getreply = lambda: (250, b"OK")
+        client.mail(address, options)
+        client.rcpt(address, options)
+        return sent
+
+    assert commands(email_module._SMTP) == commands(smtplib.SMTP)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar.parser import Contentline
 
+from integrations import ical
 from integrations.ical import PRODID, build_calendar, build_event, fold
 from tests.integrations.builders import ANA, DST_START, MEMBERS, make_invite
 
@@ -136,6 +137,88 @@ def test_calendar_bytes_match_icalendar_to_ical(name, site, sequence):
         calendar.add("method", method)
         calendar.add_component(build_event(invite))
         assert build_calendar(invite) == calendar.to_ical()
+
+
+_ANY = st.text(
+    alphabet=st.sampled_from(list("ab ;,:\"\\^\t'\n\r\x7f@.") + ["\u2019", "é", "😀", "中"]),
+    max_size=120,
+)
+#: Mostly text the direct writer takes (no control character, caret or double quote).
+_PLAIN = st.text(
+    alphabet=st.sampled_from(list("ab ;,:\\'@.") + ["\u2019", "é", "😀", "中"]), max_size=120
+)
+_ANY = st.one_of(_PLAIN, _PLAIN, _PLAIN, _PLAIN, _PLAIN, _ANY)
+_STAMPS = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+)
+
+
+def icalendar_bytes(invite, with_method=True) -> bytes:
+    """The calendar as icalendar itself writes it from :func:`build_event` (the reference)."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    if with_method:
+        calendar.add("method", invite.method)
+    calendar.add_component(build_event(invite))
+    return calendar.to_ical()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    names=st.lists(_ANY, min_size=1, max_size=4),
+    organizer=_ANY,
+    emails=_ANY,
+    uid=_ANY,
+    url=_ANY,
+    site=st.none() | _ANY,
+    stamp=st.none() | _STAMPS,
+    start=_STAMPS,
+    mode=st.sampled_from(["virtual", "in_person"]),
+    method=st.sampled_from(["REQUEST", "CANCEL"]),
+    with_method=st.booleans(),
+)
+def test_calendar_written_directly_matches_icalendar(
+    names, organizer, emails, uid, url, site, stamp, start, mode, method, with_method
+):
+    """build_calendar writes the lines itself when names and addresses allow (and leaves the
+    rest to icalendar): either way the bytes are icalendar's, or both refuse the invite."""
+    members = tuple(
+        replace(MEMBERS[i % 3], name=name, email=f"{emails}{i}@example.org")
+        for i, name in enumerate(names)
+    )
+    invite = make_invite(
+        attendees=members,
+        organizer_name=organizer,
+        organizer_email=f"fika{emails}@example.org",
+        uid=uid,
+        video_url=url,
+        site=site,
+        stamp=stamp,
+        start=start,
+        mode=mode,
+        method=method,
+        sequence=len(names),
+    )
+    try:
+        expected = icalendar_bytes(invite, with_method)
+    except (ValueError, AssertionError) as error:
+        with pytest.raises(type(error)):
+            build_calendar(invite, with_method=with_method)
+        return
+    assert build_calendar(invite, with_method=with_method) == expected
+
+
+def test_plain_names_take_the_direct_path_and_odd_ones_icalendar(monkeypatch):
+    """The direct writer serves ordinary invites (it is the fast path), and a name it cannot
+    write plainly (a caret needs RFC 6868 escaping) goes to icalendar, byte-identical."""
+    invite = make_invite()
+    assert ical._plain_lines(invite, True) is not None
+    odd = make_invite(attendees=(replace(ANA, name="Ana ^Boss^\nÁlvarez"), *MEMBERS[1:]))
+    assert ical._plain_lines(odd, True) is None
+    assert build_calendar(odd) == icalendar_bytes(odd)
+    assert b'CN="Ana ^^Boss^^' in build_calendar(odd).replace(b"\r\n ", b"")
 
 
 def test_a_long_description_is_folded_below_75_octets():

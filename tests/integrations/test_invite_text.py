@@ -107,3 +107,82 @@ def test_a_span_said_once_in_one_language_is_said_again_in_anothers_words():
         "sv": {"måndag 7 december 09:00–09:30 CET (Europe/Stockholm)"},
         "de": {"Montag, 7. Dezember, 09:00–09:30 CET (Europe/Stockholm)"},
     }
+
+
+def _fresh(render, *args):
+    """``render(*args)`` with the group texts rendered afresh (nothing kept from before)."""
+    from integrations import invite_text
+
+    invite_text._group_text.cache_clear()
+    invite_text._group_html.cache_clear()
+    return render(*args)
+
+
+def test_kept_group_texts_equal_fresh_ones_per_language_and_version():
+    """A group's words are kept per (invite, language): members reading different languages,
+    one after the other, and an update with a higher SEQUENCE each get what a fresh render
+    gives, never another language's or the earlier version's words."""
+    from dataclasses import replace
+
+    from integrations.invite_text import render_html, render_text
+
+    first = make_invite()
+    update = replace(first, sequence=1, site="Malmö", mode="in_person")
+    cases = [
+        (invite, language, member)
+        for invite in (first, update)
+        for language in ("sv", "de", "en", "sv")
+        for member in (ANA, BEN, None)
+    ]
+    expected = {}
+    for invite, language, member in cases:
+        with using(language):
+            expected[invite, language, member] = (
+                _fresh(render_text, invite, member),
+                _fresh(render_html, invite, member),
+            )
+    for invite, language, member in cases:  # now served from what was kept
+        with using(language):
+            kept = (render_text(invite, member), render_html(invite, member))
+        assert kept == expected[invite, language, member]
+    assert expected[first, "sv", ANA] != expected[first, "de", ANA]
+    assert expected[first, "sv", ANA] != expected[update, "sv", ANA]
+    assert expected[first, "sv", ANA] != expected[first, "sv", BEN]
+
+
+def test_a_members_text_is_the_groups_with_a_greeting():
+    """The member's text and HTML are the group's (the calendar's DESCRIPTION) with one
+    greeting put in front: the shape kept group texts rely on."""
+    from integrations.invite_text import render_html, render_text
+
+    invite = make_invite()
+    for language in ("en", "sv", "de"):
+        with using(language):
+            text, html = render_text(invite, BEN), render_html(invite, BEN)
+            group_text, group_html = render_text(invite), render_html(invite)
+        greeting = text.split("\n", 1)[0]
+        assert "Ben Okafor" in greeting
+        assert text == greeting + "\n\n" + group_text
+        assert html.replace(f"<p>{greeting}</p>", "", 1) == group_html
+        assert html.startswith('<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n<p>')
+
+
+def test_unhashable_invites_are_rendered_without_keeping_them():
+    from dataclasses import replace
+
+    from integrations.invite_text import render_html, render_text
+
+    invite = make_invite()
+    odd = replace(invite, reasons=list(invite.reasons))  # a list cannot be a key
+    assert render_text(odd, ANA) == render_text(invite, ANA)
+    assert render_html(odd, ANA) == render_html(invite, ANA)
+
+
+def test_web_links_are_recognised_as_urlsplit_reads_them():
+    from urllib.parse import urlsplit
+
+    from integrations.invite_text import _is_web
+
+    for url in ("https://x.org/a", "http://x", "HTTPS://x.org", " https://x", "javascript:x",
+                "ftp://x", "https:x", "", "mailto:a@b", "\thttp://x", "https//x"):  # fmt: skip
+        assert _is_web(url) == (urlsplit(url).scheme in ("http", "https")), url
