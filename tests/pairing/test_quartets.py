@@ -15,13 +15,21 @@ from hypothesis import strategies as st
 
 from pairing import parse_request, plan_round, planner
 from pairing.check import violations
-from pairing.grouping import grow_groups
 from pairing.quartets import greedy_quartets, quartet_proposals
 from pairing.roster import Roster
 from pairing.timeline import common_free
 from pairing.trios import group_fits
-from tests.pairing.strategies import plan_of, requests
-from tests.pairing.test_trios import BENCHMARKS, _balance, _graph, _one_by_one, _tiers
+from tests.pairing.strategies import requests
+from tests.pairing.test_trios import (
+    BENCHMARKS,
+    _balance,
+    _graph,
+    _one_by_one,
+    _tiers,
+    assert_growth_forms_sound_groups_of,
+    assert_rules_kept_and_everyone_placed,
+    greedy_walk,
+)
 
 
 @given(requests(min_people=2, max_people=40), st.integers(2, 5), st.data())
@@ -51,27 +59,10 @@ def test_proposals_are_fresh_groups_of_four_with_their_weight(obj):
 
 
 def _walk(roster, weights, adjacency, balance) -> list[list[int]]:
-    """The plain greedy: every proposed group with a common slot scored one by one in
-    Python as group_value scores it (without the shape) plus the department balance,
-    sorted best first (ties: lower members first), taken when none of its members is."""
+    """The plain greedy over the proposed groups of four, scored as group_value scores them
+    (without the shape): twice the fairness per member's quarters."""
     members, _ = quartet_proposals(roster, adjacency)
-    counts = np.bincount(roster.dept[roster.available], minlength=len(roster.dept_names))
-    total = max(1, int(counts.sum()))
-    dept = roster.dept.tolist()
-    ranked = []
-    for row in members.tolist():
-        if not common_free([roster.free[m] for m in row], roster.duration):
-            continue
-        score = sum(weights.loose(a, b) for a, b in itertools.combinations(row, 2))
-        score -= 2 * weights.ladder.fairness * sum(weights.quarters[m] for m in row)
-        score += sum(balance * int(counts[dept[m]]) // total for m in row)
-        ranked.append((-score, row))
-    taken, groups = set(), []
-    for _, row in sorted(ranked):
-        if not taken & set(row):
-            taken.update(row)
-            groups.append(row)
-    return groups
+    return greedy_walk(members.tolist(), roster, weights, balance, fairness=2)
 
 
 @given(requests(min_people=11, max_people=80, sizes=(4,), max_rounds=3, overlap=True))
@@ -86,24 +77,13 @@ def test_rounds_of_locally_best_groups_of_four_are_the_greedy_walk(obj):
 @given(requests(min_people=11, max_people=80, sizes=(4,), max_rounds=4, history_groups=(4,)))
 @settings(max_examples=20, deadline=None)
 def test_groups_of_four_keep_the_hard_rules_and_place_everyone_they_can(obj):
-    request, plan = plan_of(obj)
-    assert violations(request, plan, check_rule_five=True) == []
-    placed = sum(len(g.members) for g in plan.groups)
-    assert placed + len(plan.unmatched) == len(request.participants)
-    assert plan_round(request).groups == plan.groups  # deterministic
+    assert_rules_kept_and_everyone_placed(obj)
 
 
 @given(requests(min_people=11, max_people=80, sizes=(4,), max_rounds=3, overlap=True))
 @settings(max_examples=20, deadline=None)
 def test_growth_of_fours_places_everyone_the_bulk_passes_leave_out(obj):
-    roster, weights, adjacency = _graph(obj)
-    groups = grow_groups(roster, weights, adjacency)
-    members = [m for group in groups for m in group]
-    assert len(members) == len(set(members))
-    assert all(len(group) == 4 for group in groups)
-    for group in groups:
-        assert common_free([roster.free[m] for m in group], roster.duration)
-        assert all(weights.loose(a, b) is not None for a, b in itertools.combinations(group, 2))
+    assert_growth_forms_sound_groups_of(obj, 4)
 
 
 def test_groups_of_four_in_bulk_keep_the_top_tiers_on_benchmark_organisations(monkeypatch):

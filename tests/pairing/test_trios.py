@@ -70,29 +70,35 @@ def test_proposals_are_fresh_trios_with_their_weight(obj):
         assert total == sum(weights.loose(a, b) for a, b in pairs)  # None would raise
 
 
-def _walk(roster, weights, adjacency, balance) -> list[list[int]]:
-    """The plain greedy: every proposed trio with a common slot weighed one by one in
-    Python, sorted best first (ties: lower members first), taken when none of its
-    members is taken."""
-    x, y, z, _ = trio_proposals(roster, adjacency)
-    people = roster.available
-    counts = np.bincount(roster.dept[people], minlength=len(roster.dept_names)).tolist()
-    total = max(1, sum(counts))
+def greedy_walk(rows, roster, weights, balance, fairness: int) -> list[list[int]]:
+    """The plain greedy over proposed groups (``rows`` of members): each with a common slot
+    weighed one by one in Python (its pairs' weights, less ``fairness`` times the ladder's
+    fairness per member's quarters, plus the department balance), sorted best first (ties:
+    lower members first), taken when none of its members is taken."""
+    counts = np.bincount(roster.dept[roster.available], minlength=len(roster.dept_names))
+    total = max(1, int(counts.sum()))
     dept = roster.dept.tolist()
     ranked = []
-    for trio in zip(x.tolist(), y.tolist(), z.tolist(), strict=True):
-        if not common_free([roster.free[m] for m in trio], roster.duration):
+    for row in rows:
+        if not common_free([roster.free[m] for m in row], roster.duration):
             continue
-        score = sum(weights.loose(a, b) for a, b in itertools.combinations(trio, 2))
-        score -= weights.ladder.fairness * sum(weights.quarters[m] for m in trio)
-        score += sum(balance * counts[dept[m]] // total for m in trio)
-        ranked.append((-score, trio))
+        score = sum(weights.loose(a, b) for a, b in itertools.combinations(row, 2))
+        score -= fairness * weights.ladder.fairness * sum(weights.quarters[m] for m in row)
+        score += sum(balance * int(counts[dept[m]]) // total for m in row)
+        ranked.append((-score, row))
     taken, groups = set(), []
-    for _, trio in sorted(ranked):
-        if not taken & set(trio):
-            taken.update(trio)
-            groups.append(list(trio))
+    for _, row in sorted(ranked):
+        if not taken & set(row):
+            taken.update(row)
+            groups.append(list(row))
     return groups
+
+
+def _walk(roster, weights, adjacency, balance) -> list[list[int]]:
+    """The plain greedy over the proposed trios."""
+    x, y, z, _ = trio_proposals(roster, adjacency)
+    trios = zip(x.tolist(), y.tolist(), z.tolist(), strict=True)
+    return greedy_walk(trios, roster, weights, balance, fairness=1)
 
 
 @given(requests(min_people=11, max_people=80, sizes=(3,), max_rounds=3, overlap=True))
@@ -108,6 +114,11 @@ def test_rounds_of_locally_best_trios_are_the_greedy_walk(obj):
 @given(requests(min_people=11, max_people=80, sizes=(3,), max_rounds=4, history_groups=(3,)))
 @settings(max_examples=20, deadline=None)
 def test_groups_of_three_keep_the_hard_rules_and_place_everyone_they_can(obj):
+    assert_rules_kept_and_everyone_placed(obj)
+
+
+def assert_rules_kept_and_everyone_placed(obj: dict) -> None:
+    """The request's plan breaks no hard rule, accounts for everyone and is deterministic."""
     request, plan = plan_of(obj)
     assert violations(request, plan, check_rule_five=True) == []
     placed = sum(len(g.members) for g in plan.groups)
@@ -118,11 +129,17 @@ def test_groups_of_three_keep_the_hard_rules_and_place_everyone_they_can(obj):
 @given(requests(min_people=11, max_people=80, sizes=(3,), max_rounds=3, overlap=True))
 @settings(max_examples=20, deadline=None)
 def test_growth_places_everyone_the_trios_leave_out(obj):
+    assert_growth_forms_sound_groups_of(obj, 3)
+
+
+def assert_growth_forms_sound_groups_of(obj: dict, size: int) -> None:
+    """The one-at-a-time growth forms disjoint groups of ``size`` with a common slot, each
+    pair of them allowed."""
     roster, weights, adjacency = _graph(obj)
     groups = grow_groups(roster, weights, adjacency)
     members = [m for group in groups for m in group]
     assert len(members) == len(set(members))
-    assert all(len(group) == 3 for group in groups)
+    assert all(len(group) == size for group in groups)
     for group in groups:
         assert common_free([roster.free[m] for m in group], roster.duration)
         assert all(weights.loose(a, b) is not None for a, b in itertools.combinations(group, 2))
