@@ -89,6 +89,11 @@ def build_calendar(invite: Invite, *, with_method: bool = True) -> bytes:
     lines = _plain_lines(invite, with_method)
     if lines is not None:
         return b"\r\n".join(fold(line) for line in lines) + b"\r\n"
+    return to_ical(calendar_of(invite, with_method=with_method))
+
+
+def calendar_of(invite: Invite, *, with_method: bool = True) -> Calendar:
+    """The invite's calendar as icalendar's objects (what :func:`build_calendar` writes)."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -96,7 +101,7 @@ def build_calendar(invite: Invite, *, with_method: bool = True) -> bytes:
     if with_method:
         calendar.add("method", invite.method)
     calendar.add_component(build_event(invite))
-    return to_ical(calendar)
+    return calendar
 
 
 #: A CN that icalendar writes as it is or in double quotes, with no RFC 6868 escape: no control

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from icalendar.parser import Contentline
 
 from integrations import ical
-from integrations.ical import PRODID, build_calendar, build_event, fold
+from integrations.ical import PRODID, build_calendar, calendar_of, fold
 from tests.integrations.builders import ANA, DST_START, MEMBERS, make_invite
 
 
@@ -130,13 +130,7 @@ def test_calendar_bytes_match_icalendar_to_ical(name, site, sequence):
     invite = make_invite(attendees=(member, *MEMBERS[1:]), site=site, sequence=sequence)
     for method in ("REQUEST", "CANCEL"):
         invite = replace(invite, method=method)
-        calendar = icalendar.Calendar()
-        calendar.add("prodid", PRODID)
-        calendar.add("version", "2.0")
-        calendar.add("calscale", "GREGORIAN")
-        calendar.add("method", method)
-        calendar.add_component(build_event(invite))
-        assert build_calendar(invite) == calendar.to_ical()
+        assert build_calendar(invite) == icalendar_bytes(invite)
 
 
 _ANY = st.text(
@@ -155,14 +149,7 @@ _STAMPS = st.datetimes(
 
 def icalendar_bytes(invite, with_method=True) -> bytes:
     """The calendar as icalendar itself writes it from :func:`build_event` (the reference)."""
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    if with_method:
-        calendar.add("method", invite.method)
-    calendar.add_component(build_event(invite))
-    return calendar.to_ical()
+    return calendar_of(invite, with_method=with_method).to_ical()
 
 
 @settings(max_examples=400, deadline=None)
